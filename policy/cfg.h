@@ -1,0 +1,93 @@
+/*
+ * cfg.h: danemilter's configuration, read from a libconfig file.
+ *
+ * cfg_load() parses and validates a whole file into an immutable struct cfg:
+ * unknown keys, wrong types, out-of-range values and malformed entries are
+ * errors that name the file and line. A loaded cfg is reference-counted
+ * (cfg_ref/cfg_unref) so a reload can swap it while users keep the one they
+ * started with; the last cfg_unref() frees everything inside it.
+ * Strings inside are owned by the cfg. Thread-safe for concurrent readers.
+ */
+#ifndef DM_CFG_H
+#define DM_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A DNS stub zone: queries for names at or below zone go to addrs. */
+struct cfg_stub {
+	char *cs_zone;          /* "example.test" or "." (as written, no check of trailing dot) */
+	char **cs_addrs;        /* "IP" or "IP@port" */
+	size_t cs_naddrs;       /* >= 1 */
+};
+
+struct cfg_dns {
+	char **cd_forward;      /* forwarders "IP" / "IP@port"; empty = recursive from the root */
+	size_t cd_nforward;
+	char *cd_trust_anchor_file;  /* default "/usr/share/dns/root.key"; "" = none */
+	char **cd_trust_anchors;     /* extra one-line DS/DNSKEY anchors */
+	size_t cd_ntrust_anchors;
+	struct cfg_stub *cd_stubs;
+	size_t cd_nstubs;
+	unsigned cd_timeout_ms;      /* per DNS query bound; default 5000, range 100..60000 */
+};
+
+enum cfg_require {
+	CFG_REQUIRE_UNSET = 0,  /* not said by this entry */
+	CFG_REQUIRE_NONE,       /* require = "none" */
+	CFG_REQUIRE_DANE        /* require = "dane" */
+};
+
+enum cfg_tristate {
+	CFG_UNSET = -1,
+	CFG_FALSE = 0,
+	CFG_TRUE = 1
+};
+
+/* One entry of the domains list, as written. */
+struct cfg_domain {
+	char *cdom_name;                 /* "*", "example.com" or ".example.com" / "*.example.com" (subdomains) ; lower-case */
+	enum cfg_tristate cdom_log_resolution;
+	enum cfg_tristate cdom_log_tls;
+	enum cfg_require cdom_require;
+	char *cdom_policy;               /* fixed Postfix policy text ("may", "dane-only", "secure match=..."), or NULL */
+	int cdom_line;                   /* line in the file */
+};
+
+/* The effective settings for one domain after merging matching entries. */
+struct cfg_domain_view {
+	bool cdv_log_resolution;         /* default false */
+	bool cdv_log_tls;                /* default false */
+	enum cfg_require cdv_require;    /* default CFG_REQUIRE_NONE */
+	const char *cdv_policy;          /* NULL when no entry sets one; points into the cfg */
+};
+
+struct cfg {
+	char *c_file;                    /* the path it was read from, or NULL for defaults */
+	struct cfg_dns c_dns;
+	struct cfg_domain *c_domains;
+	size_t c_ndomains;
+	int c_refs;                      /* private: use cfg_ref/cfg_unref */
+};
+
+/*
+ * Read and validate path. Returns a cfg with one reference, or NULL with
+ * *errp set to a malloc'ed message "FILE:LINE: what is wrong" (free it).
+ */
+struct cfg *cfg_load(const char *path, char **errp);
+/* Parse from a string (tests, fuzzing); name is used in messages. */
+struct cfg *cfg_load_string(const char *text, const char *name, char **errp);
+/* The built-in defaults, as if from an empty file. Never NULL. */
+struct cfg *cfg_default(void);
+struct cfg *cfg_ref(struct cfg *c);
+void cfg_unref(struct cfg *c);
+
+/*
+ * The effective settings for domain (lower-case, no trailing dot).
+ * Matching entries: "*" (everything), ".parent"/"*.parent" (strict
+ * subdomains of parent), the exact name. For each setting the most specific
+ * entry that sets it wins: exact > longer parent > shorter parent > "*".
+ */
+void cfg_domain_lookup(const struct cfg *c, const char *domain, struct cfg_domain_view *out);
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * dane.c: see dane.h. One struct dane_lookup per domain; one struct
+ * dane_hostq per MX host with its in-flight queries. Every DNS callback
+ * records what it learned in the result being built, then either starts the
+ * next step or, when nothing is in flight any more, computes the verdict.
+ */
+#include "dane.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "common/xmalloc.h"
+#include "dns/rdata.h"
+
+struct dane_lookup;
+
+struct dane_hostq {
+	struct dane_lookup *hq_l;
+	size_t hq_idx;                  /* index in l->dl_res->dr_hosts */
+	struct dns_query *hq_a, *hq_aaaa, *hq_cname, *hq_tlsa;
+	struct dns_answer_summary {
+		enum dns_status st;
+		enum dns_security sec;
+		uint32_t ttl;
+		char *canon;
+		char *why;
+	} hq_addr[2];                   /* A, AAAA */
+	int hq_addr_pending;
+	char *hq_cand[2];               /* candidate TLSA base names */
+	size_t hq_ncand, hq_cur;
+	unsigned hq_depth;              /* round trips so far on this host's path */
+};
+
+struct dane_lookup {
+	struct dns_resolver *dl_r;
+	char *dl_logtag;
+	dane_done_fn *dl_done;
+	void *dl_arg;
+	struct dane_result *dl_res;
+	struct dns_query *dl_mx;
+	struct dane_hostq *dl_hq;
+	size_t dl_nhq;
+	size_t dl_pending;              /* hosts not finished */
+	unsigned long dl_queries_at_start;
+	struct timespec dl_start;
+};
+
+const char *
+dane_verdict_name(enum dane_verdict v)
+{
+	static const char *const n[] = {
+		"usable", "partial", "unusable", "none", "insecure", "nullmx", "bogus", "temperror"
+	};
+
+	return (unsigned)v < sizeof(n) / sizeof(n[0]) ? n[v] : "?";
+}
+
+const char *
+dane_policy_name(enum dane_policy p)
+{
+	static const char *const n[] = { "dane-only", "dane", "none", "temperror" };
+
+	return (unsigned)p < sizeof(n) / sizeof(n[0]) ? n[p] : "?";
+}
+
+const char *
+dane_host_state_name(enum dane_host_state s)
+{
+	static const char *const n[] = {
+		"usable", "unusable", "none", "insecure", "unreachable", "error", "not-checked"
+	};
+
+	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
+}
+
+enum dane_policy
+dane_verdict_policy(enum dane_verdict v)
+{
+	switch (v) {
+	case DANE_USABLE:
+		return DANE_POLICY_DANE_ONLY;
+	case DANE_PARTIAL:
+	case DANE_UNUSABLE:
+		return DANE_POLICY_DANE;
+	case DANE_BOGUS:
+	case DANE_TEMPERROR:
+		return DANE_POLICY_TEMP;
+	default:
+		return DANE_POLICY_NONE;
+	}
+}
+
+static void
+dane_ttl(struct dane_lookup *l, uint32_t ttl)
+{
+	if (ttl < l->dl_res->dr_ttl)
+		l->dl_res->dr_ttl = ttl;
+}
+
+static void
+dane_depth(struct dane_lookup *l, unsigned depth)
+{
+	if (depth > l->dl_res->dr_rounds)
+		l->dl_res->dr_rounds = depth;
+}
+
+/* "TYPE NAME: status (reason)" for an error answer. */
+static char *
+dane_answer_error(const struct dns_answer *a)
+{
+	return xasprintf("%s %s: %s%s%s", dns_type_name(a->da_qtype), a->da_qname,
+	    a->da_security == DNS_SEC_BOGUS ? "DNSSEC validation failed" : dns_status_name(a->da_status),
+	    a->da_why ? ": " : "", a->da_why ? a->da_why : "");
+}
+
+static void
+dane_finish(struct dane_lookup *l, enum dane_verdict v, char *reason)
+{
+	struct dane_result *res = l->dl_res;
+
+	res->dr_verdict = v;
+	res->dr_policy = dane_verdict_policy(v);
+	res->dr_reason = reason;
+	if (v == DANE_BOGUS || v == DANE_TEMPERROR || res->dr_ttl == UINT32_MAX)
+		res->dr_ttl = 0;
+	res->dr_queries = (unsigned)(dns_resolver_queries(l->dl_r) - l->dl_queries_at_start);
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		res->dr_elapsed_ms = (unsigned)((now.tv_sec - l->dl_start.tv_sec) * 1000L +
+		    (now.tv_nsec - l->dl_start.tv_nsec) / 1000000L);
+	}
+	if (l->dl_logtag)
+		log_info("%s: verdict dane=%s policy=%s ttl=%u reason=\"%s\"", l->dl_logtag,
+		    dane_verdict_name(v), dane_policy_name(res->dr_policy), res->dr_ttl, reason);
+	l->dl_res = NULL;
+	l->dl_done(l->dl_arg, res);
+	dane_lookup_cancel(l);          /* frees what is left: nothing in flight */
+}
+
+/* All hosts are done: the verdict of RFC 7672 §2.2 as product.md tabulates. */
+static void
+dane_conclude(struct dane_lookup *l)
+{
+	struct dane_result *res = l->dl_res;
+	size_t i, reachable = 0, usable = 0, unusable = 0, none = 0;
+
+	for (i = 0; i < res->dr_nhosts; i++) {
+		struct dane_host *h = &res->dr_hosts[i];
+
+		if (h->dh_state == DANE_HOST_ERROR && h->dh_bogus) {
+			dane_finish(l, DANE_BOGUS, xasprintf("MX host %s: %s", h->dh_name, h->dh_why));
+			return;
+		}
+	}
+	for (i = 0; i < res->dr_nhosts; i++) {
+		struct dane_host *h = &res->dr_hosts[i];
+
+		if (h->dh_state == DANE_HOST_ERROR) {
+			dane_finish(l, DANE_TEMPERROR, xasprintf("MX host %s: %s", h->dh_name, h->dh_why));
+			return;
+		}
+	}
+	for (i = 0; i < res->dr_nhosts; i++) {
+		switch (res->dr_hosts[i].dh_state) {
+		case DANE_HOST_USABLE:   usable++; reachable++; break;
+		case DANE_HOST_UNUSABLE: unusable++; reachable++; break;
+		case DANE_HOST_NO_TLSA:
+		case DANE_HOST_INSECURE: none++; reachable++; break;
+		default: break;
+		}
+	}
+	if (reachable == 0)
+		dane_finish(l, DANE_NONE, xstrdup("no MX host has an address"));
+	else if (usable == reachable)
+		dane_finish(l, DANE_USABLE, xasprintf("%zu of %zu MX hosts with usable TLSA records",
+		    usable, reachable));
+	else if (usable + unusable == 0)
+		dane_finish(l, DANE_NONE, xasprintf("secure MX, no secure TLSA records at its %zu host%s",
+		    reachable, reachable == 1 ? "" : "s"));
+	else if (usable == 0 && none == 0)
+		dane_finish(l, DANE_UNUSABLE, xstrdup("TLSA records published, none usable"));
+	else
+		dane_finish(l, DANE_PARTIAL, xasprintf("%zu of %zu MX hosts with TLSA records (%zu usable)",
+		    usable + unusable, reachable, usable));
+}
+
+static void
+dane_host_done(struct dane_hostq *hq, enum dane_host_state st, char *why)
+{
+	struct dane_lookup *l = hq->hq_l;
+	struct dane_host *h = &l->dl_res->dr_hosts[hq->hq_idx];
+
+	h->dh_state = st;
+	free(h->dh_why);
+	h->dh_why = why;
+	if (l->dl_logtag && st != DANE_HOST_USABLE)
+		log_info("%s: MX host %s: tlsa=%s%s%s", l->dl_logtag, h->dh_name,
+		    dane_host_state_name(st), why ? ": " : "", why ? why : "");
+	if (--l->dl_pending == 0)
+		dane_conclude(l);
+}
+
+/* Mark records usable or not, then apply digest agility (RFC 7671 §9):
+ * per (usage, selector), Full(0) plus only the strongest digest present. */
+static size_t
+dane_tlsa_rate(struct dane_host *h)
+{
+	size_t i, j, usable = 0;
+
+	for (i = 0; i < h->dh_ntlsa; i++) {
+		struct dane_tlsa_rr *t = &h->dh_tlsa[i];
+
+		t->dt_check = tlsa_check(t->dt_usage, t->dt_selector, t->dt_mtype, t->dt_data, t->dt_len);
+	}
+	for (i = 0; i < h->dh_ntlsa; i++) {
+		struct dane_tlsa_rr *t = &h->dh_tlsa[i];
+
+		if (t->dt_check != TLSA_USABLE)
+			continue;
+		for (j = 0; j < h->dh_ntlsa; j++) {
+			struct dane_tlsa_rr *o = &h->dh_tlsa[j];
+
+			if (o->dt_check == TLSA_USABLE && o->dt_usage == t->dt_usage &&
+			    o->dt_selector == t->dt_selector && t->dt_mtype != TLSA_MTYPE_FULL &&
+			    tlsa_mtype_rank(o->dt_mtype) > tlsa_mtype_rank(t->dt_mtype))
+				t->dt_agility_ignored = true;
+		}
+		if (!t->dt_agility_ignored)
+			usable++;
+	}
+	return usable;
+}
+
+static void dane_tlsa_next(struct dane_hostq *hq);
+
+static void
+dane_tlsa_cb(void *arg, const struct dns_answer *a)
+{
+	struct dane_hostq *hq = arg;
+	struct dane_lookup *l = hq->hq_l;
+	struct dane_host *h = &l->dl_res->dr_hosts[hq->hq_idx];
+	size_t i;
+
+	hq->hq_tlsa = NULL;
+	if (a->da_status == DNS_ERROR || a->da_status == DNS_TIMEOUT) {
+		h->dh_bogus = a->da_security == DNS_SEC_BOGUS;
+		dane_host_done(hq, DANE_HOST_ERROR, dane_answer_error(a));
+		return;
+	}
+	dane_ttl(l, a->da_ttl);
+	if (a->da_status != DNS_RECORDS || a->da_security != DNS_SEC_SECURE) {
+		hq->hq_cur++;
+		dane_tlsa_next(hq);
+		return;
+	}
+	h->dh_tlsa_base = xstrdup(hq->hq_cand[hq->hq_cur]);
+	if (a->da_canon)
+		h->dh_tlsa_owner = xstrdup(a->da_canon);
+	h->dh_tlsa = xcalloc(a->da_nrr, sizeof(*h->dh_tlsa));
+	for (i = 0; i < a->da_nrr; i++) {
+		struct rdata_tlsa t;
+		struct dane_tlsa_rr *d = &h->dh_tlsa[h->dh_ntlsa];
+
+		if (rdata_tlsa(a->da_rr[i].dr_data, a->da_rr[i].dr_len, &t) != RDATA_OK) {
+			dane_host_done(hq, DANE_HOST_ERROR,
+			    xasprintf("TLSA %s: malformed record", a->da_qname));
+			return;
+		}
+		d->dt_usage = t.rt_usage;
+		d->dt_selector = t.rt_selector;
+		d->dt_mtype = t.rt_mtype;
+		d->dt_len = t.rt_len;
+		d->dt_data = xmalloc(t.rt_len);
+		memcpy(d->dt_data, t.rt_data, t.rt_len);
+		h->dh_ntlsa++;
+	}
+	if (dane_tlsa_rate(h) > 0)
+		dane_host_done(hq, DANE_HOST_USABLE, NULL);
+	else
+		dane_host_done(hq, DANE_HOST_UNUSABLE,
+		    xasprintf("%zu TLSA record%s at %s, none usable", h->dh_ntlsa,
+		    h->dh_ntlsa == 1 ? "" : "s", a->da_qname));
+}
+
+/* Query TLSA for the next candidate base name, or conclude "no TLSA". */
+static void
+dane_tlsa_next(struct dane_hostq *hq)
+{
+	struct dane_lookup *l = hq->hq_l;
+	char qname[RDATA_NAME_MAX + 16];
+
+	if (hq->hq_cur >= hq->hq_ncand) {
+		dane_host_done(hq, DANE_HOST_NO_TLSA, hq->hq_ncand == 1 ?
+		    xasprintf("no secure TLSA at _25._tcp.%s", hq->hq_cand[0]) :
+		    xasprintf("no secure TLSA at _25._tcp.%s or _25._tcp.%s", hq->hq_cand[0], hq->hq_cand[1]));
+		return;
+	}
+	snprintf(qname, sizeof(qname), "_25._tcp.%s", hq->hq_cand[hq->hq_cur]);
+	dane_depth(l, ++hq->hq_depth);
+	hq->hq_tlsa = dns_query_start(l->dl_r, qname, DNS_TYPE_TLSA, l->dl_logtag, dane_tlsa_cb, hq);
+}
+
+static void
+dane_cname_cb(void *arg, const struct dns_answer *a)
+{
+	struct dane_hostq *hq = arg;
+	struct dane_host *h = &hq->hq_l->dl_res->dr_hosts[hq->hq_idx];
+
+	hq->hq_cname = NULL;
+	if (a->da_status == DNS_ERROR || a->da_status == DNS_TIMEOUT) {
+		h->dh_bogus = a->da_security == DNS_SEC_BOGUS;
+		dane_host_done(hq, DANE_HOST_ERROR, dane_answer_error(a));
+		return;
+	}
+	if (a->da_status == DNS_RECORDS && a->da_security == DNS_SEC_SECURE) {
+		/* Secure initial CNAME, insecure target: the original name only. */
+		hq->hq_cand[0] = xstrdup(h->dh_name);
+		hq->hq_ncand = 1;
+		dane_ttl(hq->hq_l, a->da_ttl);
+		dane_tlsa_next(hq);
+		return;
+	}
+	dane_host_done(hq, DANE_HOST_INSECURE, xstrdup("insecure CNAME: TLSA not looked up"));
+}
+
+/* Both address answers are in: pick the TLSA candidates (RFC 7672 §2.2.2). */
+static void
+dane_addrs_done(struct dane_hostq *hq)
+{
+	struct dane_lookup *l = hq->hq_l;
+	struct dane_host *h = &l->dl_res->dr_hosts[hq->hq_idx];
+	struct dns_answer_summary *s = hq->hq_addr;
+	bool err[2], secure = true;
+	const char *canon = s[0].canon ? s[0].canon : s[1].canon;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		err[i] = s[i].st == DNS_ERROR || s[i].st == DNS_TIMEOUT;
+		if (s[i].sec == DNS_SEC_BOGUS) {
+			h->dh_bogus = true;
+			dane_host_done(hq, DANE_HOST_ERROR, xstrdup(s[i].why));
+			return;
+		}
+	}
+	if (err[0] && err[1]) {
+		dane_host_done(hq, DANE_HOST_ERROR, xstrdup(s[0].why));
+		return;
+	}
+	if ((err[0] || err[1]) && h->dh_naddrs == 0) {
+		/* One family failed, the other has nothing: cannot tell. */
+		dane_host_done(hq, DANE_HOST_ERROR, xstrdup(s[err[0] ? 0 : 1].why));
+		return;
+	}
+	for (i = 0; i < 2; i++)
+		if (!err[i] && s[i].sec != DNS_SEC_SECURE)
+			secure = false;
+	h->dh_addr_security = secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
+	if (canon)
+		h->dh_canon = xstrdup(canon);
+	if (h->dh_naddrs == 0) {
+		dane_host_done(hq, DANE_HOST_UNREACHABLE, xstrdup("no A or AAAA records"));
+		return;
+	}
+	if (secure) {
+		if (canon)
+			hq->hq_cand[hq->hq_ncand++] = xstrdup(canon);
+		hq->hq_cand[hq->hq_ncand++] = xstrdup(h->dh_name);
+		dane_tlsa_next(hq);
+		return;
+	}
+	if (canon) {
+		/* Insecure final addresses: is the initial CNAME secure? */
+		dane_depth(l, ++hq->hq_depth);
+		hq->hq_cname = dns_query_start(l->dl_r, h->dh_name, DNS_TYPE_CNAME, l->dl_logtag,
+		    dane_cname_cb, hq);
+		return;
+	}
+	dane_host_done(hq, DANE_HOST_INSECURE, xstrdup("addresses not DNSSEC-signed: TLSA not looked up"));
+}
+
+static void
+dane_addr_cb(struct dane_hostq *hq, int fam, const struct dns_answer *a)
+{
+	struct dane_lookup *l = hq->hq_l;
+	struct dane_host *h = &l->dl_res->dr_hosts[hq->hq_idx];
+	struct dns_answer_summary *s = &hq->hq_addr[fam];
+	size_t i;
+
+	s->st = a->da_status;
+	s->sec = a->da_security;
+	s->ttl = a->da_ttl;
+	if (a->da_canon)
+		s->canon = xstrdup(a->da_canon);
+	if (a->da_status == DNS_ERROR || a->da_status == DNS_TIMEOUT)
+		s->why = dane_answer_error(a);
+	else
+		dane_ttl(l, a->da_ttl);
+	if (a->da_status == DNS_RECORDS) {
+		h->dh_addrs = xreallocarray(h->dh_addrs, h->dh_naddrs + a->da_nrr, sizeof(char *));
+		for (i = 0; i < a->da_nrr; i++) {
+			char text[64];
+
+			if (rdata_addr(a->da_qtype, a->da_rr[i].dr_data, a->da_rr[i].dr_len,
+			    text, sizeof(text)) == RDATA_OK)
+				h->dh_addrs[h->dh_naddrs++] = xstrdup(text);
+		}
+	}
+	if (--hq->hq_addr_pending == 0)
+		dane_addrs_done(hq);
+}
+
+static void
+dane_a_cb(void *arg, const struct dns_answer *a)
+{
+	struct dane_hostq *hq = arg;
+
+	hq->hq_a = NULL;
+	dane_addr_cb(hq, 0, a);
+}
+
+static void
+dane_aaaa_cb(void *arg, const struct dns_answer *a)
+{
+	struct dane_hostq *hq = arg;
+
+	hq->hq_aaaa = NULL;
+	dane_addr_cb(hq, 1, a);
+}
+
+static int
+dane_host_cmp(const void *x, const void *y)
+{
+	const struct dane_host *a = x, *b = y;
+
+	if (a->dh_pref != b->dh_pref)
+		return a->dh_pref < b->dh_pref ? -1 : 1;
+	return strcmp(a->dh_name, b->dh_name);
+}
+
+/* Fill dr_hosts from the MX answer (or the implicit MX). 0, or -1 after
+ * finishing the lookup with an error / null MX verdict. */
+static int
+dane_hosts_from_mx(struct dane_lookup *l, const struct dns_answer *a)
+{
+	struct dane_result *res = l->dl_res;
+	size_t i, j, n = 0;
+	bool nullmx = false;
+
+	if (a->da_status != DNS_RECORDS) {
+		res->dr_implicit_mx = true;
+		res->dr_hosts = xcalloc(1, sizeof(*res->dr_hosts));
+		res->dr_hosts[0].dh_name = xstrdup(a->da_canon ? a->da_canon : res->dr_domain);
+		res->dr_nhosts = 1;
+		return 0;
+	}
+	res->dr_hosts = xcalloc(a->da_nrr, sizeof(*res->dr_hosts));
+	for (i = 0; i < a->da_nrr; i++) {
+		char name[RDATA_NAME_MAX];
+		uint16_t pref;
+
+		if (rdata_mx(a->da_rr[i].dr_data, a->da_rr[i].dr_len, &pref, name, sizeof(name)) != RDATA_OK) {
+			dane_finish(l, DANE_TEMPERROR, xasprintf("MX %s: malformed record", a->da_qname));
+			return -1;
+		}
+		if (strcmp(name, ".") == 0) {
+			nullmx = true;
+			continue;
+		}
+		for (j = 0; j < n; j++)
+			if (strcmp(res->dr_hosts[j].dh_name, name) == 0)
+				break;
+		if (j < n) {            /* duplicate name: keep the best preference */
+			if (pref < res->dr_hosts[j].dh_pref)
+				res->dr_hosts[j].dh_pref = pref;
+			continue;
+		}
+		res->dr_hosts[n].dh_name = xstrdup(name);
+		res->dr_hosts[n].dh_pref = pref;
+		n++;
+	}
+	res->dr_nhosts = n;
+	if (nullmx && n == 0) {
+		dane_finish(l, DANE_NULLMX, xstrdup("null MX (RFC 7505): the domain accepts no mail"));
+		return -1;
+	}
+	qsort(res->dr_hosts, n, sizeof(*res->dr_hosts), dane_host_cmp);
+	if (n > DANE_MAX_HOSTS) {
+		for (i = DANE_MAX_HOSTS; i < n; i++)
+			free(res->dr_hosts[i].dh_name);
+		res->dr_hosts_dropped = n - DANE_MAX_HOSTS;
+		res->dr_nhosts = DANE_MAX_HOSTS;
+	}
+	return 0;
+}
+
+static void
+dane_mx_cb(void *arg, const struct dns_answer *a)
+{
+	struct dane_lookup *l = arg;
+	struct dane_result *res = l->dl_res;
+	size_t i;
+
+	l->dl_mx = NULL;
+	res->dr_mx_security = a->da_security;
+	if (a->da_status == DNS_ERROR || a->da_status == DNS_TIMEOUT) {
+		dane_finish(l, a->da_security == DNS_SEC_BOGUS ? DANE_BOGUS : DANE_TEMPERROR,
+		    dane_answer_error(a));
+		return;
+	}
+	dane_ttl(l, a->da_ttl);
+	if (a->da_canon)
+		res->dr_domain_canon = xstrdup(a->da_canon);
+	if (a->da_status == DNS_NXDOMAIN) {
+		dane_finish(l, a->da_security == DNS_SEC_SECURE ? DANE_NONE : DANE_INSECURE,
+		    xasprintf("the domain does not exist (%s NXDOMAIN)", dns_security_name(a->da_security)));
+		return;
+	}
+	if (dane_hosts_from_mx(l, a) < 0)
+		return;
+	if (a->da_security != DNS_SEC_SECURE) {
+		for (i = 0; i < res->dr_nhosts; i++)
+			res->dr_hosts[i].dh_state = DANE_HOST_NOT_CHECKED;
+		dane_finish(l, DANE_INSECURE, xstrdup(res->dr_implicit_mx ?
+		    "the domain is not DNSSEC-signed (insecure)" :
+		    "the MX RRset is not DNSSEC-signed (insecure)"));
+		return;
+	}
+	l->dl_hq = xcalloc(res->dr_nhosts, sizeof(*l->dl_hq));
+	l->dl_nhq = res->dr_nhosts;
+	l->dl_pending = res->dr_nhosts;
+	if (res->dr_nhosts == 0) {      /* cannot happen: null MX handled above */
+		dane_conclude(l);
+		return;
+	}
+	dane_depth(l, 2);
+	for (i = 0; i < res->dr_nhosts; i++) {
+		struct dane_hostq *hq = &l->dl_hq[i];
+
+		hq->hq_l = l;
+		hq->hq_idx = i;
+		hq->hq_depth = 2;
+		hq->hq_addr_pending = 2;
+	}
+	/* Start every host's lookups before any can complete (callbacks only
+	 * run from the loop, so a host finishing early cannot conclude). */
+	for (i = 0; i < res->dr_nhosts; i++) {
+		struct dane_hostq *hq = &l->dl_hq[i];
+		const char *name = res->dr_hosts[i].dh_name;
+
+		if (!rdata_name_is_hostname(name)) {
+			hq->hq_addr_pending = 0;
+			res->dr_hosts[i].dh_state = DANE_HOST_UNREACHABLE;
+			res->dr_hosts[i].dh_why = xstrdup("not a valid host name");
+			l->dl_pending--;
+			continue;
+		}
+		hq->hq_a = dns_query_start(l->dl_r, name, DNS_TYPE_A, l->dl_logtag, dane_a_cb, hq);
+		hq->hq_aaaa = dns_query_start(l->dl_r, name, DNS_TYPE_AAAA, l->dl_logtag, dane_aaaa_cb, hq);
+	}
+	if (l->dl_pending == 0)
+		dane_conclude(l);
+}
+
+struct dane_lookup *
+dane_lookup_start(struct dns_resolver *r, const char *domain, const char *logtag,
+    dane_done_fn *done, void *arg)
+{
+	struct dane_lookup *l;
+
+	if (!rdata_name_is_hostname(domain))
+		return NULL;
+	l = xcalloc(1, sizeof(*l));
+	l->dl_r = r;
+	l->dl_logtag = logtag ? xstrdup(logtag) : NULL;
+	l->dl_done = done;
+	l->dl_arg = arg;
+	l->dl_res = xcalloc(1, sizeof(*l->dl_res));
+	l->dl_res->dr_domain = xstrdup(domain);
+	l->dl_res->dr_ttl = UINT32_MAX;
+	l->dl_res->dr_mx_security = DNS_SEC_INDETERMINATE;
+	l->dl_queries_at_start = dns_resolver_queries(r);
+	clock_gettime(CLOCK_MONOTONIC, &l->dl_start);
+	dane_depth(l, 1);
+	l->dl_mx = dns_query_start(r, domain, DNS_TYPE_MX, l->dl_logtag, dane_mx_cb, l);
+	return l;
+}
+
+void
+dane_lookup_cancel(struct dane_lookup *l)
+{
+	size_t i;
+	int k;
+
+	if (l->dl_mx)
+		dns_query_cancel(l->dl_mx);
+	for (i = 0; i < l->dl_nhq; i++) {
+		struct dane_hostq *hq = &l->dl_hq[i];
+
+		if (hq->hq_a)
+			dns_query_cancel(hq->hq_a);
+		if (hq->hq_aaaa)
+			dns_query_cancel(hq->hq_aaaa);
+		if (hq->hq_cname)
+			dns_query_cancel(hq->hq_cname);
+		if (hq->hq_tlsa)
+			dns_query_cancel(hq->hq_tlsa);
+		for (k = 0; k < 2; k++) {
+			free(hq->hq_addr[k].canon);
+			free(hq->hq_addr[k].why);
+		}
+		free(hq->hq_cand[0]);
+		free(hq->hq_cand[1]);
+	}
+	free(l->dl_hq);
+	if (l->dl_res)
+		dane_result_free(l->dl_res);
+	free(l->dl_logtag);
+	free(l);
+}
+
+void
+dane_result_free(struct dane_result *res)
+{
+	size_t i, j;
+
+	if (res == NULL)
+		return;
+	for (i = 0; i < res->dr_nhosts; i++) {
+		struct dane_host *h = &res->dr_hosts[i];
+
+		free(h->dh_name);
+		free(h->dh_canon);
+		for (j = 0; j < h->dh_naddrs; j++)
+			free(h->dh_addrs[j]);
+		free(h->dh_addrs);
+		free(h->dh_why);
+		free(h->dh_tlsa_base);
+		free(h->dh_tlsa_owner);
+		for (j = 0; j < h->dh_ntlsa; j++)
+			free(h->dh_tlsa[j].dt_data);
+		free(h->dh_tlsa);
+	}
+	free(res->dr_hosts);
+	free(res->dr_domain);
+	free(res->dr_reason);
+	free(res->dr_domain_canon);
+	free(res);
+}

@@ -1,0 +1,82 @@
+/*
+ * engine.c: see engine.h.
+ */
+#include "engine.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "dns/rdata.h"
+
+struct engine *
+engine_new(struct cfg *cfg, bool force_log, char **errp)
+{
+	const struct cfg_dns *d = &cfg->c_dns;
+	struct dns_stub_opt *stubs = xcalloc(d->cd_nstubs, sizeof(*stubs));
+	struct dns_options o;
+	struct engine *en;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.do_forward = (const char *const *)d->cd_forward;
+	o.do_nforward = d->cd_nforward;
+	o.do_trust_anchor_file = d->cd_trust_anchor_file;
+	o.do_trust_anchors = (const char *const *)d->cd_trust_anchors;
+	o.do_ntrust_anchors = d->cd_ntrust_anchors;
+	for (i = 0; i < d->cd_nstubs; i++) {
+		stubs[i].dso_zone = d->cd_stubs[i].cs_zone;
+		stubs[i].dso_addrs = (const char *const *)d->cd_stubs[i].cs_addrs;
+		stubs[i].dso_naddrs = d->cd_stubs[i].cs_naddrs;
+	}
+	o.do_stubs = stubs;
+	o.do_nstubs = d->cd_nstubs;
+	o.do_timeout_ms = d->cd_timeout_ms;
+
+	en = xcalloc(1, sizeof(*en));
+	en->en_dns = dns_resolver_new(&o, errp);
+	free(stubs);
+	if (en->en_dns == NULL) {
+		free(en);
+		return NULL;
+	}
+	en->en_cfg = cfg_ref(cfg);
+	en->en_force_log = force_log;
+	return en;
+}
+
+void
+engine_free(struct engine *en)
+{
+	if (en == NULL)
+		return;
+	dns_resolver_free(en->en_dns);
+	cfg_unref(en->en_cfg);
+	free(en);
+}
+
+struct dane_lookup *
+engine_dane(struct engine *en, const char *domain, dane_done_fn *done, void *arg)
+{
+	struct cfg_domain_view v;
+
+	cfg_domain_lookup(en->en_cfg, domain, &v);
+	return dane_lookup_start(en->en_dns, domain,
+	    (en->en_force_log || v.cdv_log_resolution) ? domain : NULL, done, arg);
+}
+
+char *
+engine_domain_key(const char *in, char *buf, size_t buflen)
+{
+	size_t n = strlen(in), i;
+
+	if (n > 0 && in[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= buflen)
+		return NULL;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)in[i]);
+	buf[n] = '\0';
+	return rdata_name_is_hostname(buf) ? buf : NULL;
+}

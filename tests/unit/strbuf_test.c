@@ -1,0 +1,50 @@
+/*
+ * strbuf_test.c: string buffers and the JSON string escaper.
+ */
+#include <stdlib.h>
+
+#include "common/strbuf.h"
+#include "common/xmalloc.h"
+#include "tests/tap.h"
+
+int
+main(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	static const struct { const char *in, *want; } js[] = {
+		{ "plain", "\"plain\"" },
+		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
+		{ "line\r\nnext\t", "\"line\\r\\nnext\\t\"" },
+		{ "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
+		{ "", "\"\"" },
+	};
+	char *s;
+	size_t i;
+	int k;
+
+	tap_watchdog(10);
+	tap_is_str(strbuf_str(&sb), "", "empty buffer reads as empty string");
+	strbuf_append(&sb, "abc");
+	strbuf_appendc(&sb, '-');
+	strbuf_printf(&sb, "%d/%s", 42, "x");
+	tap_is_str(strbuf_str(&sb), "abc-42/x", "append, appendc, printf");
+	for (k = 0; k < 1000; k++)
+		strbuf_append(&sb, "0123456789");
+	tap_is_long((long)sb.sb_len, 8 + 10000, "grows past many doublings");
+	strbuf_reset(&sb);
+	tap_is_str(strbuf_str(&sb), "", "reset empties");
+	for (i = 0; i < sizeof(js) / sizeof(js[0]); i++) {
+		strbuf_reset(&sb);
+		strbuf_json_str(&sb, js[i].in);
+		tap_is_str(strbuf_str(&sb), js[i].want, "json escape");
+	}
+	s = strbuf_steal(&sb);
+	tap_is_str(s, "\"\"", "steal hands over the string");
+	tap_ok(sb.sb_buf == NULL && sb.sb_len == 0, "steal leaves the buffer empty");
+	free(s);
+	s = xasprintf("%s=%u", "ttl", 300u);
+	tap_is_str(s, "ttl=300", "xasprintf");
+	free(s);
+	strbuf_free(&sb);
+	return tap_done();
+}

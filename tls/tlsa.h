@@ -1,0 +1,53 @@
+/*
+ * tlsa.h: TLSA association data (RFC 6698) checked and computed with
+ * OpenSSL. Owns no state; nothing returned needs freeing.
+ */
+#ifndef DM_TLSA_H
+#define DM_TLSA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TLSA_USAGE_PKIX_TA      0
+#define TLSA_USAGE_PKIX_EE      1
+#define TLSA_USAGE_DANE_TA      2
+#define TLSA_USAGE_DANE_EE      3
+#define TLSA_SELECTOR_CERT      0
+#define TLSA_SELECTOR_SPKI      1
+#define TLSA_MTYPE_FULL         0
+#define TLSA_MTYPE_SHA256       1
+#define TLSA_MTYPE_SHA512       2
+
+#define TLSA_DIGEST_MAX         64
+
+enum tlsa_check {
+	TLSA_USABLE,            /* usage 2/3, known selector and type, sound data */
+	TLSA_BAD_USAGE,         /* PKIX-TA/PKIX-EE (not for SMTP) or unknown usage */
+	TLSA_BAD_SELECTOR,
+	TLSA_BAD_MTYPE,
+	TLSA_BAD_LENGTH,        /* digest of the wrong length */
+	TLSA_BAD_DATA           /* full data that is not a DER certificate / SPKI */
+};
+
+/* Is this record usable for SMTP DANE (RFC 7672 §3.1)? */
+enum tlsa_check tlsa_check(uint8_t usage, uint8_t selector, uint8_t mtype,
+    const uint8_t *data, size_t len);
+/* Short reason for a check result ("usable", "usage 1 is not for SMTP", ...). */
+const char *tlsa_check_text(enum tlsa_check c);
+
+/*
+ * Digest strength rank for digest agility (RFC 7671 §9): Full(0) = 0,
+ * SHA2-256 = 1, SHA2-512 = 2; higher is stronger; -1 for unknown types.
+ */
+int tlsa_mtype_rank(uint8_t mtype);
+
+/*
+ * The association data for a DER certificate: selector 0 (whole cert) or 1
+ * (its SubjectPublicKeyInfo), matching type 1 or 2. out must hold
+ * TLSA_DIGEST_MAX bytes. Returns the digest length, or 0 when the
+ * certificate cannot be parsed or the arguments are unknown.
+ */
+size_t tlsa_digest_der(const uint8_t *cert_der, size_t cert_len, uint8_t selector,
+    uint8_t mtype, uint8_t *out);
+
+#endif

@@ -1,0 +1,34 @@
+#!/bin/sh
+# install-deps.sh: install the Debian 12 packages danemilter needs to build,
+# test and demo. Idempotent; installs only what is missing. Run as root.
+set -eu
+
+PKGS="build-essential autoconf automake libtool pkg-config
+libunbound-dev libssl-dev libivykis-dev libconfig-dev libcurl4-openssl-dev
+libmilter-dev libhiredis-dev libldns-dev libevent-dev
+clang libclang-rt-14-dev
+dns-root-data nsd ldnsutils bind9-dnsutils openssl
+postfix swaks curl python3 miltertest procps iproute2"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' \
+		|| missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+echo "install-deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The packaged services are never used: the tests run their own instances.
+for s in nsd postfix; do
+	if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$s" >/dev/null 2>&1 || true; fi
+	service "$s" stop >/dev/null 2>&1 || true
+done

@@ -43,6 +43,14 @@ gate_event(void *cookie)
 	}
 }
 
+static void
+gate_job_free(struct gate_job *job)
+{
+	pthread_mutex_destroy(&job->gj_lock);
+	pthread_cond_destroy(&job->gj_cond);
+	job->gj_free(job);
+}
+
 struct gate *
 gate_new(void)
 {
@@ -149,13 +157,20 @@ gate_job_is_done(struct gate_job *job)
 void
 gate_job_done(struct gate_job *job)
 {
+	int left;
+
+	/* Drop the engine's reference before the waiter can run, so that when
+	 * gate_wait() returns GATE_DONE the waiter's put is the last one. */
 	pthread_mutex_lock(&job->gj_lock);
 	if (job->gj_done)
 		log_abort("gate: job completed twice");
 	job->gj_done = true;
-	pthread_cond_broadcast(&job->gj_cond);
+	left = __atomic_sub_fetch(&job->gj_refs, 1, __ATOMIC_ACQ_REL);
+	if (left > 0)
+		pthread_cond_broadcast(&job->gj_cond);
 	pthread_mutex_unlock(&job->gj_lock);
-	gate_job_put(job);
+	if (left == 0)                  /* the waiter gave up and is gone */
+		gate_job_free(job);
 }
 
 void
@@ -167,9 +182,6 @@ gate_job_get(struct gate_job *job)
 void
 gate_job_put(struct gate_job *job)
 {
-	if (__atomic_sub_fetch(&job->gj_refs, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
-	pthread_mutex_destroy(&job->gj_lock);
-	pthread_cond_destroy(&job->gj_cond);
-	job->gj_free(job);
+	if (__atomic_sub_fetch(&job->gj_refs, 1, __ATOMIC_ACQ_REL) == 0)
+		gate_job_free(job);
 }

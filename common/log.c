@@ -36,7 +36,7 @@ log_set_level(int level)
 }
 
 /* Format one line, append the optional errno text, write it in one call. */
-static void
+static void DM_PRINTF(3, 0)
 log_emit(int prio, const char *errtext, const char *fmt, va_list ap)
 {
 	char line[8192];

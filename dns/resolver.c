@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <iv.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 #include <unbound.h>
 
 #include "common/log.h"
-#include "common/strbuf.h"
+#include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
 
@@ -137,6 +138,50 @@ dns_fd_in(void *cookie)
 		log_warnx("dns: ub_process: %s", ub_strerror(err));
 }
 
+/* libunbound writes "[time] libunbound[pid:tid] error: text" lines to a
+ * FILE, from its own threads too; this one hands each line to the log API
+ * without that prefix. */
+static pthread_mutex_t dns_ublog_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t dns_ublog_once = PTHREAD_ONCE_INIT;
+static FILE *dns_ublog_file;
+
+static ssize_t
+dns_ublog_write(void *cookie, const char *buf, size_t len)
+{
+	static char line[1024];
+	static size_t used;
+	size_t i;
+
+	(void)cookie;
+	pthread_mutex_lock(&dns_ublog_lock);
+	for (i = 0; i < len; i++) {
+		const char *p;
+
+		if (buf[i] != '\n') {
+			if (used < sizeof(line) - 1)
+				line[used++] = buf[i];
+			continue;
+		}
+		line[used] = '\0';
+		p = strstr(line, "libunbound[");
+		p = p ? strstr(p, "] ") : NULL;
+		log_warnx("dns: libunbound: %s", p ? p + 2 : line);
+		used = 0;
+	}
+	pthread_mutex_unlock(&dns_ublog_lock);
+	return (ssize_t)len;
+}
+
+static void
+dns_ublog_open(void)
+{
+	cookie_io_functions_t io = { .write = dns_ublog_write };
+
+	dns_ublog_file = fopencookie(NULL, "w", io);
+	if (dns_ublog_file != NULL)
+		setvbuf(dns_ublog_file, NULL, _IOLBF, 0);
+}
+
 static int
 dns_set(struct ub_ctx *ctx, const char *opt, const char *val, char **errp)
 {
@@ -161,6 +206,9 @@ dns_resolver_new(const struct dns_options *o, char **errp)
 		*errp = xstrdup("cannot create a libunbound context");
 		return NULL;
 	}
+	pthread_once(&dns_ublog_once, dns_ublog_open);
+	if (dns_ublog_file != NULL)
+		(void)ub_ctx_debugout(ctx, dns_ublog_file);
 	for (i = 0; i < o->do_nforward; i++)
 		local |= dns_addr_is_loopback(o->do_forward[i]);
 	for (i = 0; i < o->do_nstubs; i++)
@@ -183,11 +231,18 @@ dns_resolver_new(const struct dns_options *o, char **errp)
 				    o->do_stubs[i].dso_addrs[j], ub_strerror(err));
 				goto fail;
 			}
-	if (o->do_trust_anchor_file && *o->do_trust_anchor_file &&
-	    (err = ub_ctx_add_ta_file(ctx, o->do_trust_anchor_file)) != 0) {
-		*errp = xasprintf("trust anchor file %s: %s", o->do_trust_anchor_file,
-		    err == UB_READFILE ? strerror(errno) : ub_strerror(err));
-		goto fail;
+	if (o->do_trust_anchor_file && *o->do_trust_anchor_file) {
+		FILE *f = fopen(o->do_trust_anchor_file, "r");
+
+		if (f == NULL) {
+			*errp = xasprintf("trust anchor file %s: %s", o->do_trust_anchor_file, strerror(errno));
+			goto fail;
+		}
+		fclose(f);
+		if ((err = ub_ctx_add_ta_file(ctx, o->do_trust_anchor_file)) != 0) {
+			*errp = xasprintf("trust anchor file %s: %s", o->do_trust_anchor_file, ub_strerror(err));
+			goto fail;
+		}
 	}
 	for (i = 0; i < o->do_ntrust_anchors; i++)
 		if ((err = ub_ctx_add_ta(ctx, o->do_trust_anchors[i])) != 0) {
@@ -198,7 +253,20 @@ dns_resolver_new(const struct dns_options *o, char **errp)
 		*errp = xasprintf("libunbound async mode: %s", ub_strerror(err));
 		goto fail;
 	}
-	/* Last: removing a zone finalizes the context. */
+	/*
+	 * Finalize now (adding a local zone does), so that a trust anchor
+	 * libunbound cannot use is a setup error, not a failure of every
+	 * query later. The zone is a harmless one below the built-in
+	 * "invalid." zone. Zone removals below must come after this.
+	 */
+	if ((err = ub_ctx_zone_add(ctx, "danemilter-setup.invalid.", "static")) != 0) {
+		if (err == UB_INITFAIL && o->do_trust_anchor_file && *o->do_trust_anchor_file)
+			*errp = xasprintf("trust anchor file %s is not usable by libunbound",
+			    o->do_trust_anchor_file);
+		else
+			*errp = xasprintf("libunbound setup failed: %s", ub_strerror(err));
+		goto fail;
+	}
 	for (i = 0; i < sizeof(dns_special_zones) / sizeof(dns_special_zones[0]); i++)
 		for (j = 0; j < o->do_nstubs; j++)
 			if (dns_name_at_or_below(dns_special_zones[i], o->do_stubs[j].dso_zone) ||
@@ -289,32 +357,32 @@ static void
 dns_log_answer(const struct dns_query *q, const struct dns_answer *a,
     const struct rdata_answer *parsed)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct sbuf sb = SBUF_INIT;
 	size_t i;
 
 	for (i = 0; parsed && i < parsed->ra_nlines; i++)
 		log_info("%s: answer %s", q->dq_logtag, parsed->ra_lines[i]);
-	strbuf_printf(&sb, "%s: result %s %s: ", q->dq_logtag, dns_type_name(q->dq_type), q->dq_name);
+	sbuf_printf(&sb, "%s: result %s %s: ", q->dq_logtag, dns_type_name(q->dq_type), q->dq_name);
 	if (a->da_status == DNS_RECORDS)
-		strbuf_printf(&sb, "records=%zu", a->da_nrr);
+		sbuf_printf(&sb, "records=%zu", a->da_nrr);
 	else
-		strbuf_append(&sb, dns_status_name(a->da_status));
-	strbuf_printf(&sb, " dnssec=%s", dns_security_name(a->da_security));
+		sbuf_append(&sb, dns_status_name(a->da_status));
+	sbuf_printf(&sb, " dnssec=%s", dns_security_name(a->da_security));
 	if (a->da_status != DNS_ERROR && a->da_status != DNS_TIMEOUT)
-		strbuf_printf(&sb, " ttl=%u", a->da_ttl);
+		sbuf_printf(&sb, " ttl=%u", a->da_ttl);
 	if (a->da_canon)
-		strbuf_printf(&sb, " canonical=%s", a->da_canon);
+		sbuf_printf(&sb, " canonical=%s", a->da_canon);
 	if (a->da_why) {
 		const char *p;
 
-		strbuf_append(&sb, " reason=\"");
+		sbuf_append(&sb, " reason=\"");
 		for (p = a->da_why; *p; p++)
-			strbuf_appendc(&sb, *p == '"' ? '\'' : (*p < 0x20 ? ' ' : *p));
-		strbuf_appendc(&sb, '"');
+			sbuf_appendc(&sb, *p == '"' ? '\'' : (*p < 0x20 ? ' ' : *p));
+		sbuf_appendc(&sb, '"');
 	}
-	strbuf_printf(&sb, " time=%ums", a->da_elapsed_ms);
-	log_info("%s", strbuf_str(&sb));
-	strbuf_free(&sb);
+	sbuf_printf(&sb, " time=%ums", a->da_elapsed_ms);
+	log_info("%s", sbuf_str(&sb));
+	sbuf_free(&sb);
 }
 
 /* Deliver the answer, then forget the query. */

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "common/strbuf.h"
+#include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "milter/cmd.h"
 #include "policy/engine.h"
@@ -103,17 +103,17 @@ cmd_query(int argc, char **argv)
 		engine_dane(en, slots[i].qs_domain, query_done, &slots[i]);
 	iv_main();
 	for (i = 0; i < n; i++) {
-		struct strbuf sb = STRBUF_INIT;
+		struct sbuf sb = SBUF_INIT;
 		struct dane_result *res = slots[i].qs_res;
 
 		if (json) {
 			report_json(&sb, res);
-			strbuf_appendc(&sb, '\n');
+			sbuf_appendc(&sb, '\n');
 		} else {
 			report_text(&sb, res);
 		}
-		fputs(strbuf_str(&sb), stdout);
-		strbuf_free(&sb);
+		fputs(sbuf_str(&sb), stdout);
+		sbuf_free(&sb);
 		if (res->dr_policy == DANE_POLICY_TEMP)
 			rc = EX_TEMPFAIL;
 		dane_result_free(res);

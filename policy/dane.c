@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "common/strbuf.h"
+#include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
 
@@ -45,7 +45,6 @@ struct dane_lookup {
 	struct dane_hostq *dl_hq;
 	size_t dl_nhq;
 	size_t dl_pending;              /* hosts not finished */
-	unsigned long dl_queries_at_start;
 	struct timespec dl_start;
 };
 
@@ -101,11 +100,17 @@ dane_ttl(struct dane_lookup *l, uint32_t ttl)
 		l->dl_res->dr_ttl = ttl;
 }
 
-static void
-dane_depth(struct dane_lookup *l, unsigned depth)
+/* Every DNS query of a lookup goes through here: it counts the query and
+ * the round trips on the critical path (depth = this query's position in
+ * its chain of dependent queries). */
+static struct dns_query *
+dane_query(struct dane_lookup *l, unsigned depth, const char *name, uint16_t type,
+    dns_callback *cb, void *arg)
 {
 	if (depth > l->dl_res->dr_rounds)
 		l->dl_res->dr_rounds = depth;
+	l->dl_res->dr_queries++;
+	return dns_query_start(l->dl_r, name, type, l->dl_logtag, cb, arg);
 }
 
 /* "TYPE NAME: status (reason)" for an error answer. */
@@ -127,7 +132,6 @@ dane_finish(struct dane_lookup *l, enum dane_verdict v, char *reason)
 	res->dr_reason = reason;
 	if (v == DANE_BOGUS || v == DANE_TEMPERROR || res->dr_ttl == UINT32_MAX)
 		res->dr_ttl = 0;
-	res->dr_queries = (unsigned)(dns_resolver_queries(l->dl_r) - l->dl_queries_at_start);
 	{
 		struct timespec now;
 
@@ -302,8 +306,7 @@ dane_tlsa_next(struct dane_hostq *hq)
 		return;
 	}
 	snprintf(qname, sizeof(qname), "_25._tcp.%s", hq->hq_cand[hq->hq_cur]);
-	dane_depth(l, ++hq->hq_depth);
-	hq->hq_tlsa = dns_query_start(l->dl_r, qname, DNS_TYPE_TLSA, l->dl_logtag, dane_tlsa_cb, hq);
+	hq->hq_tlsa = dane_query(l, ++hq->hq_depth, qname, DNS_TYPE_TLSA, dane_tlsa_cb, hq);
 }
 
 static void
@@ -376,8 +379,7 @@ dane_addrs_done(struct dane_hostq *hq)
 	}
 	if (canon) {
 		/* Insecure final addresses: is the initial CNAME secure? */
-		dane_depth(l, ++hq->hq_depth);
-		hq->hq_cname = dns_query_start(l->dl_r, h->dh_name, DNS_TYPE_CNAME, l->dl_logtag,
+		hq->hq_cname = dane_query(l, ++hq->hq_depth, h->dh_name, DNS_TYPE_CNAME,
 		    dane_cname_cb, hq);
 		return;
 	}
@@ -538,7 +540,6 @@ dane_mx_cb(void *arg, const struct dns_answer *a)
 		dane_conclude(l);
 		return;
 	}
-	dane_depth(l, 2);
 	for (i = 0; i < res->dr_nhosts; i++) {
 		struct dane_hostq *hq = &l->dl_hq[i];
 
@@ -560,8 +561,8 @@ dane_mx_cb(void *arg, const struct dns_answer *a)
 			l->dl_pending--;
 			continue;
 		}
-		hq->hq_a = dns_query_start(l->dl_r, name, DNS_TYPE_A, l->dl_logtag, dane_a_cb, hq);
-		hq->hq_aaaa = dns_query_start(l->dl_r, name, DNS_TYPE_AAAA, l->dl_logtag, dane_aaaa_cb, hq);
+		hq->hq_a = dane_query(l, 2, name, DNS_TYPE_A, dane_a_cb, hq);
+		hq->hq_aaaa = dane_query(l, 2, name, DNS_TYPE_AAAA, dane_aaaa_cb, hq);
 	}
 	if (l->dl_pending == 0)
 		dane_conclude(l);
@@ -584,10 +585,8 @@ dane_lookup_start(struct dns_resolver *r, const char *domain, const char *logtag
 	l->dl_res->dr_domain = xstrdup(domain);
 	l->dl_res->dr_ttl = UINT32_MAX;
 	l->dl_res->dr_mx_security = DNS_SEC_INDETERMINATE;
-	l->dl_queries_at_start = dns_resolver_queries(r);
 	clock_gettime(CLOCK_MONOTONIC, &l->dl_start);
-	dane_depth(l, 1);
-	l->dl_mx = dns_query_start(r, domain, DNS_TYPE_MX, l->dl_logtag, dane_mx_cb, l);
+	l->dl_mx = dane_query(l, 1, domain, DNS_TYPE_MX, dane_mx_cb, l);
 	return l;
 }
 

@@ -68,7 +68,7 @@ tap_is_long(long got, long want, const char *desc)
 	return got == want;
 }
 
-static inline void
+static inline void __attribute__((format(printf, 1, 2)))
 tap_diag(const char *fmt, ...)
 {
 	va_list ap;

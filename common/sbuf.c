@@ -1,7 +1,7 @@
 /*
- * strbuf.c: see strbuf.h.
+ * sbuf.c: see sbuf.h.
  */
-#include "strbuf.h"
+#include "sbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "xmalloc.h"
 
 static void
-strbuf_grow(struct strbuf *sb, size_t more)
+sbuf_grow(struct sbuf *sb, size_t more)
 {
 	size_t need = sb->sb_len + more + 1;
 
@@ -25,28 +25,28 @@ strbuf_grow(struct strbuf *sb, size_t more)
 }
 
 void
-strbuf_appendn(struct strbuf *sb, const char *s, size_t n)
+sbuf_appendn(struct sbuf *sb, const char *s, size_t n)
 {
-	strbuf_grow(sb, n);
+	sbuf_grow(sb, n);
 	memcpy(sb->sb_buf + sb->sb_len, s, n);
 	sb->sb_len += n;
 	sb->sb_buf[sb->sb_len] = '\0';
 }
 
 void
-strbuf_append(struct strbuf *sb, const char *s)
+sbuf_append(struct sbuf *sb, const char *s)
 {
-	strbuf_appendn(sb, s, strlen(s));
+	sbuf_appendn(sb, s, strlen(s));
 }
 
 void
-strbuf_appendc(struct strbuf *sb, char c)
+sbuf_appendc(struct sbuf *sb, char c)
 {
-	strbuf_appendn(sb, &c, 1);
+	sbuf_appendn(sb, &c, 1);
 }
 
 void
-strbuf_printf(struct strbuf *sb, const char *fmt, ...)
+sbuf_printf(struct sbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -55,8 +55,8 @@ strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		log_abort("strbuf_printf: bad format");
-	strbuf_grow(sb, (size_t)n);
+		log_abort("sbuf_printf: bad format");
+	sbuf_grow(sb, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(sb->sb_buf + sb->sb_len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -64,36 +64,36 @@ strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 }
 
 void
-strbuf_json_str(struct strbuf *sb, const char *s)
+sbuf_json_str(struct sbuf *sb, const char *s)
 {
 	const unsigned char *p;
 
-	strbuf_appendc(sb, '"');
+	sbuf_appendc(sb, '"');
 	for (p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
-		case '"':  strbuf_append(sb, "\\\""); break;
-		case '\\': strbuf_append(sb, "\\\\"); break;
-		case '\n': strbuf_append(sb, "\\n"); break;
-		case '\r': strbuf_append(sb, "\\r"); break;
-		case '\t': strbuf_append(sb, "\\t"); break;
+		case '"':  sbuf_append(sb, "\\\""); break;
+		case '\\': sbuf_append(sb, "\\\\"); break;
+		case '\n': sbuf_append(sb, "\\n"); break;
+		case '\r': sbuf_append(sb, "\\r"); break;
+		case '\t': sbuf_append(sb, "\\t"); break;
 		default:
 			if (*p < 0x20 || *p == 0x7f)
-				strbuf_printf(sb, "\\u%04x", *p);
+				sbuf_printf(sb, "\\u%04x", *p);
 			else
-				strbuf_appendc(sb, (char)*p);
+				sbuf_appendc(sb, (char)*p);
 		}
 	}
-	strbuf_appendc(sb, '"');
+	sbuf_appendc(sb, '"');
 }
 
 const char *
-strbuf_str(const struct strbuf *sb)
+sbuf_str(const struct sbuf *sb)
 {
 	return sb->sb_buf ? sb->sb_buf : "";
 }
 
 void
-strbuf_reset(struct strbuf *sb)
+sbuf_reset(struct sbuf *sb)
 {
 	sb->sb_len = 0;
 	if (sb->sb_buf)
@@ -101,7 +101,7 @@ strbuf_reset(struct strbuf *sb)
 }
 
 void
-strbuf_free(struct strbuf *sb)
+sbuf_free(struct sbuf *sb)
 {
 	free(sb->sb_buf);
 	sb->sb_buf = NULL;
@@ -109,7 +109,7 @@ strbuf_free(struct strbuf *sb)
 }
 
 char *
-strbuf_steal(struct strbuf *sb)
+sbuf_steal(struct sbuf *sb)
 {
 	char *s = sb->sb_buf ? sb->sb_buf : xstrdup("");
 

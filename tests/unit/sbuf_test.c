@@ -1,16 +1,16 @@
 /*
- * strbuf_test.c: string buffers and the JSON string escaper.
+ * sbuf_test.c: string buffers and the JSON string escaper.
  */
 #include <stdlib.h>
 
-#include "common/strbuf.h"
+#include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "tests/tap.h"
 
 int
 main(void)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct sbuf sb = SBUF_INIT;
 	static const struct { const char *in, *want; } js[] = {
 		{ "plain", "\"plain\"" },
 		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
@@ -23,28 +23,28 @@ main(void)
 	int k;
 
 	tap_watchdog(10);
-	tap_is_str(strbuf_str(&sb), "", "empty buffer reads as empty string");
-	strbuf_append(&sb, "abc");
-	strbuf_appendc(&sb, '-');
-	strbuf_printf(&sb, "%d/%s", 42, "x");
-	tap_is_str(strbuf_str(&sb), "abc-42/x", "append, appendc, printf");
+	tap_is_str(sbuf_str(&sb), "", "empty buffer reads as empty string");
+	sbuf_append(&sb, "abc");
+	sbuf_appendc(&sb, '-');
+	sbuf_printf(&sb, "%d/%s", 42, "x");
+	tap_is_str(sbuf_str(&sb), "abc-42/x", "append, appendc, printf");
 	for (k = 0; k < 1000; k++)
-		strbuf_append(&sb, "0123456789");
+		sbuf_append(&sb, "0123456789");
 	tap_is_long((long)sb.sb_len, 8 + 10000, "grows past many doublings");
-	strbuf_reset(&sb);
-	tap_is_str(strbuf_str(&sb), "", "reset empties");
+	sbuf_reset(&sb);
+	tap_is_str(sbuf_str(&sb), "", "reset empties");
 	for (i = 0; i < sizeof(js) / sizeof(js[0]); i++) {
-		strbuf_reset(&sb);
-		strbuf_json_str(&sb, js[i].in);
-		tap_is_str(strbuf_str(&sb), js[i].want, "json escape");
+		sbuf_reset(&sb);
+		sbuf_json_str(&sb, js[i].in);
+		tap_is_str(sbuf_str(&sb), js[i].want, "json escape");
 	}
-	s = strbuf_steal(&sb);
+	s = sbuf_steal(&sb);
 	tap_is_str(s, "\"\"", "steal hands over the string");
 	tap_ok(sb.sb_buf == NULL && sb.sb_len == 0, "steal leaves the buffer empty");
 	free(s);
 	s = xasprintf("%s=%u", "ttl", 300u);
 	tap_is_str(s, "ttl=300", "xasprintf");
 	free(s);
-	strbuf_free(&sb);
+	sbuf_free(&sb);
 	return tap_done();
 }

@@ -128,6 +128,32 @@ dns_addr_is_loopback(const char *a)
 	return strncmp(a, "127.", 4) == 0 || strncmp(a, "::1", 3) == 0;
 }
 
+/* Does the configuration name something at, above or below the special-use
+ * zone: a stub zone, or the owner of an extra trust anchor (the root's
+ * anchor does not count: every resolver has one)? */
+static bool
+dns_special_configured(const struct dns_options *o, const char *special)
+{
+	char owner[256];
+	size_t i;
+
+	for (i = 0; i < o->do_nstubs; i++)
+		if (dns_name_at_or_below(special, o->do_stubs[i].dso_zone) ||
+		    dns_name_at_or_below(o->do_stubs[i].dso_zone, special))
+			return true;
+	for (i = 0; i < o->do_ntrust_anchors; i++) {
+		size_t n = strcspn(o->do_trust_anchors[i], " \t");
+
+		if (n == 0 || n >= sizeof(owner))
+			continue;
+		memcpy(owner, o->do_trust_anchors[i], n);
+		owner[n] = '\0';
+		if (strcmp(owner, ".") != 0 && dns_name_at_or_below(owner, special))
+			return true;
+	}
+	return false;
+}
+
 static void
 dns_fd_in(void *cookie)
 {
@@ -197,6 +223,7 @@ dns_resolver_new(const struct dns_options *o, char **errp)
 {
 	struct dns_resolver *r;
 	struct ub_ctx *ctx;
+	char maxrtt[16];
 	bool local = false;
 	size_t i, j;
 	int err;
@@ -214,7 +241,11 @@ dns_resolver_new(const struct dns_options *o, char **errp)
 	for (i = 0; i < o->do_nstubs; i++)
 		for (j = 0; j < o->do_stubs[i].dso_naddrs; j++)
 			local |= dns_addr_is_loopback(o->do_stubs[i].dso_addrs[j]);
+	/* No server probe may outlast the whole query's bound (libunbound's
+	 * default backs off to 120 s per server). */
+	snprintf(maxrtt, sizeof(maxrtt), "%u", o->do_timeout_ms ? o->do_timeout_ms : 5000);
 	if (dns_set(ctx, "val-log-level:", "2", errp) ||
+	    dns_set(ctx, "infra-cache-max-rtt:", maxrtt, errp) ||
 	    dns_set(ctx, "edns-buffer-size:", "1232", errp) ||
 	    (local && dns_set(ctx, "do-not-query-localhost:", "no", errp)))
 		goto fail;
@@ -268,12 +299,8 @@ dns_resolver_new(const struct dns_options *o, char **errp)
 		goto fail;
 	}
 	for (i = 0; i < sizeof(dns_special_zones) / sizeof(dns_special_zones[0]); i++)
-		for (j = 0; j < o->do_nstubs; j++)
-			if (dns_name_at_or_below(dns_special_zones[i], o->do_stubs[j].dso_zone) ||
-			    dns_name_at_or_below(o->do_stubs[j].dso_zone, dns_special_zones[i])) {
-				(void)ub_ctx_zone_remove(ctx, dns_special_zones[i]);
-				break;
-			}
+		if (dns_special_configured(o, dns_special_zones[i]))
+			(void)ub_ctx_zone_remove(ctx, dns_special_zones[i]);
 
 	r = xcalloc(1, sizeof(*r));
 	r->dr_ctx = ctx;

@@ -45,6 +45,14 @@ unlike() {      # unlike GOT ERE DESC
 	else ok 0 "$3"; fi
 }
 
+ttl_is() {      # ttl_is GOT WANT DESC: a TTL read from a resolver's cache may
+	# have aged a few seconds since the authoritative answer
+	if [ "$1" -le "$2" ] 2>/dev/null && [ "$1" -ge $(($2 - 10)) ]; then ok 0 "$3"; else
+		ok 1 "$3"
+		printf '# got:  %s\n# want: %s (or up to 10 s less)\n' "$1" "$2"
+	fi
+}
+
 bail() {
 	echo "Bail out! $*"
 	exit 1

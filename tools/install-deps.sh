@@ -7,7 +7,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libunbound-dev libssl-dev libivykis-dev libconfig-dev libcurl4-openssl-dev
 libmilter-dev libhiredis-dev libldns-dev libevent-dev
 clang libclang-rt-14-dev
-dns-root-data nsd ldnsutils bind9-dnsutils openssl
+dns-root-data nsd ldnsutils bind9-dnsutils unbound-host openssl
 postfix swaks curl python3 miltertest procps iproute2"
 
 missing=""

@@ -26,7 +26,7 @@ verdict() {     # verdict DOMAIN DANE POLICY
 
 # -- usable: secure MX, every host with a usable TLSA
 verdict usable.dane.test usable dane-only
-is "$(g usable.dane.test 'd["ttl"]')" 600 "usable: TTL is the smallest involved (TLSA 600)"
+ttl_is "$(g usable.dane.test 'd["ttl"]')" 600 "usable: TTL is the smallest involved (TLSA 600)"
 is "$(g usable.dane.test 'd["hosts"][0]["tlsa_base"]')" mx1.usable.dane.test "usable: TLSA base is the MX host"
 is "$(g usable.dane.test 'sorted(d["hosts"][0]["addresses"])[0]')" "$WORLD_NET.10" "usable: A address found"
 is "$(g usable.dane.test '"::1" in d["hosts"][0]["addresses"]')" true "usable: AAAA address found"
@@ -39,7 +39,7 @@ is "$(g ta.dane.test '"%d %d %d" % (d["hosts"][0]["tlsa"][0]["usage"], d["hosts"
 verdict notlsa.dane.test none none
 verdict nodata.dane.test none none
 is "$(g notlsa.dane.test 'd["hosts"][0]["tlsa_state"]')" none "notlsa: host has no TLSA"
-is "$(g notlsa.dane.test 'd["ttl"]')" 300 "notlsa: negative TTL of the TLSA NXDOMAIN (300) counts"
+ttl_is "$(g notlsa.dane.test 'd["ttl"]')" 300 "notlsa: negative TTL of the TLSA NXDOMAIN (300) counts"
 like "$(g nodata.dane.test 'd["reason"]')" "no secure TLSA" "nodata: reason says no secure TLSA"
 
 # -- partial
@@ -122,6 +122,17 @@ ok "$([ "$elapsed" -ge 2900 ] && [ "$elapsed" -lt 5000 ]; echo $?)" \
 # All good domains: exit 0.
 "$DANEMILTER" query -c "$CONF" usable.dane.test nullmx.dane.test unsigned.test >/dev/null 2>&1
 is "$?" 0 "exit 0 when every domain got a verdict"
+
+# Forwarder mode: the same world through dns.forward (NSD serves every zone,
+# root included); libunbound still validates everything itself. The extra
+# trust anchor for test. is what lifts libunbound's built-in empty test. zone.
+test_ds=$(tr '\t' ' ' <"$WORLD/keys/test.ds")
+sed -e "s|forward = \[ \];|forward = [ \"$WORLD_NS@53\" ]; trust_anchors = [ \"$test_ds\" ];|" \
+	-e '/stubs = /d' "$CONF" >"$WORLD/fwd.conf"
+out=$("$DANEMILTER" query -c "$WORLD/fwd.conf" usable.dane.test bogus.test unsigned.test 2>&1)
+like "$out" "^usable\.dane\.test: policy=dane-only dane=usable " "forwarder: usable verdict, validated locally"
+like "$out" "^bogus\.test: policy=temperror dane=bogus " "forwarder: bogus still detected (no trust in the upstream)"
+like "$out" "^unsigned\.test: policy=none dane=insecure " "forwarder: insecure zone"
 
 # Nothing unexpected on stderr in the big run (leak reports, warnings).
 is "$(cat "$WORLD/query.err")" "" "no diagnostics on stderr"

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# check-world.sh DIR: check a running test world (see world.sh) independently
+# of danemilter, with unbound-host (DNSSEC states), dig (TTLs, transports) and
+# openssl (certificates). Prints TAP; exits non-zero if any check fails.
+set -u
+
+DIR=${1:?usage: check-world.sh DIR}
+DIR=${DIR%/}
+[ -r "$DIR/world.env" ] || { echo "Bail out! no $DIR/world.env"; exit 1; }
+# shellcheck disable=SC1091
+. "$DIR/world.env"
+command -v unbound-host >/dev/null || { echo "Bail out! unbound-host is not installed"; exit 1; }
+
+C=$WORLD_CERTS
+N=0
+FAILED=0
+TAPOUT=$(mktemp)
+trap 'rm -f "$TAPOUT"' EXIT
+
+ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC]
+	N=$((N + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $N - $2" >>"$TAPOUT"
+	else
+		echo "not ok $N - $2" >>"$TAPOUT"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /' >>"$TAPOUT"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+uh() { unbound-host -C "$WORLD_UNBOUND_CONF" -v -t "$1" "$2" 2>&1; }
+
+# expect TYPE NAME DESC REGEX...: every REGEX (grep -E) matches the output.
+expect() {
+	local type=$1 name=$2 desc=$3 out re st=0
+	shift 3
+	out=$(uh "$type" "$name")
+	for re in "$@"; do
+		printf '%s\n' "$out" | grep -Eq -- "$re" || st=1
+	done
+	ok $st "$desc" "$out"
+}
+
+# expect_not TYPE NAME DESC REGEX: REGEX does not match (e.g. no BOGUS).
+expect_not() {
+	local out
+	out=$(uh "$1" "$2")
+	if printf '%s\n' "$out" | grep -Eq -- "$4"; then ok 1 "$3" "$out"; else ok 0 "$3"; fi
+}
+
+upper() { tr 'a-f' 'A-F'; }
+# spki HASHALG FILE (cert .pem or key): hex digest of the DER SPKI, upper case
+spki() {
+	case $2 in
+	*.pem) openssl x509 -in "$2" -pubkey -noout | openssl pkey -pubin -outform DER ;;
+	*) openssl pkey -in "$2" -pubout -outform DER ;;
+	esac | openssl dgst -"$1" -r | cut -d' ' -f1 | upper
+}
+h256() { spki sha256 "$C/$1.pem"; }
+addr() { local v=${1^^}; v=WORLD_ADDR_${v//[.-]/_}; echo "${!v}"; }
+
+S='\(secure\)$'
+NX='not found: 3\(NXDOMAIN\)\. \(secure\)'
+CA256=$(spki sha256 "$C/ca.pem")
+
+# ---------------------------------------------------------------- servers
+dig +norec +time=2 +tries=1 @"$WORLD_NS" . SOA | grep -q 'status: NOERROR'
+ok $? "NSD answers on $WORLD_NS:53/udp"
+dig +norec +tcp +time=2 +tries=1 @"$WORLD_NS" . SOA | grep -q 'status: NOERROR'
+ok $? "NSD answers on $WORLD_NS:53/tcp"
+if dig +norec +time=1 +tries=1 @"$WORLD_BLACKHOLE" . SOA >/dev/null 2>&1; then st=1; else st=0; fi
+ok $st "blackhole $WORLD_BLACKHOLE does not answer over UDP"
+if dig +norec +tcp +time=1 +tries=1 @"$WORLD_BLACKHOLE" . SOA >/dev/null 2>&1; then st=1; else st=0; fi
+ok $st "blackhole $WORLD_BLACKHOLE does not answer over TCP"
+[ "$(ss -Hlntu | awk '{print $5}' | grep -c "^$WORLD_BLACKHOLE:53\$")" = 2 ]
+ok $? "blackhole listens on UDP and TCP 53"
+! ss -Hlntu | awk '{print $5}' | grep -q "^$WORLD_DEAD:"
+ok $? "nothing listens on $WORLD_DEAD"
+
+# ---------------------------------------------------------------- trust
+expect SOA . "root SOA secure" "$S"
+expect DS test "test. DS secure" "has DS record .*$S"
+expect DS unsigned.test "unsigned.test has no DS (secure)" "has no DS record $S"
+
+# ---------------------------------------------------------------- dane.test
+expect MX usable.dane.test "usable MX secure" "handled by 10 mx1\.usable\.dane\.test\. $S"
+expect A mx1.usable.dane.test "mx1.usable A secure" "has address $(addr mx1.usable.dane.test) $S"
+expect AAAA mx1.usable.dane.test "mx1.usable AAAA ::1 secure" "has IPv6 address ::1 $S"
+expect TLSA _25._tcp.mx1.usable.dane.test "usable TLSA 3 1 1 = mx1 leaf, secure" \
+	"TLSA record 3 1 1 $(h256 mx1.usable.dane.test) $S"
+
+expect MX ta.dane.test "ta MX secure" "handled by 10 mx\.ta\.dane\.test\. $S"
+expect TLSA _25._tcp.mx.ta.dane.test "ta TLSA 2 1 1 = CA key, secure" "TLSA record 2 1 1 $CA256 $S"
+
+expect MX notlsa.dane.test "notlsa MX secure" "handled by 10 mx\.notlsa\.dane\.test\. $S"
+expect A mx.notlsa.dane.test "mx.notlsa A secure" "has address $(addr mx.notlsa.dane.test) $S"
+expect TLSA _25._tcp.mx.notlsa.dane.test "notlsa TLSA NXDOMAIN secure" "$NX"
+
+expect TLSA _25._tcp.mx.nodata.dane.test "nodata TLSA NODATA secure" "has no TLSA record $S"
+expect TXT _25._tcp.mx.nodata.dane.test "nodata TXT present secure" "$S"
+
+expect MX partial.dane.test "partial MX 10+20 secure" "10 mx1\.partial\.dane\.test\. $S" \
+	"20 mx2\.partial\.dane\.test\. $S"
+expect TLSA _25._tcp.mx1.partial.dane.test "partial mx1 TLSA secure" \
+	"TLSA record 3 1 1 $(h256 mx1.partial.dane.test) $S"
+expect TLSA _25._tcp.mx2.partial.dane.test "partial mx2 TLSA NXDOMAIN secure" "$NX"
+
+u=$(h256 mx.unusable.dane.test)
+expect TLSA _25._tcp.mx.unusable.dane.test "unusable TLSA: 1 1 1, 3 1 1 (31 bytes), 3 9 1, secure" \
+	"TLSA record 1 1 1 $u $S" "TLSA record 3 1 1 ${u:0:62} $S" "TLSA record 3 9 1 $u $S"
+out=$(uh TLSA _25._tcp.mx.unusable.dane.test | grep -c 'TLSA record')
+[ "$out" = 3 ]
+ok $? "unusable has exactly 3 TLSA records" "got $out"
+
+expect TLSA _25._tcp.mx.agility.dane.test "agility TLSA: 3 1 1 zeros + 3 1 2 sha512, secure" \
+	"TLSA record 3 1 1 0{64} $S" \
+	"TLSA record 3 1 2 $(spki sha512 "$C/mx.agility.dane.test.pem") $S"
+
+expect MX four.dane.test "four MX 10/20/30/40 secure" "10 mx1\.four\.dane\.test\. $S" \
+	"20 mx2\.four\.dane\.test\. $S" "30 mx3\.four\.dane\.test\. $S" "40 mx4\.four\.dane\.test\. $S"
+for i in 1 2 3 4; do
+	expect TLSA _25._tcp.mx$i.four.dane.test "four mx$i TLSA secure" \
+		"TLSA record 3 1 1 $(h256 mx$i.four.dane.test) $S"
+done
+
+expect MX cnamehost.dane.test "cnamehost MX -> alias secure" "handled by 10 alias\.cnamehost\.dane\.test\. $S"
+expect A alias.cnamehost.dane.test "cnamehost alias CNAME real, A secure" \
+	"alias for real\.cnamehost\.dane\.test\. $S" "has address $(addr real.cnamehost.dane.test) $S"
+expect TLSA _25._tcp.real.cnamehost.dane.test "cnamehost TLSA at real secure" \
+	"TLSA record 3 1 1 $(h256 real.cnamehost.dane.test) $S"
+expect TLSA _25._tcp.alias.cnamehost.dane.test "cnamehost no TLSA at alias (NXDOMAIN secure)" "$NX"
+
+expect A alias.cnamehost2.dane.test "cnamehost2 alias CNAME real, A secure" \
+	"alias for real\.cnamehost2\.dane\.test\. $S" "has address $(addr real.cnamehost2.dane.test) $S"
+expect TLSA _25._tcp.alias.cnamehost2.dane.test "cnamehost2 TLSA at alias (real's key) secure" \
+	"TLSA record 3 1 1 $(h256 real.cnamehost2.dane.test) $S"
+expect TLSA _25._tcp.real.cnamehost2.dane.test "cnamehost2 no TLSA at real (NXDOMAIN secure)" "$NX"
+
+expect TLSA _25._tcp.mx.tlsacname.dane.test "tlsacname TLSA via CNAME secure" \
+	"alias for 3\.1\.1\._dane\.dane\.test\. $S" \
+	"3\.1\.1\._dane\.dane\.test has TLSA record 3 1 1 $(h256 mx.tlsacname.dane.test) $S"
+
+expect MX cnamedomain.dane.test "cnamedomain CNAME usable, MX secure" \
+	"alias for usable\.dane\.test\. $S" "handled by 10 mx1\.usable\.dane\.test\. $S"
+
+expect MX nullmx.dane.test "nullmx MX 0 . secure" "handled by 0 \. $S"
+
+expect MX implicit.dane.test "implicit: no MX (NODATA secure)" "has no mail handler record $S"
+expect A implicit.dane.test "implicit A secure" "has address $(addr implicit.dane.test) $S"
+expect TLSA _25._tcp.implicit.dane.test "implicit TLSA secure" \
+	"TLSA record 3 1 1 $(h256 implicit.dane.test) $S"
+
+expect MX insecurehost.dane.test "insecurehost MX secure" "handled by 10 mx\.unsigned\.test\. $S"
+expect A mx.unsigned.test "insecurehost's host A insecure" "has address $(addr mx.unsigned.test) \(insecure\)$"
+
+expect MX expired.dane.test "expired MX secure" "handled by 10 mx\.expired\.dane\.test\. $S"
+expect TLSA _25._tcp.mx.expired.dane.test "expired TLSA 2 1 1 = CA secure" "TLSA record 2 1 1 $CA256 $S"
+
+w=$(spki sha256 "$C/other.key")
+expect TLSA _25._tcp.mx.wrongtlsa.dane.test "wrongtlsa TLSA = other key, secure" "TLSA record 3 1 1 $w $S"
+[ "$w" != "$(h256 mx.wrongtlsa.dane.test)" ]
+ok $? "wrongtlsa TLSA does not match the host's certificate"
+
+expect MX badtlsa.dane.test "badtlsa MX secure" "handled by 10 mx\.corrupt\.test\. $S"
+
+# ---------------------------------------------------------------- other zones
+expect MX unsigned.test "unsigned.test MX insecure" "handled by 10 mx\.unsigned\.test\. \(insecure\)$"
+expect TLSA _25._tcp.mx.unsigned.test "unsigned.test TLSA insecure" \
+	"TLSA record 3 1 1 $(h256 mx.unsigned.test) \(insecure\)$"
+
+expect MX bogus.test "bogus.test MX bogus" "\(BOGUS \(security failure\)\)" "signature expired"
+expect A mx.bogus.test "bogus.test A bogus" "\(BOGUS \(security failure\)\)"
+
+expect A mx.corrupt.test "corrupt.test A secure" "has address $(addr mx.corrupt.test) $S"
+expect MX corrupt.test "corrupt.test MX secure" "handled by 10 mx\.corrupt\.test\. $S"
+expect TLSA _25._tcp.mx.corrupt.test "corrupt.test TLSA bogus (bad RRSIG)" \
+	"\(BOGUS \(security failure\)\)" "signature verification failed"
+
+for z in lame.test dead.test; do
+	t0=$(date +%s)
+	out=$(timeout 25 unbound-host -C "$WORLD_UNBOUND_CONF" -v -t MX "$z" 2>&1)
+	t=$(($(date +%s) - t0))
+	printf '%s\n' "$out" | grep -q 'SERVFAIL' && [ $t -le 20 ]
+	ok $? "$z MX SERVFAIL within 20 s (${t} s)" "$out"
+done
+expect DS lame.test "lame.test has a DS (expected signed)" "has DS record .*$S"
+expect DS dead.test "dead.test has a DS (expected signed)" "has DS record .*$S"
+
+# ---------------------------------------------------------------- TTLs (from NSD)
+ttl() { dig +norec +noall +answer @"$WORLD_NS" "$2" "$1" | awk -v t="$1" '$4 == t {print $2; exit}'; }
+negttl() { dig +norec +noall +authority @"$WORLD_NS" "$2" "$1" | awk '$4 == "SOA" {print $2; exit}'; }
+[ "$(ttl MX usable.dane.test)" = 3600 ]; ok $? "MX TTL 3600"
+[ "$(ttl A mx1.usable.dane.test)" = 3600 ]; ok $? "A TTL 3600"
+[ "$(ttl TLSA _25._tcp.mx1.usable.dane.test)" = 600 ]; ok $? "TLSA TTL 600"
+[ "$(negttl TLSA _25._tcp.mx.notlsa.dane.test)" = 300 ]; ok $? "NXDOMAIN negative TTL 300"
+[ "$(negttl TLSA _25._tcp.mx.nodata.dane.test)" = 300 ]; ok $? "NODATA negative TTL 300"
+
+# ---------------------------------------------------------------- certificates
+cst=0
+cout=''
+for h in ${WORLD_HOSTS}; do
+	h=${h%%=*}
+	o=$(openssl verify -CAfile "$WORLD_CA" -verify_hostname "$h" "$C/$h.pem" 2>&1) || { cst=1; cout="$cout$o"$'\n'; }
+	[ "$(grep -c BEGIN "$C/$h.chain.pem")" = 2 ] || { cst=1; cout="$cout$h.chain.pem: not 2 certs"$'\n'; }
+	openssl pkey -in "$C/$h.key" -noout 2>/dev/null || { cst=1; cout="$cout$h.key unreadable"$'\n'; }
+done
+ok $cst "every host leaf verifies against the CA with its name; chains have 2 certs" "$cout"
+openssl x509 -in "$C/mx1.usable.dane.test.pem" -noout -checkend 0 >/dev/null &&
+	openssl x509 -in "$C/mx1.usable.dane.test.pem" -noout -checkend $((28 * 86400)) >/dev/null &&
+	! openssl x509 -in "$C/mx1.usable.dane.test.pem" -noout -checkend $((30 * 86400)) >/dev/null
+ok $? "leaf validity ends in 29..30 days"
+o=$(openssl verify -CAfile "$WORLD_CA" "$C/expired.pem" 2>&1)
+printf '%s\n' "$o" | grep -q 'certificate has expired'
+ok $? "expired.pem is expired (and otherwise signed by the CA)" "$o"
+o=$(openssl x509 -in "$C/expired.pem" -noout -ext subjectAltName 2>&1)
+printf '%s\n' "$o" | grep -q 'DNS:mx.expired.dane.test'
+ok $? "expired.pem is for mx.expired.dane.test" "$o"
+o=$(openssl verify -CAfile "$C/selfsigned.pem" "$C/selfsigned.pem" 2>&1) &&
+	! openssl verify -CAfile "$WORLD_CA" "$C/selfsigned.pem" >/dev/null 2>&1
+ok $? "selfsigned.pem is self-signed, not from the CA" "$o"
+openssl x509 -in "$WORLD_CA" -noout -subject | grep -q 'CN *= *danemilter test CA'
+ok $? "CA subject CN = danemilter test CA"
+
+# ---------------------------------------------------------------- configs
+grep -q "addrs = \[ \"$WORLD_NS@53\" \]" "$WORLD_CONF" &&
+	grep -q "trust_anchor_file = \"$WORLD_TRUST_ANCHOR\"" "$WORLD_CONF"
+ok $? "danemilter.conf points at the world"
+grep -Eq '^\. 3600 IN DS [0-9]+ 13 2 [0-9a-f]{64}$' "$WORLD_TRUST_ANCHOR"
+ok $? "root.key holds the root DS"
+
+echo "1..$N"
+cat "$TAPOUT"
+echo "# $((N - FAILED)) passed, $FAILED failed"
+[ $FAILED = 0 ]

@@ -1,0 +1,745 @@
+#!/usr/bin/env bash
+# world.sh: the local DNSSEC test world for danemilter.
+#
+#   world.sh start DIR   build and start a world in DIR (absolute path; created)
+#   world.sh stop DIR    stop it (by PID; idempotent; DIR is left in place)
+#
+# A world is a private signed root ".", a signed "test." and the test zones
+# below it, all served by one NSD on 127.A.B.1:53 (random /24 per start so that
+# several worlds can run at once), plus a "blackhole" name server on .2 that
+# reads and never answers, and nothing at all on .3. MX hosts get .10 and up.
+#
+# Files written in DIR:
+#   world.env          sourceable shell: WORLD_* variables (plain assignments)
+#   root.key           trust anchor: the root's DS, zone-file form
+#   danemilter.conf    libconfig, dns stub "." -> NSD, trust anchor above
+#   unbound-host.conf  for `unbound-host -C` (independent checks)
+#   certs/             test CA, a leaf per MX host name, expired, selfsigned
+#   zones/ keys/ nsd/  zone files (signed), DNSSEC keys, NSD config/log/pid
+#
+# world.env: WORLD_DIR WORLD_NET (127.A.B) WORLD_NS (.1) WORLD_BLACKHOLE (.2)
+# WORLD_DEAD (.3) WORLD_CA WORLD_CA_KEY WORLD_CERTS WORLD_TRUST_ANCHOR
+# WORLD_CONF WORLD_UNBOUND_CONF WORLD_NSD_PID WORLD_BLACKHOLE_PID, WORLD_HOSTS
+# ("name=addr ..." for every MX host) and WORLD_ADDR_<NAME> per host (upper
+# case, "." and "-" -> "_": WORLD_ADDR_MX1_USABLE_DANE_TEST=127.A.B.10).
+#
+# Needs root (port 53), bash, nsd, ldnsutils, bind9-dnsutils (dig), openssl,
+# python3, iproute2 (ss); check-world.sh also needs unbound-host. Start takes
+# ~1.5 s (~3 s on a loaded machine). Addresses are reserved against other
+# worlds with lock directories in /tmp/danemilter-world-nets/ (removed by stop).
+#
+# Certificates (certs/): ca.pem/ca.key (CN "danemilter test CA"); for each host
+# name H: H.pem, H.key, H.chain.pem (= leaf + CA), SAN DNS:H, valid from
+# yesterday for 30 days; expired.pem/.key/.chain.pem for mx.expired.dane.test
+# (valid 2020-01-01..2020-02-01); selfsigned.pem/.key (CN/SAN
+# selfsigned.dane.test); other.key (only its hash is used: wrongtlsa).
+# mx.expired.dane.test.pem is a valid leaf like the others; expired.pem is the
+# expired one for the same name.
+# Convention: the server at a host's address presents that host's H.pem; the
+# TLSA records below are computed so that this convention makes every "usable"
+# domain verify (cnamehost2's TLSA at the alias base is the real host's key).
+#
+# TTLs: records 3600 (MX, A, AAAA, CNAME, NS, DS, DNSKEY), TLSA and the CNAMEs
+# at TLSA names 600; SOA minimum 300, so every negative answer (NXDOMAIN,
+# NODATA, including AAAA NODATA) has TTL 300. Only mx1.usable.dane.test has an
+# AAAA (::1); every other host has an A only.
+#
+#  mail domain            expected   smallest positive TTL / negative answers
+#  usable.dane.test       usable     600 / none (mx1 has A and AAAA)
+#  ta.dane.test           usable     600 / AAAA NODATA 300
+#  notlsa.dane.test       none       3600 / TLSA NXDOMAIN 300
+#  nodata.dane.test       none       3600 / TLSA NODATA 300
+#  partial.dane.test      partial    600 / mx2 TLSA NXDOMAIN 300
+#  unusable.dane.test     unusable   600 / AAAA NODATA 300
+#  agility.dane.test      usable     600 / AAAA NODATA 300
+#  four.dane.test         usable     600 / AAAA NODATA 300
+#  cnamehost.dane.test    usable     600 / AAAA NODATA 300 (TLSA base real.)
+#  cnamehost2.dane.test   usable     600 / TLSA at real. NXDOMAIN 300 (base alias.)
+#  tlsacname.dane.test    usable     600 / AAAA NODATA 300
+#  cnamedomain.dane.test  usable     600 / none (follows usable.dane.test)
+#  nullmx.dane.test       nullmx     3600 / none
+#  implicit.dane.test     usable     600 / MX NODATA 300
+#  insecurehost.dane.test none       3600 (host insecure: its TLSA is ignored)
+#  unsigned.test          insecure   600 (insecure TLSA) / AAAA NODATA 300
+#  bogus.test             bogus      - (every RRSIG expired in 2020)
+#  badtlsa.dane.test      bogus      MX/A secure 3600; TLSA RRSIG corrupted
+#  expired.dane.test      usable     600 / AAAA NODATA 300
+#  wrongtlsa.dane.test    usable     600 / AAAA NODATA 300
+#  lame.test              temperror  - (NS on .2 never answers)
+#  dead.test              temperror  - (NS on .3, nothing listens)
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# A system python starts in 20 ms, a pyenv shim in 250 ms: prefer the former.
+PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
+LOCKROOT=/tmp/danemilter-world-nets # shared by all worlds on the machine
+
+die() { echo "world.sh: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- helpers
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
+# descendants PID...: all descendants of the given PIDs (from /proc).
+descendants() {
+	local f st p kids=''
+	for f in /proc/[0-9]*/stat; do
+		read -r st 2>/dev/null <"$f" || continue
+		st=${st##*) }
+		# shellcheck disable=SC2086
+		set -- $st # state ppid ...
+		for p in $PARENTS; do
+			if [ "$2" = "$p" ]; then
+				f=${f#/proc/}
+				kids="$kids ${f%/stat}"
+			fi
+		done
+	done
+	if [ -n "$kids" ]; then
+		echo "$kids"
+		PARENTS=$kids descendants
+	fi
+	return 0
+}
+
+# listening ADDR: something listens (TCP or UDP, any port) on ADDR.
+listening() {
+	ss -Hlntu 2>/dev/null | awk '{print $5}' | grep -q "^$1:"
+}
+
+# pick_net: choose a free random 127.A.B and reserve it (lock dir).
+pick_net() {
+	local i a b net
+	mkdir -p "$LOCKROOT"
+	for i in $(seq 1 50); do
+		a=$((64 + RANDOM % 187))
+		b=$((1 + RANDOM % 250))
+		net=127.$a.$b
+		listening "$net.1" && continue
+		listening "$net.2" && continue
+		listening "$net.3" && continue
+		mkdir "$LOCKROOT/$net" 2>/dev/null || continue
+		echo "$DIR" >"$LOCKROOT/$net/owner"
+		NET=$net
+		return 0
+	done
+	die "no free 127.x.y.0/24 found"
+}
+
+# ---------------------------------------------------------------- hosts
+
+# Host names that get an address (.10 and up, in this order).
+ADDR_HOSTS="mx1.usable.dane.test mx.ta.dane.test mx.notlsa.dane.test
+mx.nodata.dane.test mx1.partial.dane.test mx2.partial.dane.test
+mx.unusable.dane.test mx.agility.dane.test mx1.four.dane.test
+mx2.four.dane.test mx3.four.dane.test mx4.four.dane.test
+real.cnamehost.dane.test real.cnamehost2.dane.test mx.tlsacname.dane.test
+implicit.dane.test mx.unsigned.test mx.bogus.test mx.corrupt.test
+mx.expired.dane.test mx.wrongtlsa.dane.test"
+# Names that are MX targets but CNAMEs (a certificate, no address).
+ALIAS_HOSTS="alias.cnamehost.dane.test alias.cnamehost2.dane.test"
+
+declare -A ADDR SHA256 SHA512
+
+assign_addresses() {
+	local n=10 h
+	for h in $ADDR_HOSTS; do
+		ADDR[$h]=$NET.$n
+		n=$((n + 1))
+	done
+}
+
+# ---------------------------------------------------------------- certificates
+
+write_ca_cnf() {
+	cat >"$C/ca/ca.cnf" <<EOF
+[ ca ]
+default_ca = testca
+[ testca ]
+dir = $C/ca
+certificate = $C/ca.pem
+private_key = $C/ca.key
+database = \$dir/index.txt
+new_certs_dir = \$dir/new
+serial = \$dir/serial
+default_md = sha256
+policy = pol_any
+unique_subject = no
+email_in_dn = no
+copy_extensions = copy
+[ pol_any ]
+commonName = supplied
+[ req ]
+distinguished_name = dn
+[ dn ]
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[ v3_leaf ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth,clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+}
+
+# newreq CN BASE [openssl req options]: new P-256 key $C/BASE.key and a
+# request $C/ca/req/BASE.pem (the public key, then the CSR).
+newreq() {
+	local cn=$1 base=$2
+	shift 2
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-config "$C/ca/ca.cnf" -subj "/CN=$cn" "$@" -pubkey \
+		-keyout "$C/$base.key" -out "$C/ca/req/$base.pem" 2>>"$C/openssl.log"
+}
+
+# split_and_hash NAME...: write $C/NAME.pem and $C/NAME.chain.pem (leaf + CA)
+# from the CA's new_certs_dir (found by CN in index.txt). Then print
+# "NAME SHA256 SHA512" of the DER SubjectPublicKeyInfo of every request in
+# $C/ca/req (one python process instead of ~100 openssl ones).
+split_and_hash() {
+	"$PYTHON" - "$C" "$@" <<'PY'
+import base64, glob, hashlib, os, re, sys
+c, bases = sys.argv[1], sys.argv[2:]
+ca = open(os.path.join(c, "ca.pem")).read()
+serial = {}  # CN -> serial, from the CA's index (last one wins)
+for line in open(os.path.join(c, "ca", "index.txt")):
+    f = line.rstrip("\n").split("\t")
+    serial[f[5].split("CN=")[-1]] = f[3]
+for b in bases:
+    t = open(os.path.join(c, "ca", "new", serial[b] + ".pem")).read()
+    p = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", t, re.S).group(0)
+    open(os.path.join(c, b + ".pem"), "w").write(p)
+    open(os.path.join(c, b + ".chain.pem"), "w").write(p + ca)
+for f in sorted(glob.glob(os.path.join(c, "ca", "req", "*.pem"))):
+    m = re.search(r"-----BEGIN PUBLIC KEY-----(.*?)-----END PUBLIC KEY-----",
+                  open(f).read(), re.S)
+    der = base64.b64decode("".join(m.group(1).split()))
+    print(os.path.basename(f)[:-4], hashlib.sha256(der).hexdigest(),
+          hashlib.sha512(der).hexdigest())
+PY
+}
+
+make_certs() {
+	local now y e h pids='' pid j n name s256 s512
+	C=$DIR/certs
+	mkdir -p "$C/ca/new" "$C/ca/req"
+	: >"$C/ca/index.txt"
+	echo 1000 >"$C/ca/serial"
+	write_ca_cnf
+	now=$(date -u +%s)
+	y=$(date -u -d "@$((now - 86400))" +%Y%m%d%H%M%SZ)
+	e=$(date -u -d "@$((now + 29 * 86400))" +%Y%m%d%H%M%SZ)
+
+	# Keys and requests: 3 parallel jobs (openssl start-up dominates).
+	for j in 0 1 2; do
+		(
+			n=0
+			for h in $ADDR_HOSTS $ALIAS_HOSTS; do
+				n=$((n + 1))
+				[ $((n % 3)) = "$j" ] || continue
+				newreq "$h" "$h" -addext "subjectAltName=DNS:$h"
+			done
+			case $j in
+			0) newreq mx.expired.dane.test expired \
+				-addext "subjectAltName=DNS:mx.expired.dane.test" ;;
+			1) newreq other.dane.test other ;; # only its key is used
+			2) openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-config "$C/ca/ca.cnf" -subj "/CN=selfsigned.dane.test" \
+				-addext "subjectAltName=DNS:selfsigned.dane.test" -days 30 \
+				-keyout "$C/selfsigned.key" -out "$C/selfsigned.pem" 2>>"$C/openssl.log" ;;
+			esac
+		) &
+		pids="$pids $!"
+	done
+
+	# The CA is valid 2019-12-01..2039-12-31, so that the expired leaf's only
+	# problem is its own expiry.
+	newreq "danemilter test CA" ca
+	openssl ca -batch -selfsign -config "$C/ca/ca.cnf" -extensions v3_ca -notext \
+		-startdate 20191201000000Z -enddate 20391231000000Z \
+		-in "$C/ca/req/ca.pem" -out "$C/ca.pem" 2>>"$C/openssl.log"
+
+	for pid in $pids; do
+		wait "$pid" || die "key generation failed (see $C/openssl.log)"
+	done
+
+	# All leaves in one signing run (SAN copied from each request).
+	local reqs=''
+	for h in $ADDR_HOSTS $ALIAS_HOSTS; do reqs="$reqs $C/ca/req/$h.pem"; done
+	# shellcheck disable=SC2086
+	# (with several -infiles, -out keeps only one: take them from new_certs_dir)
+	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
+		-startdate "$y" -enddate "$e" -infiles $reqs >/dev/null 2>>"$C/openssl.log"
+	# shellcheck disable=SC2086
+	while read -r name s256 s512; do
+		SHA256[$name]=$s256
+		SHA512[$name]=$s512
+	done < <(split_and_hash $ADDR_HOSTS $ALIAS_HOSTS || echo FAILED)
+	[ -z "${SHA256[FAILED]+set}" ] || die "certificate split/hash failed"
+
+	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
+		-startdate 20200101000000Z -enddate 20200201000000Z \
+		-in "$C/ca/req/expired.pem" -out "$C/expired.pem" 2>>"$C/openssl.log"
+	cat "$C/expired.pem" "$C/ca.pem" >"$C/expired.chain.pem"
+	SHA256[CA]=${SHA256[ca]}
+	for h in $ADDR_HOSTS $ALIAS_HOSTS other CA; do
+		[ -n "${SHA256[$h]:-}" ] || die "no key hash for $h"
+	done
+}
+
+# ---------------------------------------------------------------- zones
+
+Z= # zone directory
+K= # key directory
+
+soa() { # header for a zone: $ORIGIN, $TTL, SOA (negative TTL 300), NS
+	cat <<EOF
+\$ORIGIN $1
+\$TTL 3600
+@	SOA	ns.test. hostmaster.test. ( 1 3600 600 86400 300 )
+@	NS	ns.test.
+EOF
+}
+
+zone_dane() {
+	soa dane.test.
+	cat <<EOF
+
+; usable: MX -> mx1 (A + AAAA ::1), TLSA 3 1 1
+usable			MX	10 mx1.usable
+mx1.usable		A	${ADDR[mx1.usable.dane.test]}
+mx1.usable		AAAA	::1
+_25._tcp.mx1.usable	600	TLSA	3 1 1 ${SHA256[mx1.usable.dane.test]}
+
+; ta: TLSA 2 1 1 (the CA's key)
+ta			MX	10 mx.ta
+mx.ta			A	${ADDR[mx.ta.dane.test]}
+_25._tcp.mx.ta		600	TLSA	2 1 1 ${SHA256[CA]}
+
+; notlsa: nothing below mx.notlsa -> TLSA NXDOMAIN
+notlsa			MX	10 mx.notlsa
+mx.notlsa		A	${ADDR[mx.notlsa.dane.test]}
+
+; nodata: only a TXT at the TLSA name -> TLSA NODATA
+nodata			MX	10 mx.nodata
+mx.nodata		A	${ADDR[mx.nodata.dane.test]}
+_25._tcp.mx.nodata	600	TXT	"no TLSA here"
+
+; partial: mx1 has TLSA, mx2 has none
+partial			MX	10 mx1.partial
+partial			MX	20 mx2.partial
+mx1.partial		A	${ADDR[mx1.partial.dane.test]}
+_25._tcp.mx1.partial	600	TLSA	3 1 1 ${SHA256[mx1.partial.dane.test]}
+mx2.partial		A	${ADDR[mx2.partial.dane.test]}
+
+; unusable: PKIX-EE, a 31-byte SHA-256, an unknown selector
+unusable		MX	10 mx.unusable
+mx.unusable		A	${ADDR[mx.unusable.dane.test]}
+_25._tcp.mx.unusable	600	TLSA	1 1 1 ${SHA256[mx.unusable.dane.test]}
+_25._tcp.mx.unusable	600	TLSA	3 1 1 ${SHA256[mx.unusable.dane.test]:0:62}
+_25._tcp.mx.unusable	600	TLSA	3 9 1 ${SHA256[mx.unusable.dane.test]}
+
+; agility: a wrong SHA-256 and a right SHA-512
+agility			MX	10 mx.agility
+mx.agility		A	${ADDR[mx.agility.dane.test]}
+_25._tcp.mx.agility	600	TLSA	3 1 1 0000000000000000000000000000000000000000000000000000000000000000
+_25._tcp.mx.agility	600	TLSA	3 1 2 ${SHA512[mx.agility.dane.test]}
+
+; four: four MX hosts, each with A and TLSA 3 1 1
+four			MX	10 mx1.four
+four			MX	20 mx2.four
+four			MX	30 mx3.four
+four			MX	40 mx4.four
+EOF
+	local i
+	for i in 1 2 3 4; do
+		printf 'mx%s.four\t\tA\t%s\n' $i "${ADDR[mx$i.four.dane.test]}"
+		printf '_25._tcp.mx%s.four\t600\tTLSA\t3 1 1 %s\n' $i "${SHA256[mx$i.four.dane.test]}"
+	done
+	cat <<EOF
+
+; cnamehost: MX -> alias (CNAME real), TLSA at real only
+cnamehost		MX	10 alias.cnamehost
+alias.cnamehost		CNAME	real.cnamehost
+real.cnamehost		A	${ADDR[real.cnamehost.dane.test]}
+_25._tcp.real.cnamehost	600	TLSA	3 1 1 ${SHA256[real.cnamehost.dane.test]}
+
+; cnamehost2: MX -> alias (CNAME real), TLSA at alias only (real's key)
+cnamehost2		MX	10 alias.cnamehost2
+alias.cnamehost2	CNAME	real.cnamehost2
+real.cnamehost2		A	${ADDR[real.cnamehost2.dane.test]}
+_25._tcp.alias.cnamehost2	600	TLSA	3 1 1 ${SHA256[real.cnamehost2.dane.test]}
+
+; tlsacname: the TLSA name is a CNAME to a shared TLSA RRset
+tlsacname		MX	10 mx.tlsacname
+mx.tlsacname		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.mx.tlsacname	600	CNAME	3.1.1._dane
+3.1.1._dane		600	TLSA	3 1 1 ${SHA256[mx.tlsacname.dane.test]}
+
+; cnamedomain: the mail domain is a CNAME
+cnamedomain		CNAME	usable
+
+; nullmx
+nullmx			MX	0 .
+
+; implicit: no MX, an A and a TLSA at the domain itself
+implicit		A	${ADDR[implicit.dane.test]}
+_25._tcp.implicit	600	TLSA	3 1 1 ${SHA256[implicit.dane.test]}
+
+; insecurehost: the MX host is in the unsigned zone
+insecurehost		MX	10 mx.unsigned.test.
+
+; badtlsa: the MX host's TLSA RRSIG is corrupted (corrupt.test)
+badtlsa			MX	10 mx.corrupt.test.
+
+; expired: leaf certificate expired, TLSA 2 1 1 (the CA)
+expired			MX	10 mx.expired
+mx.expired		A	${ADDR[mx.expired.dane.test]}
+_25._tcp.mx.expired	600	TLSA	2 1 1 ${SHA256[CA]}
+
+; wrongtlsa: TLSA for some other key
+wrongtlsa		MX	10 mx.wrongtlsa
+mx.wrongtlsa		A	${ADDR[mx.wrongtlsa.dane.test]}
+_25._tcp.mx.wrongtlsa	600	TLSA	3 1 1 ${SHA256[other]}
+EOF
+}
+
+zone_simple() { # ZONE: MX 10 mx.ZONE, A, TLSA 3 1 1 (unsigned/bogus/corrupt)
+	soa "$1."
+	cat <<EOF
+@		MX	10 mx
+mx		A	${ADDR[mx.$1]}
+_25._tcp.mx	600	TLSA	3 1 1 ${SHA256[mx.$1]}
+EOF
+}
+zone_unsigned() { zone_simple unsigned.test; }
+zone_bogus() { zone_simple bogus.test; }
+zone_corrupt() { zone_simple corrupt.test; }
+
+zone_test() {
+	soa test.
+	cat <<EOF
+ns		A	$NET.1
+
+dane		NS	ns.test.
+unsigned	NS	ns.test.
+bogus		NS	ns.test.
+corrupt		NS	ns.test.
+lame		NS	ns.lame
+ns.lame		A	$NET.2
+dead		NS	ns.dead
+ns.dead		A	$NET.3
+EOF
+	# DS for every delegation except unsigned.test (NSEC proves there is none)
+	cat "$K"/dane.test.ds "$K"/bogus.test.ds "$K"/corrupt.test.ds \
+		"$K"/lame.test.ds "$K"/dead.test.ds
+}
+
+zone_root() {
+	soa .
+	cat <<EOF
+test.		NS	ns.test.
+ns.test.	A	$NET.1
+EOF
+	cat "$K"/test.ds
+}
+
+# fname ZONE: the file name stem used for ZONE ("root" for ".").
+fname() { if [ "$1" = . ]; then echo root; else echo "$1"; fi; }
+
+# keygen ZONE: one ECDSA P-256 key (KSK flag, signs everything);
+# $K/STEM.base holds the ldns key base name, $K/STEM.ds its DS record.
+keygen() {
+	local base stem
+	stem=$(fname "$1")
+	base=$(cd "$K" && ldns-keygen -a ECDSAP256SHA256 -k -r /dev/urandom "$1")
+	echo "$base" >"$K/$stem.base"
+	mv "$K/$base.ds" "$K/$stem.ds"
+}
+
+# sign ZONE [ldns-signzone options]: $Z/STEM.zone -> $Z/STEM.signed
+sign() {
+	local zone=$1 stem
+	shift
+	stem=$(fname "$zone")
+	ldns-signzone -o "$zone" -i "$INCEPT" -e "$EXPIRE" "$@" \
+		-f "$Z/$stem.signed" "$Z/$stem.zone" "$K/$(cat "$K/$stem.base")"
+}
+
+# corrupt_rrsig OWNER TYPE FILE: change one base64 character of the RRSIG
+# covering OWNER/TYPE (still valid base64, same length: a wrong signature).
+corrupt_rrsig() {
+	awk -v o="$1" -v t="$2" '
+	$1 == o && $4 == "RRSIG" && $5 == t {
+		s = $NF; c = substr(s, 10, 1); r = (c == "A") ? "B" : "A"
+		$NF = substr(s, 1, 9) r substr(s, 11); n++
+	}
+	{ print }
+	END { if (n != 1) exit 1 }' "$3" >"$3.tmp" && mv "$3.tmp" "$3"
+}
+
+make_zones() {
+	local now
+	Z=$DIR/zones
+	K=$DIR/keys
+	mkdir -p "$Z" "$K"
+	now=$(date -u +%s)
+	INCEPT=$((now - 3600))
+	EXPIRE=$((now + 30 * 86400))
+
+	local zn
+	for zn in dane.test bogus.test corrupt.test lame.test dead.test test .; do
+		keygen "$zn"
+	done
+
+	zone_dane >"$Z/dane.test.zone"
+	zone_unsigned >"$Z/unsigned.test.zone"
+	zone_bogus >"$Z/bogus.test.zone"
+	zone_corrupt >"$Z/corrupt.test.zone"
+	sign dane.test -n -t 0
+	cp "$Z/unsigned.test.zone" "$Z/unsigned.test.signed" # served unsigned
+	INCEPT=20200101000000 EXPIRE=20200201000000 sign bogus.test
+	sign corrupt.test
+	corrupt_rrsig _25._tcp.mx.corrupt.test. TLSA "$Z/corrupt.test.signed" ||
+		die "could not corrupt the TLSA RRSIG in corrupt.test"
+
+	zone_test >"$Z/test.zone"
+	sign test
+	zone_root >"$Z/root.zone"
+	sign .
+	# ". IN DS ..." -> ". 3600 IN DS ..."
+	awk '$2 == "IN" && $3 == "DS" { $2 = "3600 IN"; print }' "$K/root.ds" >"$DIR/root.key"
+	[ -s "$DIR/root.key" ] || die "no root DS"
+}
+
+# ---------------------------------------------------------------- configs
+
+write_nsd_conf() {
+	mkdir -p "$DIR/nsd"
+	cat >"$DIR/nsd/nsd.conf" <<EOF
+server:
+	ip-address: $NET.1
+	port: 53
+	do-ip6: no
+	server-count: 1
+	username: ""
+	chroot: ""
+	zonesdir: "$DIR/zones"
+	database: ""
+	zonelistfile: "$DIR/nsd/zone.list"
+	xfrdfile: "$DIR/nsd/xfrd.state"
+	xfrdir: "$DIR/nsd"
+	pidfile: "$DIR/nsd/nsd.pid"
+	logfile: "$DIR/nsd/nsd.log"
+	cookie-secret-file: "$DIR/nsd/cookiesecrets.txt"
+	answer-cookie: no
+	zonefiles-write: 0
+	hide-version: yes
+	verbosity: 1
+remote-control:
+	control-enable: no
+EOF
+	local zn file
+	for zn in . test. dane.test. unsigned.test. bogus.test. corrupt.test.; do
+		file=${zn%.}
+		[ "$zn" = . ] && file=root
+		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.signed"\n' "$zn" "$file" \
+			>>"$DIR/nsd/nsd.conf"
+	done
+}
+
+write_client_confs() {
+	cat >"$DIR/danemilter.conf" <<EOF
+dns: {
+  forward = [ ];
+  trust_anchor_file = "$DIR/root.key";
+  stubs = ( { zone = "."; addrs = [ "$NET.1@53" ]; } );
+  timeout_ms = 3000;
+};
+domains = ( { name = "*"; log_resolution = false; } );
+EOF
+	cat >"$DIR/unbound-host.conf" <<EOF
+server:
+	directory: "$DIR"
+	chroot: ""
+	username: ""
+	use-syslog: no
+	logfile: ""
+	verbosity: 0
+	do-ip6: no
+	do-not-query-localhost: no
+	module-config: "validator iterator"
+	trust-anchor-file: "$DIR/root.key"
+	trust-anchor-signaling: no
+	root-key-sentinel: no
+	local-zone: "test." nodefault
+	val-log-level: 2
+	# A server that never answers (lame.test) otherwise takes ~100 s to give
+	# SERVFAIL (default 120000); with 1000 it takes ~2.5 s.
+	infra-cache-max-rtt: 1000
+stub-zone:
+	name: "."
+	stub-addr: $NET.1@53
+EOF
+}
+
+write_env() {
+	local h v
+	{
+		echo "# danemilter test world; source this file"
+		echo "WORLD_DIR='$DIR'"
+		echo "WORLD_NET='$NET'"
+		echo "WORLD_NS='$NET.1'"
+		echo "WORLD_BLACKHOLE='$NET.2'"
+		echo "WORLD_DEAD='$NET.3'"
+		echo "WORLD_CA='$DIR/certs/ca.pem'"
+		echo "WORLD_CA_KEY='$DIR/certs/ca.key'"
+		echo "WORLD_CERTS='$DIR/certs'"
+		echo "WORLD_TRUST_ANCHOR='$DIR/root.key'"
+		echo "WORLD_CONF='$DIR/danemilter.conf'"
+		echo "WORLD_UNBOUND_CONF='$DIR/unbound-host.conf'"
+		echo "WORLD_NSD_PID='$NSD_PID'"
+		echo "WORLD_BLACKHOLE_PID='$BH_PID'"
+		echo "# host=address for every MX host (certs/HOST.pem is served there)"
+		printf "WORLD_HOSTS='"
+		for h in $ADDR_HOSTS; do printf '%s=%s ' "$h" "${ADDR[$h]}"; done
+		echo "'"
+		for h in $ADDR_HOSTS; do
+			v=${h^^}
+			v=${v//[.-]/_}
+			echo "WORLD_ADDR_$v='${ADDR[$h]}'"
+		done
+	} >"$DIR/world.env.tmp"
+	mv "$DIR/world.env.tmp" "$DIR/world.env"
+}
+
+# ---------------------------------------------------------------- start/stop
+
+# save_pids: record what runs so far, so that stop works even if start fails.
+save_pids() {
+	printf "WORLD_NSD_PID='%s'\nWORLD_BLACKHOLE_PID='%s'\nWORLD_NET='%s'\n" \
+		"$NSD_PID" "$BH_PID" "$NET" >"$DIR/world.env"
+}
+
+# stdin/stdout/stderr of the daemons are detached so that callers' pipes
+# (e.g. out=$(world.sh start DIR)) are not held open.
+start_blackhole() {
+	"$PYTHON" "$HERE/blackhole.py" "$NET.2" 53 </dev/null >"$DIR/blackhole.log" 2>&1 &
+	BH_PID=$!
+	save_pids
+}
+
+start_nsd() {
+	nsd -d -c "$DIR/nsd/nsd.conf" </dev/null >>"$DIR/nsd/nsd.out" 2>&1 &
+	NSD_PID=$!
+	save_pids
+}
+
+# wait_ready: NSD answers on .1 and the blackhole listens on .2 (UDP and
+# TCP); bounded: 10 s.
+wait_ready() {
+	local i ok_ns=0 ok_bh=0
+	for i in $(seq 1 100); do # 100 x 0.1 s
+		if [ $ok_ns = 0 ] && dig +norec +time=1 +tries=1 @"$NET.1" . SOA 2>/dev/null |
+			grep -q 'status: NOERROR'; then
+			ok_ns=1
+		fi
+		if [ $ok_bh = 0 ] && [ "$(ss -Hlntu 2>/dev/null | awk '{print $5}' |
+			grep -c "^$NET.2:53\$")" = 2 ]; then
+			ok_bh=1
+		fi
+		[ $ok_ns = 1 ] && [ $ok_bh = 1 ] && return 0
+		alive "$NSD_PID" || break
+		alive "$BH_PID" || break
+		sleep 0.1
+	done
+	echo "world.sh: world did not come up (nsd=$ok_ns blackhole=$ok_bh)" >&2
+	tail -n 20 "$DIR/nsd/nsd.log" "$DIR/nsd/nsd.out" "$DIR/blackhole.log" >&2 2>/dev/null || true
+	return 1
+}
+
+start_failed() {
+	echo "world.sh: start failed while: $PHASE" >&2
+	if [ "$PHASE" = certs ]; then
+		tail -n 5 "$DIR/certs/openssl.log" >&2 2>/dev/null || true
+	fi
+	do_stop
+	mv -f "$DIR/world.env" "$DIR/world.env.failed" 2>/dev/null || true
+}
+
+do_start() {
+	case $DIR in /*) ;; *) die "DIR must be an absolute path" ;; esac
+	[ -e "$DIR/world.env" ] && die "$DIR already holds a world (stop it first)"
+	mkdir -p "$DIR"
+	NSD_PID='' BH_PID='' NET=''
+	trap '[ $? = 0 ] || start_failed' EXIT
+	PHASE=net
+	pick_net
+	PHASE=blackhole
+	start_blackhole # python start-up overlaps the build
+	assign_addresses
+	PHASE=certs
+	make_certs
+	PHASE=zones
+	make_zones
+	PHASE=configs
+	write_nsd_conf
+	write_client_confs
+	PHASE=nsd
+	start_nsd
+	wait_ready
+	PHASE=world.env
+	write_env
+}
+
+# kill_tree PID PATTERN: stop PID (if it is ours: cmdline matches PATTERN) and
+# its children; TERM, wait up to 3 s, then KILL.
+kill_tree() {
+	local pid=$1 pat=$2 pids p i cmd
+	alive "$pid" || return 0
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
+	case $cmd in *"$pat"*) ;; *) return 0 ;; esac
+	pids="$pid $(PARENTS=$pid descendants)"
+	# shellcheck disable=SC2086
+	kill -TERM $pids 2>/dev/null || true
+	for i in $(seq 1 30); do
+		local any=0
+		for p in $pids; do alive "$p" && any=1; done
+		[ $any = 0 ] && return 0
+		sleep 0.1
+	done
+	for p in $pids; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
+	return 0
+}
+
+do_stop() {
+	local WORLD_NSD_PID='' WORLD_BLACKHOLE_PID='' WORLD_NET=''
+	if [ -r "$DIR/world.env" ]; then
+		# shellcheck disable=SC1091
+		. "$DIR/world.env"
+	fi
+	[ -n "$WORLD_NSD_PID" ] && kill_tree "$WORLD_NSD_PID" "$DIR/nsd/nsd.conf"
+	[ -n "$WORLD_BLACKHOLE_PID" ] && kill_tree "$WORLD_BLACKHOLE_PID" "blackhole.py $WORLD_NET.2"
+	local net=${WORLD_NET:-${NET:-}}
+	if [ -n "$net" ] && [ "$(cat "$LOCKROOT/$net/owner" 2>/dev/null)" = "$DIR" ]; then
+		rm -rf "${LOCKROOT:?}/$net"
+	fi
+	return 0
+}
+
+[ $# = 2 ] || die "usage: world.sh start|stop DIR"
+DIR=${2%/}
+case $1 in
+start) do_start ;;
+stop) do_stop ;;
+*) die "usage: world.sh start|stop DIR" ;;
+esac

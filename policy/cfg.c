@@ -131,6 +131,10 @@ static bool cfg_check_domain(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
 static bool cfg_check_policy(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
+static bool cfg_check_listen(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
+static bool cfg_check_mode(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
 
 #define KEY_STR(st, key, field, def, check, flags) \
 	{ .ck_name = key, .ck_kind = CFG_K_STR, .ck_flags = flags, \
@@ -165,6 +169,8 @@ _Static_assert(sizeof(enum cfg_require) == sizeof(int),
     "enum cfg_require is int-sized");
 _Static_assert(sizeof(enum cfg_tristate) == sizeof(int),
     "enum cfg_tristate is int-sized");
+_Static_assert(sizeof(enum cfg_log_dest) == sizeof(int) &&
+    sizeof(enum cfg_log_format) == sizeof(int), "log enums are int-sized");
 
 /* ---- the schema ---- */
 
@@ -220,8 +226,97 @@ static const struct cfg_section cfg_domain_section = {
 	offsetof(struct cfg_domain, cdom_line)
 };
 
+static const struct cfg_key cfg_socketmap_keys[] = {
+	KEY_STRS(struct cfg_socketmap, "listen", csm_listen, csm_nlisten,
+	    cfg_check_listen, 0),
+	KEY_BOOL(struct cfg_socketmap, "tlsrpt", csm_tlsrpt, 0),
+	KEY_STR(struct cfg_socketmap, "mode", csm_mode, "0666", cfg_check_mode, 0),
+	KEY_UINT(struct cfg_socketmap, "max_connections", csm_max_connections,
+	    1000, 1, 100000),
+	KEY_UINT(struct cfg_socketmap, "idle_timeout_ms", csm_idle_timeout_ms,
+	    300000, 100, 86400000),
+	KEY_UINT(struct cfg_socketmap, "io_timeout_ms", csm_io_timeout_ms,
+	    10000, 100, 600000),
+	KEY_END
+};
+
+static const struct cfg_section cfg_socketmap_section = {
+	sizeof(struct cfg_socketmap), cfg_socketmap_keys, NULL, -1
+};
+
+static const struct cfg_key cfg_mta_sts_keys[] = {
+	KEY_BOOL(struct cfg_mta_sts, "enabled", cst_enabled, 1),
+	KEY_STR(struct cfg_mta_sts, "ca_file", cst_ca_file, NULL, NULL, 0),
+	KEY_BOOL(struct cfg_mta_sts, "strict_testing", cst_strict_testing, 0),
+	KEY_UINT(struct cfg_mta_sts, "timeout_ms", cst_timeout_ms, 30000, 100, 120000),
+	KEY_UINT(struct cfg_mta_sts, "connect_timeout_ms", cst_connect_timeout_ms,
+	    10000, 100, 120000),
+	KEY_END
+};
+
+static const struct cfg_section cfg_mta_sts_section = {
+	sizeof(struct cfg_mta_sts), cfg_mta_sts_keys, NULL, -1
+};
+
+static const struct cfg_key cfg_cache_keys[] = {
+	KEY_STR(struct cfg_cache, "file", cca_file, "", NULL, 0),
+	KEY_UINT(struct cfg_cache, "min_ttl", cca_min_ttl, 60, 0, 86400),
+	KEY_UINT(struct cfg_cache, "max_ttl", cca_max_ttl, 86400, 1, 31557600),
+	KEY_UINT(struct cfg_cache, "error_ttl", cca_error_ttl, 30, 0, 3600),
+	KEY_UINT(struct cfg_cache, "max_entries", cca_max_entries, 100000, 1, 10000000),
+	KEY_UINT(struct cfg_cache, "save_interval", cca_save_interval, 300, 0, 86400),
+	KEY_BOOL(struct cfg_cache, "refresh_ahead", cca_refresh_ahead, 1),
+	KEY_END
+};
+
+static const struct cfg_section cfg_cache_section = {
+	sizeof(struct cfg_cache), cfg_cache_keys, NULL, -1
+};
+
+static const struct cfg_name cfg_log_dest_names[] = {
+	{ "syslog", CFG_LOG_SYSLOG },
+	{ "stderr", CFG_LOG_STDERR },
+	{ NULL, 0 }
+};
+
+static const struct cfg_name cfg_log_facility_names[] = {
+	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	{ NULL, 0 }
+};
+
+static const struct cfg_name cfg_log_level_names[] = {
+	{ "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
+	{ "warning", LOG_WARNING }, { "error", LOG_ERR },
+	{ NULL, 0 }
+};
+
+static const struct cfg_name cfg_log_format_names[] = {
+	{ "text", CFG_LOG_TEXT },
+	{ "json", CFG_LOG_JSON },
+	{ NULL, 0 }
+};
+
+static const struct cfg_key cfg_log_keys[] = {
+	KEY_ENUM(struct cfg_log, "destination", clg_dest, CFG_LOG_SYSLOG, cfg_log_dest_names),
+	KEY_ENUM(struct cfg_log, "facility", clg_facility, LOG_MAIL, cfg_log_facility_names),
+	KEY_ENUM(struct cfg_log, "level", clg_level, LOG_INFO, cfg_log_level_names),
+	KEY_ENUM(struct cfg_log, "format", clg_format, CFG_LOG_TEXT, cfg_log_format_names),
+	KEY_END
+};
+
+static const struct cfg_section cfg_log_section = {
+	sizeof(struct cfg_log), cfg_log_keys, NULL, -1
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "dns", c_dns, &cfg_dns_section),
+	KEY_GROUP(struct cfg, "socketmap", c_socketmap, &cfg_socketmap_section),
+	KEY_GROUP(struct cfg, "mta_sts", c_mta_sts, &cfg_mta_sts_section),
+	KEY_GROUP(struct cfg, "cache", c_cache, &cfg_cache_section),
+	KEY_GROUP(struct cfg, "log", c_log, &cfg_log_section),
 	KEY_LIST(struct cfg, "domains", c_domains, c_ndomains,
 	    &cfg_domain_section),
 	KEY_END
@@ -396,6 +491,46 @@ cfg_check_policy(struct cfg_ld *ld, const config_setting_t *s,
 	return cfg_fail(ld, s, "%s must start with a Postfix TLS level (none, "
 	    "may, encrypt, dane, dane-only, fingerprint, verify, secure)",
 	    label);
+}
+
+/* "inet:HOST:PORT" (HOST a name, an IPv4 address or [IPv6]) or "unix:/path". */
+static bool
+cfg_check_listen(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	const char *port;
+	char *end;
+	long n;
+
+	if (strncmp(val, "unix:", 5) == 0) {
+		if (val[5] != '/' || strlen(val + 5) >= 108)
+			return cfg_fail(ld, s, "%s \"%s\": unix: needs an absolute path "
+			    "shorter than 108 bytes", label, val);
+		return true;
+	}
+	if (strncmp(val, "inet:", 5) != 0 || (port = strrchr(val + 5, ':')) == NULL ||
+	    port == val + 5)
+		return cfg_fail(ld, s, "%s \"%s\" must be inet:HOST:PORT or unix:/path",
+		    label, val);
+	errno = 0;
+	n = strtol(port + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == port + 1 || n < 1 || n > 65535)
+		return cfg_fail(ld, s, "%s \"%s\": the port must be 1 to 65535",
+		    label, val);
+	return true;
+}
+
+/* Octal file permissions such as "0660". */
+static bool
+cfg_check_mode(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	size_t n = strspn(val, "01234567");
+
+	if (n == 0 || n > 4 || val[n] != '\0')
+		return cfg_fail(ld, s, "%s must be octal permissions such as \"0660\"",
+		    label);
+	return true;
 }
 
 /* ---- table-driven defaults, free, decode ---- */

@@ -32,6 +32,52 @@ struct cfg_dns {
 	unsigned cd_timeout_ms;      /* per DNS query bound; default 5000, range 100..60000 */
 };
 
+/* The Postfix socketmap policy server. */
+struct cfg_socketmap {
+	char **csm_listen;              /* "inet:HOST:PORT", "unix:/path"; default inet:127.0.0.1:8642 */
+	size_t csm_nlisten;
+	bool csm_tlsrpt;                /* TLSRPT attributes on QUERY too (Postfix >= 3.10) */
+	char *csm_mode;                 /* unix socket permissions, octal text, default "0666" */
+	unsigned csm_max_connections;   /* default 1000 */
+	unsigned csm_idle_timeout_ms;   /* default 300000 */
+	unsigned csm_io_timeout_ms;     /* default 10000 */
+};
+
+struct cfg_mta_sts {
+	bool cst_enabled;               /* default true */
+	char *cst_ca_file;              /* PKIX roots for policy hosts; default the system bundle */
+	bool cst_strict_testing;        /* treat mode testing like enforce; default false */
+	unsigned cst_timeout_ms;        /* whole fetch, default 30000 */
+	unsigned cst_connect_timeout_ms;        /* default 10000 */
+};
+
+struct cfg_cache {
+	char *cca_file;                 /* saved across restarts; "" = none (default) */
+	unsigned cca_min_ttl;           /* DANE TTL clamp, seconds; default 60 */
+	unsigned cca_max_ttl;           /* default 86400 */
+	unsigned cca_error_ttl;         /* temporary errors; default 30 */
+	unsigned cca_max_entries;       /* default 100000 */
+	unsigned cca_save_interval;     /* seconds between saves; default 300; 0 = only at exit */
+	bool cca_refresh_ahead;         /* refresh popular entries before they expire; default true */
+};
+
+enum cfg_log_dest {
+	CFG_LOG_SYSLOG,
+	CFG_LOG_STDERR
+};
+
+enum cfg_log_format {
+	CFG_LOG_TEXT,
+	CFG_LOG_JSON
+};
+
+struct cfg_log {
+	enum cfg_log_dest clg_dest;     /* default syslog */
+	int clg_facility;               /* syslog facility (LOG_MAIL default) */
+	int clg_level;                  /* syslog priority (LOG_INFO default) */
+	enum cfg_log_format clg_format; /* summary lines; default text */
+};
+
 enum cfg_require {
 	CFG_REQUIRE_UNSET = 0,  /* not said by this entry */
 	CFG_REQUIRE_NONE,       /* require = "none" */
@@ -65,6 +111,10 @@ struct cfg_domain_view {
 struct cfg {
 	char *c_file;                    /* the path it was read from, or NULL for defaults */
 	struct cfg_dns c_dns;
+	struct cfg_socketmap c_socketmap;
+	struct cfg_mta_sts c_mta_sts;
+	struct cfg_cache c_cache;
+	struct cfg_log c_log;
 	struct cfg_domain *c_domains;
 	size_t c_ndomains;
 	int c_refs;                      /* private: use cfg_ref/cfg_unref */

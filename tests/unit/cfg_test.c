@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <syslog.h>
+
 #include "policy/cfg.h"
 #include "tests/tap.h"
 
@@ -121,7 +123,63 @@ check_defaults(const struct cfg *c, const char *what)
 	tap_is_long((long)c->c_dns.cd_nstubs, 0, DESC("no stubs"));
 	tap_is_long(c->c_dns.cd_timeout_ms, 5000, DESC("timeout_ms"));
 	tap_is_long((long)c->c_ndomains, 0, DESC("no domains"));
+	tap_is_long((long)c->c_socketmap.csm_nlisten, 0, DESC("socketmap: no listen (the daemon's default applies)"));
+	tap_is_str(c->c_socketmap.csm_mode, "0666", DESC("socketmap.mode"));
+	tap_ok(c->c_socketmap.csm_max_connections == 1000 && c->c_socketmap.csm_idle_timeout_ms == 300000 &&
+	    c->c_socketmap.csm_io_timeout_ms == 10000 && !c->c_socketmap.csm_tlsrpt, "%s", DESC("socketmap numbers"));
+	tap_ok(c->c_mta_sts.cst_enabled && !c->c_mta_sts.cst_strict_testing && c->c_mta_sts.cst_ca_file == NULL &&
+	    c->c_mta_sts.cst_timeout_ms == 30000 && c->c_mta_sts.cst_connect_timeout_ms == 10000,
+	    "%s", DESC("mta_sts defaults"));
+	tap_is_str(c->c_cache.cca_file, "", DESC("cache.file"));
+	tap_ok(c->c_cache.cca_min_ttl == 60 && c->c_cache.cca_max_ttl == 86400 && c->c_cache.cca_error_ttl == 30 &&
+	    c->c_cache.cca_max_entries == 100000 && c->c_cache.cca_save_interval == 300 &&
+	    c->c_cache.cca_refresh_ahead, "%s", DESC("cache defaults"));
+	tap_ok(c->c_log.clg_dest == CFG_LOG_SYSLOG && c->c_log.clg_facility == LOG_MAIL &&
+	    c->c_log.clg_level == LOG_INFO && c->c_log.clg_format == CFG_LOG_TEXT, "%s", DESC("log defaults"));
 #undef DESC
+}
+
+/* The sections added for the policy server, fully set. */
+static void
+test_sections(void)
+{
+	static const char text[] =
+	    "socketmap = { listen = [ \"inet:127.0.0.1:8642\", \"unix:/run/dm.sock\" ];\n"
+	    "  tlsrpt = true; mode = \"0660\"; max_connections = 50;\n"
+	    "  idle_timeout_ms = 1000; io_timeout_ms = 200; };\n"
+	    "mta_sts = { enabled = false; ca_file = \"/tmp/ca.pem\"; strict_testing = true;\n"
+	    "  timeout_ms = 5000; connect_timeout_ms = 1000; };\n"
+	    "cache = { file = \"/var/lib/dm/cache\"; min_ttl = 10; max_ttl = 3600;\n"
+	    "  error_ttl = 5; max_entries = 7; save_interval = 0; refresh_ahead = false; };\n"
+	    "log = { destination = \"stderr\"; facility = \"local3\"; level = \"debug\";\n"
+	    "  format = \"json\"; };\n";
+	struct cfg *c;
+	char *err = NULL;
+
+	c = cfg_load_string(text, NAME, &err);
+	if (!tap_ok(c != NULL, "sections: full text loads")) {
+		tap_diag("error: %s", err);
+		free(err);
+		return;
+	}
+	tap_is_long((long)c->c_socketmap.csm_nlisten, 2, "socketmap.listen count");
+	tap_is_str(c->c_socketmap.csm_listen[1], "unix:/run/dm.sock", "socketmap.listen[1]");
+	tap_ok(c->c_socketmap.csm_tlsrpt, "socketmap.tlsrpt");
+	tap_is_str(c->c_socketmap.csm_mode, "0660", "socketmap.mode");
+	tap_is_long(c->c_socketmap.csm_max_connections, 50, "socketmap.max_connections");
+	tap_is_long(c->c_socketmap.csm_idle_timeout_ms, 1000, "socketmap.idle_timeout_ms");
+	tap_is_long(c->c_socketmap.csm_io_timeout_ms, 200, "socketmap.io_timeout_ms");
+	tap_ok(!c->c_mta_sts.cst_enabled && c->c_mta_sts.cst_strict_testing, "mta_sts booleans");
+	tap_is_str(c->c_mta_sts.cst_ca_file, "/tmp/ca.pem", "mta_sts.ca_file");
+	tap_ok(c->c_mta_sts.cst_timeout_ms == 5000 && c->c_mta_sts.cst_connect_timeout_ms == 1000,
+	    "mta_sts timeouts");
+	tap_is_str(c->c_cache.cca_file, "/var/lib/dm/cache", "cache.file");
+	tap_ok(c->c_cache.cca_min_ttl == 10 && c->c_cache.cca_max_ttl == 3600 &&
+	    c->c_cache.cca_error_ttl == 5 && c->c_cache.cca_max_entries == 7 &&
+	    c->c_cache.cca_save_interval == 0 && !c->c_cache.cca_refresh_ahead, "cache numbers");
+	tap_ok(c->c_log.clg_dest == CFG_LOG_STDERR && c->c_log.clg_facility == LOG_LOCAL3 &&
+	    c->c_log.clg_level == LOG_DEBUG && c->c_log.clg_format == CFG_LOG_JSON, "log enums");
+	cfg_unref(c);
 }
 
 static void
@@ -283,6 +341,27 @@ static const struct {
 	{ "signed port",
 	  "dns = { forward = [ \"192.0.2.1@+53\" ]; };\n",
 	  NAME ":1: dns.forward: bad port in \"192.0.2.1@+53\" (want 1 to 65535)" },
+	{ "socketmap listen without port",
+	  "socketmap = { listen = [ \"inet:127.0.0.1\" ]; };\n",
+	  NAME ":1: socketmap.listen \"inet:127.0.0.1\" must be inet:HOST:PORT or unix:/path" },
+	{ "socketmap listen with bad port",
+	  "socketmap = { listen = [ \"inet:[::1]:99999\" ]; };\n",
+	  NAME ":1: socketmap.listen \"inet:[::1]:99999\": the port must be 1 to 65535" },
+	{ "socketmap relative unix path",
+	  "socketmap = { listen = [ \"unix:sock\" ]; };\n",
+	  NAME ":1: socketmap.listen \"unix:sock\": unix: needs an absolute path shorter than 108 bytes" },
+	{ "socketmap mode not octal",
+	  "socketmap = { mode = \"0888\"; };\n",
+	  NAME ":1: socketmap.mode must be octal permissions such as \"0660\"" },
+	{ "log level unknown",
+	  "log = { level = \"loud\"; };\n",
+	  NAME ":1: log.level must be \"debug\", \"info\", \"notice\", \"warning\" or \"error\"" },
+	{ "cache max_entries zero",
+	  "cache = { max_entries = 0; };\n",
+	  NAME ":1: cache.max_entries must be an integer from 1 to 10000000" },
+	{ "unknown key in mta_sts",
+	  "mta_sts = {\n  ca_fil = \"x\";\n};\n",
+	  NAME ":2: unknown key \"ca_fil\" in mta_sts" },
 	{ "bad stub address",
 	  "dns = { stubs = (\n { zone = \"x.test\"; addrs = [ \"1.2.3.4.5\" ]; } ); };\n",
 	  NAME ":2: dns.stubs entry \"x.test\": addrs: bad address \"1.2.3.4.5\" "
@@ -626,6 +705,7 @@ main(void)
 	tap_watchdog(10);
 	test_full();
 	test_defaults();
+	test_sections();
 	test_accepted();
 	test_errors();
 	test_files();

@@ -212,7 +212,7 @@ main(int argc, char **argv)
 		}
 		bad += query_check(&ref, "cold", i + 1, run.qr_res);
 		dane_result_free(run.qr_res);
-		engine_free(en);
+		engine_unref(en);
 	}
 	printf("domain: %s (%zu MX host%s), verdict dane=%s\n", domain,
 	    ref.qf_nhosts, ref.qf_nhosts == 1 ? "" : "s",
@@ -232,7 +232,7 @@ main(int argc, char **argv)
 		bad += query_check(&ref, "warm", i + 1, run.qr_res);
 		dane_result_free(run.qr_res);
 	}
-	engine_free(en);
+	engine_unref(en);
 	query_print_stats("warm", ms, (int)n, "resolver cache in-process");
 
 	if (bad > 0)

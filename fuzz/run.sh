@@ -78,10 +78,22 @@ recipe() {
 		cflags_extra=$(pkg-config --cflags ldns 2>/dev/null || true)
 		libs=$(pkg-config --libs ldns 2>/dev/null || echo -lldns)
 		;;
+	netstring)
+		srcs=$common     # common/netstring.c is one of them
+		cflags_extra=''
+		libs=''
+		;;
 	cfg)
 		srcs="policy/cfg.c $common"
 		cflags_extra=$(pkg-config --cflags libconfig 2>/dev/null || true)
 		libs=$(pkg-config --libs libconfig 2>/dev/null || echo -lconfig)
+		;;
+	mtasts)
+		# mtasts.c also holds the fetch (libcurl, ivykis, the resolver):
+		# linked, never called by the target.
+		srcs="policy/mtasts.c dns/resolver.c dns/rdata.c $common"
+		cflags_extra="-D_GNU_SOURCE $(pkg-config --cflags libcurl ivykis libunbound ldns 2>/dev/null || true)"
+		libs="$(pkg-config --libs libcurl ivykis libunbound ldns 2>/dev/null || echo -lcurl -livykis -lunbound -lldns) -lpthread"
 		;;
 	*)
 		return 1

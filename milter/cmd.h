@@ -13,6 +13,8 @@
 #define CMD_DEFAULT_CONFIG SYSCONFDIR "/danemilter.conf"
 
 int cmd_query(int argc, char **argv);
+/* The daemon (daemon.c): returns the exit code. */
+int daemon_main(int argc, char **argv);
 
 /*
  * Load path, or the default file when path is NULL (built-in defaults

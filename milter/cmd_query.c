@@ -1,37 +1,39 @@
 /*
  * cmd_query.c: `danemilter query [-c FILE] [--json] [--log] DOMAIN...`
  *
- * Runs the engine in-process on this thread's loop: every domain's lookup in
- * parallel, results printed in argument order. Exit 0 when every domain got
- * a verdict, EX_TEMPFAIL (75) when one ended in a temporary error (bogus or
- * temperror), EX_USAGE (64), EX_CONFIG (78).
+ * Runs the engine in-process on this thread's loop, through the same
+ * verdict cache and combination as the daemon, so it prints exactly what
+ * the socketmap would answer: every domain's lookups in parallel, results
+ * in argument order. Exit 0 when every domain got a verdict, EX_TEMPFAIL
+ * (75) when one is a temporary error, EX_USAGE (64), EX_CONFIG (78).
  */
 #include <getopt.h>
 #include <iv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "milter/cmd.h"
-#include "policy/engine.h"
+#include "policy/cache.h"
 #include "policy/report.h"
 
 struct query_slot {
 	char qs_domain[256];
-	struct dane_result *qs_res;
+	struct verdict *qs_v;
 };
 
 static size_t query_pending;
 
 static void
-query_done(void *arg, struct dane_result *res)
+query_done(void *arg, struct verdict *v)
 {
 	struct query_slot *s = arg;
 
-	s->qs_res = res;
+	s->qs_v = verdict_ref(v);
 	if (--query_pending == 0)
 		iv_quit();
 }
@@ -40,6 +42,33 @@ static void
 query_usage(void)
 {
 	fprintf(stderr, "usage: danemilter query [-c FILE] [--json] [--log] DOMAIN...\n");
+}
+
+/* The human-readable form of one verdict. */
+static void
+query_text(struct sbuf *sb, const struct verdict *v)
+{
+	const struct mtasts_policy *p = v->v_sts_policy;
+	size_t i;
+
+	sbuf_printf(sb, "%s: policy=%s dane=%s mta-sts=%s source=%s\n", v->v_domain, v->v_level,
+	    dane_verdict_name(v->v_dane->dr_verdict), verdict_sts_name(v->v_sts),
+	    verdict_source_name(v->v_source));
+	sbuf_printf(sb, "  reply: %s\n", v->v_reply);
+	report_text(sb, v->v_dane);
+	sbuf_printf(sb, "  mta-sts: %s", verdict_sts_name(v->v_sts));
+	if (p != NULL) {
+		sbuf_printf(sb, " id=%s mode=%s max_age=%u mx=", p->mp_id, mtasts_mode_name(p->mp_mode),
+		    p->mp_max_age);
+		for (i = 0; i < p->mp_nmx; i++)
+			sbuf_printf(sb, "%s%s", i ? "," : "", p->mp_mx[i]);
+	}
+	if (v->v_sts_failure != MTASTS_FAIL_NONE)
+		sbuf_printf(sb, " failure=%s", mtasts_failure_name(v->v_sts_failure));
+	sbuf_append(sb, " reason=\"");
+	for (const char *c = v->v_sts_reason; *c; c++)
+		sbuf_appendc(sb, *c == '"' ? '\'' : ((unsigned char)*c < 0x20 ? ' ' : *c));
+	sbuf_append(sb, "\"\n");
 }
 
 int
@@ -56,6 +85,7 @@ cmd_query(int argc, char **argv)
 	bool json = false, logall = false;
 	struct query_slot *slots;
 	struct engine *en;
+	struct cache *cache;
 	struct cfg *cfg;
 	char *err = NULL;
 	int c, i, n, rc = 0;
@@ -91,35 +121,44 @@ cmd_query(int argc, char **argv)
 	log_set_level(logall ? LOG_DEBUG : LOG_INFO);
 	iv_init();
 	if ((en = engine_new(cfg, logall, &err)) == NULL) {
-		fprintf(stderr, "danemilter query: resolver: %s\n", err);
+		fprintf(stderr, "danemilter query: %s\n", err);
 		free(err);
 		cfg_unref(cfg);
 		iv_deinit();
 		free(slots);
 		return EX_CONFIG;
 	}
+	cache = cache_new(en);
 	query_pending = (size_t)n;
-	for (i = 0; i < n; i++)
-		engine_dane(en, slots[i].qs_domain, query_done, &slots[i]);
-	iv_main();
+	for (i = 0; i < n; i++) {
+		struct verdict *v = cache_get(cache, slots[i].qs_domain, time(NULL), query_done, &slots[i], NULL);
+
+		if (v != NULL) {        /* the same domain twice */
+			slots[i].qs_v = verdict_ref(v);
+			query_pending--;
+		}
+	}
+	if (query_pending > 0)
+		iv_main();
 	for (i = 0; i < n; i++) {
 		struct sbuf sb = SBUF_INIT;
-		struct dane_result *res = slots[i].qs_res;
+		struct verdict *v = slots[i].qs_v;
 
 		if (json) {
-			report_json(&sb, res);
+			verdict_json(&sb, v);
 			sbuf_appendc(&sb, '\n');
 		} else {
-			report_text(&sb, res);
+			query_text(&sb, v);
 		}
 		fputs(sbuf_str(&sb), stdout);
 		sbuf_free(&sb);
-		if (res->dr_policy == DANE_POLICY_TEMP)
+		if (v->v_kind == VERDICT_TEMP)
 			rc = EX_TEMPFAIL;
-		dane_result_free(res);
+		verdict_unref(v);
 	}
 	fflush(stdout);
-	engine_free(en);
+	cache_free(cache);
+	engine_unref(en);
 	cfg_unref(cfg);
 	iv_deinit();
 	free(slots);

@@ -1,11 +1,13 @@
 /*
- * main.c: danemilter's entry point: dispatches to the command-line faces
- * and checks configuration files (-n).
+ * main.c: danemilter's entry point: the daemon, the command-line faces,
+ * and the configuration check (-n).
  *
+ *   danemilter [-c FILE] [-f] [-p PIDFILE]   the daemon (daemon.c)
  *   danemilter query [-c FILE] [--json] [--log] DOMAIN...
- *   danemilter -n [-c FILE]         check a configuration file
- *   danemilter -V                   version
+ *   danemilter -n [-c FILE]                  check a configuration file
+ *   danemilter -V                            version
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: danemilter query [-c FILE] [--json] [--log] DOMAIN...\n"
+	    "usage: danemilter [-c FILE] [-f] [-p PIDFILE]   run the daemon\n"
+	    "       danemilter query [-c FILE] [--json] [--log] DOMAIN...\n"
 	    "       danemilter -n [-c FILE]   check the configuration and exit\n"
 	    "       danemilter -V             print the version\n");
 }
@@ -54,18 +57,27 @@ main(int argc, char **argv)
 	struct cfg *cfg;
 
 	log_init(LOG_DEST_STDERR, "danemilter", LOG_MAIL, LOG_INFO);
+	/* Once, before any thread: libcurl's global state (MTA-STS fetches). */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "danemilter: libcurl initialization failed\n");
+		return EX_SOFTWARE;
+	}
 	if (argc >= 2 && strcmp(argv[1], "query") == 0)
 		return cmd_query(argc - 1, argv + 1);
-	while ((c = getopt(argc, argv, "c:nVh")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, "c:fnp:Vh")) != -1) {
 		switch (c) {
 		case 'c': cfgpath = optarg; break;
 		case 'n': check = 1; break;
 		case 'V': printf("danemilter %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(); return 0;
+		case 'f': case 'p': break;
 		default: usage(); return EX_USAGE;
 		}
 	}
-	if (!check || optind != argc) {
+	if (!check)
+		return daemon_main(argc, argv);
+	if (optind != argc) {
 		usage();
 		return EX_USAGE;
 	}

@@ -41,29 +41,70 @@ engine_new(struct cfg *cfg, bool force_log, char **errp)
 		free(en);
 		return NULL;
 	}
+	if (cfg->c_mta_sts.cst_enabled) {
+		struct mtasts_options mo;
+
+		memset(&mo, 0, sizeof(mo));
+		mo.mo_ca_file = cfg->c_mta_sts.cst_ca_file;
+		mo.mo_connect_timeout_ms = cfg->c_mta_sts.cst_connect_timeout_ms;
+		mo.mo_timeout_ms = cfg->c_mta_sts.cst_timeout_ms;
+		mo.mo_port = 443;
+		if ((en->en_sts = mtasts_ctx_new(en->en_dns, &mo, errp)) == NULL) {
+			dns_resolver_free(en->en_dns);
+			free(en);
+			return NULL;
+		}
+	}
 	en->en_cfg = cfg_ref(cfg);
 	en->en_force_log = force_log;
+	en->en_refs = 1;
+	return en;
+}
+
+struct engine *
+engine_ref(struct engine *en)
+{
+	en->en_refs++;
 	return en;
 }
 
 void
-engine_free(struct engine *en)
+engine_unref(struct engine *en)
 {
-	if (en == NULL)
+	if (en == NULL || --en->en_refs > 0)
 		return;
+	if (en->en_sts)
+		mtasts_ctx_free(en->en_sts);
 	dns_resolver_free(en->en_dns);
 	cfg_unref(en->en_cfg);
 	free(en);
 }
 
-struct dane_lookup *
-engine_dane(struct engine *en, const char *domain, dane_done_fn *done, void *arg)
+const char *
+engine_logtag(const struct engine *en, const char *domain)
 {
 	struct cfg_domain_view v;
 
+	if (en->en_force_log)
+		return domain;
 	cfg_domain_lookup(en->en_cfg, domain, &v);
-	return dane_lookup_start(en->en_dns, domain,
-	    (en->en_force_log || v.cdv_log_resolution) ? domain : NULL, done, arg);
+	return v.cdv_log_resolution ? domain : NULL;
+}
+
+struct mtasts_lookup *
+engine_mtasts(struct engine *en, const char *domain, const struct mtasts_cached *cached,
+    time_t now, mtasts_done_fn *done, void *arg)
+{
+	if (en->en_sts == NULL)
+		return NULL;
+	return mtasts_lookup_start(en->en_sts, domain, cached, now,
+	    engine_logtag(en, domain), done, arg);
+}
+
+struct dane_lookup *
+engine_dane(struct engine *en, const char *domain, dane_done_fn *done, void *arg)
+{
+	return dane_lookup_start(en->en_dns, domain, engine_logtag(en, domain), done, arg);
 }
 
 char *

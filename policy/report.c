@@ -40,8 +40,8 @@ report_text(struct sbuf *sb, const struct dane_result *res)
 {
 	size_t i, j;
 
-	sbuf_printf(sb, "%s: policy=%s dane=%s ttl=%u reason=", res->dr_domain,
-	    dane_policy_name(res->dr_policy), dane_verdict_name(res->dr_verdict), res->dr_ttl);
+	sbuf_printf(sb, "  dane: %s ttl=%u rounds=%u reason=", dane_verdict_name(res->dr_verdict),
+	    res->dr_ttl, res->dr_rounds);
 	report_quoted(sb, res->dr_reason);
 	sbuf_appendc(sb, '\n');
 	if (res->dr_domain_canon)

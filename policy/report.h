@@ -9,8 +9,8 @@
 #include "policy/dane.h"
 
 /*
- * Text, one line for the verdict then one per MX host and per TLSA record:
- *   DOMAIN: policy=P dane=V ttl=N reason="..."
+ * Text, one line for the DANE verdict then one per MX host and per TLSA record:
+ *     dane: V ttl=N rounds=R reason="..."
  *     mx PREF HOST [cname=C] addrs=A,B dnssec=S tlsa=STATE [base=B] [owner=O] [why="..."]
  *       tlsa U S M HEX: usable|ignored (digest agility)|unusable: why
  */

@@ -7,7 +7,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libunbound-dev libssl-dev libivykis-dev libconfig-dev libcurl4-openssl-dev
 libmilter-dev libhiredis-dev libldns-dev libevent-dev
 clang libclang-rt-14-dev
-dns-root-data nsd ldnsutils bind9-dnsutils unbound-host openssl
+dns-root-data nsd ldnsutils bind9-dnsutils unbound unbound-host openssl
 postfix swaks curl python3 miltertest procps iproute2"
 
 missing=""
@@ -28,7 +28,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # The packaged services are never used: the tests run their own instances.
-for s in nsd postfix; do
+for s in nsd postfix unbound; do
 	if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$s" >/dev/null 2>&1 || true; fi
 	service "$s" stop >/dev/null 2>&1 || true
 done

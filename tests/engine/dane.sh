@@ -26,87 +26,87 @@ verdict() {     # verdict DOMAIN DANE POLICY
 
 # -- usable: secure MX, every host with a usable TLSA
 verdict usable.dane.test usable dane-only
-ttl_is "$(g usable.dane.test 'd["ttl"]')" 600 "usable: TTL is the smallest involved (TLSA 600)"
-is "$(g usable.dane.test 'd["hosts"][0]["tlsa_base"]')" mx1.usable.dane.test "usable: TLSA base is the MX host"
-is "$(g usable.dane.test 'sorted(d["hosts"][0]["addresses"])[0]')" "$WORLD_NET.10" "usable: A address found"
-is "$(g usable.dane.test '"::1" in d["hosts"][0]["addresses"]')" true "usable: AAAA address found"
+ttl_is "$(g usable.dane.test 'd["dane_detail"]["ttl"]')" 600 "usable: TTL is the smallest involved (TLSA 600)"
+is "$(g usable.dane.test 'd["dane_detail"]["hosts"][0]["tlsa_base"]')" mx1.usable.dane.test "usable: TLSA base is the MX host"
+is "$(g usable.dane.test 'sorted(d["dane_detail"]["hosts"][0]["addresses"])[0]')" "$WORLD_NET.10" "usable: A address found"
+is "$(g usable.dane.test '"::1" in d["dane_detail"]["hosts"][0]["addresses"]')" true "usable: AAAA address found"
 want=$(spki_sha "$WORLD/certs/mx1.usable.dane.test.pem" sha256)
-is "$(g usable.dane.test 'd["hosts"][0]["tlsa"][0]["data"]')" "$want" "usable: TLSA data = SPKI SHA-256 of the host's certificate"
+is "$(g usable.dane.test 'd["dane_detail"]["hosts"][0]["tlsa"][0]["data"]')" "$want" "usable: TLSA data = SPKI SHA-256 of the host's certificate"
 verdict ta.dane.test usable dane-only
-is "$(g ta.dane.test '"%d %d %d" % (d["hosts"][0]["tlsa"][0]["usage"], d["hosts"][0]["tlsa"][0]["selector"], d["hosts"][0]["tlsa"][0]["mtype"])')" "2 1 1" "ta: a DANE-TA 2 1 1 record is usable"
+is "$(g ta.dane.test '"%d %d %d" % (d["dane_detail"]["hosts"][0]["tlsa"][0]["usage"], d["dane_detail"]["hosts"][0]["tlsa"][0]["selector"], d["dane_detail"]["hosts"][0]["tlsa"][0]["mtype"])')" "2 1 1" "ta: a DANE-TA 2 1 1 record is usable"
 
 # -- none: secure MX, TLSA NXDOMAIN and NODATA
 verdict notlsa.dane.test none none
 verdict nodata.dane.test none none
-is "$(g notlsa.dane.test 'd["hosts"][0]["tlsa_state"]')" none "notlsa: host has no TLSA"
-ttl_is "$(g notlsa.dane.test 'd["ttl"]')" 300 "notlsa: negative TTL of the TLSA NXDOMAIN (300) counts"
-like "$(g nodata.dane.test 'd["reason"]')" "no secure TLSA" "nodata: reason says no secure TLSA"
+is "$(g notlsa.dane.test 'd["dane_detail"]["hosts"][0]["tlsa_state"]')" none "notlsa: host has no TLSA"
+ttl_is "$(g notlsa.dane.test 'd["dane_detail"]["ttl"]')" 300 "notlsa: negative TTL of the TLSA NXDOMAIN (300) counts"
+like "$(g nodata.dane.test 'd["dane_detail"]["reason"]')" "no secure TLSA" "nodata: reason says no secure TLSA"
 
 # -- partial
 verdict partial.dane.test partial dane
-is "$(g partial.dane.test '" ".join(h["name"] + "=" + h["tlsa_state"] for h in d["hosts"])')" \
+is "$(g partial.dane.test '" ".join(h["name"] + "=" + h["tlsa_state"] for h in d["dane_detail"]["hosts"])')" \
 	"mx1.partial.dane.test=usable mx2.partial.dane.test=none" "partial: hosts in preference order, usable and none"
 
 # -- unusable: only PKIX usage, bad selector, bad length
 verdict unusable.dane.test unusable dane
-is "$(g unusable.dane.test 'sorted(t["why"] for t in d["hosts"][0]["tlsa"])')" \
+is "$(g unusable.dane.test 'sorted(t["why"] for t in d["dane_detail"]["hosts"][0]["tlsa"])')" \
 	'["unknown selector", "usage not for SMTP (only 2 and 3)", "wrong data length"]' \
 	"unusable: each record has its reason"
 
 # -- digest agility: 3 1 1 (wrong) ignored because 3 1 2 is published
 verdict agility.dane.test usable dane-only
-is "$(g agility.dane.test '" ".join("%d%d%d=%s" % (t["usage"], t["selector"], t["mtype"], t["status"]) for t in sorted(d["hosts"][0]["tlsa"], key=lambda t: t["mtype"]))')" \
+is "$(g agility.dane.test '" ".join("%d%d%d=%s" % (t["usage"], t["selector"], t["mtype"], t["status"]) for t in sorted(d["dane_detail"]["hosts"][0]["tlsa"], key=lambda t: t["mtype"]))')" \
 	"311=ignored 312=usable" "agility: the SHA-256 record is ignored, the SHA-512 one used"
 
 # -- four MX hosts in parallel: three round trips on the critical path
 verdict four.dane.test usable dane-only
-is "$(g four.dane.test 'len(d["hosts"])')" 4 "four: 4 hosts examined"
-is "$(g four.dane.test 'd["rounds"]')" 3 "four: 3 sequential round trips (MX, addresses, TLSA) for 4 hosts"
-is "$(g four.dane.test 'd["queries"]')" 13 "four: 13 queries (1 MX + 4 x (A, AAAA, TLSA))"
+is "$(g four.dane.test 'len(d["dane_detail"]["hosts"])')" 4 "four: 4 hosts examined"
+is "$(g four.dane.test 'd["dane_detail"]["rounds"]')" 3 "four: 3 sequential round trips (MX, addresses, TLSA) for 4 hosts"
+is "$(g four.dane.test 'd["dane_detail"]["queries"]')" 13 "four: 13 queries (1 MX + 4 x (A, AAAA, TLSA))"
 
 # -- CNAMEs
 verdict cnamehost.dane.test usable dane-only
-is "$(g cnamehost.dane.test 'd["hosts"][0]["cname"] + " " + d["hosts"][0]["tlsa_base"]')" \
+is "$(g cnamehost.dane.test 'd["dane_detail"]["hosts"][0]["cname"] + " " + d["dane_detail"]["hosts"][0]["tlsa_base"]')" \
 	"real.cnamehost.dane.test real.cnamehost.dane.test" "cnamehost: expanded name tried first and used as base"
 verdict cnamehost2.dane.test usable dane-only
-is "$(g cnamehost2.dane.test 'd["hosts"][0]["tlsa_base"]')" alias.cnamehost2.dane.test \
+is "$(g cnamehost2.dane.test 'd["dane_detail"]["hosts"][0]["tlsa_base"]')" alias.cnamehost2.dane.test \
 	"cnamehost2: falls back to the original name as base"
-is "$(g cnamehost2.dane.test 'd["rounds"]')" 4 "cnamehost2: the fallback costs one more round trip"
+is "$(g cnamehost2.dane.test 'd["dane_detail"]["rounds"]')" 4 "cnamehost2: the fallback costs one more round trip"
 verdict tlsacname.dane.test usable dane-only
-is "$(g tlsacname.dane.test 'd["hosts"][0]["tlsa_base"] + " " + d["hosts"][0]["tlsa_owner"]')" \
+is "$(g tlsacname.dane.test 'd["dane_detail"]["hosts"][0]["tlsa_base"] + " " + d["dane_detail"]["hosts"][0]["tlsa_owner"]')" \
 	"mx.tlsacname.dane.test 3.1.1._dane.dane.test" "tlsacname: TLSA owner CNAME followed, base unchanged"
 verdict cnamedomain.dane.test usable dane-only
-is "$(g cnamedomain.dane.test 'd["cname"] + " " + d["hosts"][0]["name"]')" "usable.dane.test mx1.usable.dane.test" \
+is "$(g cnamedomain.dane.test 'd["dane_detail"]["cname"] + " " + d["dane_detail"]["hosts"][0]["name"]')" "usable.dane.test mx1.usable.dane.test" \
 	"cnamedomain: MX looked up at the CNAME target"
 
 # -- null MX, implicit MX
 verdict nullmx.dane.test nullmx none
-is "$(g nullmx.dane.test 'len(d["hosts"])')" 0 "nullmx: no hosts"
+is "$(g nullmx.dane.test 'len(d["dane_detail"]["hosts"])')" 0 "nullmx: no hosts"
 verdict implicit.dane.test usable dane-only
-is "$(g implicit.dane.test 'str(d["implicit_mx"]) + " " + d["hosts"][0]["name"]')" "True implicit.dane.test" \
+is "$(g implicit.dane.test 'str(d["dane_detail"]["implicit_mx"]) + " " + d["dane_detail"]["hosts"][0]["name"]')" "True implicit.dane.test" \
 	"implicit: the domain is its own MX host"
 
 # -- insecure
 verdict insecurehost.dane.test none none
-is "$(g insecurehost.dane.test 'd["hosts"][0]["tlsa_state"] + " " + d["hosts"][0]["address_dnssec"]')" \
+is "$(g insecurehost.dane.test 'd["dane_detail"]["hosts"][0]["tlsa_state"] + " " + d["dane_detail"]["hosts"][0]["address_dnssec"]')" \
 	"insecure insecure" "insecurehost: host in an unsigned zone, its TLSA ignored"
 verdict unsigned.test insecure none
-is "$(g unsigned.test 'd["mx_dnssec"]')" insecure "unsigned: MX RRset insecure"
+is "$(g unsigned.test 'd["dane_detail"]["mx_dnssec"]')" insecure "unsigned: MX RRset insecure"
 
 # -- bogus
 verdict bogus.test bogus temperror
-like "$(g bogus.test 'd["reason"]')" "validation failure <bogus.test. MX IN>: signature expired" \
+like "$(g bogus.test 'd["dane_detail"]["reason"]')" "validation failure <bogus.test. MX IN>: signature expired" \
 	"bogus: the validator's reason is kept"
-is "$(g bogus.test 'd["ttl"]')" 0 "bogus: an error is not cached by TTL"
+is "$(g bogus.test 'd["dane_detail"]["ttl"]')" 0 "bogus: an error is not cached by TTL"
 verdict badtlsa.dane.test bogus temperror
-like "$(g badtlsa.dane.test 'd["reason"]')" "TLSA _25._tcp.mx.corrupt.test: DNSSEC validation failed: .*signature" \
+like "$(g badtlsa.dane.test 'd["dane_detail"]["reason"]')" "TLSA _25._tcp.mx.corrupt.test: DNSSEC validation failed: .*signature" \
 	"badtlsa: reason names the bogus TLSA lookup"
-is "$(g badtlsa.dane.test 'd["hosts"][0]["address_dnssec"] + " " + d["hosts"][0]["tlsa_state"]')" "secure error" \
+is "$(g badtlsa.dane.test 'd["dane_detail"]["hosts"][0]["address_dnssec"] + " " + d["dane_detail"]["hosts"][0]["tlsa_state"]')" "secure error" \
 	"badtlsa: addresses secure, TLSA lookup an error (not 'no TLSA')"
 
 # -- temperror, bounded
 verdict lame.test temperror temperror
-like "$(g lame.test 'd["reason"]')" "MX lame.test: timeout" "lame: timeout reason"
+like "$(g lame.test 'd["dane_detail"]["reason"]')" "MX lame.test: timeout" "lame: timeout reason"
 verdict dead.test temperror temperror
 
 # The bound: dns.timeout_ms = 3000 in the world's configuration.

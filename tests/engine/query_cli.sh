@@ -24,7 +24,9 @@ like "$log" "^$T: answer 3\\.1\\.1\\._dane\\.dane\\.test\\. 600 IN TLSA 3 1 1 $h
 like "$log" "^$T: result TLSA _25\\._tcp\\.mx\\.$T: records=1 dnssec=secure ttl=600 canonical=3\\.1\\.1\\._dane\\.dane\\.test " "log: TLSA result names the canonical owner"
 like "$log" "^$T: verdict dane=usable policy=dane-only ttl=(29[0-9]|300) " "log: verdict line (smallest TTL: the AAAA NODATA, 300)"
 unlike "$log" " IN RRSIG " "log: signatures are not printed"
-like "$log" "^$T: policy=dane-only dane=usable ttl=(29[0-9]|300) " "verdict printed after the log"
+like "$log" "^$T: policy=dane-only dane=usable mta-sts=absent source=dane\$" "verdict printed after the log"
+like "$log" "^  reply: OK dane-only\$" "the socketmap reply is shown"
+like "$log" "^  dane: usable ttl=(29[0-9]|300) rounds=3 reason=" "DANE detail line (smallest TTL: the AAAA NODATA, 300)"
 
 # NXDOMAIN and NODATA are told apart in the log, and bogus carries the reason.
 log=$("$DANEMILTER" query -c "$CONF" --log notlsa.dane.test nodata.dane.test bogus.test 2>&1)

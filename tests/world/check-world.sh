@@ -2,6 +2,7 @@
 # check-world.sh DIR: check a running test world (see world.sh) independently
 # of danemilter, with unbound-host (DNSSEC states), dig (TTLs, transports) and
 # openssl (certificates). Prints TAP; exits non-zero if any check fails.
+# shellcheck disable=SC2153 # the WORLD_* variables come from world.env
 set -u
 
 DIR=${1:?usage: check-world.sh DIR}
@@ -162,6 +163,48 @@ expect TLSA _25._tcp.mx.wrongtlsa.dane.test "wrongtlsa TLSA = other key, secure"
 ok $? "wrongtlsa TLSA does not match the host's certificate"
 
 expect MX badtlsa.dane.test "badtlsa MX secure" "handled by 10 mx\.corrupt\.test\. $S"
+
+# ---------------------------------------------------------------- sts.test (MTA-STS)
+if [ -n "${WORLD_STS:-}" ]; then
+	expect DS sts.test "sts.test DS secure" "has DS record .*$S"
+	for l in enforce testing none crlf nohost selfsigned wrongname redirect notfound \
+		ctype big chunked syntax slow changing twotxt badtxt nosts; do
+		expect MX $l.sts.test "sts $l MX secure" "handled by 10 mx\.$l\.sts\.test\. $S"
+	done
+	expect A mx.enforce.sts.test "mx.enforce.sts.test A secure" \
+		"has address $(addr mx.enforce.sts.test) $S"
+	expect TLSA _25._tcp.mx.enforce.sts.test "mx.enforce.sts.test: no TLSA (NXDOMAIN secure)" "$NX"
+	expect TXT _mta-sts.enforce.sts.test "enforce _mta-sts TXT secure" \
+		'"v=STSv1; id=[A-Za-z0-9]+;" \(secure\)$'
+	expect A mta-sts.enforce.sts.test "mta-sts.enforce A = policy server, secure" \
+		"has address $WORLD_STS $S"
+	expect A mta-sts.nohost.sts.test "mta-sts.nohost NXDOMAIN secure" "$NX"
+	expect TXT _mta-sts.twotxt.sts.test "twotxt: two v=STSv1 TXT, secure" \
+		'"v=STSv1; id=a1;" \(secure\)$' '"v=STSv1; id=b2;" \(secure\)$'
+	expect TXT _mta-sts.badtxt.sts.test "badtxt: v=STSv2 + hello, secure" \
+		'"v=STSv2; id=1;" \(secure\)$' '"hello" \(secure\)$'
+	expect TXT _mta-sts.nosts.sts.test "nosts: no _mta-sts (NXDOMAIN secure)" "$NX"
+	expect TXT _mta-sts.usable.dane.test "usable.dane.test _mta-sts TXT secure" \
+		'"v=STSv1; id=[A-Za-z0-9]+;" \(secure\)$'
+	ss -Hlnt | awk '{print $4}' | grep -qx "$WORLD_STS:443"
+	ok $? "MTA-STS server listens on $WORLD_STS:443"
+	cst=0
+	cout=''
+	for d in enforce.sts.test usable.dane.test slow.sts.test; do
+		o=$(openssl verify -CAfile "$WORLD_CA" -verify_hostname "mta-sts.$d" "$C/sts-server.pem" 2>&1) ||
+			{ cst=1; cout="$cout$o"$'\n'; }
+	done
+	ok $cst "sts-server.pem verifies for mta-sts.{enforce,slow}.sts.test, mta-sts.usable.dane.test" "$cout"
+	! openssl verify -CAfile "$WORLD_CA" -verify_hostname mta-sts.wrongname.sts.test \
+		"$C/sts-server.pem" >/dev/null 2>&1 &&
+		! openssl verify -CAfile "$WORLD_CA" -verify_hostname mta-sts.wrongname.sts.test \
+			"$C/sts-wrongname.pem" >/dev/null 2>&1 &&
+		openssl verify -CAfile "$WORLD_CA" "$C/sts-wrongname.pem" >/dev/null 2>&1
+	ok $? "sts-wrongname.pem: from the CA, not for mta-sts.wrongname.sts.test"
+	! openssl verify -CAfile "$WORLD_CA" "$C/sts-selfsigned.pem" >/dev/null 2>&1 &&
+		openssl x509 -in "$C/sts-selfsigned.pem" -noout -ext subjectAltName | grep -q 'DNS:mta-sts.selfsigned.sts.test'
+	ok $? "sts-selfsigned.pem: self-signed, for mta-sts.selfsigned.sts.test"
+fi
 
 # ---------------------------------------------------------------- other zones
 expect MX unsigned.test "unsigned.test MX insecure" "handled by 10 mx\.unsigned\.test\. \(insecure\)$"

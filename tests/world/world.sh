@@ -2,30 +2,53 @@
 # world.sh: the local DNSSEC test world for danemilter.
 #
 #   world.sh start DIR   build and start a world in DIR (absolute path; created)
-#   world.sh stop DIR    stop it (by PID; idempotent; DIR is left in place)
+#   world.sh stop DIR    stop it (by PID; idempotent; DIR is left in place);
+#                        also runs `postfix.sh stop DIR` (Postfix, unbound)
+#   world.sh sts-set DIR DOMAIN ID [BODYFILE]
+#                        replace every TXT at _mta-sts.DOMAIN (DOMAIN in
+#                        sts.test or dane.test) by "v=STSv1; id=ID;" (ID "-":
+#                        remove them), re-sign the zone, `nsd-control reload
+#                        ZONE` (SIGHUP if DIR is too long for the control
+#                        socket), wait until NSD serves the new SOA serial,
+#                        flush DOMAIN from postfix.sh's unbound if it runs;
+#                        BODYFILE (optional) becomes the served policy. ~0.2 s.
+#   world.sh sts-mode DIR DOMAIN MODE
+#                        what the HTTPS server does for mta-sts.DOMAIN: ok |
+#                        status:NNN | ctype:TYPE | redirect:URL | big |
+#                        chunked | slow[:SECS] (see sts_server.py)
 #
 # A world is a private signed root ".", a signed "test." and the test zones
 # below it, all served by one NSD on 127.A.B.1:53 (random /24 per start so that
 # several worlds can run at once), plus a "blackhole" name server on .2 that
-# reads and never answers, and nothing at all on .3. MX hosts get .10 and up.
+# reads and never answers, and nothing at all on .3. The MTA-STS policy
+# server (sts_server.py, HTTPS) listens on .4:443; .5 is reserved for
+# postfix.sh's validating unbound. MX hosts get .10 and up.
 #
 # Files written in DIR:
 #   world.env          sourceable shell: WORLD_* variables (plain assignments)
 #   root.key           trust anchor: the root's DS, zone-file form
 #   danemilter.conf    libconfig, dns stub "." -> NSD, trust anchor above
 #   unbound-host.conf  for `unbound-host -C` (independent checks)
-#   certs/             test CA, a leaf per MX host name, expired, selfsigned
-#   zones/ keys/ nsd/  zone files (signed), DNSSEC keys, NSD config/log/pid
+#   certs/             test CA, a leaf per MX host name, expired, selfsigned,
+#                      sts-server/sts-wrongname/sts-selfsigned (below)
+#   zones/ keys/ nsd/  zone files (signed), DNSSEC keys, NSD config/log/pid,
+#                      nsd/nsd.ctl (nsd-control socket)
+#   sts/               MTA-STS server: sts/mta-sts.DOMAIN/{body,mode},
+#                      access.log, server.log
 #
 # world.env: WORLD_DIR WORLD_NET (127.A.B) WORLD_NS (.1) WORLD_BLACKHOLE (.2)
 # WORLD_DEAD (.3) WORLD_CA WORLD_CA_KEY WORLD_CERTS WORLD_TRUST_ANCHOR
-# WORLD_CONF WORLD_UNBOUND_CONF WORLD_NSD_PID WORLD_BLACKHOLE_PID, WORLD_HOSTS
+# WORLD_CONF WORLD_UNBOUND_CONF WORLD_NSD_PID WORLD_BLACKHOLE_PID, WORLD_STS
+# (.4) WORLD_STS_PID WORLD_STS_DIR (DIR/sts) WORLD_STS_DOMAINS (every mail
+# domain with a policy host: usable.dane.test + the 18 of sts.test)
+# WORLD_RESOLVER (.5, postfix.sh's unbound) WORLD_NSD_CONF, WORLD_HOSTS
 # ("name=addr ..." for every MX host) and WORLD_ADDR_<NAME> per host (upper
-# case, "." and "-" -> "_": WORLD_ADDR_MX1_USABLE_DANE_TEST=127.A.B.10).
+# case, "." and "-" -> "_": WORLD_ADDR_MX1_USABLE_DANE_TEST=127.A.B.10,
+# WORLD_ADDR_MX_ENFORCE_STS_TEST=...).
 #
 # Needs root (port 53), bash, nsd, ldnsutils, bind9-dnsutils (dig), openssl,
-# python3, iproute2 (ss); check-world.sh also needs unbound-host. Start takes
-# ~1.5 s (~3 s on a loaded machine). Addresses are reserved against other
+# python3, iproute2 (ss), util-linux (flock); check-world.sh also needs
+# unbound-host. Start takes ~1.8 s (~3 s on a loaded machine). Addresses are reserved against other
 # worlds with lock directories in /tmp/danemilter-world-nets/ (removed by stop).
 #
 # Certificates (certs/): ca.pem/ca.key (CN "danemilter test CA"); for each host
@@ -35,6 +58,11 @@
 # selfsigned.dane.test); other.key (only its hash is used: wrongtlsa).
 # mx.expired.dane.test.pem is a valid leaf like the others; expired.pem is the
 # expired one for the same name.
+# MTA-STS server certificates: sts-server.{pem,key,chain.pem} (test CA, one
+# SAN per mta-sts.DOMAIN of WORLD_STS_DOMAINS except selfsigned/wrongname;
+# the default), sts-wrongname.* (test CA, SAN *.sts.test + wrongname.sts.test:
+# served for SNI mta-sts.wrongname.sts.test), sts-selfsigned.{pem,key}
+# (self-signed, SAN mta-sts.selfsigned.sts.test: served for that SNI).
 # Convention: the server at a host's address presents that host's H.pem; the
 # TLSA records below are computed so that this convention makes every "usable"
 # domain verify (cnamehost2's TLSA at the alias base is the real host's key).
@@ -67,6 +95,33 @@
 #  wrongtlsa.dane.test    usable     600 / AAAA NODATA 300
 #  lame.test              temperror  - (NS on .2 never answers)
 #  dead.test              temperror  - (NS on .3, nothing listens)
+#  (usable.dane.test also has _mta-sts TXT id=usable1 and an enforce policy
+#   "mx: mx1.usable.dane.test": DANE must win over MTA-STS)
+#
+# sts.test (signed, DS in test.): LABEL.sts.test has MX 10 mx.LABEL.sts.test
+# (A at its own address, leaf cert, NO TLSA: DANE none), _mta-sts TXT
+# "v=STSv1; id=LABEL1;" and mta-sts.LABEL A .4, except where said. Every
+# _mta-sts TXT has TTL 1. Policies: "version: STSv1", the mode, mx lines,
+# "max_age: 86400", LF line ends.
+#  LABEL       server behaviour (mode file, body)               expected mta-sts
+#  enforce     ok; enforce, mx.enforce.sts.test + *.backup.sts.test   enforce
+#  testing     ok; testing, mx.testing.sts.test + *.backup.sts.test   testing
+#  none        ok; mode none, no mx lines                           none
+#  crlf        ok; CRLF, "foo: bar", "mode: enforce" then "mode: testing" enforce
+#  nohost      (no A/AAAA for mta-sts.nohost: NXDOMAIN)             error
+#  selfsigned  ok; self-signed cert (SNI)                           error
+#  wrongname   ok; test-CA cert for *.sts.test (SNI)                error
+#  redirect    redirect:https://mta-sts.enforce.sts.test/.well-known/mta-sts.txt error
+#  notfound    status:404                                           error
+#  ctype       ctype:text/html                                      error
+#  big         big (200, 100 KiB, Content-Length)                   error
+#  chunked     chunked (200, 100 KiB, Transfer-Encoding: chunked)   error
+#  syntax      ok; "mode: sometimes"                                error
+#  slow        slow (reads the request, then silence for 60 s)      error
+#  changing    ok; enforce (tests use sts-set / sts-mode)           enforce
+#  twotxt      TXT id=a1 and id=b2                                  absent
+#  badtxt      TXT "v=STSv2; id=1;" and "hello"                     absent
+#  nosts       no _mta-sts TXT (policy served if one is added)      absent
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -124,6 +179,8 @@ pick_net() {
 		listening "$net.1" && continue
 		listening "$net.2" && continue
 		listening "$net.3" && continue
+		listening "$net.4" && continue
+		listening "$net.5" && continue
 		mkdir "$LOCKROOT/$net" 2>/dev/null || continue
 		echo "$DIR" >"$LOCKROOT/$net/owner"
 		NET=$net
@@ -142,6 +199,16 @@ mx2.four.dane.test mx3.four.dane.test mx4.four.dane.test
 real.cnamehost.dane.test real.cnamehost2.dane.test mx.tlsacname.dane.test
 implicit.dane.test mx.unsigned.test mx.bogus.test mx.corrupt.test
 mx.expired.dane.test mx.wrongtlsa.dane.test"
+# MTA-STS mail domains (LABEL.sts.test); each gets MX 10 mx.LABEL.sts.test.
+STS_LABELS="enforce testing none crlf nohost selfsigned wrongname redirect
+notfound ctype big chunked syntax slow changing twotxt badtxt nosts"
+for _l in $STS_LABELS; do ADDR_HOSTS="$ADDR_HOSTS mx.$_l.sts.test"; done
+unset _l
+# Policy hosts served by sts_server.py with the test CA's sts-server cert
+# (every mta-sts.LABEL.sts.test except selfsigned/wrongname, and usable's).
+STS_POLICY_DOMAINS="usable.dane.test"
+for _l in $STS_LABELS; do STS_POLICY_DOMAINS="$STS_POLICY_DOMAINS $_l.sts.test"; done
+unset _l
 # Names that are MX targets but CNAMEs (a certificate, no address).
 ALIAS_HOSTS="alias.cnamehost.dane.test alias.cnamehost2.dane.test"
 
@@ -239,6 +306,13 @@ make_certs() {
 	y=$(date -u -d "@$((now - 86400))" +%Y%m%d%H%M%SZ)
 	e=$(date -u -d "@$((now + 29 * 86400))" +%Y%m%d%H%M%SZ)
 
+	# The MTA-STS policy server's main certificate: one SAN per policy host.
+	local d stssan=''
+	for d in $STS_POLICY_DOMAINS; do
+		case $d in selfsigned.sts.test | wrongname.sts.test) continue ;; esac
+		stssan="$stssan${stssan:+,}DNS:mta-sts.$d"
+	done
+
 	# Keys and requests: 3 parallel jobs (openssl start-up dominates).
 	for j in 0 1 2; do
 		(
@@ -250,12 +324,19 @@ make_certs() {
 			done
 			case $j in
 			0) newreq mx.expired.dane.test expired \
-				-addext "subjectAltName=DNS:mx.expired.dane.test" ;;
-			1) newreq other.dane.test other ;; # only its key is used
+				-addext "subjectAltName=DNS:mx.expired.dane.test"
+				newreq sts-server sts-server -addext "subjectAltName=$stssan" ;;
+			1) newreq other.dane.test other # only its key is used
+				newreq sts-wrongname sts-wrongname \
+					-addext "subjectAltName=DNS:*.sts.test,DNS:wrongname.sts.test" ;;
 			2) openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 				-config "$C/ca/ca.cnf" -subj "/CN=selfsigned.dane.test" \
 				-addext "subjectAltName=DNS:selfsigned.dane.test" -days 30 \
-				-keyout "$C/selfsigned.key" -out "$C/selfsigned.pem" 2>>"$C/openssl.log" ;;
+				-keyout "$C/selfsigned.key" -out "$C/selfsigned.pem" 2>>"$C/openssl.log"
+				openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-config "$C/ca/ca.cnf" -subj "/CN=mta-sts.selfsigned.sts.test" \
+				-addext "subjectAltName=DNS:mta-sts.selfsigned.sts.test" -days 30 \
+				-keyout "$C/sts-selfsigned.key" -out "$C/sts-selfsigned.pem" 2>>"$C/openssl.log" ;;
 			esac
 		) &
 		pids="$pids $!"
@@ -274,7 +355,7 @@ make_certs() {
 
 	# All leaves in one signing run (SAN copied from each request).
 	local reqs=''
-	for h in $ADDR_HOSTS $ALIAS_HOSTS; do reqs="$reqs $C/ca/req/$h.pem"; done
+	for h in $ADDR_HOSTS $ALIAS_HOSTS sts-server sts-wrongname; do reqs="$reqs $C/ca/req/$h.pem"; done
 	# shellcheck disable=SC2086
 	# (with several -infiles, -out keeps only one: take them from new_certs_dir)
 	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
@@ -283,7 +364,7 @@ make_certs() {
 	while read -r name s256 s512; do
 		SHA256[$name]=$s256
 		SHA512[$name]=$s512
-	done < <(split_and_hash $ADDR_HOSTS $ALIAS_HOSTS || echo FAILED)
+	done < <(split_and_hash $ADDR_HOSTS $ALIAS_HOSTS sts-server sts-wrongname || echo FAILED)
 	[ -z "${SHA256[FAILED]+set}" ] || die "certificate split/hash failed"
 
 	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
@@ -319,6 +400,9 @@ usable			MX	10 mx1.usable
 mx1.usable		A	${ADDR[mx1.usable.dane.test]}
 mx1.usable		AAAA	::1
 _25._tcp.mx1.usable	600	TLSA	3 1 1 ${SHA256[mx1.usable.dane.test]}
+; ... and an MTA-STS policy (enforce, mx1.usable.dane.test): DANE must win
+_mta-sts.usable		1	TXT	"v=STSv1; id=usable1;"
+mta-sts.usable		A	$NET.4
 
 ; ta: TLSA 2 1 1 (the CA's key)
 ta			MX	10 mx.ta
@@ -413,6 +497,28 @@ _25._tcp.mx.wrongtlsa	600	TLSA	3 1 1 ${SHA256[other]}
 EOF
 }
 
+# zone_sts: the MTA-STS mail domains. Every _mta-sts TXT has TTL 1 (so that
+# sts-set is seen at once); no TLSA anywhere (DANE: none).
+zone_sts() {
+	local l
+	soa sts.test.
+	for l in $STS_LABELS; do
+		printf '\n%s\t\tMX\t10 mx.%s\n' "$l" "$l"
+		printf 'mx.%s\t\tA\t%s\n' "$l" "${ADDR[mx.$l.sts.test]}"
+		case $l in
+		twotxt)
+			printf '_mta-sts.%s\t1\tTXT\t"v=STSv1; id=a1;"\n' "$l"
+			printf '_mta-sts.%s\t1\tTXT\t"v=STSv1; id=b2;"\n' "$l" ;;
+		badtxt)
+			printf '_mta-sts.%s\t1\tTXT\t"v=STSv2; id=1;"\n' "$l"
+			printf '_mta-sts.%s\t1\tTXT\t"hello"\n' "$l" ;;
+		nosts) ;;
+		*) printf '_mta-sts.%s\t1\tTXT\t"v=STSv1; id=%s1;"\n' "$l" "$l" ;;
+		esac
+		[ "$l" = nohost ] || printf 'mta-sts.%s\t\tA\t%s\n' "$l" "$NET.4"
+	done
+}
+
 zone_simple() { # ZONE: MX 10 mx.ZONE, A, TLSA 3 1 1 (unsigned/bogus/corrupt)
 	soa "$1."
 	cat <<EOF
@@ -431,6 +537,7 @@ zone_test() {
 ns		A	$NET.1
 
 dane		NS	ns.test.
+sts		NS	ns.test.
 unsigned	NS	ns.test.
 bogus		NS	ns.test.
 corrupt		NS	ns.test.
@@ -440,7 +547,7 @@ dead		NS	ns.dead
 ns.dead		A	$NET.3
 EOF
 	# DS for every delegation except unsigned.test (NSEC proves there is none)
-	cat "$K"/dane.test.ds "$K"/bogus.test.ds "$K"/corrupt.test.ds \
+	cat "$K"/dane.test.ds "$K"/sts.test.ds "$K"/bogus.test.ds "$K"/corrupt.test.ds \
 		"$K"/lame.test.ds "$K"/dead.test.ds
 }
 
@@ -497,7 +604,7 @@ make_zones() {
 	EXPIRE=$((now + 30 * 86400))
 
 	local zn
-	for zn in dane.test bogus.test corrupt.test lame.test dead.test test .; do
+	for zn in dane.test sts.test bogus.test corrupt.test lame.test dead.test test .; do
 		keygen "$zn"
 	done
 
@@ -506,6 +613,8 @@ make_zones() {
 	zone_bogus >"$Z/bogus.test.zone"
 	zone_corrupt >"$Z/corrupt.test.zone"
 	sign dane.test -n -t 0
+	zone_sts >"$Z/sts.test.zone"
+	sign sts.test -n -t 0
 	cp "$Z/unsigned.test.zone" "$Z/unsigned.test.signed" # served unsigned
 	INCEPT=20200101000000 EXPIRE=20200201000000 sign bogus.test
 	sign corrupt.test
@@ -521,9 +630,66 @@ make_zones() {
 	[ -s "$DIR/root.key" ] || die "no root DS"
 }
 
+# ---------------------------------------------------------------- MTA-STS
+
+# policy MODE MX...: an MTA-STS policy body (LF line ends, max_age 86400).
+policy() {
+	local m=$1 mx
+	shift
+	printf 'version: STSv1\nmode: %s\n' "$m"
+	for mx in "$@"; do printf 'mx: %s\n' "$mx"; done
+	printf 'max_age: 86400\n'
+}
+
+# write_sts_files: DIR/sts/mta-sts.DOMAIN/{body,mode} (see sts_server.py).
+write_sts_files() {
+	local d l h S=$DIR/sts
+	mkdir -p "$S"
+	: >>"$S/access.log"
+	for d in $STS_POLICY_DOMAINS; do
+		h=$S/mta-sts.$d
+		mkdir -p "$h"
+		l=${d%.sts.test}
+		case $d in
+		usable.dane.test) policy enforce mx1.usable.dane.test ;;
+		enforce.sts.test) policy enforce mx.enforce.sts.test '*.backup.sts.test' ;;
+		testing.sts.test) policy testing mx.testing.sts.test '*.backup.sts.test' ;;
+		none.sts.test) policy none ;;
+		crlf.sts.test)
+			printf 'version: STSv1\r\nmode: enforce\r\nfoo: bar\r\nmode: testing\r\n'
+			printf 'mx: mx.crlf.sts.test\r\nmax_age: 86400\r\n' ;;
+		syntax.sts.test) policy sometimes mx.syntax.sts.test ;;
+		*) policy enforce "mx.$d" ;;
+		esac >"$h/body"
+		case $l in
+		redirect) echo "redirect:https://mta-sts.enforce.sts.test/.well-known/mta-sts.txt" ;;
+		notfound) echo "status:404" ;;
+		ctype) echo "ctype:text/html" ;;
+		big | chunked | slow) echo "$l" ;;
+		*) echo ok ;;
+		esac >"$h/mode"
+	done
+}
+
+start_sts() {
+	local C=$DIR/certs
+	"$PYTHON" "$HERE/sts_server.py" --addr "$NET.4" --port 443 --dir "$DIR/sts" \
+		--cert "$C/sts-server.chain.pem" "$C/sts-server.key" \
+		--sni mta-sts.selfsigned.sts.test "$C/sts-selfsigned.pem" "$C/sts-selfsigned.key" \
+		--sni mta-sts.wrongname.sts.test "$C/sts-wrongname.chain.pem" "$C/sts-wrongname.key" \
+		</dev/null >"$DIR/sts/server.log" 2>&1 &
+	STS_PID=$!
+	save_pids
+}
+
 # ---------------------------------------------------------------- configs
 
 write_nsd_conf() {
+	# nsd-control over a unix socket (no keys needed), for sts-set; a path
+	# too long for sun_path falls back to SIGHUP (reload by zone file mtime).
+	local ctl="control-enable: yes
+	control-interface: \"$DIR/nsd/nsd.ctl\""
+	[ ${#DIR} -le 90 ] || ctl="control-enable: no"
 	mkdir -p "$DIR/nsd"
 	cat >"$DIR/nsd/nsd.conf" <<EOF
 server:
@@ -546,10 +712,10 @@ server:
 	hide-version: yes
 	verbosity: 1
 remote-control:
-	control-enable: no
+	$ctl
 EOF
 	local zn file
-	for zn in . test. dane.test. unsigned.test. bogus.test. corrupt.test.; do
+	for zn in . test. dane.test. sts.test. unsigned.test. bogus.test. corrupt.test.; do
 		file=${zn%.}
 		[ "$zn" = . ] && file=root
 		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.signed"\n' "$zn" "$file" \
@@ -609,6 +775,12 @@ write_env() {
 		echo "WORLD_UNBOUND_CONF='$DIR/unbound-host.conf'"
 		echo "WORLD_NSD_PID='$NSD_PID'"
 		echo "WORLD_BLACKHOLE_PID='$BH_PID'"
+		echo "WORLD_STS='$NET.4'"
+		echo "WORLD_STS_PID='$STS_PID'"
+		echo "WORLD_STS_DIR='$DIR/sts'"
+		echo "WORLD_STS_DOMAINS='$STS_POLICY_DOMAINS'"
+		echo "WORLD_RESOLVER='$NET.5'"
+		echo "WORLD_NSD_CONF='$DIR/nsd/nsd.conf'"
 		echo "# host=address for every MX host (certs/HOST.pem is served there)"
 		printf "WORLD_HOSTS='"
 		for h in $ADDR_HOSTS; do printf '%s=%s ' "$h" "${ADDR[$h]}"; done
@@ -626,8 +798,8 @@ write_env() {
 
 # save_pids: record what runs so far, so that stop works even if start fails.
 save_pids() {
-	printf "WORLD_NSD_PID='%s'\nWORLD_BLACKHOLE_PID='%s'\nWORLD_NET='%s'\n" \
-		"$NSD_PID" "$BH_PID" "$NET" >"$DIR/world.env"
+	printf "WORLD_NSD_PID='%s'\nWORLD_BLACKHOLE_PID='%s'\nWORLD_STS_PID='%s'\nWORLD_NET='%s'\n" \
+		"$NSD_PID" "$BH_PID" "$STS_PID" "$NET" >"$DIR/world.env"
 }
 
 # stdin/stdout/stderr of the daemons are detached so that callers' pipes
@@ -644,11 +816,14 @@ start_nsd() {
 	save_pids
 }
 
-# wait_ready: NSD answers on .1 and the blackhole listens on .2 (UDP and
-# TCP); bounded: 10 s.
+# wait_ready: NSD answers on .1, the blackhole listens on .2 (UDP and
+# TCP) and the MTA-STS server on .4:443; bounded: 10 s.
 wait_ready() {
-	local i ok_ns=0 ok_bh=0
+	local i ok_ns=0 ok_bh=0 ok_sts=0
 	for i in $(seq 1 100); do # 100 x 0.1 s
+		if [ $ok_sts = 0 ] && ss -Hlnt 2>/dev/null | awk '{print $4}' | grep -qx "$NET.4:443"; then
+			ok_sts=1
+		fi
 		if [ $ok_ns = 0 ] && dig +norec +time=1 +tries=1 @"$NET.1" . SOA 2>/dev/null |
 			grep -q 'status: NOERROR'; then
 			ok_ns=1
@@ -657,13 +832,15 @@ wait_ready() {
 			grep -c "^$NET.2:53\$")" = 2 ]; then
 			ok_bh=1
 		fi
-		[ $ok_ns = 1 ] && [ $ok_bh = 1 ] && return 0
+		[ $ok_ns = 1 ] && [ $ok_bh = 1 ] && [ $ok_sts = 1 ] && return 0
 		alive "$NSD_PID" || break
 		alive "$BH_PID" || break
+		alive "$STS_PID" || break
 		sleep 0.1
 	done
-	echo "world.sh: world did not come up (nsd=$ok_ns blackhole=$ok_bh)" >&2
-	tail -n 20 "$DIR/nsd/nsd.log" "$DIR/nsd/nsd.out" "$DIR/blackhole.log" >&2 2>/dev/null || true
+	echo "world.sh: world did not come up (nsd=$ok_ns blackhole=$ok_bh sts=$ok_sts)" >&2
+	tail -n 20 "$DIR/nsd/nsd.log" "$DIR/nsd/nsd.out" "$DIR/blackhole.log" \
+		"$DIR/sts/server.log" >&2 2>/dev/null || true
 	return 1
 }
 
@@ -680,7 +857,7 @@ do_start() {
 	case $DIR in /*) ;; *) die "DIR must be an absolute path" ;; esac
 	[ -e "$DIR/world.env" ] && die "$DIR already holds a world (stop it first)"
 	mkdir -p "$DIR"
-	NSD_PID='' BH_PID='' NET=''
+	NSD_PID='' BH_PID='' STS_PID='' NET=''
 	trap '[ $? = 0 ] || start_failed' EXIT
 	PHASE=net
 	pick_net
@@ -689,6 +866,9 @@ do_start() {
 	assign_addresses
 	PHASE=certs
 	make_certs
+	PHASE=sts
+	write_sts_files
+	start_sts # python start-up overlaps the zone signing
 	PHASE=zones
 	make_zones
 	PHASE=configs
@@ -722,11 +902,16 @@ kill_tree() {
 }
 
 do_stop() {
-	local WORLD_NSD_PID='' WORLD_BLACKHOLE_PID='' WORLD_NET=''
+	local WORLD_NSD_PID='' WORLD_BLACKHOLE_PID='' WORLD_STS_PID='' WORLD_NET=''
 	if [ -r "$DIR/world.env" ]; then
 		# shellcheck disable=SC1091
 		. "$DIR/world.env"
 	fi
+	# Postfix instances and unbound of postfix.sh first (idempotent).
+	if [ -x "$HERE/postfix.sh" ] && [ -d "$DIR" ]; then
+		"$HERE/postfix.sh" stop "$DIR" || true
+	fi
+	[ -n "$WORLD_STS_PID" ] && kill_tree "$WORLD_STS_PID" "sts_server.py --addr $WORLD_NET.4"
 	[ -n "$WORLD_NSD_PID" ] && kill_tree "$WORLD_NSD_PID" "$DIR/nsd/nsd.conf"
 	[ -n "$WORLD_BLACKHOLE_PID" ] && kill_tree "$WORLD_BLACKHOLE_PID" "blackhole.py $WORLD_NET.2"
 	local net=${WORLD_NET:-${NET:-}}
@@ -736,10 +921,114 @@ do_stop() {
 	return 0
 }
 
-[ $# = 2 ] || die "usage: world.sh start|stop DIR"
+# ---------------------------------------------------------------- run time
+
+load_env() {
+	[ -r "$DIR/world.env" ] || die "no world in $DIR"
+	# shellcheck disable=SC1091
+	. "$DIR/world.env"
+	NET=$WORLD_NET
+	WORLD_NS=${WORLD_NS:-$NET.1}
+}
+
+# policy_dir DOMAIN: DIR/sts/mta-sts.DOMAIN (created).
+policy_dir() {
+	local d=${1%.}
+	d=${d,,}
+	case $d in *[!a-z0-9.-]* | '' | .* ) die "bad domain: $1" ;; esac
+	mkdir -p "$DIR/sts/mta-sts.$d"
+	echo "$DIR/sts/mta-sts.$d"
+}
+
+# reload_zone ZONE SERIAL: make NSD load the re-signed zone and wait until it
+# serves SERIAL (bounded: 5 s). nsd-control over the unix socket in DIR/nsd.
+reload_zone() {
+	local zone=$1 serial=$2 i got
+	if [ -S "$DIR/nsd/nsd.ctl" ]; then
+		nsd-control -c "$DIR/nsd/nsd.conf" reload "$zone" >/dev/null ||
+			die "nsd-control reload $zone failed"
+	else
+		kill -HUP "$WORLD_NSD_PID" || die "cannot signal NSD"
+	fi
+	for i in $(seq 1 50); do
+		got=$(dig +norec +short +time=1 +tries=1 @"$WORLD_NS" "$zone" SOA 2>/dev/null | awk '{print $3}')
+		[ "$got" = "$serial" ] && return 0
+		sleep 0.1
+	done
+	die "NSD does not serve $zone serial $serial (has: ${got:-nothing})"
+}
+
+# sts-set DOMAIN ID [BODYFILE]: replace every TXT at _mta-sts.DOMAIN by one
+# "v=STSv1; id=ID;" (ID "-": remove them), re-sign the zone, reload NSD, flush
+# the name from postfix.sh's unbound if it runs; BODYFILE -> the served body.
+do_sts_set() {
+	local domain=${1%.} id=$2 body=${3:-} zone label zf serial now pd
+	load_env
+	domain=${domain,,}
+	case $domain in
+	*.sts.test) zone=sts.test ;;
+	*.dane.test) zone=dane.test ;;
+	*) die "sts-set: $domain is not in sts.test or dane.test" ;;
+	esac
+	case $id in *[\"\\]* | '') die "sts-set: bad id" ;; esac
+	[ -z "$body" ] || [ -r "$body" ] || die "sts-set: cannot read $body"
+	label=${domain%."$zone"}
+	Z=$DIR/zones
+	K=$DIR/keys
+	zf=$Z/$zone.zone
+	exec 9>"$Z/.lock"
+	flock -w 20 9 || die "sts-set: zone lock busy"
+	awk -v o="_mta-sts.$label" -v id="$id" '
+	$2 == "SOA" { $6 = $6 + 1 }
+	$1 == o { next }
+	{ print }
+	END { if (id != "-") printf "%s\t1\tTXT\t\"v=STSv1; id=%s;\"\n", o, id }' \
+		"$zf" >"$zf.tmp" && mv "$zf.tmp" "$zf"
+	serial=$(awk '$2 == "SOA" { print $6; exit }' "$zf")
+	now=$(date -u +%s)
+	INCEPT=$((now - 3600)) EXPIRE=$((now + 30 * 86400)) sign "$zone" -n -t 0 ||
+		die "sts-set: signing $zone failed"
+	reload_zone "$zone" "$serial"
+	exec 9>&-
+	if [ -n "$body" ]; then
+		pd=$(policy_dir "$domain")
+		cp "$body" "$pd/body.tmp" && mv "$pd/body.tmp" "$pd/body"
+	fi
+	flush_resolver "$domain"
+}
+
+# flush_resolver NAME: drop NAME and below from postfix.sh's unbound (if up).
+flush_resolver() {
+	local conf=$DIR/unbound/unbound.conf pid
+	[ -r "$DIR/unbound/unbound.pid" ] && [ -S "$DIR/unbound/unbound.ctl" ] || return 0
+	read -r pid <"$DIR/unbound/unbound.pid" || return 0
+	alive "$pid" || return 0
+	unbound-control -c "$conf" flush_zone "$1" >/dev/null 2>&1 || true
+	unbound-control -c "$conf" flush_zone "_mta-sts.$1" >/dev/null 2>&1 || true
+}
+
+# sts-mode DOMAIN MODE: what sts_server.py does for mta-sts.DOMAIN.
+do_sts_mode() {
+	local pd
+	load_env
+	case $2 in
+	ok | big | chunked | slow | slow:[0-9]* | status:[1-5][0-9][0-9] | ctype:?* | redirect:?*) ;;
+	*) die "sts-mode: bad mode: $2 (ok|status:NNN|ctype:X|redirect:URL|big|chunked|slow[:S])" ;;
+	esac
+	pd=$(policy_dir "$1")
+	printf '%s\n' "$2" >"$pd/mode.tmp" && mv "$pd/mode.tmp" "$pd/mode"
+}
+
+usage() {
+	die "usage: world.sh start|stop DIR | sts-set DIR DOMAIN ID [BODYFILE] | sts-mode DIR DOMAIN MODE"
+}
+
+[ $# -ge 2 ] || usage
 DIR=${2%/}
 case $1 in
-start) do_start ;;
-stop) do_stop ;;
-*) die "usage: world.sh start|stop DIR" ;;
+start) [ $# = 2 ] || usage; do_start ;;
+stop) [ $# = 2 ] || usage; do_stop ;;
+sts-set) [ $# = 4 ] || [ $# = 5 ] || usage; do_sts_set "$3" "$4" "${5:-}" ;;
+sts-mode) [ $# = 4 ] || usage; do_sts_mode "$3" "$4" ;;
+*) usage ;;
 esac

@@ -1,0 +1,105 @@
+/*
+ * mtasts_fuzz.c: libFuzzer target for the MTA-STS parsers of
+ * policy/mtasts.c, which read what a remote domain publishes.
+ *
+ * Every input goes whole to mtasts_policy_parse() (+ unref) and, as a
+ * NUL-terminated heap copy, to mtasts_txt_parse(); the input split at its
+ * first newline is a (pattern, host) pair for mtasts_mx_match().
+ *
+ * Besides memory errors the target aborts when the parsers break their
+ * contract in mtasts.h: a policy together with an error (or neither), a
+ * mode out of range, max_age above the cap, more than 64 mx, an mx that
+ * is empty, not lower case or that a host it describes does not match,
+ * mp_text not the input, mx missing outside mode none; a TXT id that is
+ * empty, too long or not ALPHA/DIGIT, or left set after a rejection.
+ * Seeds live in fuzz/corpus/mtasts/ (policy bodies and TXT strings).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "policy/mtasts.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fuzz_policy(const uint8_t *data, size_t size)
+{
+	struct mtasts_policy *p;
+	char *err = NULL, host[300];
+	size_t i, n;
+
+	p = mtasts_policy_parse((const char *)data, size, &err);
+	if ((p == NULL) == (err == NULL))
+		abort();
+	free(err);
+	if (p == NULL)
+		return;
+	if ((unsigned)p->mp_mode > MTASTS_MODE_NONE || p->mp_max_age > MTASTS_MAX_AGE_MAX ||
+	    p->mp_nmx > 64 || (p->mp_nmx == 0 && p->mp_mode != MTASTS_MODE_NONE) ||
+	    p->mp_refs != 1 || p->mp_text == NULL || memcmp(p->mp_text, data, size) != 0 ||
+	    p->mp_text[size] != '\0')
+		abort();
+	for (i = 0; i < p->mp_nmx; i++) {
+		const char *mx = p->mp_mx[i];
+
+		n = strlen(mx);
+		if (n == 0 || n > 255 || strspn(mx, "*.-abcdefghijklmnopqrstuvwxyz0123456789") != n)
+			abort();
+		/* A host the pattern describes must match it. */
+		if (mx[0] == '*')
+			snprintf(host, sizeof(host), "a%s", mx + 1);
+		else
+			snprintf(host, sizeof(host), "%s", mx);
+		if (!mtasts_mx_match(mx, host))
+			abort();
+	}
+	mtasts_policy_unref(mtasts_policy_ref(p));
+	mtasts_policy_unref(p);
+}
+
+static void
+fuzz_txt(const uint8_t *data, size_t size)
+{
+	char *txt = xmalloc(size + 1), id[MTASTS_ID_MAX + 1];
+	size_t n;
+
+	memcpy(txt, data, size);
+	txt[size] = '\0';
+	memset(id, 'X', sizeof(id));
+	if (mtasts_txt_parse(txt, id)) {
+		n = strnlen(id, sizeof(id));
+		if (n == 0 || n > MTASTS_ID_MAX || strspn(id,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n ||
+		    strncmp(txt, "v=STSv1", 7) != 0)
+			abort();
+	} else if (id[0] != '\0')
+		abort();
+	free(txt);
+}
+
+static void
+fuzz_match(const uint8_t *data, size_t size)
+{
+	const uint8_t *nl = memchr(data, '\n', size);
+	size_t plen = nl ? (size_t)(nl - data) : size;
+	char *pattern = xstrndup((const char *)data, plen);
+	char *host = nl ? xstrndup((const char *)nl + 1, size - plen - 1) : xstrdup("");
+
+	(void)mtasts_mx_match(pattern, host);
+	(void)mtasts_mx_match(host, pattern);
+	free(pattern);
+	free(host);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_policy(data, size);
+	fuzz_txt(data, size);
+	fuzz_match(data, size);
+	return 0;
+}

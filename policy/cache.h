@@ -1,0 +1,76 @@
+/*
+ * cache.h: the verdict cache shared by every face (socketmap, milter,
+ * command line), on the engine's ivykis loop.
+ *
+ * One entry per domain holds the current verdict, when it expires, and the
+ * MTA-STS state that must outlive verdicts (the last good policy until its
+ * max_age, the time of the last failed fetch). A miss starts one
+ * resolution (DANE and MTA-STS in parallel) that every concurrent asker of
+ * the same domain joins. A hit costs a hash lookup and no allocation.
+ * Entries that keep being asked for are refreshed shortly before they
+ * expire; the least recently used are evicted past cache.max_entries. The
+ * cache can be saved to a file and loaded from it, so verdicts and MTA-STS
+ * policies survive restarts.
+ *
+ * Lifetimes: DANE verdicts live for their smallest DNS TTL clamped to
+ * [cache.min_ttl, cache.max_ttl]; temporary errors for cache.error_ttl;
+ * the MTA-STS part is re-checked after its TXT TTL (same clamp).
+ *
+ * Verdicts handed out are borrowed: valid until control returns to the
+ * loop; take a reference (verdict_ref) to keep one longer.
+ */
+#ifndef DM_CACHE_H
+#define DM_CACHE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "policy/engine.h"
+#include "policy/verdict.h"
+
+struct cache;
+struct cache_wait;
+
+/* v is borrowed (see above). Runs once, from the loop. */
+typedef void cache_done_fn(void *arg, struct verdict *v);
+
+/* The cache takes a reference on en. */
+struct cache *cache_new(struct engine *en);
+/* Drop every entry; waiters are not called back. */
+void cache_free(struct cache *c);
+
+/* After a configuration reload: new resolutions use en, and every cached
+ * verdict is recomputed at its next use (MTA-STS policies are kept). */
+void cache_set_engine(struct cache *c, struct engine *en);
+
+/*
+ * The verdict for domain (a valid host name, lower case, no trailing dot).
+ * A fresh cached verdict is returned at once. Otherwise NULL: a resolution
+ * was started or joined, done(arg, v) will run later (never from inside
+ * this call), and *waitp (if not NULL) receives a handle for cache_cancel().
+ */
+struct verdict *cache_get(struct cache *c, const char *domain, time_t now,
+    cache_done_fn *done, void *arg, struct cache_wait **waitp);
+/* The waiter's callback will not run. */
+void cache_cancel(struct cache_wait *w);
+
+/* Write every entry worth keeping to path (atomically: temp file + rename).
+ * 0, or -1 with a malloc'ed *errp. */
+int cache_save(struct cache *c, const char *path, time_t now, char **errp);
+/* Load entries from path, dropping expired ones and malformed lines (with
+ * a warning each). The number loaded, or -1 with *errp (a missing file is
+ * not an error: 0). */
+long cache_load(struct cache *c, const char *path, time_t now, char **errp);
+
+struct cache_stats {
+	unsigned long cs_hits;
+	unsigned long cs_misses;
+	unsigned long cs_joined;        /* misses that joined a resolution in flight */
+	unsigned long cs_resolutions;
+	unsigned long cs_refreshes;     /* started ahead of expiry */
+	unsigned long cs_evictions;
+	unsigned long cs_entries;
+};
+void cache_stats(const struct cache *c, struct cache_stats *out);
+
+#endif

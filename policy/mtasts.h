@@ -1,0 +1,136 @@
+/*
+ * mtasts.h: MTA-STS (RFC 8461) for one policy domain, on the engine's
+ * ivykis loop: the _mta-sts TXT record, the HTTPS policy fetch (libcurl's
+ * multi interface, addresses from our own resolver), the strict parsers,
+ * and the fetch rules (PKIX, no redirects, 200 only, text/plain, 64 KiB,
+ * bounded time).
+ *
+ * Caching across lookups is the caller's: it hands in what it has cached
+ * (a policy and the time of the last failed fetch) and gets back what to
+ * cache next. A failed refresh never drops a valid cached policy: the
+ * result then carries the cached policy with mr_fetch_failed set.
+ *
+ * Ownership: an mtasts_policy is immutable once built and reference
+ * counted (mtasts_policy_ref/unref); results hold one reference. The
+ * callback's result belongs to the callee (mtasts_result_free).
+ */
+#ifndef DM_MTASTS_H
+#define DM_MTASTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "dns/resolver.h"
+
+enum mtasts_mode {
+	MTASTS_MODE_ENFORCE,
+	MTASTS_MODE_TESTING,
+	MTASTS_MODE_NONE
+};
+
+#define MTASTS_ID_MAX           32
+#define MTASTS_MAX_AGE_MAX      31557600u
+#define MTASTS_BODY_MAX         65536
+#define MTASTS_RETRY_SECONDS    300     /* after a failed fetch (RFC 8461 §3.3) */
+
+struct mtasts_policy {
+	enum mtasts_mode mp_mode;
+	uint32_t mp_max_age;
+	char **mp_mx;                   /* patterns as published ("*.example.com", "mx.example.com") */
+	size_t mp_nmx;
+	char mp_id[MTASTS_ID_MAX + 1];  /* the TXT id it was fetched under */
+	time_t mp_fetched;              /* wall clock */
+	char *mp_text;                  /* the policy body as fetched (TLSRPT policy_string lines) */
+	int mp_refs;                    /* private */
+};
+
+enum mtasts_status {
+	MTASTS_ABSENT,          /* no valid _mta-sts TXT and no cached policy: no MTA-STS */
+	MTASTS_POLICY,          /* mr_policy applies (fresh, unchanged id, or kept from the cache) */
+	MTASTS_ERROR            /* TXT found, fetch or parse failed, nothing cached */
+};
+
+/* RFC 8460 result types for what went wrong (TLSRPT policy_failure). */
+enum mtasts_failure {
+	MTASTS_FAIL_NONE,
+	MTASTS_FAIL_FETCH,      /* sts-policy-fetch-error: connect, timeout, status, size, type */
+	MTASTS_FAIL_INVALID,    /* sts-policy-invalid: the body does not parse */
+	MTASTS_FAIL_WEBPKI      /* sts-webpki-invalid: the HTTPS certificate */
+};
+
+struct mtasts_result {
+	enum mtasts_status mr_status;
+	struct mtasts_policy *mr_policy;        /* with MTASTS_POLICY; one reference */
+	bool mr_fetched;                /* mr_policy was fetched just now */
+	bool mr_fetch_failed;           /* a fetch was tried and failed (mr_failure says how) */
+	enum mtasts_failure mr_failure;
+	char *mr_reason;                /* always set: what happened, for logs and JSON */
+	uint32_t mr_txt_ttl;            /* TTL of the TXT answer (0 when none) */
+};
+
+/* What the caller has cached for the domain. */
+struct mtasts_cached {
+	struct mtasts_policy *mc_policy;        /* NULL when none; still valid (not past max_age) */
+	time_t mc_last_failure;                 /* wall clock of the last failed fetch, or 0 */
+};
+
+struct mtasts_options {
+	const char *mo_ca_file;         /* PKIX trust for the policy host; NULL = system default */
+	unsigned mo_connect_timeout_ms; /* default 10000 */
+	unsigned mo_timeout_ms;         /* whole fetch, default 30000 (RFC suggests <= 60 s) */
+	uint16_t mo_port;               /* 443; tests may use another */
+};
+
+struct mtasts_ctx;              /* libcurl multi handle on the loop; one per engine */
+struct mtasts_lookup;
+
+/* Create on the loop thread (after iv_init and curl_global_init). */
+struct mtasts_ctx *mtasts_ctx_new(struct dns_resolver *r, const struct mtasts_options *o, char **errp);
+void mtasts_ctx_free(struct mtasts_ctx *c);     /* abandons lookups without calling back */
+
+typedef void mtasts_done_fn(void *arg, struct mtasts_result *res);
+
+/*
+ * Resolve MTA-STS for domain (a host name, lower case, no trailing dot):
+ * TXT at _mta-sts.DOMAIN; exactly one valid v=STSv1 record, else ABSENT
+ * (or the cached policy if one is given). Same id as the cached policy:
+ * the cached policy, no fetch. New id, or no cache: fetch, unless the last
+ * failure is less than MTASTS_RETRY_SECONDS ago. A TXT lookup error is not
+ * "absent": with a cached policy that policy applies; without one the
+ * result is MTASTS_ERROR with a reason. logtag != NULL logs each step.
+ * The callback runs once, from the loop.
+ */
+struct mtasts_lookup *mtasts_lookup_start(struct mtasts_ctx *c, const char *domain,
+    const struct mtasts_cached *cached, time_t now, const char *logtag,
+    mtasts_done_fn *done, void *arg);
+void mtasts_lookup_cancel(struct mtasts_lookup *l);
+void mtasts_result_free(struct mtasts_result *res);
+
+/* --- pure parsers (untrusted input; fuzzed) --- */
+
+/* One TXT record's text (strings concatenated): 1 with id copied out when
+ * it is a valid v=STSv1 record (RFC 8461 §3.1), 0 when not. */
+int mtasts_txt_parse(const char *txt, char id[MTASTS_ID_MAX + 1]);
+
+/*
+ * The policy body (§3.2): LF or CRLF lines "key: value"; version, mode,
+ * max_age exactly once (a repeat is ignored: first wins), mx repeated,
+ * unknown keys ignored; version STSv1; max_age 1-10 digits, capped at
+ * MTASTS_MAX_AGE_MAX; mx required unless mode none; each mx a domain or
+ * "*." + domain. Returns a policy with one reference, or NULL with a
+ * malloc'ed *errp naming the line and the problem.
+ */
+struct mtasts_policy *mtasts_policy_parse(const char *body, size_t len, char **errp);
+
+/* Does host (lower case, no trailing dot) match pattern (§4.1)? */
+bool mtasts_mx_match(const char *pattern, const char *host);
+
+struct mtasts_policy *mtasts_policy_ref(struct mtasts_policy *p);
+void mtasts_policy_unref(struct mtasts_policy *p);
+
+const char *mtasts_mode_name(enum mtasts_mode m);               /* "enforce" ... */
+const char *mtasts_failure_name(enum mtasts_failure f);         /* "sts-policy-fetch-error" ... */
+
+#endif

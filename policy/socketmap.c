@@ -1,0 +1,988 @@
+/*
+ * socketmap.c: see socketmap.h.
+ *
+ * PROTOCOL (socketmap_table(5); the client is Postfix src/util/dict_sockmap.c)
+ *	Each message is one netstring, "<length>:<bytes>,", no line ends.
+ *	Request: "NAME KEY": NAME is QUERY, QUERYwithTLSRPT or JSON, one space,
+ *	KEY 1..1000 bytes of printable ASCII without spaces.
+ *	Reply: "OK data", "NOTFOUND ", "TEMP reason" or "PERM reason", at most
+ *	SOCKETMAP_REPLY_MAX bytes (Postfix refuses longer ones). Postfix keeps
+ *	one connection per smtp(8) process with one request outstanding, waits
+ *	up to 100 s for a reply, closes the connection after 10 s idle or 100 s
+ *	of age, and reconnects once on EOF.
+ *
+ *	Answered here without the lookup: an unknown NAME ("PERM unknown
+ *	request name"), a bad KEY ("PERM invalid key"), a reply from the lookup
+ *	that is too long ("TEMP reply too long", logged as an error). A frame
+ *	that is not a netstring, announces more than SOCKETMAP_QUERY_MAX bytes
+ *	or lacks its comma closes the connection.
+ * CONNECTION STATES
+ *	IDLE	no byte of the next request yet; deadline sl_idle_timeout_ms.
+ *	READING	part of a frame; deadline sl_io_timeout_ms from its first
+ *		byte (a trickling client does not extend it).
+ *	LOOKUP	so_lookup has the request; no deadline (the lookup bounds
+ *		itself). Reading continues into the free part of the fixed input
+ *		buffer, without parsing, only so that a client that leaves is
+ *		noticed (EOF) and so_cancel runs; a full buffer stops reading.
+ *	WRITING	the socket did not take the whole reply; reading stops;
+ *		deadline sl_io_timeout_ms from the first short write.
+ *	Requests already buffered (pipelined) are served one after another as
+ *	each reply is written. socketmap_reply() never calls so_lookup itself:
+ *	after a later reply, a request buffered behind it is taken up from an
+ *	iv_task, so a lookup module can answer many waiters in a loop without
+ *	being re-entered.
+ * PERFORMANCE
+ *	Per connection one allocation holds the state, the input buffer (one
+ *	request frame plus slack), the current key and a small output buffer;
+ *	a reply too large for that gets a SOCKETMAP_REPLY_MAX buffer allocated
+ *	once and kept for the connection's life. Per request: one read(), the
+ *	lookup, one send(). Deadlines are lazy: moving a deadline later only
+ *	updates a field, and the timer re-arms itself when it fires early.
+ * DIAGNOSTICS
+ *	Warnings (with the peer) for framing errors, time bounds, resets and
+ *	accept trouble; accept and refusal warnings are rate limited. Nothing
+ *	is logged per request above debug level. Replying to a request that is
+ *	not pending aborts (internal inconsistency).
+ *
+ * Everything runs on the loop thread that called socketmap_new();
+ * socketmap_free() must not be called from inside so_lookup or so_cancel.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* accept4, SO_PEERCRED */
+#endif
+#include "socketmap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <iv.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/netstring.h"
+#include "common/xmalloc.h"
+
+#define SM_FRAME_OVERHEAD       12      /* up to 10 length digits, ':' and ',' */
+#define SM_INBUF                (SOCKETMAP_QUERY_MAX + SM_FRAME_OVERHEAD)
+#define SM_OUT_INLINE           4096    /* most replies are far shorter */
+#define SM_OUT_BIG              (SOCKETMAP_REPLY_MAX + SM_FRAME_OVERHEAD)
+#define SM_KEY_MAX              1000
+#define SM_PEER_MAX             160
+#define SM_ACCEPT_PAUSE_MS      100     /* after EMFILE and friends */
+#define SM_WARN_INTERVAL        10      /* seconds between repeated accept warnings */
+
+#define SM_DEF_MAX_CONNECTIONS  1000
+#define SM_DEF_IDLE_MS          300000
+#define SM_DEF_IO_MS            10000
+#define SM_DEF_UNIX_MODE        0666
+
+static const char sm_perm_name[] = "PERM unknown request name";
+static const char sm_perm_key[] = "PERM invalid key";
+static const char sm_temp_long[] = "TEMP reply too long";
+
+static const struct {
+	const char *rn_name;
+	size_t rn_len;
+} sm_names[] = {
+	{ "QUERY", 5 },
+	{ "QUERYwithTLSRPT", 15 },
+	{ "JSON", 4 },
+};
+
+enum sm_state {
+	SM_IDLE,
+	SM_READING,
+	SM_LOOKUP,
+	SM_WRITING
+};
+
+struct socketmap_req {
+	struct socketmap_request_view rq_view;
+};
+
+struct sm_listener {
+	struct socketmap *ln_sm;
+	struct sm_listener *ln_next;
+	struct iv_fd ln_fd;
+	char *ln_name;                  /* the endpoint as configured */
+	char *ln_path;                  /* unix: the socket file we created */
+	dev_t ln_dev;                   /* ... identified, so that only ours is removed */
+	ino_t ln_ino;
+};
+
+struct sm_conn {
+	struct socketmap *sc_sm;
+	struct sm_conn *sc_prev, *sc_next;
+	struct iv_fd sc_fd;
+	struct iv_timer sc_timer;       /* fires at or before sc_deadline */
+	struct iv_task sc_task;         /* serves pipelined requests after a late reply */
+	struct timespec sc_deadline;
+	bool sc_has_deadline;
+	enum sm_state sc_state;
+	bool sc_reading;                /* handler_in installed */
+	bool sc_write_blocked;          /* handler_out installed */
+	bool sc_calling;                /* inside so_lookup */
+	size_t sc_inoff, sc_inlen;      /* unparsed input: sc_in[sc_inoff..sc_inlen) */
+	char *sc_out;                   /* sc_out_inline or sc_out_big */
+	size_t sc_outoff, sc_outlen;
+	char *sc_out_big;               /* allocated on the first long reply */
+	struct socketmap_req sc_req;
+	char sc_peer[SM_PEER_MAX];
+	char sc_key[SM_KEY_MAX + 1];
+	char sc_in[SM_INBUF];
+	char sc_out_inline[SM_OUT_INLINE];
+};
+
+struct socketmap {
+	struct socketmap_limits sm_lim;
+	struct socketmap_ops sm_ops;
+	struct sm_listener *sm_listeners;
+	struct sm_conn *sm_conns;       /* open connections, doubly linked */
+	struct iv_timer sm_pause;       /* accepting paused until it fires */
+	time_t sm_warned_accept;        /* iv_now seconds of the last warning, -1: never */
+	time_t sm_warned_refuse;
+	unsigned long sm_refused_quiet; /* refusals not yet reported */
+	struct socketmap_stats sm_stats;
+};
+
+static void sm_conn_readable(void *cookie);
+static void sm_conn_writable(void *cookie);
+static void sm_conn_process(struct sm_conn *c);
+
+static struct sm_conn *
+sm_conn_of(struct socketmap_req *req)
+{
+	return (struct sm_conn *)(void *)((char *)req - offsetof(struct sm_conn, sc_req));
+}
+
+static void
+sm_ts_add_ms(struct timespec *ts, unsigned ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool
+sm_ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* True when a warning last given at *last may be repeated now. */
+static bool
+sm_warn_due(time_t *last)
+{
+	time_t now = iv_now.tv_sec;
+
+	if (*last != (time_t)-1 && now - *last < SM_WARN_INTERVAL)
+		return false;
+	*last = now;
+	return true;
+}
+
+/* ---- connections ---- */
+
+static void
+sm_conn_close(struct sm_conn *c)
+{
+	struct socketmap *sm = c->sc_sm;
+
+	if (c->sc_calling)
+		log_abort("socketmap: %s: connection closed inside its own lookup", c->sc_peer);
+	if (c->sc_state == SM_LOOKUP && sm->sm_ops.so_cancel != NULL)
+		sm->sm_ops.so_cancel(sm->sm_ops.so_arg, &c->sc_req, &c->sc_req.rq_view);
+	iv_fd_unregister(&c->sc_fd);
+	close(c->sc_fd.fd);
+	if (iv_timer_registered(&c->sc_timer))
+		iv_timer_unregister(&c->sc_timer);
+	if (iv_task_registered(&c->sc_task))
+		iv_task_unregister(&c->sc_task);
+	if (c->sc_prev != NULL)
+		c->sc_prev->sc_next = c->sc_next;
+	else
+		sm->sm_conns = c->sc_next;
+	if (c->sc_next != NULL)
+		c->sc_next->sc_prev = c->sc_prev;
+	sm->sm_stats.ss_open--;
+	free(c->sc_out_big);
+	free(c);
+}
+
+/* Close c for a protocol violation or a time bound. */
+static void
+sm_conn_drop(struct sm_conn *c)
+{
+	c->sc_sm->sm_stats.ss_dropped++;
+	sm_conn_close(c);
+}
+
+/* Set the deadline ms from now. The timer moves only when it would fire
+ * too late; firing too early just re-arms it (sm_conn_timeout). */
+static void
+sm_conn_deadline(struct sm_conn *c, unsigned ms)
+{
+	struct timespec t = iv_now;
+
+	sm_ts_add_ms(&t, ms);
+	c->sc_deadline = t;
+	c->sc_has_deadline = true;
+	if (iv_timer_registered(&c->sc_timer)) {
+		if (!sm_ts_before(&t, &c->sc_timer.expires))
+			return;
+		iv_timer_unregister(&c->sc_timer);
+	}
+	c->sc_timer.expires = t;
+	iv_timer_register(&c->sc_timer);
+}
+
+static void
+sm_conn_timeout(void *cookie)
+{
+	struct sm_conn *c = cookie;
+	const struct socketmap_limits *lim = &c->sc_sm->sm_lim;
+
+	if (!c->sc_has_deadline)
+		return;
+	if (sm_ts_before(&iv_now, &c->sc_deadline)) {
+		c->sc_timer.expires = c->sc_deadline;
+		iv_timer_register(&c->sc_timer);
+		return;
+	}
+	switch (c->sc_state) {
+	case SM_IDLE:
+		log_debug("socketmap: %s: idle for %u ms, closing", c->sc_peer,
+		    lim->sl_idle_timeout_ms);
+		break;
+	case SM_READING:
+		log_warnx("socketmap: %s: request incomplete after %u ms, closing",
+		    c->sc_peer, lim->sl_io_timeout_ms);
+		break;
+	case SM_WRITING:
+		log_warnx("socketmap: %s: reply not read within %u ms, closing",
+		    c->sc_peer, lim->sl_io_timeout_ms);
+		break;
+	case SM_LOOKUP:
+		log_abort("socketmap: %s: deadline while a lookup is pending", c->sc_peer);
+	}
+	sm_conn_drop(c);
+}
+
+static void
+sm_conn_reading(struct sm_conn *c, bool on)
+{
+	if (c->sc_reading == on)
+		return;
+	iv_fd_set_handler_in(&c->sc_fd, on ? sm_conn_readable : NULL);
+	c->sc_reading = on;
+}
+
+/* Frame reply as the connection's pending output. */
+static void
+sm_conn_set_reply(struct sm_conn *c, const char *reply, size_t len)
+{
+	size_t room = len + SM_FRAME_OVERHEAD;
+
+	if (room <= sizeof(c->sc_out_inline)) {
+		c->sc_out = c->sc_out_inline;
+	} else {
+		if (c->sc_out_big == NULL)
+			c->sc_out_big = xmalloc(SM_OUT_BIG);
+		c->sc_out = c->sc_out_big;
+	}
+	c->sc_outlen = netstring_format(c->sc_out, room, reply, len);
+	c->sc_outoff = 0;
+	c->sc_state = SM_WRITING;
+}
+
+/*
+ * Send what is left of the reply. True when all of it is written (state
+ * IDLE); false when the socket is full (state WRITING, waiting for
+ * handler_out) or the connection is gone.
+ */
+static bool
+sm_conn_flush(struct sm_conn *c)
+{
+	ssize_t n;
+
+	n = send(c->sc_fd.fd, c->sc_out + c->sc_outoff, c->sc_outlen - c->sc_outoff,
+	    MSG_NOSIGNAL);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			log_warn("socketmap: %s: write", c->sc_peer);
+			sm_conn_close(c);
+			return false;
+		}
+		n = 0;
+	}
+	c->sc_outoff += (size_t)n;
+	if (c->sc_outoff == c->sc_outlen) {
+		c->sc_state = SM_IDLE;
+		if (c->sc_write_blocked) {
+			iv_fd_set_handler_out(&c->sc_fd, NULL);
+			c->sc_write_blocked = false;
+		}
+		return true;
+	}
+	if (!c->sc_write_blocked) {
+		sm_conn_reading(c, false);
+		iv_fd_set_handler_out(&c->sc_fd, sm_conn_writable);
+		c->sc_write_blocked = true;
+		sm_conn_deadline(c, c->sc_sm->sm_lim.sl_io_timeout_ms);
+	}
+	return false;
+}
+
+static void
+sm_conn_writable(void *cookie)
+{
+	struct sm_conn *c = cookie;
+
+	if (sm_conn_flush(c))
+		sm_conn_process(c);
+}
+
+static bool
+sm_key_ok(const char *key, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > SM_KEY_MAX)
+		return false;
+	/* Control characters, spaces and DEL make no sense in a key; bytes
+	 * >= 0x80 (an SMTPUTF8 domain) go to the lookup, which answers them:
+	 * PERM would make Postfix defer the mail as a table problem. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* Answer the request p[0..plen) or hand it to the lookup: afterwards the
+ * state is WRITING (reply ready) or LOOKUP (reply to come). */
+static void
+sm_conn_request(struct sm_conn *c, const char *p, size_t plen)
+{
+	struct socketmap *sm = c->sc_sm;
+	struct socketmap_request_view *view = &c->sc_req.rq_view;
+	const char *sp, *key, *name = NULL;
+	size_t nlen, klen, i;
+
+	sm->sm_stats.ss_requests++;
+	sp = memchr(p, ' ', plen);
+	nlen = sp != NULL ? (size_t)(sp - p) : plen;
+	for (i = 0; i < sizeof(sm_names) / sizeof(sm_names[0]); i++) {
+		if (nlen == sm_names[i].rn_len && memcmp(p, sm_names[i].rn_name, nlen) == 0) {
+			name = sm_names[i].rn_name;
+			break;
+		}
+	}
+	if (name == NULL) {
+		sm_conn_set_reply(c, sm_perm_name, sizeof(sm_perm_name) - 1);
+		return;
+	}
+	key = sp != NULL ? sp + 1 : p + plen;
+	klen = plen - (size_t)(key - p);
+	if (!sm_key_ok(key, klen)) {
+		sm_conn_set_reply(c, sm_perm_key, sizeof(sm_perm_key) - 1);
+		return;
+	}
+	memcpy(c->sc_key, key, klen);
+	c->sc_key[klen] = '\0';
+	view->rv_name = name;
+	view->rv_key = c->sc_key;
+	view->rv_token = NULL;
+	c->sc_state = SM_LOOKUP;
+	c->sc_calling = true;
+	sm->sm_ops.so_lookup(sm->sm_ops.so_arg, &c->sc_req, view);
+	c->sc_calling = false;
+}
+
+/*
+ * Serve the requests buffered on c until one waits for its lookup, a
+ * reply waits for the socket, no whole frame is left, or c is closed.
+ * Called in state IDLE or READING.
+ */
+static void
+sm_conn_process(struct sm_conn *c)
+{
+	const struct socketmap_limits *lim = &c->sc_sm->sm_lim;
+	enum netstring_status st;
+	const char *p;
+	size_t plen, used;
+
+	for (;;) {
+		st = netstring_parse(c->sc_in + c->sc_inoff, c->sc_inlen - c->sc_inoff,
+		    SOCKETMAP_QUERY_MAX, &p, &plen, &used);
+		if (st == NETSTRING_INCOMPLETE)
+			break;
+		if (st != NETSTRING_OK) {
+			log_warnx("socketmap: %s: bad request frame (%s), closing",
+			    c->sc_peer, netstring_status_text(st));
+			sm_conn_drop(c);
+			return;
+		}
+		c->sc_inoff += used;
+		if (c->sc_inoff == c->sc_inlen)
+			c->sc_inoff = c->sc_inlen = 0;
+		sm_conn_request(c, p, plen);
+		if (c->sc_state == SM_LOOKUP) {
+			c->sc_has_deadline = false;
+			sm_conn_reading(c, c->sc_inlen < sizeof(c->sc_in));
+			return;
+		}
+		if (!sm_conn_flush(c))
+			return;
+	}
+	if (c->sc_inoff == c->sc_inlen) {
+		c->sc_state = SM_IDLE;
+		sm_conn_deadline(c, lim->sl_idle_timeout_ms);
+	} else if (c->sc_state != SM_READING) {
+		c->sc_state = SM_READING;
+		sm_conn_deadline(c, lim->sl_io_timeout_ms);
+	}
+	sm_conn_reading(c, true);
+}
+
+static void
+sm_conn_task(void *cookie)
+{
+	sm_conn_process(cookie);
+}
+
+static void
+sm_conn_readable(void *cookie)
+{
+	struct sm_conn *c = cookie;
+	size_t room;
+	ssize_t n;
+
+	if (c->sc_inoff > 0) {
+		memmove(c->sc_in, c->sc_in + c->sc_inoff, c->sc_inlen - c->sc_inoff);
+		c->sc_inlen -= c->sc_inoff;
+		c->sc_inoff = 0;
+	}
+	room = sizeof(c->sc_in) - c->sc_inlen;
+	if (room == 0)
+		log_abort("socketmap: %s: reading with a full input buffer", c->sc_peer);
+	n = read(c->sc_fd.fd, c->sc_in + c->sc_inlen, room);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		log_warn("socketmap: %s: read", c->sc_peer);
+		sm_conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		if (c->sc_state == SM_LOOKUP)
+			log_warnx("socketmap: %s: client closed the connection before the reply",
+			    c->sc_peer);
+		else if (c->sc_inlen > 0)
+			log_warnx("socketmap: %s: client closed the connection inside a request",
+			    c->sc_peer);
+		sm_conn_close(c);
+		return;
+	}
+	c->sc_inlen += (size_t)n;
+	if (c->sc_state == SM_LOOKUP) {
+		if (c->sc_inlen == sizeof(c->sc_in))
+			sm_conn_reading(c, false);
+		return;
+	}
+	sm_conn_process(c);
+}
+
+static void
+sm_peer_name(struct sm_conn *c, const struct sm_listener *ln,
+    const struct sockaddr_storage *ss)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	switch (ss->ss_family) {
+	case AF_INET: {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		snprintf(c->sc_peer, sizeof(c->sc_peer), "%s:%u", addr, ntohs(sin->sin_port));
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		snprintf(c->sc_peer, sizeof(c->sc_peer), "[%s]:%u", addr, ntohs(sin6->sin6_port));
+		break;
+	}
+	default: {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		if (getsockopt(c->sc_fd.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+			snprintf(c->sc_peer, sizeof(c->sc_peer), "%.120s pid %ld",
+			    ln->ln_name, (long)cred.pid);
+		else
+			snprintf(c->sc_peer, sizeof(c->sc_peer), "%.120s", ln->ln_name);
+		break;
+	}
+	}
+}
+
+static void
+sm_conn_new(struct sm_listener *ln, int fd, const struct sockaddr_storage *ss)
+{
+	struct socketmap *sm = ln->ln_sm;
+	struct sm_conn *c = xmalloc(sizeof(*c));
+	int one = 1;
+
+	c->sc_sm = sm;
+	c->sc_prev = NULL;
+	c->sc_next = sm->sm_conns;
+	if (sm->sm_conns != NULL)
+		sm->sm_conns->sc_prev = c;
+	sm->sm_conns = c;
+	c->sc_has_deadline = false;
+	c->sc_state = SM_IDLE;
+	c->sc_reading = true;
+	c->sc_write_blocked = false;
+	c->sc_calling = false;
+	c->sc_inoff = c->sc_inlen = 0;
+	c->sc_out = c->sc_out_inline;
+	c->sc_outoff = c->sc_outlen = 0;
+	c->sc_out_big = NULL;
+	c->sc_req.rq_view.rv_name = NULL;
+	c->sc_req.rq_view.rv_key = NULL;
+	c->sc_req.rq_view.rv_token = NULL;
+	c->sc_key[0] = '\0';
+	IV_FD_INIT(&c->sc_fd);
+	c->sc_fd.fd = fd;
+	c->sc_fd.cookie = c;
+	c->sc_fd.handler_in = sm_conn_readable;
+	sm_peer_name(c, ln, ss);
+	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	iv_fd_register(&c->sc_fd);
+	IV_TIMER_INIT(&c->sc_timer);
+	c->sc_timer.cookie = c;
+	c->sc_timer.handler = sm_conn_timeout;
+	IV_TASK_INIT(&c->sc_task);
+	c->sc_task.cookie = c;
+	c->sc_task.handler = sm_conn_task;
+	sm->sm_stats.ss_connections++;
+	sm->sm_stats.ss_open++;
+	sm_conn_deadline(c, sm->sm_lim.sl_idle_timeout_ms);
+}
+
+/* ---- listeners ---- */
+
+static void sm_accept(void *cookie);
+
+static void
+sm_accept_resume(void *cookie)
+{
+	struct socketmap *sm = cookie;
+	struct sm_listener *ln;
+
+	for (ln = sm->sm_listeners; ln != NULL; ln = ln->ln_next)
+		iv_fd_set_handler_in(&ln->ln_fd, sm_accept);
+}
+
+/* accept() failed for lack of descriptors or memory: stop accepting for a
+ * moment instead of spinning on the level-triggered listener. */
+static void
+sm_accept_pause(struct socketmap *sm, const struct sm_listener *failed)
+{
+	struct sm_listener *ln;
+
+	if (sm_warn_due(&sm->sm_warned_accept))
+		log_warn("socketmap: %s: accept, pausing for %d ms", failed->ln_name,
+		    SM_ACCEPT_PAUSE_MS);
+	if (iv_timer_registered(&sm->sm_pause))
+		return;
+	for (ln = sm->sm_listeners; ln != NULL; ln = ln->ln_next)
+		iv_fd_set_handler_in(&ln->ln_fd, NULL);
+	sm->sm_pause.expires = iv_now;
+	sm_ts_add_ms(&sm->sm_pause.expires, SM_ACCEPT_PAUSE_MS);
+	iv_timer_register(&sm->sm_pause);
+}
+
+static void
+sm_accept(void *cookie)
+{
+	struct sm_listener *ln = cookie;
+	struct socketmap *sm = ln->ln_sm;
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	int fd;
+
+	for (;;) {
+		slen = sizeof(ss);
+		fd = accept4(ln->ln_fd.fd, (struct sockaddr *)&ss, &slen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			switch (errno) {
+			case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+			case EWOULDBLOCK:
+#endif
+				return;
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				continue;
+			default:
+				sm_accept_pause(sm, ln);
+				return;
+			}
+		}
+		if (sm->sm_stats.ss_open >= sm->sm_lim.sl_max_connections) {
+			close(fd);
+			sm->sm_stats.ss_refused++;
+			sm->sm_refused_quiet++;
+			if (sm_warn_due(&sm->sm_warned_refuse)) {
+				log_warnx("socketmap: %s: %u connections open, refused %lu",
+				    ln->ln_name, sm->sm_stats.ss_open, sm->sm_refused_quiet);
+				sm->sm_refused_quiet = 0;
+			}
+			continue;
+		}
+		if (slen < sizeof(ss.ss_family))
+			ss.ss_family = AF_UNIX;
+		sm_conn_new(ln, fd, &ss);
+	}
+}
+
+static void
+sm_listener_add(struct socketmap *sm, const char *name, int fd, const char *path)
+{
+	struct sm_listener *ln = xcalloc(1, sizeof(*ln));
+	struct stat st;
+
+	ln->ln_sm = sm;
+	ln->ln_name = xstrdup(name);
+	if (path != NULL && stat(path, &st) == 0) {
+		ln->ln_path = xstrdup(path);
+		ln->ln_dev = st.st_dev;
+		ln->ln_ino = st.st_ino;
+	}
+	IV_FD_INIT(&ln->ln_fd);
+	ln->ln_fd.fd = fd;
+	ln->ln_fd.cookie = ln;
+	ln->ln_fd.handler_in = iv_timer_registered(&sm->sm_pause) ? NULL : sm_accept;
+	iv_fd_register(&ln->ln_fd);
+	ln->ln_next = sm->sm_listeners;
+	sm->sm_listeners = ln;
+}
+
+/* Bind and listen on one address; -1 with errno and *what naming the step. */
+static int
+sm_listen_addr(const struct sockaddr *sa, socklen_t salen, const char **what)
+{
+	int fd, one = 1, saved;
+
+	*what = "socket";
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	*what = "setsockopt";
+	if (sa->sa_family != AF_UNIX &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	*what = "bind";
+	if (bind(fd, sa, salen) < 0)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static int
+sm_listen_now(int fd, const char **what)
+{
+	int saved;
+
+	*what = "listen";
+	if (listen(fd, SOMAXCONN) == 0)
+		return 0;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* "inet:HOST:PORT", HOST an IPv4 address, [IPv6], a name, or empty/"*"
+ * for every address. A name is resolved now; each of its addresses is
+ * bound and the endpoint fails only when none can be. */
+static bool
+sm_listen_inet(struct socketmap *sm, const char *ep, char **errp)
+{
+	const char *spec = ep + 5, *colon, *host_end, *what = "";
+	struct addrinfo hints, *res = NULL, *ai, *prev;
+	char host[256], port[6];
+	size_t hlen;
+	int fd, err, nbound = 0, first_errno = 0;
+	const char *first_what = "";
+	unsigned long pnum;
+	char *end;
+	bool bracketed = false;
+
+	if (spec[0] == '[') {
+		host_end = strchr(spec, ']');
+		if (host_end == NULL || host_end[1] != ':')
+			goto syntax;
+		spec++;
+		colon = host_end + 1;
+		bracketed = true;
+	} else {
+		colon = strrchr(spec, ':');
+		if (colon == NULL)
+			goto syntax;
+		host_end = colon;
+		if (memchr(spec, ':', (size_t)(host_end - spec)) != NULL)
+			goto syntax;    /* an IPv6 address needs brackets */
+	}
+	hlen = (size_t)(host_end - spec);
+	if (hlen >= sizeof(host))
+		goto syntax;
+	memcpy(host, spec, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	pnum = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
+	    pnum == 0 || pnum > 65535)
+		goto syntax;
+	snprintf(port, sizeof(port), "%lu", pnum);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = bracketed ? AF_INET6 : AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | (bracketed ? AI_NUMERICHOST : 0);
+	err = getaddrinfo(hlen == 0 || strcmp(host, "*") == 0 ? NULL : host, port,
+	    &hints, &res);
+	if (err != 0) {
+		*errp = xasprintf("socketmap: %s: cannot resolve \"%s\": %s", ep, host,
+		    gai_strerror(err));
+		return false;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		for (prev = res; prev != ai; prev = prev->ai_next)
+			if (prev->ai_addrlen == ai->ai_addrlen &&
+			    memcmp(prev->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
+				break;
+		if (prev != ai)
+			continue;       /* the same address listed twice */
+		fd = sm_listen_addr(ai->ai_addr, ai->ai_addrlen, &what);
+		if (fd >= 0 && sm_listen_now(fd, &what) == 0) {
+			sm_listener_add(sm, ep, fd, NULL);
+			nbound++;
+			continue;
+		}
+		if (first_errno == 0) {
+			first_errno = errno;
+			first_what = what;
+		} else {
+			log_warn("socketmap: %s: %s one of its addresses", ep, what);
+		}
+	}
+	freeaddrinfo(res);
+	if (nbound == 0) {
+		*errp = xasprintf("socketmap: %s: %s: %s", ep, first_what,
+		    strerror(first_errno ? first_errno : EADDRNOTAVAIL));
+		return false;
+	}
+	if (first_errno != 0)
+		log_warnx("socketmap: %s: %s one of its addresses: %s", ep, first_what,
+		    strerror(first_errno));
+	return true;
+syntax:
+	*errp = xasprintf("socketmap: %s: want inet:HOST:PORT (IPv6 as [ADDR], port 1-65535)",
+	    ep);
+	return false;
+}
+
+/* "unix:/path": a stale socket file is replaced, a live one (something
+ * accepts on it) or any other file is an error. */
+static bool
+sm_listen_unix(struct socketmap *sm, const char *ep, char **errp)
+{
+	const char *path = ep + 5, *what = "";
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd, probe;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
+		*errp = xasprintf("socketmap: %s: want unix:/path (at most %zu bytes)", ep,
+		    sizeof(sun.sun_path) - 1);
+		return false;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			*errp = xasprintf("socketmap: %s: exists and is not a socket", ep);
+			return false;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			*errp = xasprintf("socketmap: %s: another server is listening there", ep);
+			return false;
+		}
+		if (probe >= 0)
+			close(probe);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			*errp = xasprintf("socketmap: %s: unlink stale socket: %s", ep,
+			    strerror(errno));
+			return false;
+		}
+	}
+	fd = sm_listen_addr((struct sockaddr *)&sun, sizeof(sun), &what);
+	if (fd < 0) {
+		*errp = xasprintf("socketmap: %s: %s: %s", ep, what, strerror(errno));
+		return false;
+	}
+	if (chmod(path, sm->sm_lim.sl_unix_mode) < 0) {
+		*errp = xasprintf("socketmap: %s: chmod %04o: %s", ep, sm->sm_lim.sl_unix_mode,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		return false;
+	}
+	if (sm_listen_now(fd, &what) < 0) {
+		*errp = xasprintf("socketmap: %s: %s: %s", ep, what, strerror(errno));
+		unlink(path);
+		return false;
+	}
+	sm_listener_add(sm, ep, fd, path);
+	return true;
+}
+
+/* ---- public ---- */
+
+struct socketmap *
+socketmap_new(const char *const *listen_on, size_t nlisten,
+    const struct socketmap_limits *lim, const struct socketmap_ops *ops, char **errp)
+{
+	struct socketmap *sm;
+	size_t i;
+	bool ok;
+
+	*errp = NULL;
+	if (ops == NULL || ops->so_lookup == NULL)
+		log_abort("socketmap_new: no lookup function");
+	sm = xcalloc(1, sizeof(*sm));
+	sm->sm_lim.sl_max_connections = lim && lim->sl_max_connections ?
+	    lim->sl_max_connections : SM_DEF_MAX_CONNECTIONS;
+	sm->sm_lim.sl_idle_timeout_ms = lim && lim->sl_idle_timeout_ms ?
+	    lim->sl_idle_timeout_ms : SM_DEF_IDLE_MS;
+	sm->sm_lim.sl_io_timeout_ms = lim && lim->sl_io_timeout_ms ?
+	    lim->sl_io_timeout_ms : SM_DEF_IO_MS;
+	sm->sm_lim.sl_unix_mode = lim && lim->sl_unix_mode ?
+	    lim->sl_unix_mode & 07777 : SM_DEF_UNIX_MODE;
+	sm->sm_ops = *ops;
+	sm->sm_warned_accept = sm->sm_warned_refuse = (time_t)-1;
+	IV_TIMER_INIT(&sm->sm_pause);
+	sm->sm_pause.cookie = sm;
+	sm->sm_pause.handler = sm_accept_resume;
+	if (nlisten == 0) {
+		*errp = xstrdup("socketmap: no endpoint to listen on");
+		free(sm);
+		return NULL;
+	}
+	for (i = 0; i < nlisten; i++) {
+		if (strncmp(listen_on[i], "inet:", 5) == 0) {
+			ok = sm_listen_inet(sm, listen_on[i], errp);
+		} else if (strncmp(listen_on[i], "unix:", 5) == 0) {
+			ok = sm_listen_unix(sm, listen_on[i], errp);
+		} else {
+			*errp = xasprintf("socketmap: %s: want inet:HOST:PORT or unix:/path",
+			    listen_on[i]);
+			ok = false;
+		}
+		if (!ok) {
+			socketmap_free(sm);
+			return NULL;
+		}
+	}
+	return sm;
+}
+
+void
+socketmap_free(struct socketmap *sm)
+{
+	struct sm_listener *ln, *next;
+	struct stat st;
+
+	if (sm == NULL)
+		return;
+	while (sm->sm_conns != NULL)
+		sm_conn_close(sm->sm_conns);
+	for (ln = sm->sm_listeners; ln != NULL; ln = next) {
+		next = ln->ln_next;
+		iv_fd_unregister(&ln->ln_fd);
+		close(ln->ln_fd.fd);
+		if (ln->ln_path != NULL && lstat(ln->ln_path, &st) == 0 &&
+		    st.st_dev == ln->ln_dev && st.st_ino == ln->ln_ino)
+			unlink(ln->ln_path);
+		free(ln->ln_path);
+		free(ln->ln_name);
+		free(ln);
+	}
+	if (iv_timer_registered(&sm->sm_pause))
+		iv_timer_unregister(&sm->sm_pause);
+	free(sm);
+}
+
+void
+socketmap_reply(struct socketmap_req *req, const char *reply, size_t len)
+{
+	struct sm_conn *c = sm_conn_of(req);
+
+	if (c->sc_state != SM_LOOKUP)
+		log_abort("socketmap_reply: %s: no request pending", c->sc_peer);
+	if (len > SOCKETMAP_REPLY_MAX) {
+		log_errx("socketmap: %s: reply of %zu bytes to \"%s %s\" exceeds %d bytes, "
+		    "answering TEMP", c->sc_peer, len, req->rq_view.rv_name, c->sc_key,
+		    SOCKETMAP_REPLY_MAX);
+		reply = sm_temp_long;
+		len = sizeof(sm_temp_long) - 1;
+	}
+	sm_conn_set_reply(c, reply, len);
+	if (c->sc_calling)
+		return;         /* sm_conn_process() sends it when so_lookup returns */
+	if (!sm_conn_flush(c))
+		return;
+	if (c->sc_inoff == c->sc_inlen) {
+		sm_conn_process(c);     /* nothing buffered: only re-arms reading */
+	} else {
+		sm_conn_reading(c, false);
+		iv_task_register(&c->sc_task);
+	}
+}
+
+void
+socketmap_stats(const struct socketmap *sm, struct socketmap_stats *out)
+{
+	*out = sm->sm_stats;
+}

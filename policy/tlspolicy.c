@@ -1,0 +1,166 @@
+/*
+ * tlspolicy.c: see tlspolicy.h.
+ */
+#include "tlspolicy.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/sbuf.h"
+#include "common/xmalloc.h"
+
+#define TLSPOLICY_DEFAULT_LISTEN "inet:127.0.0.1:8642"
+
+struct tlspolicy {
+	struct cache *tp_cache;
+	struct socketmap *tp_sm;
+	bool tp_tlsrpt;
+};
+
+/* What a request needs when its answer comes later. */
+struct tlspolicy_pending {
+	struct tlspolicy *pp_tp;
+	struct socketmap_req *pp_req;
+	struct cache_wait *pp_wait;
+	bool pp_json;
+	bool pp_tlsrpt;
+};
+
+char *
+tlspolicy_key(const char *in, char *buf, size_t buflen)
+{
+	unsigned char addr[16];
+
+	if (*in == '[' || *in == '.' || strchr(in, ':') != NULL)
+		return NULL;
+	if (engine_domain_key(in, buf, buflen) == NULL)
+		return NULL;
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		return NULL;
+	return buf;
+}
+
+static void
+tlspolicy_answer(struct tlspolicy *tp, struct socketmap_req *req, const struct verdict *v,
+    bool json, bool tlsrpt)
+{
+	if (json) {
+		struct sbuf sb = SBUF_INIT;
+
+		sbuf_append(&sb, "OK ");
+		verdict_json(&sb, v);
+		socketmap_reply(req, sbuf_str(&sb), sb.sb_len);
+		sbuf_free(&sb);
+	} else if (tlsrpt || tp->tp_tlsrpt) {
+		socketmap_reply(req, v->v_reply_tlsrpt, v->v_reply_tlsrpt_len);
+	} else {
+		socketmap_reply(req, v->v_reply, v->v_reply_len);
+	}
+}
+
+static void
+tlspolicy_done(void *arg, struct verdict *v)
+{
+	struct tlspolicy_pending *pp = arg;
+
+	tlspolicy_answer(pp->pp_tp, pp->pp_req, v, pp->pp_json, pp->pp_tlsrpt);
+	free(pp);
+}
+
+static void
+tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_view *view)
+{
+	struct tlspolicy *tp = arg;
+	bool json = strcmp(view->rv_name, "JSON") == 0;
+	bool tlsrpt = strcmp(view->rv_name, "QUERYwithTLSRPT") == 0;
+	struct tlspolicy_pending *pp;
+	struct verdict *v;
+	char key[256];
+
+	if (tlspolicy_key(view->rv_key, key, sizeof(key)) == NULL) {
+		socketmap_reply(req, "NOTFOUND ", 9);
+		return;
+	}
+	pp = xcalloc(1, sizeof(*pp));
+	pp->pp_tp = tp;
+	pp->pp_req = req;
+	pp->pp_json = json;
+	pp->pp_tlsrpt = tlsrpt;
+	v = cache_get(tp->tp_cache, key, time(NULL), tlspolicy_done, pp, &pp->pp_wait);
+	if (v != NULL) {
+		free(pp);
+		tlspolicy_answer(tp, req, v, json, tlsrpt);
+		return;
+	}
+	view->rv_token = pp;
+}
+
+static void
+tlspolicy_cancel(void *arg, struct socketmap_req *req, struct socketmap_request_view *view)
+{
+	struct tlspolicy_pending *pp = view->rv_token;
+
+	(void)arg;
+	(void)req;
+	if (pp == NULL)
+		return;
+	cache_cancel(pp->pp_wait);
+	free(pp);
+	view->rv_token = NULL;
+}
+
+struct tlspolicy *
+tlspolicy_new(struct cache *c, const struct cfg *cfg, char **errp)
+{
+	static const char *const def_listen[] = { TLSPOLICY_DEFAULT_LISTEN };
+	const struct cfg_socketmap *cs = &cfg->c_socketmap;
+	struct tlspolicy *tp = xcalloc(1, sizeof(*tp));
+	struct socketmap_limits lim;
+	struct socketmap_ops ops;
+
+	tp->tp_cache = c;
+	tp->tp_tlsrpt = cs->csm_tlsrpt;
+	memset(&lim, 0, sizeof(lim));
+	lim.sl_max_connections = cs->csm_max_connections;
+	lim.sl_idle_timeout_ms = cs->csm_idle_timeout_ms;
+	lim.sl_io_timeout_ms = cs->csm_io_timeout_ms;
+	lim.sl_unix_mode = (unsigned)strtoul(cs->csm_mode, NULL, 8);
+	memset(&ops, 0, sizeof(ops));
+	ops.so_lookup = tlspolicy_lookup;
+	ops.so_cancel = tlspolicy_cancel;
+	ops.so_arg = tp;
+	if (cs->csm_nlisten > 0)
+		tp->tp_sm = socketmap_new((const char *const *)cs->csm_listen, cs->csm_nlisten,
+		    &lim, &ops, errp);
+	else
+		tp->tp_sm = socketmap_new(def_listen, 1, &lim, &ops, errp);
+	if (tp->tp_sm == NULL) {
+		free(tp);
+		return NULL;
+	}
+	return tp;
+}
+
+void
+tlspolicy_set_cfg(struct tlspolicy *tp, const struct cfg *cfg)
+{
+	tp->tp_tlsrpt = cfg->c_socketmap.csm_tlsrpt;
+}
+
+void
+tlspolicy_free(struct tlspolicy *tp)
+{
+	if (tp == NULL)
+		return;
+	socketmap_free(tp->tp_sm);
+	free(tp);
+}
+
+void
+tlspolicy_stats(const struct tlspolicy *tp, struct socketmap_stats *out)
+{
+	socketmap_stats(tp->tp_sm, out);
+}

@@ -1,0 +1,34 @@
+/*
+ * tlspolicy.h: the Postfix TLS policy service: socketmap requests answered
+ * from the verdict cache, on the engine's loop.
+ *
+ * Request names: QUERY (the policy), QUERYwithTLSRPT (the policy with the
+ * TLSRPT attributes of Postfix >= 3.10; also for QUERY when
+ * socketmap.tlsrpt = true), JSON (the whole verdict as "OK {json}").
+ * Keys are lower-cased and lose one trailing dot; "[host]", "[host]:port",
+ * "host:port", ".parent", IP address literals and names that are not host
+ * names get "NOTFOUND " (no policy for them, as in Postfix's own lookups).
+ *
+ * The service owns its socketmap server; the cache is the caller's.
+ */
+#ifndef DM_TLSPOLICY_H
+#define DM_TLSPOLICY_H
+
+#include "policy/cache.h"
+#include "policy/socketmap.h"
+
+struct tlspolicy;
+
+/* Listen where cfg's socketmap section says (default inet:127.0.0.1:8642).
+ * NULL with a malloc'ed *errp when a listener cannot be opened. */
+struct tlspolicy *tlspolicy_new(struct cache *c, const struct cfg *cfg, char **errp);
+/* A reload: the tlsrpt setting may change (listeners stay as they are). */
+void tlspolicy_set_cfg(struct tlspolicy *tp, const struct cfg *cfg);
+void tlspolicy_free(struct tlspolicy *tp);
+
+/* The normalized key, or NULL when the key gets no policy. */
+char *tlspolicy_key(const char *in, char *buf, size_t buflen);
+
+void tlspolicy_stats(const struct tlspolicy *tp, struct socketmap_stats *out);
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * verdict.c: see verdict.h.
+ */
+#include "verdict.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "policy/report.h"
+
+const char *
+verdict_kind_name(enum verdict_kind k)
+{
+	static const char *const n[] = { "OK", "NOTFOUND", "TEMP" };
+
+	return (unsigned)k < 3 ? n[k] : "?";
+}
+
+const char *
+verdict_source_name(enum verdict_source s)
+{
+	static const char *const n[] = { "none", "dane", "mta-sts", "config" };
+
+	return (unsigned)s < 4 ? n[s] : "?";
+}
+
+const char *
+verdict_sts_name(enum verdict_sts s)
+{
+	static const char *const n[] = { "enforce", "testing", "none", "absent", "error" };
+
+	return (unsigned)s < 5 ? n[s] : "?";
+}
+
+/* Copy s for a reply: printable ASCII only, at most max bytes. */
+static void
+verdict_clean(struct sbuf *sb, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s && n < max; s++, n++)
+		sbuf_appendc(sb, (*s >= 0x20 && *s < 0x7f) ? *s : '?');
+}
+
+/* The first word of a policy text, as a static string when it is a known
+ * Postfix level (so v_level never dangles). */
+static const char *
+verdict_level_of(const char *policy)
+{
+	static const char *const levels[] = {
+		"none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure", NULL
+	};
+	size_t w = strcspn(policy, " \t");
+	int i;
+
+	for (i = 0; levels[i]; i++)
+		if (strlen(levels[i]) == w && strncmp(levels[i], policy, w) == 0)
+			return levels[i];
+	return "custom";
+}
+
+/* "secure match=a:.b servername=hostname" from the policy's patterns. */
+static char *
+verdict_sts_policy(const struct mtasts_policy *p)
+{
+	struct sbuf sb = SBUF_INIT;
+	size_t i;
+
+	sbuf_append(&sb, "secure match=");
+	for (i = 0; i < p->mp_nmx; i++) {
+		const char *pat = p->mp_mx[i];
+
+		if (i)
+			sbuf_appendc(&sb, ':');
+		sbuf_append(&sb, strncmp(pat, "*.", 2) == 0 ? pat + 1 : pat);
+	}
+	sbuf_append(&sb, " servername=hostname");
+	return sbuf_steal(&sb);
+}
+
+/* TLSRPT attributes for an MTA-STS policy (RFC 8460 via Postfix >= 3.10). */
+static void
+verdict_tlsrpt_attrs(struct sbuf *sb, const char *domain, const struct mtasts_policy *p)
+{
+	const char *line, *end;
+	size_t i;
+
+	sbuf_printf(sb, " policy_type=sts policy_domain=%s", domain);
+	for (i = 0; i < p->mp_nmx; i++)
+		sbuf_printf(sb, " mx_host_pattern=%s", p->mp_mx[i]);
+	for (line = p->mp_text; line && *line; line = *end ? end + 1 : end) {
+		size_t len;
+
+		end = line + strcspn(line, "\n");
+		len = (size_t)(end - line);
+		while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+			len--;
+		while (len > 0 && (*line == ' ' || *line == '\t')) {
+			line++;
+			len--;
+		}
+		/* Braces would end Postfix's attribute; such lines carry nothing we need. */
+		if (len == 0 || memchr(line, '{', len) || memchr(line, '}', len))
+			continue;
+		sbuf_append(sb, " { policy_string = ");
+		{
+			char *copy = xstrndup(line, len);
+
+			verdict_clean(sb, copy, 1000);
+			free(copy);
+		}
+		sbuf_append(sb, " }");
+	}
+}
+
+static enum verdict_sts
+verdict_sts_of(const struct mtasts_result *sts)
+{
+	if (sts == NULL || sts->mr_status == MTASTS_ABSENT)
+		return VERDICT_STS_ABSENT;
+	if (sts->mr_status == MTASTS_ERROR || sts->mr_policy == NULL)
+		return VERDICT_STS_ERROR;
+	switch (sts->mr_policy->mp_mode) {
+	case MTASTS_MODE_ENFORCE: return VERDICT_STS_ENFORCE;
+	case MTASTS_MODE_TESTING: return VERDICT_STS_TESTING;
+	default:                  return VERDICT_STS_NONE;
+	}
+}
+
+struct verdict *
+verdict_build(const struct cfg *cfg, struct dane_result *dane,
+    const struct mtasts_result *sts, time_t now)
+{
+	struct verdict *v = xcalloc(1, sizeof(*v));
+	struct cfg_domain_view view;
+	struct sbuf sb = SBUF_INIT;
+	bool sts_applies;
+
+	v->v_refs = 1;
+	v->v_created = now;
+	v->v_domain = xstrdup(dane->dr_domain);
+	v->v_dane = dane;
+	v->v_sts = verdict_sts_of(sts);
+	if (sts != NULL) {
+		if (sts->mr_policy)
+			v->v_sts_policy = mtasts_policy_ref(sts->mr_policy);
+		v->v_sts_failure = sts->mr_failure;
+		v->v_sts_reason = xstrdup(sts->mr_reason ? sts->mr_reason : "");
+	} else {
+		v->v_sts_reason = xstrdup("MTA-STS disabled");
+	}
+	sts_applies = v->v_sts_policy != NULL && (v->v_sts == VERDICT_STS_ENFORCE ||
+	    (v->v_sts == VERDICT_STS_TESTING && cfg->c_mta_sts.cst_strict_testing));
+
+	cfg_domain_lookup(cfg, v->v_domain, &view);
+	if (view.cdv_policy != NULL) {
+		v->v_kind = VERDICT_OK;
+		v->v_source = VERDICT_SRC_CONFIG;
+		v->v_policy = xstrdup(view.cdv_policy);
+		v->v_reason = xstrdup("fixed policy from the configuration");
+	} else if (dane->dr_policy == DANE_POLICY_TEMP) {
+		v->v_kind = VERDICT_TEMP;
+		v->v_source = VERDICT_SRC_DANE;
+		v->v_reason = xasprintf("DANE %s: %s", dane_verdict_name(dane->dr_verdict), dane->dr_reason);
+	} else if (dane->dr_policy == DANE_POLICY_DANE_ONLY || dane->dr_policy == DANE_POLICY_DANE) {
+		v->v_kind = VERDICT_OK;
+		v->v_source = VERDICT_SRC_DANE;
+		v->v_policy = xstrdup(dane_policy_name(dane->dr_policy));
+		v->v_reason = xasprintf("DANE %s: %s", dane_verdict_name(dane->dr_verdict), dane->dr_reason);
+	} else if (view.cdv_require == CFG_REQUIRE_DANE) {
+		v->v_kind = VERDICT_OK;
+		v->v_source = VERDICT_SRC_CONFIG;
+		v->v_policy = xstrdup("dane-only");
+		v->v_reason = xasprintf("require = \"dane\", DANE %s: %s",
+		    dane_verdict_name(dane->dr_verdict), dane->dr_reason);
+	} else if (sts_applies) {
+		v->v_kind = VERDICT_OK;
+		v->v_source = VERDICT_SRC_MTASTS;
+		v->v_policy = verdict_sts_policy(v->v_sts_policy);
+		v->v_reason = xasprintf("MTA-STS %s (id %s)", verdict_sts_name(v->v_sts), v->v_sts_policy->mp_id);
+	} else {
+		v->v_kind = VERDICT_NOTFOUND;
+		v->v_source = VERDICT_SRC_NONE;
+		v->v_reason = xasprintf("DANE %s, MTA-STS %s", dane_verdict_name(dane->dr_verdict),
+		    verdict_sts_name(v->v_sts));
+	}
+	v->v_level = v->v_kind == VERDICT_OK ? verdict_level_of(v->v_policy) :
+	    v->v_kind == VERDICT_TEMP ? "temperror" : "none";
+
+	switch (v->v_kind) {
+	case VERDICT_OK:
+		sbuf_append(&sb, "OK ");
+		verdict_clean(&sb, v->v_policy, 50000);
+		break;
+	case VERDICT_NOTFOUND:
+		sbuf_append(&sb, "NOTFOUND ");
+		break;
+	case VERDICT_TEMP:
+		sbuf_append(&sb, "TEMP ");
+		verdict_clean(&sb, v->v_reason, 2000);
+		break;
+	}
+	v->v_reply_len = sb.sb_len;
+	v->v_reply = sbuf_steal(&sb);
+	if (v->v_source == VERDICT_SRC_MTASTS) {
+		sbuf_append(&sb, v->v_reply);
+		verdict_tlsrpt_attrs(&sb, v->v_domain, v->v_sts_policy);
+		v->v_reply_tlsrpt_len = sb.sb_len;
+		v->v_reply_tlsrpt = sbuf_steal(&sb);
+	} else {
+		v->v_reply_tlsrpt = v->v_reply;
+		v->v_reply_tlsrpt_len = v->v_reply_len;
+	}
+	return v;
+}
+
+struct verdict *
+verdict_ref(struct verdict *v)
+{
+	__atomic_add_fetch(&v->v_refs, 1, __ATOMIC_RELAXED);
+	return v;
+}
+
+void
+verdict_unref(struct verdict *v)
+{
+	if (v == NULL || __atomic_sub_fetch(&v->v_refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	if (v->v_reply_tlsrpt != v->v_reply)
+		free(v->v_reply_tlsrpt);
+	free(v->v_reply);
+	free(v->v_domain);
+	free(v->v_policy);
+	free(v->v_reason);
+	free(v->v_sts_reason);
+	if (v->v_sts_policy)
+		mtasts_policy_unref(v->v_sts_policy);
+	dane_result_free(v->v_dane);
+	free(v);
+}
+
+void
+verdict_json(struct sbuf *sb, const struct verdict *v)
+{
+	const struct mtasts_policy *p = v->v_sts_policy;
+	size_t i;
+
+	sbuf_append(sb, "{\"domain\":");
+	sbuf_json_str(sb, v->v_domain);
+	sbuf_printf(sb, ",\"policy\":\"%s\",\"dane\":\"%s\",\"mta_sts\":\"%s\",\"source\":\"%s\","
+	    "\"reply\":\"%s\",\"postfix_policy\":", v->v_level, dane_verdict_name(v->v_dane->dr_verdict),
+	    verdict_sts_name(v->v_sts), verdict_source_name(v->v_source), verdict_kind_name(v->v_kind));
+	if (v->v_policy)
+		sbuf_json_str(sb, v->v_policy);
+	else
+		sbuf_append(sb, "null");
+	sbuf_append(sb, ",\"reason\":");
+	sbuf_json_str(sb, v->v_reason);
+	sbuf_append(sb, ",\"dane_detail\":");
+	report_json(sb, v->v_dane);
+	sbuf_printf(sb, ",\"mta_sts_detail\":{\"state\":\"%s\"", verdict_sts_name(v->v_sts));
+	if (p != NULL) {
+		sbuf_append(sb, ",\"id\":");
+		sbuf_json_str(sb, p->mp_id);
+		sbuf_printf(sb, ",\"mode\":\"%s\",\"max_age\":%u,\"fetched\":%lld,\"mx\":[",
+		    mtasts_mode_name(p->mp_mode), p->mp_max_age, (long long)p->mp_fetched);
+		for (i = 0; i < p->mp_nmx; i++) {
+			if (i)
+				sbuf_appendc(sb, ',');
+			sbuf_json_str(sb, p->mp_mx[i]);
+		}
+		sbuf_appendc(sb, ']');
+	}
+	sbuf_printf(sb, ",\"failure\":");
+	if (v->v_sts_failure != MTASTS_FAIL_NONE)
+		sbuf_printf(sb, "\"%s\"", mtasts_failure_name(v->v_sts_failure));
+	else
+		sbuf_append(sb, "null");
+	sbuf_append(sb, ",\"reason\":");
+	sbuf_json_str(sb, v->v_sts_reason);
+	sbuf_append(sb, "}}");
+}

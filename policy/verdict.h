@@ -1,0 +1,92 @@
+/*
+ * verdict.h: a domain's combined transport-security verdict and the
+ * Postfix TLS policy it gives (product.md "The Postfix policy").
+ *
+ * verdict_build() combines a DANE result and an MTA-STS result under the
+ * configuration's per-domain overrides:
+ *   a fixed `policy` for the domain           -> OK <policy>       (config)
+ *   DANE bogus / temperror                     -> TEMP <reason>     (never MTA-STS)
+ *   DANE usable -> OK dane-only; partial, unusable -> OK dane       (dane)
+ *   `require = "dane"` without usable DANE     -> OK dane-only      (config)
+ *   MTA-STS enforce (or testing when strict)   -> OK secure match=P1:P2 servername=hostname
+ *   otherwise                                  -> NOTFOUND          (none)
+ * and precomputes the socketmap replies (with and without the TLSRPT
+ * attributes of Postfix >= 3.10), so that serving a verdict allocates
+ * nothing.
+ *
+ * A verdict is immutable and reference-counted (atomic: other threads may
+ * hold references); it owns the DANE result and a reference to the MTA-STS
+ * policy it was built from.
+ */
+#ifndef DM_VERDICT_H
+#define DM_VERDICT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "common/sbuf.h"
+#include "policy/cfg.h"
+#include "policy/dane.h"
+#include "policy/mtasts.h"
+
+enum verdict_kind {
+	VERDICT_OK,             /* a policy */
+	VERDICT_NOTFOUND,       /* no policy: Postfix's default level applies */
+	VERDICT_TEMP            /* try again later */
+};
+
+enum verdict_source {
+	VERDICT_SRC_NONE,
+	VERDICT_SRC_DANE,
+	VERDICT_SRC_MTASTS,
+	VERDICT_SRC_CONFIG
+};
+
+/* The mta-sts= value of product.md. */
+enum verdict_sts {
+	VERDICT_STS_ENFORCE,
+	VERDICT_STS_TESTING,
+	VERDICT_STS_NONE,       /* mode none */
+	VERDICT_STS_ABSENT,     /* no valid TXT (or MTA-STS disabled) */
+	VERDICT_STS_ERROR       /* TXT found, no usable policy */
+};
+
+struct verdict {
+	char *v_domain;
+	enum verdict_kind v_kind;
+	enum verdict_source v_source;
+	const char *v_level;            /* "dane-only", "dane", "secure", ..., "none", "temperror" */
+	char *v_policy;                 /* the Postfix policy text, NULL unless VERDICT_OK */
+	char *v_reason;                 /* why this verdict, always set */
+	struct dane_result *v_dane;     /* owned */
+	enum verdict_sts v_sts;
+	struct mtasts_policy *v_sts_policy;     /* a reference, or NULL */
+	enum mtasts_failure v_sts_failure;
+	char *v_sts_reason;
+	char *v_reply;                  /* socketmap payload: "OK ...", "NOTFOUND ", "TEMP ..." */
+	size_t v_reply_len;
+	char *v_reply_tlsrpt;           /* the same with TLSRPT attributes (or == v_reply) */
+	size_t v_reply_tlsrpt_len;
+	time_t v_created;
+	int v_refs;                     /* private */
+};
+
+/*
+ * Combine. Takes ownership of dane (not NULL); sts may be NULL (MTA-STS
+ * disabled) and is only read (its policy gets a new reference).
+ * Returns a verdict with one reference. Never NULL.
+ */
+struct verdict *verdict_build(const struct cfg *cfg, struct dane_result *dane,
+    const struct mtasts_result *sts, time_t now);
+
+struct verdict *verdict_ref(struct verdict *v);
+void verdict_unref(struct verdict *v);
+
+/* The verdict as one JSON object (the socketmap JSON request, query --json). */
+void verdict_json(struct sbuf *sb, const struct verdict *v);
+
+const char *verdict_kind_name(enum verdict_kind k);     /* "OK", "NOTFOUND", "TEMP" */
+const char *verdict_source_name(enum verdict_source s); /* "none", "dane", "mta-sts", "config" */
+const char *verdict_sts_name(enum verdict_sts s);       /* "enforce", ..., "absent", "error" */
+
+#endif

@@ -225,6 +225,16 @@ cache_clamp(const struct cfg_cache *cc, uint32_t ttl)
 	return ttl;
 }
 
+/* The last part of a verdict's life in which being asked for starts a
+ * refresh ahead: a tenth, but at least min(5 s, half of it). */
+static uint32_t
+cache_refresh_window(uint32_t life)
+{
+	uint32_t w = life / 10, floor = life / 2 < 5 ? life / 2 : 5;
+
+	return w > floor ? w : floor;
+}
+
 /* How long a new verdict lives, from its parts. */
 static uint32_t
 cache_lifetime(const struct cache *c, const struct verdict *v, const struct mtasts_result *sts)
@@ -285,8 +295,9 @@ cache_job_finish(struct cache_job *j)
 	struct cache_wait *w, *next;
 	struct verdict *v;
 	uint32_t life;
+	time_t now = time(NULL);        /* lifetimes count from the answer, not the question */
 
-	v = verdict_build(j->cj_en->en_cfg, j->cj_dane_res, sts, j->cj_now);
+	v = verdict_build(j->cj_en->en_cfg, j->cj_dane_res, sts, now);
 	j->cj_dane_res = NULL;                  /* the verdict owns it now */
 	if (sts != NULL) {
 		if (sts->mr_policy != NULL && sts->mr_policy != e->ce_sts_policy) {
@@ -296,16 +307,27 @@ cache_job_finish(struct cache_job *j)
 			e->ce_sts_policy_expires = sts->mr_policy->mp_fetched + (time_t)sts->mr_policy->mp_max_age;
 		}
 		if (sts->mr_fetch_failed)
-			e->ce_sts_last_failure = j->cj_now;
+			e->ce_sts_last_failure = now;
 		else if (sts->mr_fetched)
 			e->ce_sts_last_failure = 0;
 	}
-	life = cache_lifetime(c, v, sts);
-	verdict_unref(e->ce_v);
-	e->ce_v = v;
-	e->ce_gen = j->cj_en == c->c_en ? c->c_gen : c->c_gen - 1;
-	e->ce_expires = j->cj_now + (time_t)life;
-	e->ce_refresh_at = e->ce_expires - (time_t)(life / 10 > 2 ? life / 10 : 2);
+	if (v->v_kind == VERDICT_TEMP && e->ce_v != NULL && e->ce_v->v_kind != VERDICT_TEMP &&
+	    e->ce_gen == c->c_gen && now < e->ce_expires) {
+		/* A refresh ahead failed: the verdict in hand is still valid.
+		 * Keep it until it expires and try again after error_ttl. */
+		log_warnx("cache: refresh of %s failed (%s); the cached verdict stays until it expires",
+		    e->ce_key, v->v_reason);
+		verdict_unref(v);
+		v = e->ce_v;
+		e->ce_refresh_at = now + (time_t)cache_cfg(c)->cca_error_ttl;
+	} else {
+		life = cache_lifetime(c, v, sts);
+		verdict_unref(e->ce_v);
+		e->ce_v = v;
+		e->ce_gen = j->cj_en == c->c_en ? c->c_gen : c->c_gen - 1;
+		e->ce_expires = now + (time_t)life;
+		e->ce_refresh_at = e->ce_expires - (time_t)cache_refresh_window(life);
+	}
 	e->ce_hits = 0;
 	e->ce_job = NULL;
 	verdict_ref(v);                         /* kept alive through the callbacks */
@@ -381,6 +403,8 @@ cache_get(struct cache *c, const char *domain, time_t now, cache_done_fn *done,
 		cache_lru_front(c, e);
 		if (++e->ce_hits >= 2 && now >= e->ce_refresh_at && e->ce_job == NULL &&
 		    cache_cfg(c)->cca_refresh_ahead) {
+			log_debug("cache: %s asked %u times near its expiry: refreshing ahead",
+			    e->ce_key, e->ce_hits);
 			c->c_stats.cs_refreshes++;
 			cache_resolve(c, e, now);
 		}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# cache.sh: the verdict cache's policies, seen from outside through the
+# daemon's resolution log: least-recently-used eviction past max_entries,
+# popular entries refreshed before they expire (askers never wait), and
+# temporary errors held for error_ttl only.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
+
+world_start
+CONF="$WORLD/d.conf"
+LOG="$WORLD/daemon.log"
+mx_queries() { grep -c "Starting new query for MX $1:" "$LOG"; }
+
+# max_ttl = 8 s: entries live 8 s, refreshed ahead in their last 4 s; DNS
+# queries give up after 500 ms (the lame case below stays quick).
+daemon_conf "$CONF" 'cache = { max_entries = 2; max_ttl = 8; min_ttl = 1; error_ttl = 2; };' \
+	'domains = ( { name = "*"; log_resolution = true; } );'
+sed -i -e 's/^mta_sts = { ca_file[^}]*};$/mta_sts = { enabled = false; };/' \
+	-e 's/timeout_ms = 3000;/timeout_ms = 500;/' -e 's/level = "info"/level = "debug"/' "$CONF"
+daemon_start "$CONF" "$LOG"
+
+# --- eviction: a, b, c with room for 2 -> a is gone, b and c stay
+pm QUERY usable.dane.test >/dev/null
+pm QUERY partial.dane.test >/dev/null
+pm QUERY four.dane.test >/dev/null
+pm QUERY partial.dane.test >/dev/null
+pm QUERY four.dane.test >/dev/null
+is "$(mx_queries partial.dane.test)/$(mx_queries four.dane.test)" "1/1" "the two most recent entries stay cached"
+pm QUERY usable.dane.test >/dev/null
+is "$(mx_queries usable.dane.test)" 2 "the least recently used entry was evicted (resolved again)"
+
+# --- refresh ahead: asked twice in the last part of its life (before it
+# expires, so both are hits) -> resolved again in the background; asked on
+# past the original expiry, never a miss: every resolution after the first
+# is a refresh ahead, so no asker waits
+refreshes() { grep -c "cache: four.dane.test asked [0-9]* times near its expiry: refreshing ahead" "$LOG"; }
+t_first=$(now_ms)
+sleep 4.2
+pm QUERY four.dane.test >/dev/null; pm QUERY four.dane.test >/dev/null
+for i in $(seq 1 30); do [ "$(mx_queries four.dane.test)" -ge 2 ] && break; sleep 0.1; done
+is "$(mx_queries four.dane.test)/$(refreshes)" "2/1" "a popular entry is refreshed before it expires (both asks were hits)"
+while [ $(( $(now_ms) - t_first )) -lt 9500 ]; do pm QUERY four.dane.test >/dev/null; sleep 0.3; done
+is "$(pm QUERY four.dane.test)" dane-only "asked on past the original expiry: answered"
+is "$(( $(mx_queries four.dane.test) - 1 ))" "$(refreshes)" "... and every resolution after the first was a refresh ahead, not a miss"
+
+# --- temporary errors are held briefly (error_ttl = 2 s), not for a TTL
+pm QUERY lame.test >/dev/null 2>&1
+pm QUERY lame.test >/dev/null 2>&1
+is "$(mx_queries lame.test)" 1 "a TEMP verdict is cached for a moment"
+sleep 2.5
+pm QUERY lame.test >/dev/null 2>&1
+is "$(mx_queries lame.test)" 2 "... and retried after error_ttl"
+
+daemon_stop
+is "$?" 0 "clean exit"
+done_testing

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# mtasts.sh: MTA-STS (RFC 8461) through the daemon, against the world's
+# signed sts.test zone and its real HTTPS policy server: the Postfix
+# policy (postmap -q) and the verdict's MTA-STS state and failure type
+# (JSON) for every case, the TLSRPT attributes, re-fetching on a new TXT
+# id and not before, and a failed refresh that keeps the cached policy.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
+
+world_start
+CONF="$WORLD/d.conf"
+LOG="$WORLD/daemon.log"
+ACCESS="$WORLD_STS_DIR/access.log"
+# min_ttl = 1: the _mta-sts TXT TTL (1 s) decides when a verdict is re-checked.
+daemon_conf "$CONF" 'cache = { min_ttl = 1; };' 'domains = ( { name = "*"; log_resolution = true; } );'
+daemon_start "$CONF" "$LOG"
+
+expect() {      # expect KEY WANT-OUTPUT WANT-RC DESC
+	local out rc
+	out=$(pm QUERY "$1" 2>&1); rc=$?
+	is "$rc:$out" "$3:$2" "$4"
+}
+js() {          # js DOMAIN EXPR: a python expression over the JSON verdict "d"
+	pm JSON "$1" 2>/dev/null | "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"
+}
+fetches() { grep -c "host=mta-sts.$1 " "$ACCESS" 2>/dev/null || true; }
+
+# --- policies
+expect enforce.sts.test "secure match=mx.enforce.sts.test:.backup.sts.test servername=hostname" 0 \
+	"enforce: secure, *.backup.sts.test becomes .backup.sts.test"
+is "$(js enforce.sts.test 'd["mta_sts"]+" "+d["source"]+" "+d["mta_sts_detail"]["id"]+" "+str(d["mta_sts_detail"]["max_age"])')" \
+	"enforce mta-sts enforce1 86400" "enforce: state, source, id and max_age"
+out=$(pm QUERYwithTLSRPT enforce.sts.test 2>&1)
+is "$out" "secure match=mx.enforce.sts.test:.backup.sts.test servername=hostname policy_type=sts policy_domain=enforce.sts.test mx_host_pattern=mx.enforce.sts.test mx_host_pattern=*.backup.sts.test { policy_string = version: STSv1 } { policy_string = mode: enforce } { policy_string = mx: mx.enforce.sts.test } { policy_string = mx: *.backup.sts.test } { policy_string = max_age: 86400 }" \
+	"QUERYwithTLSRPT: the TLSRPT attributes of Postfix >= 3.10"
+expect crlf.sts.test "secure match=mx.crlf.sts.test servername=hostname" 0 \
+	"CRLF lines, unknown key ignored, repeated mode: first (enforce) wins"
+expect testing.sts.test "" 1 "testing: report only, NOTFOUND"
+is "$(js testing.sts.test 'd["mta_sts"]')" testing "testing: state testing"
+expect none.sts.test "" 1 "mode none: NOTFOUND"
+is "$(js none.sts.test 'd["mta_sts"]')" none "mode none: state none"
+expect usable.dane.test dane-only 0 "DANE wins over MTA-STS"
+is "$(js usable.dane.test 'd["mta_sts"]+" "+d["source"]')" "enforce dane" "DANE wins: MTA-STS enforce is seen, the source is dane"
+
+# --- no valid TXT record
+for l in twotxt badtxt nosts; do
+	expect "$l.sts.test" "" 1 "$l: NOTFOUND"
+	is "$(js "$l.sts.test" 'd["mta_sts"]')" absent "$l: absent"
+done
+
+# --- fetch and policy failures: no policy (RFC 8461 §5), the failure named
+failcase() {    # failcase LABEL FAILURE REASON-ERE
+	expect "$1.sts.test" "" 1 "$1: NOTFOUND"
+	is "$(js "$1.sts.test" 'd["mta_sts"]+" "+str(d["mta_sts_detail"]["failure"])')" "error $2" "$1: error, $2"
+	like "$(js "$1.sts.test" 'd["mta_sts_detail"]["reason"]')" "$3" "$1: the reason says what happened"
+}
+failcase nohost sts-policy-fetch-error "mta-sts\\.nohost\\.sts\\.test"
+failcase selfsigned sts-webpki-invalid "certificate"
+failcase wrongname sts-webpki-invalid "subject name|does not match|certificate"
+failcase redirect sts-policy-fetch-error "status 301"
+failcase notfound sts-policy-fetch-error "status 404"
+failcase ctype sts-policy-fetch-error "text/html"
+failcase big sts-policy-fetch-error "larger than 65536"
+failcase chunked sts-policy-fetch-error "larger than 65536"
+failcase syntax sts-policy-invalid "mode"
+t0=$(now_ms)
+failcase slow sts-policy-fetch-error "timeout"
+t1=$(now_ms)
+ok "$([ $((t1 - t0)) -lt 10000 ]; echo $?)" "slow server: bounded by mta_sts.timeout_ms (3 s here; took $((t1 - t0)) ms with the checks)"
+
+# --- the TXT id: unchanged -> no fetch; changed -> fetch; failed refresh -> cached policy kept
+expect changing.sts.test "secure match=mx.changing.sts.test servername=hostname" 0 "changing: initial policy"
+n1=$(fetches changing.sts.test)
+is "$n1" 1 "changing: fetched once"
+sleep 2
+expect changing.sts.test "secure match=mx.changing.sts.test servername=hostname" 0 "changing: re-checked, id unchanged"
+is "$(fetches changing.sts.test)" 1 "same id: no new fetch"
+printf 'version: STSv1\nmode: enforce\nmx: mx.changing.sts.test\nmx: *.changed.sts.test\nmax_age: 86400\n' >"$WORLD/new-policy"
+bash "$top_srcdir/tests/world/world.sh" sts-set "$WORLD" changing.sts.test changing2 "$WORLD/new-policy" >/dev/null
+sleep 2
+expect changing.sts.test "secure match=mx.changing.sts.test:.changed.sts.test servername=hostname" 0 \
+	"new TXT id: the new policy is fetched and applies"
+is "$(fetches changing.sts.test)" 2 "new id: exactly one new fetch"
+is "$(js changing.sts.test 'd["mta_sts_detail"]["id"]')" changing2 "the verdict carries the new id"
+bash "$top_srcdir/tests/world/world.sh" sts-mode "$WORLD" changing.sts.test status:500 >/dev/null
+bash "$top_srcdir/tests/world/world.sh" sts-set "$WORLD" changing.sts.test changing3 >/dev/null
+sleep 2
+expect changing.sts.test "secure match=mx.changing.sts.test:.changed.sts.test servername=hostname" 0 \
+	"failed refresh: the cached policy is kept"
+is "$(js changing.sts.test 'd["mta_sts_detail"]["id"]+" "+str(d["mta_sts_detail"]["failure"])')" \
+	"changing2 sts-policy-fetch-error" "failed refresh: old id kept, the failure recorded"
+like "$(grep "host=mta-sts.changing.sts.test " "$ACCESS" | tail -1)" " 500 " "the refresh really hit the failing server"
+
+# --- strict_testing by reload: testing mode enforced
+sed -i 's/^mta_sts = { /mta_sts = { strict_testing = true; /' "$CONF"
+kill -HUP "$DAEMON_PID"
+for i in $(seq 1 50); do grep -q "configuration reloaded" "$LOG" && break; sleep 0.1; done
+expect testing.sts.test "secure match=mx.testing.sts.test:.backup.sts.test servername=hostname" 0 \
+	"strict_testing = true: testing mode enforced"
+
+daemon_stop
+is "$?" 0 "clean exit"
+done_testing

@@ -4,8 +4,11 @@
 # dane, DNS through postfix.sh's validating unbound), delivering to the
 # world's sink. One message per case; each is checked in the outbound
 # maillog (by queue id), in the sink, in the queue, and against the policy
-# the daemon serves (pm QUERY). Needs root, postfix, unbound (postfix.sh).
-# ~15 s.
+# the daemon serves (pm QUERY): DANE verified / wrong TLSA, MTA-STS enforce
+# verified / self-signed MX certificate (badcert.sts.test), NOTFOUND (default
+# level applies), TEMP before Postfix asks (bogus.test: its own MX lookup
+# fails) and TEMP as Postfix sees it (badtlsa.dane.test). Needs root,
+# postfix, unbound (postfix.sh). 11-19 s (half of it start-up).
 # shellcheck disable=SC2153 # the WORLD_* variables come from world.env
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
@@ -14,10 +17,10 @@ for c in postfix postmap postqueue sendmail unbound unshare dig; do
 	command -v "$c" >/dev/null || { echo "1..0 # SKIP $c is not installed"; exit 0; }
 done
 
+T0=$(now_ms)
 world_start
 echo "# world: $WORLD"
 OUTLOG="$WORLD/pf-out/maillog"
-SINKLOG="$WORLD/pf-sink/maillog"
 MAIL="$WORLD/pf-sink/mail"
 CONF="$WORLD/d.conf"
 LOG="$WORLD/daemon.log"
@@ -36,10 +39,12 @@ daemon_conf "$CONF" 'domains = ( { name = "*"; log_resolution = true; } );'
 daemon_start "$CONF" "$LOG"
 start "postfix.sh start-outbound" bash "$PF" start-outbound "$WORLD" \
 	"socketmap:inet:127.0.0.1:$DAEMON_PORT:QUERY"
-ok 0 "sink, resolver, danemilter and the outbound Postfix are up"
+T1=$(now_ms)
+ok 0 "sink, resolver, danemilter and the outbound Postfix are up ($((T1 - T0)) ms)"
 is "$(postconf -c "$WORLD/pf-out/conf" -h smtp_tls_policy_maps smtp_tls_security_level | tr '\n' ' ')" \
 	"socketmap:inet:127.0.0.1:$DAEMON_PORT:QUERY dane " "outbound: policy map = danemilter, default level dane"
 
+# shellcheck disable=SC2016 # sed expression
 qre() { printf '%s' "$1" | sed 's/[.[\*^$()+?{|]/\\&/g'; } # regex-quote
 
 # --- send one message per case (all at once), then wait for each outcome
@@ -47,8 +52,8 @@ CASES="usable.dane.test enforce.sts.test wrongtlsa.dane.test bogus.test
 badcert.sts.test notlsa.dane.test testing.sts.test badtlsa.dane.test"
 declare -A MSGID QID
 for d in $CASES; do
-	MSGID[$d]=$(bash "$PF" send "$WORLD" sender@out.test "user@$d" 2>&1) ||
-		bail "postfix.sh send user@$d failed: ${MSGID[$d]}"
+	MSGID[$d]=$(bash "$PF" send "$WORLD" sender@out.test "user@$d" 2>"$WORLD/send.err") ||
+		bail "postfix.sh send user@$d failed: $(cat "$WORLD/send.err")"
 done
 # queue ids, from the cleanup lines (bounded: 10 s for all)
 for _ in $(seq 1 50); do
@@ -70,6 +75,8 @@ for d in $CASES; do
 	[ -n "${QID[$d]}" ] && bash "$PF" wait-log "$WORLD" out "${QID[$d]}: to=<user@$(qre "$d")>.*status=" $left
 	ok $? "user@$d: queued as ${QID[$d]:-?}, a delivery attempt logged"
 done
+
+echo "# sent and first attempts logged: $(($(now_ms) - T1)) ms"
 
 # first LINE: the first status line of the message to user@DOMAIN.
 first() {
@@ -120,6 +127,7 @@ ok $? "$d: the message is in the sink's mailbox"
 # --- DANE, the TLSA record does not match: deferred
 d=wrongtlsa.dane.test
 is "$(pmq $d)" "0:dane-only" "$d: danemilter serves dane-only"
+ok "$([ "${ASKED[$d]}" -ge 1 ]; echo $?)" "$d: Postfix asked danemilter"
 like "$(tls $d "server certificate verification failed")" \
 	"server certificate verification failed for mx\.wrongtlsa\.dane\.test\[.*\]:25: num=65:no matching DANE TLSA records" \
 	"$d: no matching DANE TLSA records"
@@ -185,7 +193,7 @@ for _ in $(seq 1 50); do # bounded: 10 s
 	[ $more = 1 ] && break
 	sleep 0.2
 done
-ok "$([ $more = 1 ]; echo $?)" "after a flush, every deferred message was tried (and deferred) again"
+ok "$([ "$more" = 1 ]; echo $?)" "after a flush, every deferred message was tried (and deferred) again"
 q=$(bash "$PF" queue "$WORLD" out 2>&1)
 for d in $DEFERRED; do
 	like "$q" "\"queue_id\": \"${QID[$d]:-NOQUEUE}\".*\"address\": \"user@$(qre "$d")\"" \
@@ -198,5 +206,6 @@ unlike "$(grep -E "\]: ($(IFS='|'; for d in $DEFERRED; do printf '%s|' "${QID[$d
 bash "$PF" check-dnssec "$WORLD" >/dev/null 2>&1
 ok $? "no 'DNSSEC validation may be unavailable' in the outbound log"
 unlike "$(cat "$LOG")" "socketmap: .*(bad request frame|request incomplete|reply not read|exceeds)" "danemilter logged no socketmap protocol problem"
+echo "# total: $(($(now_ms) - T0)) ms"
 
 done_testing

@@ -168,7 +168,7 @@ expect MX badtlsa.dane.test "badtlsa MX secure" "handled by 10 mx\.corrupt\.test
 if [ -n "${WORLD_STS:-}" ]; then
 	expect DS sts.test "sts.test DS secure" "has DS record .*$S"
 	for l in enforce testing none crlf nohost selfsigned wrongname redirect notfound \
-		ctype big chunked syntax slow changing twotxt badtxt nosts; do
+		ctype big chunked syntax slow changing twotxt badtxt nosts badcert; do
 		expect MX $l.sts.test "sts $l MX secure" "handled by 10 mx\.$l\.sts\.test\. $S"
 	done
 	expect A mx.enforce.sts.test "mx.enforce.sts.test A secure" \
@@ -184,6 +184,10 @@ if [ -n "${WORLD_STS:-}" ]; then
 	expect TXT _mta-sts.badtxt.sts.test "badtxt: v=STSv2 + hello, secure" \
 		'"v=STSv2; id=1;" \(secure\)$' '"hello" \(secure\)$'
 	expect TXT _mta-sts.nosts.sts.test "nosts: no _mta-sts (NXDOMAIN secure)" "$NX"
+	expect TXT _mta-sts.badcert.sts.test "badcert _mta-sts TXT secure" \
+		'"v=STSv1; id=badcert1;" \(secure\)$'
+	expect A mta-sts.badcert.sts.test "mta-sts.badcert A = policy server, secure" \
+		"has address $WORLD_STS $S"
 	expect TXT _mta-sts.usable.dane.test "usable.dane.test _mta-sts TXT secure" \
 		'"v=STSv1; id=[A-Za-z0-9]+;" \(secure\)$'
 	ss -Hlnt | awk '{print $4}' | grep -qx "$WORLD_STS:443"
@@ -204,6 +208,13 @@ if [ -n "${WORLD_STS:-}" ]; then
 	! openssl verify -CAfile "$WORLD_CA" "$C/sts-selfsigned.pem" >/dev/null 2>&1 &&
 		openssl x509 -in "$C/sts-selfsigned.pem" -noout -ext subjectAltName | grep -q 'DNS:mta-sts.selfsigned.sts.test'
 	ok $? "sts-selfsigned.pem: self-signed, for mta-sts.selfsigned.sts.test"
+	o=$(openssl verify -CAfile "$C/badcert-selfsigned.pem" "$C/badcert-selfsigned.pem" 2>&1) &&
+		! openssl verify -CAfile "$WORLD_CA" "$C/badcert-selfsigned.pem" >/dev/null 2>&1 &&
+		openssl x509 -in "$C/badcert-selfsigned.pem" -noout -ext subjectAltName | grep -q 'DNS:mx.badcert.sts.test'
+	ok $? "badcert-selfsigned.pem: self-signed, for mx.badcert.sts.test" "$o"
+	grep -qx 'mx: mx.badcert.sts.test' "$WORLD_STS_DIR/mta-sts.badcert.sts.test/body" &&
+		grep -qx 'mode: enforce' "$WORLD_STS_DIR/mta-sts.badcert.sts.test/body"
+	ok $? "badcert policy: enforce, mx.badcert.sts.test"
 fi
 
 # ---------------------------------------------------------------- other zones

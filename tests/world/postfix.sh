@@ -44,7 +44,8 @@
 # Sink: Postfix, inet_protocols ipv4, mynetworks 127.0.0.0/8, accepts any
 # recipient domain (virtual_mailbox_domains = any; delivered by the pipe(8)
 # service "sinkmail" running deliver.sh as nobody), smtpd_tls_security_level
-# may, smtpd_tls_loglevel 1, each listener presents certs/<host>.chain.pem.
+# may, smtpd_tls_loglevel 1, each listener presents certs/<host>.chain.pem,
+# except mx.badcert.sts.test's: the self-signed certs/badcert-selfsigned.pem.
 # Outbound: no SMTP listener (inject with `send`), inet_protocols ipv4 (the
 # ::1 AAAA of mx1.usable is not used), smtp_dns_support_level dnssec,
 # smtp_host_lookup dns, smtp_tls_security_level dane, smtp_tls_CAfile
@@ -278,7 +279,7 @@ pf_start() {
 # ---------------------------------------------------------------- sink
 
 start_sink() {
-	local S=$DIR/pf-sink h name addr n up
+	local S=$DIR/pf-sink h name addr n up key chain
 	load_env
 	instance sink
 	master_pid sink >/dev/null && die "the sink already runs in $S"
@@ -324,11 +325,17 @@ EOF
 		for h in $WORLD_HOSTS; do
 			name=${h%%=*}
 			addr=${h#*=}
+			key=$WORLD_CERTS/$name.key
+			chain=$WORLD_CERTS/$name.chain.pem
+			if [ "$name" = mx.badcert.sts.test ]; then # not trusted by anyone
+				key=$WORLD_CERTS/badcert-selfsigned.key
+				chain=$WORLD_CERTS/badcert-selfsigned.pem
+			fi
 			cat <<EOF
 $addr:25 inet n - n - - smtpd
   -o myhostname=$name
   -o syslog_name=sink/$name
-  -o smtpd_tls_chain_files=$WORLD_CERTS/$name.key,$WORLD_CERTS/$name.chain.pem
+  -o smtpd_tls_chain_files=$key,$chain
 EOF
 		done
 	} >"$S/conf/master.cf"

@@ -40,7 +40,7 @@
 # WORLD_DEAD (.3) WORLD_CA WORLD_CA_KEY WORLD_CERTS WORLD_TRUST_ANCHOR
 # WORLD_CONF WORLD_UNBOUND_CONF WORLD_NSD_PID WORLD_BLACKHOLE_PID, WORLD_STS
 # (.4) WORLD_STS_PID WORLD_STS_DIR (DIR/sts) WORLD_STS_DOMAINS (every mail
-# domain with a policy host: usable.dane.test + the 18 of sts.test)
+# domain with a policy host: usable.dane.test + the 19 of sts.test)
 # WORLD_RESOLVER (.5, postfix.sh's unbound) WORLD_NSD_CONF, WORLD_HOSTS
 # ("name=addr ..." for every MX host) and WORLD_ADDR_<NAME> per host (upper
 # case, "." and "-" -> "_": WORLD_ADDR_MX1_USABLE_DANE_TEST=127.A.B.10,
@@ -63,9 +63,12 @@
 # the default), sts-wrongname.* (test CA, SAN *.sts.test + wrongname.sts.test:
 # served for SNI mta-sts.wrongname.sts.test), sts-selfsigned.{pem,key}
 # (self-signed, SAN mta-sts.selfsigned.sts.test: served for that SNI).
+# badcert-selfsigned.{pem,key}: self-signed, CN/SAN mx.badcert.sts.test.
 # Convention: the server at a host's address presents that host's H.pem; the
 # TLSA records below are computed so that this convention makes every "usable"
 # domain verify (cnamehost2's TLSA at the alias base is the real host's key).
+# One exception: postfix.sh's sink presents badcert-selfsigned.pem (not the
+# test-CA leaf mx.badcert.sts.test.pem) at mx.badcert.sts.test's address.
 #
 # TTLs: records 3600 (MX, A, AAAA, CNAME, NS, DS, DNSKEY), TLSA and the CNAMEs
 # at TLSA names 600; SOA minimum 300, so every negative answer (NXDOMAIN,
@@ -122,6 +125,9 @@
 #  twotxt      TXT id=a1 and id=b2                                  absent
 #  badtxt      TXT "v=STSv2; id=1;" and "hello"                     absent
 #  nosts       no _mta-sts TXT (policy served if one is added)      absent
+#  badcert     ok; enforce, mx.badcert.sts.test; but the MX host's   enforce
+#              SMTP server (postfix.sh sink) presents a self-signed
+#              certificate: Postfix "secure" delivery must fail
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -200,8 +206,9 @@ real.cnamehost.dane.test real.cnamehost2.dane.test mx.tlsacname.dane.test
 implicit.dane.test mx.unsigned.test mx.bogus.test mx.corrupt.test
 mx.expired.dane.test mx.wrongtlsa.dane.test"
 # MTA-STS mail domains (LABEL.sts.test); each gets MX 10 mx.LABEL.sts.test.
+# (New labels go at the end: every host keeps its address.)
 STS_LABELS="enforce testing none crlf nohost selfsigned wrongname redirect
-notfound ctype big chunked syntax slow changing twotxt badtxt nosts"
+notfound ctype big chunked syntax slow changing twotxt badtxt nosts badcert"
 for _l in $STS_LABELS; do ADDR_HOSTS="$ADDR_HOSTS mx.$_l.sts.test"; done
 unset _l
 # Policy hosts served by sts_server.py with the test CA's sts-server cert
@@ -336,7 +343,11 @@ make_certs() {
 				openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 				-config "$C/ca/ca.cnf" -subj "/CN=mta-sts.selfsigned.sts.test" \
 				-addext "subjectAltName=DNS:mta-sts.selfsigned.sts.test" -days 30 \
-				-keyout "$C/sts-selfsigned.key" -out "$C/sts-selfsigned.pem" 2>>"$C/openssl.log" ;;
+				-keyout "$C/sts-selfsigned.key" -out "$C/sts-selfsigned.pem" 2>>"$C/openssl.log"
+				openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-config "$C/ca/ca.cnf" -subj "/CN=mx.badcert.sts.test" \
+				-addext "subjectAltName=DNS:mx.badcert.sts.test" -days 30 \
+				-keyout "$C/badcert-selfsigned.key" -out "$C/badcert-selfsigned.pem" 2>>"$C/openssl.log" ;;
 			esac
 		) &
 		pids="$pids $!"

@@ -389,29 +389,39 @@ cache_resolve(struct cache *c, struct cache_entry *e, time_t now)
 }
 
 struct verdict *
+cache_lookup(struct cache *c, const char *domain, time_t now)
+{
+	struct cache_entry *e = cache_find(c, domain, cache_hash(domain));
+
+	if (e == NULL || e->ce_v == NULL || e->ce_gen != c->c_gen || now >= e->ce_expires)
+		return NULL;
+	c->c_stats.cs_hits++;
+	cache_lru_front(c, e);
+	if (++e->ce_hits >= 2 && now >= e->ce_refresh_at && e->ce_job == NULL &&
+	    cache_cfg(c)->cca_refresh_ahead) {
+		log_debug("cache: %s asked %u times near its expiry: refreshing ahead",
+		    e->ce_key, e->ce_hits);
+		c->c_stats.cs_refreshes++;
+		cache_resolve(c, e, now);
+	}
+	return e->ce_v;
+}
+
+struct verdict *
 cache_get(struct cache *c, const char *domain, time_t now, cache_done_fn *done,
     void *arg, struct cache_wait **waitp)
 {
 	uint32_t h = cache_hash(domain);
-	struct cache_entry *e = cache_find(c, domain, h);
+	struct cache_entry *e;
 	struct cache_wait *w;
+	struct verdict *v;
 
 	if (waitp)
 		*waitp = NULL;
-	if (e != NULL && e->ce_v != NULL && e->ce_gen == c->c_gen && now < e->ce_expires) {
-		c->c_stats.cs_hits++;
-		cache_lru_front(c, e);
-		if (++e->ce_hits >= 2 && now >= e->ce_refresh_at && e->ce_job == NULL &&
-		    cache_cfg(c)->cca_refresh_ahead) {
-			log_debug("cache: %s asked %u times near its expiry: refreshing ahead",
-			    e->ce_key, e->ce_hits);
-			c->c_stats.cs_refreshes++;
-			cache_resolve(c, e, now);
-		}
-		return e->ce_v;
-	}
+	if ((v = cache_lookup(c, domain, now)) != NULL)
+		return v;
 	c->c_stats.cs_misses++;
-	if (e == NULL)
+	if ((e = cache_find(c, domain, h)) == NULL)
 		e = cache_entry_new(c, domain, h);
 	else
 		cache_lru_front(c, e);

@@ -44,6 +44,12 @@ void cache_free(struct cache *c);
 void cache_set_engine(struct cache *c, struct engine *en);
 
 /*
+ * The fresh cached verdict for domain, or NULL (nothing is started then).
+ * The hot path: no allocation. May start a refresh ahead in the background.
+ */
+struct verdict *cache_lookup(struct cache *c, const char *domain, time_t now);
+
+/*
  * The verdict for domain (a valid host name, lower case, no trailing dot).
  * A fresh cached verdict is returned at once. Otherwise NULL: a resolution
  * was started or joined, done(arg, v) will run later (never from inside

@@ -80,8 +80,14 @@ tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_
 	struct verdict *v;
 	char key[256];
 
+	time_t now = time(NULL);
+
 	if (tlspolicy_key(view->rv_key, key, sizeof(key)) == NULL) {
 		socketmap_reply(req, "NOTFOUND ", 9);
+		return;
+	}
+	if ((v = cache_lookup(tp->tp_cache, key, now)) != NULL) {
+		tlspolicy_answer(tp, req, v, json, tlsrpt);     /* a hit: no allocation */
 		return;
 	}
 	pp = xcalloc(1, sizeof(*pp));
@@ -89,8 +95,8 @@ tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_
 	pp->pp_req = req;
 	pp->pp_json = json;
 	pp->pp_tlsrpt = tlsrpt;
-	v = cache_get(tp->tp_cache, key, time(NULL), tlspolicy_done, pp, &pp->pp_wait);
-	if (v != NULL) {
+	v = cache_get(tp->tp_cache, key, now, tlspolicy_done, pp, &pp->pp_wait);
+	if (v != NULL) {                /* cannot happen right after a miss */
 		free(pp);
 		tlspolicy_answer(tp, req, v, json, tlsrpt);
 		return;

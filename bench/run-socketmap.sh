@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# run-socketmap.sh: socketmap cache-hit throughput, danemilter against
+# Debian's postfix-mta-sts-resolver, in one command.
+#
+#   bench/run-socketmap.sh [-d SECONDS] [-c "1 16 128"]
+#
+# Builds danemilter and bench/socketmap (in $top_builddir, default
+# _build/plain; configured there first if needed), starts a test world
+# (tests/lib.sh world_start), its validating unbound on .5 (postfix.sh
+# start-resolver), danemilter with the world's configuration (daemon_conf,
+# daemon_start) and mta-sts-daemon (package postfix-mta-sts-resolver,
+# installed with apt-get when missing) on free 127.0.0.1 ports. Both are
+# primed with one request per key, then bench/socketmap runs -d seconds
+# (default 3) at each connection count against each, and one table is
+# printed. Everything is stopped on exit (trap EXIT, by PID).
+#
+# mta-sts-daemon: its own YAML (internal cache, cache_grace 3600 so every
+# request in the run is a cache hit, require_sni as shipped; reuse_port
+# stays true: 1.1.2 cannot start with false), run inside
+# `unshare -m` with a private resolv.conf ("nameserver <.5>") bind-mounted
+# over /etc/resolv.conf (c-ares reads it; the host's file is never
+# touched), SSL_CERT_FILE = the world's test CA (Python's default SSL
+# context reads it for the HTTPS policy fetch), proxy variables unset.
+# danemilter: cache.min_ttl 3600 for the same reason.
+#
+# Keys: enforce.sts.test, changing.sts.test (both MTA-STS enforce) and
+# usable.dane.test (DANE for danemilter, whose answer is "dane-only";
+# MTA-STS enforce for the resolver, which knows no DANE). Not
+# crlf.sts.test: its policy says "mode: enforce" then "mode: testing";
+# danemilter takes the first (enforce), the resolver the last (testing:
+# NOTFOUND), so the two would not be answering the same question.
+#
+# The figures are printed, never judged. Exit non-zero only when a server
+# cannot be started, answers a priming request wrongly, or the load
+# generator reports errors.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+dur=3
+counts="1 16 128"
+while getopts d:c: opt; do
+	case $opt in
+	d) dur=$OPTARG ;;
+	c) counts=$OPTARG ;;
+	*) echo "usage: bench/run-socketmap.sh [-d SECONDS] [-c \"1 16 128\"]" >&2; exit 64 ;;
+	esac
+done
+KEYS="enforce.sts.test changing.sts.test usable.dane.test"
+
+# ---- build
+builddir=${top_builddir:-$top/_build/plain}
+case $builddir in /*) ;; *) builddir=$(pwd)/$builddir ;; esac
+if [ ! -f "$builddir/Makefile" ]; then
+	[ -x "$top/configure" ] || (cd "$top" && ./autogen.sh) >&2
+	mkdir -p "$builddir"
+	(cd "$builddir" && "$top/configure" -q) >&2
+fi
+make -s -C "$builddir" danemilter bench/socketmap >&2
+LOADGEN=$builddir/bench/socketmap
+
+# ---- the resolver package (and uvloop, which Debian recommends with it)
+missing=""
+for p in postfix-mta-sts-resolver python3-uvloop; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "run-socketmap: missing packages:$missing (run as root)" >&2
+		exit 1
+	fi
+	echo "run-socketmap: installing:$missing" >&2
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null; }
+fi
+
+# ---- the world, its validating resolver, danemilter
+# shellcheck disable=SC2034 # read by tests/lib.sh
+top_srcdir=$top
+top_builddir=$builddir
+# shellcheck disable=SC1091
+. "$top/tests/lib.sh"
+trap 'exit 130' INT TERM # so that lib.sh's EXIT trap stops everything
+world_start
+bash "$top/tests/world/postfix.sh" start-resolver "$WORLD" >&2 ||
+	bail "the world's validating unbound did not start"
+
+DCONF=$WORLD/bench-danemilter.conf
+DLOG=$WORLD/bench-danemilter.log
+daemon_conf "$DCONF" 'cache = { min_ttl = 3600; };'
+# Info-level lines per request would be timed too: warnings only.
+sed -i 's/level = "info"/level = "warning"/' "$DCONF"
+daemon_start "$DCONF" "$DLOG"
+
+# ---- mta-sts-daemon
+R=$WORLD/mta-sts
+mkdir -p "$R"
+RPORT=$(free_port)
+while [ "$RPORT" = "$DAEMON_PORT" ]; do RPORT=$(free_port); done
+printf 'nameserver %s\n' "$WORLD_RESOLVER" >"$R/resolv.conf"
+cat >"$R/mta-sts-daemon.yml" <<EOF
+host: 127.0.0.1
+port: $RPORT
+reuse_port: true
+shutdown_timeout: 1
+cache_grace: 3600
+cache:
+  type: internal
+  options:
+    cache_size: 10000
+default_zone:
+  strict_testing: false
+  timeout: 4
+EOF
+# shellcheck disable=SC2016 # $0 and $@ are for that sh
+env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY \
+	SSL_CERT_FILE="$WORLD_CA" \
+	unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$R/resolv.conf" \
+	mta-sts-daemon -c "$R/mta-sts-daemon.yml" -v warn </dev/null >"$R/daemon.log" 2>&1 &
+RPID=$!
+at_exit "kill $RPID 2>/dev/null; wait $RPID 2>/dev/null"
+up=1
+for _ in $(seq 1 100); do
+	if ss -Hltn "sport = :$RPORT" 2>/dev/null | grep -q .; then up=0; break; fi
+	kill -0 "$RPID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ "$up" != 0 ]; then
+	sed 's/^/# /' "$R/daemon.log"
+	bail "mta-sts-daemon did not start listening on port $RPORT"
+fi
+
+# ---- prime both caches: one request per key, checked
+# ask PORT KEY: the reply as Postfix's own client (postmap -q) reads it.
+PMC=$R/postmap
+mkdir -p "$PMC"
+printf 'compatibility_level = 3.6\n' >"$PMC/main.cf"
+touch -d '-10 seconds' "$PMC/main.cf" # Postfix waits until main.cf is a second old
+ask() {
+	local out rc=0
+	out=$(postmap -c "$PMC" -q "$2" "socketmap:inet:127.0.0.1:$1:QUERY" 2>&1) || rc=$?
+	case $rc in
+	0) printf 'OK %s' "$out" ;;
+	1) if [ -z "$out" ]; then printf 'NOTFOUND'; else printf 'ERROR %s' "$out"; fi ;;
+	*) printf 'ERROR %s' "$out" ;;
+	esac
+}
+bad=0
+for key in $KEYS; do
+	for srv in danemilter resolver; do
+		if [ $srv = danemilter ]; then port=$DAEMON_PORT; else port=$RPORT; fi
+		got=$(ask "$port" "$key")
+		case $key:$got in
+		enforce.sts.test:"OK secure "*) ;;
+		enforce.sts.test:*) bad=1 ;;
+		*:"OK "*) ;;
+		*) bad=1 ;;
+		esac
+		printf '# prime %-10s %-17s -> %s\n' "$srv" "$key" "$got"
+	done
+done
+if [ "$bad" != 0 ]; then
+	echo "# danemilter log:"; sed 's/^/#   /' "$DLOG" | tail -n 20
+	echo "# mta-sts-daemon log:"; sed 's/^/#   /' "$R/daemon.log" | tail -n 20
+	bail "a server answered a priming request wrongly (want \"OK secure ...\" for enforce.sts.test, \"OK ...\" for every key)"
+fi
+
+# ---- load
+# run PORT CONNS: "qps p50 p99"; the load generator's failures are noted
+# in $FAILED (this runs in a subshell).
+FAILED=$WORLD/bench-failed
+run() {
+	local line rc=0
+	# shellcheck disable=SC2086
+	line=$("$LOADGEN" -h 127.0.0.1 -p "$1" -c "$2" -d "$dur" $KEYS) || rc=$?
+	if [ "$rc" != 0 ]; then
+		echo "# bench/socketmap -p $1 -c $2 exited $rc: $line" >&2
+		echo "$1 $2" >>"$FAILED"
+	fi
+	# shellcheck disable=SC2086
+	set -- $line
+	printf "%s %s %s" "${3#qps=}" "${4#p50=}" "${5#p99=}"
+}
+ncpu=$(nproc)
+echo "# socketmap cache hits, keys: $KEYS; ${dur} s per run after 0.5 s warm-up"
+echo "# one machine, $ncpu cores, shared by both servers and the load generator (one epoll thread):"
+echo "# $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# resolver: mta-sts-daemon $(dpkg-query -W -f='${Version}' postfix-mta-sts-resolver) (Debian), one process, internal cache$("$PYTHON" -c "import uvloop" 2>/dev/null && echo ', uvloop')"
+printf '%-12s %-15s %-7s %-8s| %-13s %-7s %-8s| %s\n' connections "danemilter qps" p50 p99 "resolver qps" p50 p99 ratio
+for c in $counts; do
+	# shellcheck disable=SC2046
+	set -- $(run "$DAEMON_PORT" "$c") $(run "$RPORT" "$c") - - - - - -
+	ratio=$(awk -v a="$1" -v b="$4" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
+	printf '%-12s %-15s %-7s %-8s| %-13s %-7s %-8s| %s\n' "$c" "$1" "$2" "$3" "$4" "$5" "$6" "$ratio"
+done
+kill -0 "$DAEMON_PID" 2>/dev/null || bail "danemilter died during the run"
+kill -0 "$RPID" 2>/dev/null || bail "mta-sts-daemon died during the run"
+[ ! -s "$FAILED" ] || bail "the load generator reported errors (see above)"

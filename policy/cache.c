@@ -47,6 +47,7 @@ struct cache_entry {
 	struct mtasts_policy *ce_sts_policy;    /* last good policy */
 	time_t ce_sts_policy_expires;
 	time_t ce_sts_last_failure;
+	char ce_sts_failed_id[MTASTS_ID_MAX + 1];       /* the id whose fetch failed */
 	struct cache_job *ce_job;
 	char ce_key[];
 };
@@ -306,8 +307,10 @@ cache_job_finish(struct cache_job *j)
 			e->ce_sts_policy = mtasts_policy_ref(sts->mr_policy);
 			e->ce_sts_policy_expires = sts->mr_policy->mp_fetched + (time_t)sts->mr_policy->mp_max_age;
 		}
-		if (sts->mr_fetch_failed)
+		if (sts->mr_fetch_failed) {
 			e->ce_sts_last_failure = now;
+			memcpy(e->ce_sts_failed_id, sts->mr_txt_id, sizeof(e->ce_sts_failed_id));
+		}
 		else if (sts->mr_fetched)
 			e->ce_sts_last_failure = 0;
 	}
@@ -379,6 +382,7 @@ cache_resolve(struct cache *c, struct cache_entry *e, time_t now)
 	if (e->ce_sts_policy && e->ce_sts_policy_expires > now)
 		mc.mc_policy = e->ce_sts_policy;
 	mc.mc_last_failure = e->ce_sts_last_failure;
+	mc.mc_failed_id = e->ce_sts_failed_id;
 	j->cj_pending = 2;
 	j->cj_dane = engine_dane(j->cj_en, e->ce_key, cache_dane_done, j);
 	if (j->cj_dane == NULL)

@@ -105,6 +105,7 @@ struct mtasts_lookup {
 	void *ml_arg;
 	uint32_t ml_txt_ttl;
 	char ml_id[MTASTS_ID_MAX + 1];
+	char ml_failed_id[MTASTS_ID_MAX + 1];   /* the id of the last failed fetch */
 
 	struct dns_query *ml_txt, *ml_a, *ml_aaaa;
 	int ml_addr_pending;
@@ -566,6 +567,7 @@ mtasts_finish(struct mtasts_lookup *l, enum mtasts_status st, struct mtasts_poli
 	res->mr_policy = pol;
 	res->mr_reason = reason;
 	res->mr_txt_ttl = l->ml_txt_ttl;
+	memcpy(res->mr_txt_id, l->ml_id, sizeof(res->mr_txt_id));
 	l->ml_res = res;
 	iv_task_register(&l->ml_task);
 }
@@ -1095,8 +1097,8 @@ mtasts_txt_cb(void *arg, const struct dns_answer *a)
 		    xasprintf("id %s unchanged: cached policy", l->ml_id));
 		return;
 	}
-	if (l->ml_last_failure != 0 && l->ml_now >= l->ml_last_failure &&
-	    l->ml_now - l->ml_last_failure < MTASTS_RETRY_SECONDS) {
+	if (l->ml_last_failure != 0 && strcmp(l->ml_failed_id, l->ml_id) == 0 &&
+	    l->ml_now >= l->ml_last_failure && l->ml_now - l->ml_last_failure < MTASTS_RETRY_SECONDS) {
 		char *why = xasprintf("id %s: last fetch failed %lld s ago, next try in %lld s", l->ml_id,
 		    (long long)(l->ml_now - l->ml_last_failure),
 		    (long long)(MTASTS_RETRY_SECONDS - (l->ml_now - l->ml_last_failure)));
@@ -1131,6 +1133,8 @@ mtasts_lookup_start(struct mtasts_ctx *c, const char *domain,
 	if (cached != NULL) {
 		l->ml_cached = cached->mc_policy ? mtasts_policy_ref(cached->mc_policy) : NULL;
 		l->ml_last_failure = cached->mc_last_failure;
+		snprintf(l->ml_failed_id, sizeof(l->ml_failed_id), "%s",
+		    cached->mc_failed_id ? cached->mc_failed_id : "");
 	}
 	l->ml_now = now;
 	l->ml_done = done;

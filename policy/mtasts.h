@@ -68,12 +68,14 @@ struct mtasts_result {
 	enum mtasts_failure mr_failure;
 	char *mr_reason;                /* always set: what happened, for logs and JSON */
 	uint32_t mr_txt_ttl;            /* TTL of the TXT answer (0 when none) */
+	char mr_txt_id[MTASTS_ID_MAX + 1];      /* the id the TXT record showed ("" when none) */
 };
 
 /* What the caller has cached for the domain. */
 struct mtasts_cached {
 	struct mtasts_policy *mc_policy;        /* NULL when none; still valid (not past max_age) */
 	time_t mc_last_failure;                 /* wall clock of the last failed fetch, or 0 */
+	const char *mc_failed_id;               /* the TXT id that fetch was for (NULL: unknown) */
 };
 
 struct mtasts_options {
@@ -96,8 +98,9 @@ typedef void mtasts_done_fn(void *arg, struct mtasts_result *res);
  * Resolve MTA-STS for domain (a host name, lower case, no trailing dot):
  * TXT at _mta-sts.DOMAIN; exactly one valid v=STSv1 record, else ABSENT
  * (or the cached policy if one is given). Same id as the cached policy:
- * the cached policy, no fetch. New id, or no cache: fetch, unless the last
- * failure is less than MTASTS_RETRY_SECONDS ago. A TXT lookup error is not
+ * the cached policy, no fetch. New id, or no cache: fetch, unless a fetch
+ * for this same id failed less than MTASTS_RETRY_SECONDS ago (RFC 8461
+ * §3.3: the wait is per id, so a fixed policy under a new id is fetched). A TXT lookup error is not
  * "absent": with a cached policy that policy applies; without one the
  * result is MTASTS_ERROR with a reason. logtag != NULL logs each step.
  * The callback runs once, from the loop.

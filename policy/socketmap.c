@@ -4,7 +4,8 @@
  * PROTOCOL (socketmap_table(5); the client is Postfix src/util/dict_sockmap.c)
  *	Each message is one netstring, "<length>:<bytes>,", no line ends.
  *	Request: "NAME KEY": NAME is QUERY, QUERYwithTLSRPT or JSON, one space,
- *	KEY 1..1000 bytes of printable ASCII without spaces.
+ *	KEY 1..1000 bytes without control characters, spaces or DEL (UTF-8
+ *	bytes pass: the lookup answers them, as PERM would make Postfix defer).
  *	Reply: "OK data", "NOTFOUND ", "TEMP reason" or "PERM reason", at most
  *	SOCKETMAP_REPLY_MAX bytes (Postfix refuses longer ones). Postfix keeps
  *	one connection per smtp(8) process with one request outstanding, waits

@@ -89,6 +89,17 @@ expect changing.sts.test "secure match=mx.changing.sts.test:.changed.sts.test se
 is "$(js changing.sts.test 'd["mta_sts_detail"]["id"]+" "+str(d["mta_sts_detail"]["failure"])')" \
 	"changing2 sts-policy-fetch-error" "failed refresh: old id kept, the failure recorded"
 like "$(grep "host=mta-sts.changing.sts.test " "$ACCESS" | tail -1)" " 500 " "the refresh really hit the failing server"
+n3=$(fetches changing.sts.test)
+sleep 2
+pm QUERY changing.sts.test >/dev/null
+is "$(fetches changing.sts.test)" "$n3" "the same id is not fetched again within 5 minutes of its failure"
+bash "$top_srcdir/tests/world/world.sh" sts-mode "$WORLD" changing.sts.test ok >/dev/null
+bash "$top_srcdir/tests/world/world.sh" sts-set "$WORLD" changing.sts.test changing4 >/dev/null
+sleep 2
+pm QUERY changing.sts.test >/dev/null
+is "$(fetches changing.sts.test)" "$((n3 + 1))" "a new id is fetched at once: the wait is per id (RFC 8461 3.3)"
+is "$(js changing.sts.test 'd["mta_sts_detail"]["id"]+" "+str(d["mta_sts_detail"]["failure"])')" \
+	"changing4 None" "the new id's policy applies, no failure"
 
 # --- strict_testing by reload: testing mode enforced
 sed -i 's/^mta_sts = { /mta_sts = { strict_testing = true; /' "$CONF"

@@ -355,7 +355,7 @@ test_lookups(void)
 	struct mtasts_ctx *c;
 	struct mtasts_lookup *l;
 	struct mtasts_policy *p;
-	struct mtasts_cached cached;
+	struct mtasts_cached cached = { 0 };
 	char *err = NULL;
 	int sink;
 

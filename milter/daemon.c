@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <iv.h>
 #include <iv_signal.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,8 @@ daemon_main(int argc, char **argv)
 {
 	const char *pidfile = NULL;
 	bool foreground = false;
+	static char cfgabs[PATH_MAX], pidabs[PATH_MAX + 256];
+	char cwd[PATH_MAX];
 	struct daemon d;
 	struct cfg *cfg;
 	char *err = NULL;
@@ -186,6 +189,13 @@ daemon_main(int argc, char **argv)
 	}
 	if (d.dm_cfgpath == NULL)
 		d.dm_cfgpath = CMD_DEFAULT_CONFIG;
+	/* daemon() moves to "/": reloads and the pid file need absolute paths. */
+	if (*d.dm_cfgpath != '/' && realpath(d.dm_cfgpath, cfgabs) != NULL)
+		d.dm_cfgpath = cfgabs;
+	if (pidfile != NULL && *pidfile != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+		snprintf(pidabs, sizeof(pidabs), "%s/%s", cwd, pidfile);
+		pidfile = pidabs;
+	}
 	if ((cfg = cmd_load_config(d.dm_cfgpath)) == NULL)
 		return EX_CONFIG;
 

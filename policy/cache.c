@@ -16,6 +16,7 @@
 #include "cache.h"
 
 #include <errno.h>
+#include <iv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,9 @@ struct cache_job {
 
 struct cache {
 	struct engine *c_en;
+	struct engine **c_dead;                 /* engine references to drop... */
+	size_t c_ndead;
+	struct iv_task c_reaper;                /* ...outside their own callbacks */
 	struct cache_entry **c_buckets;
 	size_t c_nbuckets;                      /* power of two */
 	struct cache_entry *c_lru_head, *c_lru_tail;
@@ -90,6 +94,30 @@ cache_cfg(const struct cache *c)
 	return &c->c_en->en_cfg->c_cache;
 }
 
+/* Drop the engine references of finished jobs. A job ends inside a DNS
+ * callback of its engine's resolver; when the engine was replaced by a
+ * reload, that may be the last reference, and freeing the resolver from
+ * inside its own callback would pull it out from under itself. */
+static void
+cache_reap(void *cookie)
+{
+	struct cache *c = cookie;
+	size_t i;
+
+	for (i = 0; i < c->c_ndead; i++)
+		engine_unref(c->c_dead[i]);
+	c->c_ndead = 0;
+}
+
+static void
+cache_release_engine(struct cache *c, struct engine *en)
+{
+	c->c_dead = xreallocarray(c->c_dead, c->c_ndead + 1, sizeof(*c->c_dead));
+	c->c_dead[c->c_ndead++] = en;
+	if (!iv_task_registered(&c->c_reaper))
+		iv_task_register(&c->c_reaper);
+}
+
 struct cache *
 cache_new(struct engine *en)
 {
@@ -97,6 +125,9 @@ cache_new(struct engine *en)
 	size_t want = en->en_cfg->c_cache.cca_max_entries;
 
 	c->c_en = engine_ref(en);
+	IV_TASK_INIT(&c->c_reaper);
+	c->c_reaper.cookie = c;
+	c->c_reaper.handler = cache_reap;
 	c->c_nbuckets = 64;
 	while (c->c_nbuckets < want && c->c_nbuckets < (1u << 22))
 		c->c_nbuckets <<= 1;
@@ -164,15 +195,16 @@ cache_entry_free(struct cache *c, struct cache_entry *e)
 	c->c_stats.cs_entries--;
 }
 
-/* Past the size bound: drop the least recently used idle entries. */
+/* Past the size bound: drop the least recently used idle entries, never
+ * keep (the entry being created). */
 static void
-cache_evict(struct cache *c)
+cache_evict(struct cache *c, const struct cache_entry *keep)
 {
 	struct cache_entry *e = c->c_lru_tail, *prev;
 
 	while (e != NULL && c->c_stats.cs_entries > cache_cfg(c)->cca_max_entries) {
 		prev = e->ce_lprev;
-		if (e->ce_job == NULL) {
+		if (e->ce_job == NULL && e != keep) {
 			cache_entry_free(c, e);
 			c->c_stats.cs_evictions++;
 		}
@@ -193,7 +225,7 @@ cache_entry_new(struct cache *c, const char *key, uint32_t h)
 	*b = e;
 	cache_lru_front(c, e);
 	c->c_stats.cs_entries++;
-	cache_evict(c);
+	cache_evict(c, e);
 	return e;
 }
 
@@ -202,6 +234,10 @@ cache_free(struct cache *c)
 {
 	while (c->c_lru_head)
 		cache_entry_free(c, c->c_lru_head);
+	if (iv_task_registered(&c->c_reaper))
+		iv_task_unregister(&c->c_reaper);
+	cache_reap(c);
+	free(c->c_dead);
 	free(c->c_buckets);
 	engine_unref(c->c_en);
 	free(c);
@@ -238,7 +274,8 @@ cache_refresh_window(uint32_t life)
 
 /* How long a new verdict lives, from its parts. */
 static uint32_t
-cache_lifetime(const struct cache *c, const struct verdict *v, const struct mtasts_result *sts)
+cache_lifetime(const struct cache *c, const struct verdict *v, const struct mtasts_result *sts,
+    time_t now)
 {
 	const struct cfg_cache *cc = cache_cfg(c);
 	uint32_t life;
@@ -255,6 +292,15 @@ cache_lifetime(const struct cache *c, const struct verdict *v, const struct mtas
 		if (sl < life)
 			life = sl;
 	}
+	if (v->v_sts_policy != NULL) {
+		/* Never past the policy's own end (fetched + max_age). */
+		time_t end = v->v_sts_policy->mp_fetched + (time_t)v->v_sts_policy->mp_max_age - now;
+
+		if (end < 1)
+			end = 1;
+		if ((time_t)life > end)
+			life = (uint32_t)end;
+	}
 	return life;
 }
 
@@ -268,7 +314,7 @@ cache_job_free(struct cache_job *j)
 	dane_result_free(j->cj_dane_res);
 	if (j->cj_sts_res)
 		mtasts_result_free(j->cj_sts_res);
-	engine_unref(j->cj_en);
+	cache_release_engine(j->cj_c, j->cj_en);
 	free(j);
 }
 
@@ -324,7 +370,7 @@ cache_job_finish(struct cache_job *j)
 		v = e->ce_v;
 		e->ce_refresh_at = now + (time_t)cache_cfg(c)->cca_error_ttl;
 	} else {
-		life = cache_lifetime(c, v, sts);
+		life = cache_lifetime(c, v, sts, now);
 		verdict_unref(e->ce_v);
 		e->ce_v = v;
 		e->ce_gen = j->cj_en == c->c_en ? c->c_gen : c->c_gen - 1;
@@ -535,26 +581,37 @@ cache_save(struct cache *c, const char *path, time_t now, char **errp)
 	return rc;
 }
 
-/* Decode a hex field ("-" = empty) into a malloc'ed string; NULL if bad. */
+static int
+cache_hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* Decode a hex field ("-" = empty) into a malloc'ed string; NULL if it is
+ * not exactly pairs of hex digits, holds a NUL, or decodes past max bytes. */
 static char *
-cache_unhex(const char *s)
+cache_unhex(const char *s, size_t max)
 {
 	size_t n = strlen(s), i;
 	char *out;
 
 	if (strcmp(s, "-") == 0)
 		return xstrdup("");
-	if (n % 2 != 0)
+	if (n == 0 || n % 2 != 0 || n / 2 > max)
 		return NULL;
 	out = xmalloc(n / 2 + 1);
 	for (i = 0; i < n / 2; i++) {
-		unsigned v;
+		int hi = cache_hexval(s[2 * i]), lo = cache_hexval(s[2 * i + 1]);
 
-		if (sscanf(s + 2 * i, "%2x", &v) != 1 || v == 0) {
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 			free(out);
 			return NULL;
 		}
-		out[i] = (char)v;
+		out[i] = (char)(hi << 4 | lo);
 	}
 	out[n / 2] = '\0';
 	return out;
@@ -593,9 +650,13 @@ cache_load_line(struct cache *c, char *line, time_t now)
 	    !cache_num(f[9], 0, (long long)1 << 40, &pexp) ||
 	    !cache_num(f[10], 0, (long long)1 << 40, &lastfail) ||
 	    !cache_num(f[12], 0, (long long)1 << 40, &fetched) ||
-	    (reason = cache_unhex(f[5])) == NULL || (sts_reason = cache_unhex(f[8])) == NULL ||
-	    (body = cache_unhex(f[13])) == NULL)
+	    (reason = cache_unhex(f[5], 4096)) == NULL || (sts_reason = cache_unhex(f[8], 4096)) == NULL ||
+	    (body = cache_unhex(f[13], MTASTS_BODY_MAX)) == NULL)
 		goto out;
+	/* A file could claim anything: never trust an expiry beyond what the
+	 * configuration would have given. */
+	if (expires > now + (long long)cache_cfg(c)->cca_max_ttl)
+		expires = now + (long long)cache_cfg(c)->cca_max_ttl;
 	if (cache_find(c, key, cache_hash(key)) != NULL) {
 		ok = true;                      /* a duplicate: the first one wins */
 		goto out;
@@ -605,7 +666,8 @@ cache_load_line(struct cache *c, char *line, time_t now)
 		char *perr = NULL;
 		struct mtasts_policy *p = mtasts_policy_parse(body, strlen(body), &perr);
 
-		if (p == NULL || strlen(f[11]) > MTASTS_ID_MAX) {
+		if (p == NULL || strlen(f[11]) > MTASTS_ID_MAX || strspn(f[11],
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != strlen(f[11])) {
 			free(perr);
 			if (p)
 				mtasts_policy_unref(p);
@@ -613,10 +675,17 @@ cache_load_line(struct cache *c, char *line, time_t now)
 		}
 		snprintf(p->mp_id, sizeof(p->mp_id), "%s", f[11]);
 		p->mp_fetched = (time_t)fetched;
-		e = cache_entry_new(c, key, cache_hash(key));
-		e->ce_sts_policy = p;
-		e->ce_sts_policy_expires = (time_t)pexp;
-		e->ce_sts_last_failure = (time_t)lastfail;
+		/* fetched + max_age is the end, whatever the file says */
+		if (p->mp_fetched + (time_t)p->mp_max_age < (time_t)pexp)
+			pexp = (long long)(p->mp_fetched + (time_t)p->mp_max_age);
+		if (pexp <= now) {
+			mtasts_policy_unref(p);         /* stale: as if not saved */
+		} else {
+			e = cache_entry_new(c, key, cache_hash(key));
+			e->ce_sts_policy = p;
+			e->ce_sts_policy_expires = (time_t)pexp;
+			e->ce_sts_last_failure = (time_t)lastfail;
+		}
 	}
 	if (expires > now) {
 		struct dane_result *d = xcalloc(1, sizeof(*d));

@@ -135,6 +135,8 @@ static bool cfg_check_listen(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
 static bool cfg_check_mode(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
+static bool cfg_check_path(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
 
 #define KEY_STR(st, key, field, def, check, flags) \
 	{ .ck_name = key, .ck_kind = CFG_K_STR, .ck_flags = flags, \
@@ -190,7 +192,7 @@ static const struct cfg_key cfg_dns_keys[] = {
 	KEY_STRS(struct cfg_dns, "forward", cd_forward, cd_nforward,
 	    cfg_check_addr, 0),
 	KEY_STR(struct cfg_dns, "trust_anchor_file", cd_trust_anchor_file,
-	    CFG_DEFAULT_TA_FILE, NULL, 0),
+	    CFG_DEFAULT_TA_FILE, cfg_check_path, 0),
 	KEY_STRS(struct cfg_dns, "trust_anchors", cd_trust_anchors,
 	    cd_ntrust_anchors, NULL, 0),
 	KEY_LIST(struct cfg_dns, "stubs", cd_stubs, cd_nstubs,
@@ -246,7 +248,7 @@ static const struct cfg_section cfg_socketmap_section = {
 
 static const struct cfg_key cfg_mta_sts_keys[] = {
 	KEY_BOOL(struct cfg_mta_sts, "enabled", cst_enabled, 1),
-	KEY_STR(struct cfg_mta_sts, "ca_file", cst_ca_file, NULL, NULL, 0),
+	KEY_STR(struct cfg_mta_sts, "ca_file", cst_ca_file, NULL, cfg_check_path, 0),
 	KEY_BOOL(struct cfg_mta_sts, "strict_testing", cst_strict_testing, 0),
 	KEY_UINT(struct cfg_mta_sts, "timeout_ms", cst_timeout_ms, 30000, 100, 120000),
 	KEY_UINT(struct cfg_mta_sts, "connect_timeout_ms", cst_connect_timeout_ms,
@@ -259,7 +261,7 @@ static const struct cfg_section cfg_mta_sts_section = {
 };
 
 static const struct cfg_key cfg_cache_keys[] = {
-	KEY_STR(struct cfg_cache, "file", cca_file, "", NULL, 0),
+	KEY_STR(struct cfg_cache, "file", cca_file, "", cfg_check_path, 0),
 	KEY_UINT(struct cfg_cache, "min_ttl", cca_min_ttl, 60, 0, 86400),
 	KEY_UINT(struct cfg_cache, "max_ttl", cca_max_ttl, 86400, 1, 31557600),
 	KEY_UINT(struct cfg_cache, "error_ttl", cca_error_ttl, 30, 0, 3600),
@@ -517,6 +519,17 @@ cfg_check_listen(struct cfg_ld *ld, const config_setting_t *s,
 	if (errno != 0 || *end != '\0' || end == port + 1 || n < 1 || n > 65535)
 		return cfg_fail(ld, s, "%s \"%s\": the port must be 1 to 65535",
 		    label, val);
+	return true;
+}
+
+/* A file the daemon opens again after detaching or on reload: absolute
+ * ("" means none). */
+static bool
+cfg_check_path(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	if (*val != '\0' && *val != '/')
+		return cfg_fail(ld, s, "%s must be an absolute path (\"%s\")", label, val);
 	return true;
 }
 

@@ -572,6 +572,17 @@ mtasts_finish(struct mtasts_lookup *l, enum mtasts_status st, struct mtasts_poli
 	iv_task_register(&l->ml_task);
 }
 
+/* A policy still under its TXT id is fetched again (RFC 8461 §10.2: refresh
+ * proactively) once it is this old: half its max_age, at most a day. A
+ * failed refresh keeps it. */
+static time_t
+mtasts_refresh_age(const struct mtasts_policy *p)
+{
+	uint32_t half = p->mp_max_age / 2;
+
+	return (time_t)(half < 86400 ? half : 86400);
+}
+
 /* No usable TXT record (or none could be looked up): the cached policy,
  * else st. */
 static void
@@ -1090,7 +1101,8 @@ mtasts_txt_cb(void *arg, const struct dns_answer *a)
 	}
 	if (l->ml_logtag)
 		log_info("%s: mta-sts: TXT _mta-sts.%s id=%s", l->ml_logtag, l->ml_domain, l->ml_id);
-	if (l->ml_cached != NULL && strcmp(l->ml_cached->mp_id, l->ml_id) == 0) {
+	if (l->ml_cached != NULL && strcmp(l->ml_cached->mp_id, l->ml_id) == 0 &&
+	    l->ml_now - l->ml_cached->mp_fetched < mtasts_refresh_age(l->ml_cached)) {
 		if (l->ml_logtag)
 			log_info("%s: mta-sts: id unchanged, cached policy kept", l->ml_logtag);
 		mtasts_finish(l, MTASTS_POLICY, mtasts_policy_ref(l->ml_cached),
@@ -1115,6 +1127,7 @@ mtasts_txt_cb(void *arg, const struct dns_answer *a)
 }
 
 /* ---------------------------------------------------------------- lookups */
+
 
 struct mtasts_lookup *
 mtasts_lookup_start(struct mtasts_ctx *c, const char *domain,

@@ -4,6 +4,7 @@
 #include "tlspolicy.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 struct tlspolicy {
 	struct cache *tp_cache;
 	struct socketmap *tp_sm;
+	struct cfg *tp_cfg;             /* a reference: per-domain fixed policies */
 	bool tp_tlsrpt;
 };
 
@@ -86,6 +88,20 @@ tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_
 		socketmap_reply(req, "NOTFOUND ", 9);
 		return;
 	}
+	if (!json) {
+		struct cfg_domain_view dv;
+
+		/* A fixed policy does not depend on DNS: answer it at once
+		 * (the cfg check limited it to printable text). */
+		cfg_domain_lookup(tp->tp_cfg, key, &dv);
+		if (dv.cdv_policy != NULL) {
+			char buf[SOCKETMAP_REPLY_MAX];
+			int n = snprintf(buf, sizeof(buf), "OK %s", dv.cdv_policy);
+
+			socketmap_reply(req, buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+			return;
+		}
+	}
 	if ((v = cache_lookup(tp->tp_cache, key, now)) != NULL) {
 		tlspolicy_answer(tp, req, v, json, tlsrpt);     /* a hit: no allocation */
 		return;
@@ -128,6 +144,7 @@ tlspolicy_new(struct cache *c, const struct cfg *cfg, char **errp)
 	struct socketmap_ops ops;
 
 	tp->tp_cache = c;
+	tp->tp_cfg = cfg_ref((struct cfg *)cfg);
 	tp->tp_tlsrpt = cs->csm_tlsrpt;
 	memset(&lim, 0, sizeof(lim));
 	lim.sl_max_connections = cs->csm_max_connections;
@@ -144,6 +161,7 @@ tlspolicy_new(struct cache *c, const struct cfg *cfg, char **errp)
 	else
 		tp->tp_sm = socketmap_new(def_listen, 1, &lim, &ops, errp);
 	if (tp->tp_sm == NULL) {
+		cfg_unref(tp->tp_cfg);
 		free(tp);
 		return NULL;
 	}
@@ -153,6 +171,8 @@ tlspolicy_new(struct cache *c, const struct cfg *cfg, char **errp)
 void
 tlspolicy_set_cfg(struct tlspolicy *tp, const struct cfg *cfg)
 {
+	cfg_unref(tp->tp_cfg);
+	tp->tp_cfg = cfg_ref((struct cfg *)cfg);
 	tp->tp_tlsrpt = cfg->c_socketmap.csm_tlsrpt;
 }
 
@@ -162,6 +182,7 @@ tlspolicy_free(struct tlspolicy *tp)
 	if (tp == NULL)
 		return;
 	socketmap_free(tp->tp_sm);
+	cfg_unref(tp->tp_cfg);
 	free(tp);
 }
 

@@ -9,7 +9,10 @@
  * "host:port", ".parent", IP address literals and names that are not host
  * names get "NOTFOUND " (no policy for them, as in Postfix's own lookups).
  *
- * The service owns its socketmap server; the cache is the caller's.
+ * A domain with a fixed `policy` in the configuration is answered at once,
+ * without DNS (the JSON request still shows the whole verdict). The
+ * service owns its socketmap server and a reference on the configuration;
+ * the cache is the caller's.
  */
 #ifndef DM_TLSPOLICY_H
 #define DM_TLSPOLICY_H

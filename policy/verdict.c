@@ -79,6 +79,10 @@ verdict_sts_policy(const struct mtasts_policy *p)
 	return sbuf_steal(&sb);
 }
 
+/* Bytes the TLSRPT attributes may bring a reply to (SOCKETMAP_REPLY_MAX is
+ * 100000; the policy itself is far shorter). */
+#define VERDICT_TLSRPT_BUDGET 90000
+
 /* TLSRPT attributes for an MTA-STS policy (RFC 8460 via Postfix >= 3.10). */
 static void
 verdict_tlsrpt_attrs(struct sbuf *sb, const char *domain, const struct mtasts_policy *p)
@@ -103,6 +107,10 @@ verdict_tlsrpt_attrs(struct sbuf *sb, const char *domain, const struct mtasts_po
 		/* Braces would end Postfix's attribute; such lines carry nothing we need. */
 		if (len == 0 || memchr(line, '{', len) || memchr(line, '}', len))
 			continue;
+		/* Keep the whole reply under Postfix's 100000-byte limit: a
+		 * huge policy loses its later policy_string lines, not the mail. */
+		if (sb->sb_len + len > VERDICT_TLSRPT_BUDGET)
+			break;
 		sbuf_append(sb, " { policy_string = ");
 		{
 			char *copy = xstrndup(line, len);

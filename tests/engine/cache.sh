@@ -50,6 +50,39 @@ sleep 2.5
 pm QUERY lame.test >/dev/null 2>&1
 is "$(mx_queries lame.test)" 2 "... and retried after error_ttl"
 
+# --- more lookups in flight than max_entries: the new entry is not evicted
+pm QUERY dead.test >/dev/null 2>&1 &
+p1=$!
+pm QUERY sub.lame.test >/dev/null 2>&1 &
+p2=$!
+sleep 0.2
+is "$(pm QUERY nodata.dane.test 2>&1; echo "rc=$?")" "rc=1" "a new domain while every entry is busy: answered (NOTFOUND)"
+wait "$p1" "$p2"
+ok "$(kill -0 "$DAEMON_PID" 2>/dev/null; echo $?)" "... and the daemon lives on"
+
+daemon_stop
+is "$?" 0 "clean exit"
+
+# --- a hostile cache file: malformed lines skipped with a warning, a
+# forged far-future expiry clamped to max_ttl (8 s here)
+big=$(printf '%064d' 0 | tr 0 z)
+{
+	echo "danemilter-cache 1"
+	echo "e usable.dane.test 99999999999 3 0 - 3 0 - 0 0 - 0 -"
+	echo "e partial.dane.test 1 2 3"
+	echo "e bad..name 99999999999 3 0 - 3 0 - 0 0 - 0 -"
+	echo "e four.dane.test 99999999999 3 0 zz 3 0 - 0 0 - 0 -"
+	echo "e four.dane.test 99999999999 3 0 $big 3 0 - 0 0 - 0 -"
+	printf 'e four.dane.test 9999\0 3 0 - 3 0 - 0 0 - 0 -\n'
+} >"$WORLD/hostile.cache"
+sed -i "s|cache = { max_entries = 2;|cache = { file = \"$WORLD/hostile.cache\"; max_entries = 100;|" "$CONF"
+: >"$LOG"
+daemon_start "$CONF" "$LOG"
+is "$(grep -c "malformed entry ignored" "$LOG")" 5 "five malformed lines, five warnings; the daemon starts"
+expect_out=$(pm QUERY usable.dane.test 2>&1; echo "rc=$?")
+is "$expect_out" "rc=1" "the forged verdict (dane none for usable.dane.test) is served while it lasts..."
+sleep 9
+is "$(pm QUERY usable.dane.test 2>&1)" dane-only "... but its forged far-future expiry was clamped to max_ttl"
 daemon_stop
 is "$?" 0 "clean exit"
 done_testing

@@ -101,6 +101,18 @@ is "$(fetches changing.sts.test)" "$((n3 + 1))" "a new id is fetched at once: th
 is "$(js changing.sts.test 'd["mta_sts_detail"]["id"]+" "+str(d["mta_sts_detail"]["failure"])')" \
 	"changing4 None" "the new id's policy applies, no failure"
 
+# --- a huge (valid) policy: the TLSRPT attributes stay under Postfix's
+# 100000-byte reply limit instead of turning the reply into TEMP
+{
+	printf 'version: STSv1\nmode: enforce\nmx: mx.changing.sts.test\nmax_age: 86400\n'
+	for i in $(seq 1 5000); do printf 'ext%d: v\n' "$i"; done
+} >"$WORLD/huge-policy"
+bash "$top_srcdir/tests/world/world.sh" sts-set "$WORLD" changing.sts.test changing5 "$WORLD/huge-policy" >/dev/null
+sleep 2
+out=$(pm QUERYwithTLSRPT changing.sts.test 2>&1)
+like "$out" "^secure match=mx\.changing\.sts\.test servername=hostname policy_type=sts " "huge policy: still a policy with TLSRPT attributes"
+ok "$([ "${#out}" -lt 100000 ]; echo $?)" "huge policy: the reply stays under 100000 bytes (${#out})"
+
 # --- strict_testing by reload: testing mode enforced
 sed -i 's/^mta_sts = { /mta_sts = { strict_testing = true; /' "$CONF"
 kill -HUP "$DAEMON_PID"

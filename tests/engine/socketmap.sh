@@ -44,7 +44,10 @@ ok "$([ $((t1 - t0)) -lt 8000 ]; echo $?)" "lame delegation answered within the 
 # --- overrides from the domains list
 expect QUERY notlsa.dane.test encrypt 0 "fixed policy from the configuration wins"
 expect QUERY nodata.dane.test dane-only 0 "require = dane without DANE: dane-only"
+t0=$(now_ms)
 expect QUERY dead.test may 0 "a fixed policy wins even over a lookup error"
+t1=$(now_ms)
+ok "$([ $((t1 - t0)) -lt 1500 ]; echo $?)" "... and is answered at once, without waiting for DNS ($((t1 - t0)) ms)"
 
 # --- keys
 expect QUERY USABLE.Dane.Test. dane-only 0 "key lower-cased, trailing dot dropped"
@@ -90,6 +93,16 @@ like "$(cat "$LOG")" "reload refused, keeping the running configuration: .*d\\.c
 expect QUERY notlsa.dane.test verify 0 "... and the running configuration keeps serving"
 cp "$WORLD/good.conf" "$CONF"
 
+# --- a reload while lookups are in flight (their engine is the old one)
+pm QUERY lame.test >/dev/null 2>&1 &
+inflight=$!
+sleep 0.3
+kill -HUP "$DAEMON_PID"
+wait "$inflight"
+sleep 0.5
+ok "$(kill -0 "$DAEMON_PID" 2>/dev/null; echo $?)" "SIGHUP with a lookup in flight: the daemon lives on"
+expect QUERY usable.dane.test dane-only 0 "... and answers"
+
 # --- protocol abuse: the server stays responsive for a well-behaved client
 "$PYTHON" "$top_srcdir/tests/socketmap_abuse.py" --io-timeout 1 --idle-timeout 3 127.0.0.1 "$DAEMON_PORT" >"$WORLD/abuse.tap" 2>&1
 while read -r line; do
@@ -118,5 +131,23 @@ unlike "$(cat "$LOG")" "Starting new query for MX (usable|partial)\\.dane\\.test
 
 daemon_stop
 is "$?" 0 "clean exit after the abuse"
+
+# --- detached (no -f), started with relative paths: the pid file lands
+# where asked and SIGHUP finds the configuration again after daemon() moved to /
+cp "$CONF" "$WORLD/rel.conf"
+sed -i 's|cache = { file = "[^"]*"; };||; s/log = { destination = "stderr"; level = "info"; };//' "$WORLD/rel.conf"
+(cd "$WORLD" && "$DANEMILTER" -c rel.conf -p rel.pid)
+is "$?" 0 "detached start: exit 0 once listening"
+for i in $(seq 1 50); do [ -s "$WORLD/rel.pid" ] && break; sleep 0.1; done
+ok "$([ -s "$WORLD/rel.pid" ]; echo $?)" "relative -p: the pid file is where it was asked for"
+RELPID=$(cat "$WORLD/rel.pid" 2>/dev/null)
+at_exit "kill $RELPID 2>/dev/null"
+sed -i 's/{ name = "notlsa.dane.test"; policy = "[a-z]*"; }/{ name = "notlsa.dane.test"; policy = "secure"; }/' "$WORLD/rel.conf"
+kill -HUP "$RELPID"
+for i in $(seq 1 30); do [ "$(pm QUERY notlsa.dane.test 2>/dev/null)" = secure ] && break; sleep 0.1; done
+expect QUERY notlsa.dane.test secure 0 "relative -c: SIGHUP reloads it after detaching"
+kill -TERM "$RELPID"
+for i in $(seq 1 50); do kill -0 "$RELPID" 2>/dev/null || break; sleep 0.1; done
+ok "$([ ! -e "$WORLD/rel.pid" ]; echo $?)" "SIGTERM removes the pid file"
 
 done_testing

@@ -21,7 +21,14 @@ done
 shift $((OPTIND - 1))
 domain=${1:-four.dane.test}
 
-make -s -C "$top" bench/query >&2
+builddir=${top_builddir:-$top/_build/plain}
+case $builddir in /*) ;; *) builddir=$(pwd)/$builddir ;; esac
+if [ ! -f "$builddir/Makefile" ]; then
+	[ -x "$top/configure" ] || (cd "$top" && ./autogen.sh) >&2
+	mkdir -p "$builddir"
+	(cd "$builddir" && "$top/configure" -q) >&2
+fi
+make -s -C "$builddir" bench/query >&2
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dm-bench.XXXXXX")
 cleanup() {
@@ -32,4 +39,4 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 bash "$top/tests/world/world.sh" start "$dir" >/dev/null
-"$top/bench/query" -c "$dir/danemilter.conf" -n "$n" "$domain"
+"$builddir/bench/query" -c "$dir/danemilter.conf" -n "$n" "$domain"

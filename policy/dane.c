@@ -6,6 +6,7 @@
  */
 #include "dane.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,51 +148,59 @@ dane_finish(struct dane_lookup *l, enum dane_verdict v, char *reason)
 	dane_lookup_cancel(l);          /* frees what is left: nothing in flight */
 }
 
-/* All hosts are done: the verdict of RFC 7672 §2.2 as product.md tabulates. */
+/*
+ * All hosts are done: the verdict of RFC 7672 §2.2 as product.md tabulates.
+ * A host whose lookups failed is unreachable for delivery (§2.1.2): when
+ * the other hosts have TLSA (usable, partial, unusable), that verdict
+ * stands and Postfix's own per-host DANE skips the failing host. When they
+ * would say none (or there are none), the error decides: bogus or
+ * temperror, so an error can never weaken the policy.
+ */
 static void
 dane_conclude(struct dane_lookup *l)
 {
 	struct dane_result *res = l->dl_res;
-	size_t i, reachable = 0, usable = 0, unusable = 0, none = 0;
+	size_t i, reachable = 0, usable = 0, unusable = 0, none = 0, errors = 0;
+	const struct dane_host *err_host = NULL;
+	char note[64] = "";
 
 	for (i = 0; i < res->dr_nhosts; i++) {
-		struct dane_host *h = &res->dr_hosts[i];
+		const struct dane_host *h = &res->dr_hosts[i];
 
-		if (h->dh_state == DANE_HOST_ERROR && h->dh_bogus) {
-			dane_finish(l, DANE_BOGUS, xasprintf("MX host %s: %s", h->dh_name, h->dh_why));
-			return;
-		}
-	}
-	for (i = 0; i < res->dr_nhosts; i++) {
-		struct dane_host *h = &res->dr_hosts[i];
-
-		if (h->dh_state == DANE_HOST_ERROR) {
-			dane_finish(l, DANE_TEMPERROR, xasprintf("MX host %s: %s", h->dh_name, h->dh_why));
-			return;
-		}
-	}
-	for (i = 0; i < res->dr_nhosts; i++) {
-		switch (res->dr_hosts[i].dh_state) {
+		switch (h->dh_state) {
 		case DANE_HOST_USABLE:   usable++; reachable++; break;
 		case DANE_HOST_UNUSABLE: unusable++; reachable++; break;
 		case DANE_HOST_NO_TLSA:
 		case DANE_HOST_INSECURE: none++; reachable++; break;
+		case DANE_HOST_ERROR:
+			errors++;
+			if (err_host == NULL || (h->dh_bogus && !err_host->dh_bogus))
+				err_host = h;
+			break;
 		default: break;
 		}
 	}
+	if (errors > 0 && usable + unusable == 0) {
+		dane_finish(l, err_host->dh_bogus ? DANE_BOGUS : DANE_TEMPERROR,
+		    xasprintf("MX host %s: %s", err_host->dh_name, err_host->dh_why));
+		return;
+	}
+	if (errors > 0)
+		snprintf(note, sizeof(note), "; %zu host%s with lookup errors skipped", errors,
+		    errors == 1 ? "" : "s");
 	if (reachable == 0)
 		dane_finish(l, DANE_NONE, xstrdup("no MX host has an address"));
 	else if (usable == reachable)
-		dane_finish(l, DANE_USABLE, xasprintf("%zu of %zu MX hosts with usable TLSA records",
-		    usable, reachable));
+		dane_finish(l, DANE_USABLE, xasprintf("%zu of %zu MX hosts with usable TLSA records%s",
+		    usable, reachable, note));
 	else if (usable + unusable == 0)
 		dane_finish(l, DANE_NONE, xasprintf("secure MX, no secure TLSA records at its %zu host%s",
 		    reachable, reachable == 1 ? "" : "s"));
 	else if (usable == 0 && none == 0)
-		dane_finish(l, DANE_UNUSABLE, xstrdup("TLSA records published, none usable"));
+		dane_finish(l, DANE_UNUSABLE, xasprintf("TLSA records published, none usable%s", note));
 	else
-		dane_finish(l, DANE_PARTIAL, xasprintf("%zu of %zu MX hosts with TLSA records (%zu usable)",
-		    usable + unusable, reachable, usable));
+		dane_finish(l, DANE_PARTIAL, xasprintf("%zu of %zu MX hosts with TLSA records (%zu usable)%s",
+		    usable + unusable, reachable, usable, note));
 }
 
 static void
@@ -329,7 +338,14 @@ dane_cname_cb(void *arg, const struct dns_answer *a)
 		dane_tlsa_next(hq);
 		return;
 	}
-	dane_host_done(hq, DANE_HOST_INSECURE, xstrdup("insecure CNAME: TLSA not looked up"));
+	if (a->da_status == DNS_RECORDS) {
+		dane_host_done(hq, DANE_HOST_INSECURE, xstrdup("insecure CNAME: TLSA not looked up"));
+		return;
+	}
+	/* It answered as a CNAME a moment ago: as Postfix, an inconsistency
+	 * is a lookup error, not "insecure". */
+	dane_host_done(hq, DANE_HOST_ERROR, xasprintf("CNAME %s: %s (no longer a CNAME)",
+	    a->da_qname, dns_status_name(a->da_status)));
 }
 
 /* Both address answers are in: pick the TLSA candidates (RFC 7672 §2.2.2). */
@@ -409,8 +425,14 @@ dane_addr_cb(struct dane_hostq *hq, int fam, const struct dns_answer *a)
 			char text[64];
 
 			if (rdata_addr(a->da_qtype, a->da_rr[i].dr_data, a->da_rr[i].dr_len,
-			    text, sizeof(text)) == RDATA_OK)
+			    text, sizeof(text)) == RDATA_OK) {
 				h->dh_addrs[h->dh_naddrs++] = xstrdup(text);
+			} else if (s->st != DNS_ERROR) {
+				s->st = DNS_ERROR;      /* never read malformed data as "no address" */
+				s->sec = DNS_SEC_INDETERMINATE;
+				s->why = xasprintf("%s %s: malformed record", dns_type_name(a->da_qtype),
+				    a->da_qname);
+			}
 		}
 	}
 	if (--hq->hq_addr_pending == 0)
@@ -435,6 +457,14 @@ dane_aaaa_cb(void *arg, const struct dns_answer *a)
 	dane_addr_cb(hq, 1, a);
 }
 
+static bool
+dane_is_address(const char *name)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, name, buf) == 1;
+}
+
 static int
 dane_host_cmp(const void *x, const void *y)
 {
@@ -457,7 +487,10 @@ dane_hosts_from_mx(struct dane_lookup *l, const struct dns_answer *a)
 	if (a->da_status != DNS_RECORDS) {
 		res->dr_implicit_mx = true;
 		res->dr_hosts = xcalloc(1, sizeof(*res->dr_hosts));
-		res->dr_hosts[0].dh_name = xstrdup(a->da_canon ? a->da_canon : res->dr_domain);
+		/* The domain's own name (RFC 7672 §2.2.2): its address lookup
+		 * follows a CNAME, and then the expanded name and the original
+		 * are both TLSA candidates. */
+		res->dr_hosts[0].dh_name = xstrdup(res->dr_domain);
 		res->dr_nhosts = 1;
 		return 0;
 	}
@@ -467,6 +500,7 @@ dane_hosts_from_mx(struct dane_lookup *l, const struct dns_answer *a)
 		uint16_t pref;
 
 		if (rdata_mx(a->da_rr[i].dr_data, a->da_rr[i].dr_len, &pref, name, sizeof(name)) != RDATA_OK) {
+			res->dr_nhosts = n;     /* freed with the result */
 			dane_finish(l, DANE_TEMPERROR, xasprintf("MX %s: malformed record", a->da_qname));
 			return -1;
 		}
@@ -487,7 +521,7 @@ dane_hosts_from_mx(struct dane_lookup *l, const struct dns_answer *a)
 		n++;
 	}
 	res->dr_nhosts = n;
-	if (nullmx && n == 0) {
+	if (nullmx) {                   /* alone, or wrongly mixed in (RFC 7505 §3): as Postfix */
 		dane_finish(l, DANE_NULLMX, xstrdup("null MX (RFC 7505): the domain accepts no mail"));
 		return -1;
 	}
@@ -554,10 +588,12 @@ dane_mx_cb(void *arg, const struct dns_answer *a)
 		struct dane_hostq *hq = &l->dl_hq[i];
 		const char *name = res->dr_hosts[i].dh_name;
 
-		if (!rdata_name_is_hostname(name)) {
+		if (!rdata_name_is_hostname(name) || dane_is_address(name)) {
 			hq->hq_addr_pending = 0;
 			res->dr_hosts[i].dh_state = DANE_HOST_UNREACHABLE;
-			res->dr_hosts[i].dh_why = xstrdup("not a valid host name");
+			res->dr_hosts[i].dh_why = xstrdup(dane_is_address(name) ?
+			    "the MX names an address: DANE does not apply (RFC 7672 §2.2)" :
+			    "not a valid host name");
 			l->dl_pending--;
 			continue;
 		}

@@ -11,13 +11,14 @@ OUT="$WORLD/query.json"
 DOMAINS="usable.dane.test ta.dane.test notlsa.dane.test nodata.dane.test partial.dane.test
 unusable.dane.test agility.dane.test four.dane.test cnamehost.dane.test cnamehost2.dane.test
 tlsacname.dane.test cnamedomain.dane.test nullmx.dane.test implicit.dane.test
-insecurehost.dane.test unsigned.test bogus.test badtlsa.dane.test lame.test dead.test"
+insecurehost.dane.test unsigned.test bogus.test badtlsa.dane.test lame.test dead.test
+implicitcname.dane.test half.dane.test halfnone.dane.test mixednull.dane.test ipmx.dane.test"
 
 # shellcheck disable=SC2086
 "$DANEMILTER" query -c "$CONF" --json $DOMAINS >"$OUT" 2>"$WORLD/query.err"
 rc=$?
 is "$rc" 75 "query exits 75 (EX_TEMPFAIL) when a domain ends in a temporary error"
-is "$(wc -l <"$OUT" | tr -d ' ')" 20 "one JSON object per domain"
+is "$(wc -l <"$OUT" | tr -d ' ')" 25 "one JSON object per domain"
 
 g() { json_get "$OUT" "$1" "$2"; }
 verdict() {     # verdict DOMAIN DANE POLICY
@@ -85,6 +86,26 @@ is "$(g nullmx.dane.test 'len(d["dane_detail"]["hosts"])')" 0 "nullmx: no hosts"
 verdict implicit.dane.test usable dane-only
 is "$(g implicit.dane.test 'str(d["dane_detail"]["implicit_mx"]) + " " + d["dane_detail"]["hosts"][0]["name"]')" "True implicit.dane.test" \
 	"implicit: the domain is its own MX host"
+
+# -- the domain is a CNAME without MX: the expanded name, then the original
+verdict implicitcname.dane.test usable dane-only
+is "$(g implicitcname.dane.test 'd["dane_detail"]["hosts"][0]["name"]+" "+d["dane_detail"]["hosts"][0]["cname"]+" "+d["dane_detail"]["hosts"][0]["tlsa_base"]')" \
+	"implicitcname.dane.test implicitreal.dane.test implicitcname.dane.test" \
+	"implicit MX at a CNAME: TLSA found at the original name (not a downgrade to none)"
+
+# -- one MX host fails: skipped when the others have TLSA, decisive otherwise
+verdict half.dane.test usable dane-only
+like "$(g half.dane.test 'd["dane_detail"]["reason"]')" "1 host with lookup errors skipped" "half: the failing host is named as skipped"
+is "$(g half.dane.test '" ".join(h["tlsa_state"] for h in d["dane_detail"]["hosts"])')" "usable error" \
+	"half: the lame host is an error, the good one usable"
+verdict halfnone.dane.test temperror temperror
+like "$(g halfnone.dane.test 'd["dane_detail"]["reason"]')" "MX host mx\.lame\.test: " \
+	"halfnone: without TLSA elsewhere the error decides (never a downgrade to none)"
+
+# -- null MX mixed with a real MX; an MX that names an address
+verdict mixednull.dane.test nullmx none
+verdict ipmx.dane.test none none
+like "$(g ipmx.dane.test 'd["dane_detail"]["hosts"][0]["why"]')" "names an address" "ipmx: not looked up as a name"
 
 # -- insecure
 verdict insecurehost.dane.test none none

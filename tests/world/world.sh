@@ -90,6 +90,11 @@
 #  cnamedomain.dane.test  usable     600 / none (follows usable.dane.test)
 #  nullmx.dane.test       nullmx     3600 / none
 #  implicit.dane.test     usable     600 / MX NODATA 300
+#  implicitcname.dane.test usable    (CNAME, no MX; TLSA at the original name only)
+#  half.dane.test         usable     (MX 20 in lame.test: a host error, skipped)
+#  halfnone.dane.test     temperror  (the other MX has no TLSA: the error decides)
+#  mixednull.dane.test    nullmx     (null MX mixed with a real MX: as Postfix)
+#  ipmx.dane.test         none       (the MX names an address: unreachable)
 #  insecurehost.dane.test none       3600 (host insecure: its TLSA is ignored)
 #  unsigned.test          insecure   600 (insecure TLSA) / AAAA NODATA 300
 #  bogus.test             bogus      - (every RRSIG expired in 2020)
@@ -489,6 +494,24 @@ nullmx			MX	0 .
 ; implicit: no MX, an A and a TLSA at the domain itself
 implicit		A	${ADDR[implicit.dane.test]}
 _25._tcp.implicit	600	TLSA	3 1 1 ${SHA256[implicit.dane.test]}
+
+; implicitcname: no MX, the domain is a CNAME; TLSA only at the original
+; name (RFC 7672 2.2.2: the expanded name first, then the original)
+implicitcname		CNAME	implicitreal
+implicitreal		A	${ADDR[implicit.dane.test]}
+_25._tcp.implicitcname	600	TLSA	3 1 1 ${SHA256[implicit.dane.test]}
+
+; half: a usable MX and one in the lame delegation (its lookups time out)
+half			MX	10 mx1.usable
+half			MX	20 mx.lame.test.
+; halfnone: an MX without TLSA and one in the lame delegation
+halfnone		MX	10 mx.notlsa
+halfnone		MX	20 mx.lame.test.
+; mixednull: a null MX wrongly mixed with a real one (RFC 7505 3)
+mixednull		MX	0 .
+mixednull		MX	10 mx1.usable
+; ipmx: the MX names an address
+ipmx			MX	10 192.0.2.1.
 
 ; insecurehost: the MX host is in the unsigned zone
 insecurehost		MX	10 mx.unsigned.test.

@@ -236,7 +236,7 @@ static const struct cfg_key cfg_socketmap_keys[] = {
 	KEY_UINT(struct cfg_socketmap, "max_connections", csm_max_connections,
 	    1000, 1, 100000),
 	KEY_UINT(struct cfg_socketmap, "idle_timeout_ms", csm_idle_timeout_ms,
-	    300000, 100, 86400000),
+	    60000, 100, 86400000),
 	KEY_UINT(struct cfg_socketmap, "io_timeout_ms", csm_io_timeout_ms,
 	    10000, 100, 600000),
 	KEY_END
@@ -542,6 +542,9 @@ cfg_check_mode(struct cfg_ld *ld, const config_setting_t *s,
 
 	if (n == 0 || n > 4 || val[n] != '\0')
 		return cfg_fail(ld, s, "%s must be octal permissions such as \"0660\"",
+		    label);
+	if ((strtoul(val, NULL, 8) & 0600) != 0600)
+		return cfg_fail(ld, s, "%s must let the owner read and write (such as \"0660\")",
 		    label);
 	return true;
 }

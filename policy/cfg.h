@@ -39,7 +39,7 @@ struct cfg_socketmap {
 	bool csm_tlsrpt;                /* TLSRPT attributes on QUERY too (Postfix >= 3.10) */
 	char *csm_mode;                 /* unix socket permissions, octal text, default "0666" */
 	unsigned csm_max_connections;   /* default 1000 */
-	unsigned csm_idle_timeout_ms;   /* default 300000 */
+	unsigned csm_idle_timeout_ms;   /* default 60000 (Postfix closes idle ones after 10 s) */
 	unsigned csm_io_timeout_ms;     /* default 10000 */
 };
 

@@ -62,12 +62,13 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
+#include "tls/pkix.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "dev"
 #endif
 
-#define MTASTS_MX_LINES         64      /* mx lines accepted in one policy */
+#define MTASTS_MX_LINES         1024    /* mx lines accepted in one policy (64 KiB bounds it anyway) */
 #define MTASTS_ADDRS_MAX        16      /* policy host addresses handed to curl */
 #define MTASTS_KEY_MAX          32      /* sts-ext-name / sts-policy-ext-name */
 #define MTASTS_QUOTE_MAX        40      /* untrusted text quoted in messages */
@@ -583,12 +584,45 @@ mtasts_refresh_age(const struct mtasts_policy *p)
 	return (time_t)(half < 86400 ? half : 86400);
 }
 
-/* No usable TXT record (or none could be looked up): the cached policy,
- * else st. */
+static void mtasts_a_cb(void *arg, const struct dns_answer *a);
+static void mtasts_aaaa_cb(void *arg, const struct dns_answer *a);
+
+/* Fetch the policy under l->ml_id: the policy host's addresses first. */
+static void
+mtasts_fetch_begin(struct mtasts_lookup *l)
+{
+	char host[RDATA_NAME_MAX + 16];
+
+	snprintf(host, sizeof(host), "mta-sts.%s", l->ml_domain);
+	l->ml_addr_pending = 2;
+	l->ml_a = dns_query_start(l->ml_ctx->cx_r, host, DNS_TYPE_A, l->ml_logtag,
+	    mtasts_a_cb, l);
+	l->ml_aaaa = dns_query_start(l->ml_ctx->cx_r, host, DNS_TYPE_AAAA, l->ml_logtag,
+	    mtasts_aaaa_cb, l);
+}
+
+/*
+ * No usable TXT record (or none could be looked up): the cached policy,
+ * else st. A cached policy old enough to be refreshed is fetched again all
+ * the same (RFC 8461 §10.2: refresh regardless of the state of the TXT
+ * record), unless a fetch failed in the last MTASTS_RETRY_SECONDS; a
+ * failure keeps it, so a blocked TXT lookup cannot run it out.
+ */
 static void
 mtasts_no_txt(struct mtasts_lookup *l, enum mtasts_status st, char *why)
 {
 	if (l->ml_cached != NULL) {
+		if (l->ml_now - l->ml_cached->mp_fetched >= mtasts_refresh_age(l->ml_cached) &&
+		    (l->ml_last_failure == 0 || l->ml_now < l->ml_last_failure ||
+		    l->ml_now - l->ml_last_failure >= MTASTS_RETRY_SECONDS)) {
+			if (l->ml_logtag)
+				log_info("%s: mta-sts: %s; refreshing the cached policy (id %s) anyway",
+				    l->ml_logtag, why, l->ml_cached->mp_id);
+			free(why);
+			memcpy(l->ml_id, l->ml_cached->mp_id, sizeof(l->ml_id));
+			mtasts_fetch_begin(l);
+			return;
+		}
 		if (l->ml_logtag)
 			log_info("%s: mta-sts: %s; cached policy (id %s) kept", l->ml_logtag, why,
 			    l->ml_cached->mp_id);
@@ -623,6 +657,19 @@ mtasts_fetch_failed(struct mtasts_lookup *l, enum mtasts_failure f, char *why)
 }
 
 /* ---------------------------------------------------------------- HTTPS */
+
+/* RFC 8461 §3.3: the policy host's certificate must carry it as a DNS-ID;
+ * libcurl would fall back to the subject CN. */
+static CURLcode
+mtasts_ssl_ctx(CURL *e, void *ssl_ctx, void *arg)
+{
+	struct mtasts_lookup *l = arg;
+	char host[RDATA_NAME_MAX + 16];
+
+	(void)e;
+	snprintf(host, sizeof(host), "mta-sts.%s", l->ml_domain);
+	return tls_pkix_dns_id_only(ssl_ctx, host) == 0 ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
+}
 
 static void mtasts_drain(struct mtasts_ctx *c);
 
@@ -935,7 +982,7 @@ mtasts_fetch_start(struct mtasts_lookup *l)
 	 * give our addresses (IPv6 in brackets). */
 	l->ml_resolve = curl_slist_append(NULL, (entry = xasprintf("-%s:%u", host, c->cx_port)));
 	free(entry);
-	sbuf_printf(&sb, "%s:%u:", host, c->cx_port);
+	sbuf_printf(&sb, "+%s:%u:", host, c->cx_port);     /* "+": may expire from curl's cache */
 	for (i = 0; i < l->ml_naddrs; i++)
 		sbuf_printf(&sb, strchr(l->ml_addrs[i], ':') ? "%s[%s]" : "%s%s", i ? "," : "",
 		    l->ml_addrs[i]);
@@ -960,6 +1007,9 @@ mtasts_fetch_start(struct mtasts_lookup *l)
 	    curl_easy_setopt(e, CURLOPT_PRIVATE, l) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, l->ml_curlerr) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_RESOLVE, l->ml_resolve) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, mtasts_ssl_ctx) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, l) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK ||
@@ -1057,7 +1107,7 @@ static void
 mtasts_txt_cb(void *arg, const struct dns_answer *a)
 {
 	struct mtasts_lookup *l = arg;
-	char id[MTASTS_ID_MAX + 1], host[RDATA_NAME_MAX + 16];
+	char id[MTASTS_ID_MAX + 1];
 	size_t i, ncand = 0, nvalid = 0;
 
 	l->ml_txt = NULL;
@@ -1118,12 +1168,7 @@ mtasts_txt_cb(void *arg, const struct dns_answer *a)
 		mtasts_no_txt(l, MTASTS_ERROR, why);
 		return;
 	}
-	snprintf(host, sizeof(host), "mta-sts.%s", l->ml_domain);
-	l->ml_addr_pending = 2;
-	l->ml_a = dns_query_start(l->ml_ctx->cx_r, host, DNS_TYPE_A, l->ml_logtag,
-	    mtasts_a_cb, l);
-	l->ml_aaaa = dns_query_start(l->ml_ctx->cx_r, host, DNS_TYPE_AAAA, l->ml_logtag,
-	    mtasts_aaaa_cb, l);
+	mtasts_fetch_begin(l);
 }
 
 /* ---------------------------------------------------------------- lookups */

@@ -858,7 +858,14 @@ sm_listen_unix(struct socketmap *sm, const char *ep, char **errp)
 			return false;
 		}
 	}
-	fd = sm_listen_addr((struct sockaddr *)&sun, sizeof(sun), &what);
+	{
+		/* Born owner-only, then given the configured mode: never
+		 * briefly open to whatever the process umask allows. */
+		mode_t old_umask = umask(0177);
+
+		fd = sm_listen_addr((struct sockaddr *)&sun, sizeof(sun), &what);
+		umask(old_umask);
+	}
 	if (fd < 0) {
 		*errp = xasprintf("socketmap: %s: %s: %s", ep, what, strerror(errno));
 		return false;

@@ -56,6 +56,7 @@ failcase() {    # failcase LABEL FAILURE REASON-ERE
 failcase nohost sts-policy-fetch-error "mta-sts\\.nohost\\.sts\\.test"
 failcase selfsigned sts-webpki-invalid "certificate"
 failcase wrongname sts-webpki-invalid "subject name|does not match|certificate"
+failcase cnonly sts-webpki-invalid "certificate|verify"
 failcase redirect sts-policy-fetch-error "status 301"
 failcase notfound sts-policy-fetch-error "status 404"
 failcase ctype sts-policy-fetch-error "text/html"
@@ -112,6 +113,19 @@ sleep 2
 out=$(pm QUERYwithTLSRPT changing.sts.test 2>&1)
 like "$out" "^secure match=mx\.changing\.sts\.test servername=hostname policy_type=sts " "huge policy: still a policy with TLSRPT attributes"
 ok "$([ "${#out}" -lt 100000 ]; echo $?)" "huge policy: the reply stays under 100000 bytes (${#out})"
+
+# --- refresh regardless of the TXT record (RFC 8461 10.2): a policy with
+# max_age 4 is refreshed after 2 s even though its TXT record is gone
+printf 'version: STSv1\nmode: enforce\nmx: mx.changing.sts.test\nmax_age: 4\n' >"$WORLD/short-policy"
+bash "$top_srcdir/tests/world/world.sh" sts-set "$WORLD" changing.sts.test changing6 "$WORLD/short-policy" >/dev/null
+sleep 2
+expect changing.sts.test "secure match=mx.changing.sts.test servername=hostname" 0 "a short-lived policy applies"
+n6=$(fetches changing.sts.test)
+bash "$top_srcdir/tests/world/world.sh" sts-set "$WORLD" changing.sts.test - >/dev/null
+sleep 2.5
+expect changing.sts.test "secure match=mx.changing.sts.test servername=hostname" 0 \
+	"TXT record gone: the cached policy still applies"
+is "$(fetches changing.sts.test)" "$((n6 + 1))" "... and was fetched again all the same (a blocked TXT cannot run it out)"
 
 # --- strict_testing by reload: testing mode enforced
 sed -i 's/^mta_sts = { /mta_sts = { strict_testing = true; /' "$CONF"

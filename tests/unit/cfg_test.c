@@ -125,7 +125,7 @@ check_defaults(const struct cfg *c, const char *what)
 	tap_is_long((long)c->c_ndomains, 0, DESC("no domains"));
 	tap_is_long((long)c->c_socketmap.csm_nlisten, 0, DESC("socketmap: no listen (the daemon's default applies)"));
 	tap_is_str(c->c_socketmap.csm_mode, "0666", DESC("socketmap.mode"));
-	tap_ok(c->c_socketmap.csm_max_connections == 1000 && c->c_socketmap.csm_idle_timeout_ms == 300000 &&
+	tap_ok(c->c_socketmap.csm_max_connections == 1000 && c->c_socketmap.csm_idle_timeout_ms == 60000 &&
 	    c->c_socketmap.csm_io_timeout_ms == 10000 && !c->c_socketmap.csm_tlsrpt, "%s", DESC("socketmap numbers"));
 	tap_ok(c->c_mta_sts.cst_enabled && !c->c_mta_sts.cst_strict_testing && c->c_mta_sts.cst_ca_file == NULL &&
 	    c->c_mta_sts.cst_timeout_ms == 30000 && c->c_mta_sts.cst_connect_timeout_ms == 10000,
@@ -356,6 +356,9 @@ static const struct {
 	{ "relative cache file",
 	  "cache = { file = \"cache.dat\"; };\n",
 	  NAME ":1: cache.file must be an absolute path (\"cache.dat\")" },
+	{ "socket mode without owner access",
+	  "socketmap = { mode = \"0\"; };\n",
+	  NAME ":1: socketmap.mode must let the owner read and write (such as \"0660\")" },
 	{ "log level unknown",
 	  "log = { level = \"loud\"; };\n",
 	  NAME ":1: log.level must be \"debug\", \"info\", \"notice\", \"warning\" or \"error\"" },

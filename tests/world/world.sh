@@ -119,6 +119,7 @@
 #  nohost      (no A/AAAA for mta-sts.nohost: NXDOMAIN)             error
 #  selfsigned  ok; self-signed cert (SNI)                           error
 #  wrongname   ok; test-CA cert for *.sts.test (SNI)                error
+#  cnonly      ok; test-CA cert with the name as CN only, no SAN (SNI) error
 #  redirect    redirect:https://mta-sts.enforce.sts.test/.well-known/mta-sts.txt error
 #  notfound    status:404                                           error
 #  ctype       ctype:text/html                                      error
@@ -213,7 +214,7 @@ mx.expired.dane.test mx.wrongtlsa.dane.test"
 # MTA-STS mail domains (LABEL.sts.test); each gets MX 10 mx.LABEL.sts.test.
 # (New labels go at the end: every host keeps its address.)
 STS_LABELS="enforce testing none crlf nohost selfsigned wrongname redirect
-notfound ctype big chunked syntax slow changing twotxt badtxt nosts badcert"
+notfound ctype big chunked syntax slow changing twotxt badtxt nosts badcert cnonly"
 for _l in $STS_LABELS; do ADDR_HOSTS="$ADDR_HOSTS mx.$_l.sts.test"; done
 unset _l
 # Policy hosts served by sts_server.py with the test CA's sts-server cert
@@ -321,7 +322,7 @@ make_certs() {
 	# The MTA-STS policy server's main certificate: one SAN per policy host.
 	local d stssan=''
 	for d in $STS_POLICY_DOMAINS; do
-		case $d in selfsigned.sts.test | wrongname.sts.test) continue ;; esac
+		case $d in selfsigned.sts.test | wrongname.sts.test | cnonly.sts.test) continue ;; esac
 		stssan="$stssan${stssan:+,}DNS:mta-sts.$d"
 	done
 
@@ -339,6 +340,8 @@ make_certs() {
 				-addext "subjectAltName=DNS:mx.expired.dane.test"
 				newreq sts-server sts-server -addext "subjectAltName=$stssan" ;;
 			1) newreq other.dane.test other # only its key is used
+				# the name as CN only, no subjectAltName (RFC 8461 wants a DNS-ID)
+				newreq mta-sts.cnonly.sts.test mta-sts.cnonly.sts.test
 				newreq sts-wrongname sts-wrongname \
 					-addext "subjectAltName=DNS:*.sts.test,DNS:wrongname.sts.test" ;;
 			2) openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -371,7 +374,7 @@ make_certs() {
 
 	# All leaves in one signing run (SAN copied from each request).
 	local reqs=''
-	for h in $ADDR_HOSTS $ALIAS_HOSTS sts-server sts-wrongname; do reqs="$reqs $C/ca/req/$h.pem"; done
+	for h in $ADDR_HOSTS $ALIAS_HOSTS sts-server sts-wrongname mta-sts.cnonly.sts.test; do reqs="$reqs $C/ca/req/$h.pem"; done
 	# shellcheck disable=SC2086
 	# (with several -infiles, -out keeps only one: take them from new_certs_dir)
 	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
@@ -380,7 +383,7 @@ make_certs() {
 	while read -r name s256 s512; do
 		SHA256[$name]=$s256
 		SHA512[$name]=$s512
-	done < <(split_and_hash $ADDR_HOSTS $ALIAS_HOSTS sts-server sts-wrongname || echo FAILED)
+	done < <(split_and_hash $ADDR_HOSTS $ALIAS_HOSTS sts-server sts-wrongname mta-sts.cnonly.sts.test || echo FAILED)
 	[ -z "${SHA256[FAILED]+set}" ] || die "certificate split/hash failed"
 
 	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
@@ -711,6 +714,7 @@ start_sts() {
 		--cert "$C/sts-server.chain.pem" "$C/sts-server.key" \
 		--sni mta-sts.selfsigned.sts.test "$C/sts-selfsigned.pem" "$C/sts-selfsigned.key" \
 		--sni mta-sts.wrongname.sts.test "$C/sts-wrongname.chain.pem" "$C/sts-wrongname.key" \
+		--sni mta-sts.cnonly.sts.test "$C/mta-sts.cnonly.sts.test.chain.pem" "$C/mta-sts.cnonly.sts.test.key" \
 		</dev/null >"$DIR/sts/server.log" 2>&1 &
 	STS_PID=$!
 	save_pids

@@ -1,0 +1,15 @@
+/*
+ * pkix.h: PKIX name checking for HTTPS clients that hand us their OpenSSL
+ * SSL_CTX (libcurl's CURLOPT_SSL_CTX_FUNCTION). Owns no state.
+ */
+#ifndef DM_PKIX_H
+#define DM_PKIX_H
+
+/*
+ * Make the handshake's chain verification also require host as a DNS-ID
+ * in the certificate's subjectAltName, never the subject CN (RFC 8461
+ * §3.3, RFC 6125). ssl_ctx is an SSL_CTX *. 0, or -1 when OpenSSL refused.
+ */
+int tls_pkix_dns_id_only(void *ssl_ctx, const char *host);
+
+#endif

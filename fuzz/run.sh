@@ -91,9 +91,9 @@ recipe() {
 	mtasts)
 		# mtasts.c also holds the fetch (libcurl, ivykis, the resolver):
 		# linked, never called by the target.
-		srcs="policy/mtasts.c dns/resolver.c dns/rdata.c $common"
-		cflags_extra="-D_GNU_SOURCE $(pkg-config --cflags libcurl ivykis libunbound ldns 2>/dev/null || true)"
-		libs="$(pkg-config --libs libcurl ivykis libunbound ldns 2>/dev/null || echo -lcurl -livykis -lunbound -lldns) -lpthread"
+		srcs="policy/mtasts.c tls/pkix.c dns/resolver.c dns/rdata.c $common"
+		cflags_extra="-D_GNU_SOURCE $(pkg-config --cflags libcurl ivykis libunbound ldns openssl 2>/dev/null || true)"
+		libs="$(pkg-config --libs libcurl ivykis libunbound ldns openssl 2>/dev/null || echo -lcurl -livykis -lunbound -lldns -lssl -lcrypto) -lpthread"
 		;;
 	*)
 		return 1

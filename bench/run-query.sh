@@ -21,13 +21,8 @@ done
 shift $((OPTIND - 1))
 domain=${1:-four.dane.test}
 
-builddir=${top_builddir:-$top/_build/plain}
-case $builddir in /*) ;; *) builddir=$(pwd)/$builddir ;; esac
-if [ ! -f "$builddir/Makefile" ]; then
-	[ -x "$top/configure" ] || (cd "$top" && ./autogen.sh) >&2
-	mkdir -p "$builddir"
-	(cd "$builddir" && "$top/configure" -q) >&2
-fi
+# shellcheck source=bench/builddir.sh
+. "$top/bench/builddir.sh"
 make -s -C "$builddir" bench/query >&2
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dm-bench.XXXXXX")

@@ -48,13 +48,8 @@ done
 KEYS="enforce.sts.test changing.sts.test usable.dane.test"
 
 # ---- build
-builddir=${top_builddir:-$top/_build/plain}
-case $builddir in /*) ;; *) builddir=$(pwd)/$builddir ;; esac
-if [ ! -f "$builddir/Makefile" ]; then
-	[ -x "$top/configure" ] || (cd "$top" && ./autogen.sh) >&2
-	mkdir -p "$builddir"
-	(cd "$builddir" && "$top/configure" -q) >&2
-fi
+# shellcheck source=bench/builddir.sh
+. "$top/bench/builddir.sh"
 make -s -C "$builddir" danemilter bench/socketmap >&2
 LOADGEN=$builddir/bench/socketmap
 

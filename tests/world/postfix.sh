@@ -59,37 +59,12 @@
 # (lame.test and dead.test: SERVFAIL in ~3 s), val-log-level 2.
 set -eu
 
+# shellcheck source=tests/world/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
+
 die() { echo "postfix.sh: $*" >&2; exit 1; }
 
-# alive PID: the process exists and is not a zombie.
-alive() {
-	local st
-	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
-	st=${st##*) }
-	[ "${st%% *}" != Z ]
-}
 
-# descendants PID...: all descendants of the given PIDs (from /proc).
-descendants() {
-	local f st p kids=''
-	for f in /proc/[0-9]*/stat; do
-		read -r st 2>/dev/null <"$f" || continue
-		st=${st##*) }
-		# shellcheck disable=SC2086
-		set -- $st
-		for p in $PARENTS; do
-			if [ "$2" = "$p" ]; then
-				f=${f#/proc/}
-				kids="$kids ${f%/stat}"
-			fi
-		done
-	done
-	if [ -n "$kids" ]; then
-		echo "$kids"
-		PARENTS=$kids descendants
-	fi
-	return 0
-}
 
 # ours PID CMD_PATTERN [ENV_PATTERN]: PID is alive, its command line contains
 # CMD_PATTERN and (if given) its environment contains ENV_PATTERN.

@@ -141,39 +141,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 LOCKROOT=/tmp/danemilter-world-nets # shared by all worlds on the machine
 
+# shellcheck source=tests/world/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
+
 die() { echo "world.sh: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- helpers
 
-# alive PID: the process exists and is not a zombie.
-alive() {
-	local st
-	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
-	st=${st##*) }
-	[ "${st%% *}" != Z ]
-}
 
-# descendants PID...: all descendants of the given PIDs (from /proc).
-descendants() {
-	local f st p kids=''
-	for f in /proc/[0-9]*/stat; do
-		read -r st 2>/dev/null <"$f" || continue
-		st=${st##*) }
-		# shellcheck disable=SC2086
-		set -- $st # state ppid ...
-		for p in $PARENTS; do
-			if [ "$2" = "$p" ]; then
-				f=${f#/proc/}
-				kids="$kids ${f%/stat}"
-			fi
-		done
-	done
-	if [ -n "$kids" ]; then
-		echo "$kids"
-		PARENTS=$kids descendants
-	fi
-	return 0
-}
 
 # listening ADDR: something listens (TCP or UDP, any port) on ADDR.
 listening() {

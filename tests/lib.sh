@@ -112,11 +112,12 @@ spki_sha() {
 		openssl dgst "-$2" -binary | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F
 }
 
-# free_port: a TCP port nothing listens on now (from 20000..59999).
+# free_port: a TCP port nothing uses now, below Linux's ephemeral range
+# (32768..60999), so outgoing connections cannot take it meanwhile.
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
 	done
 }
@@ -140,14 +141,23 @@ daemon_conf() {
 # daemon_start CONF LOG: run `danemilter -f -c CONF`, stderr to LOG, wait
 # (bounded) until its socketmap listens; sets DAEMON_PID; stopped at exit.
 daemon_start() {
-	local i
-	"$DANEMILTER" -f -c "$1" 2>>"$2" &
-	DAEMON_PID=$!
-	at_exit "kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
-	for i in $(seq 1 100); do
-		ss -Hltn "sport = :$DAEMON_PORT" 2>/dev/null | grep -q . && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.05
+	local i try old
+	for try in 1 2 3; do
+		"$DANEMILTER" -f -c "$1" 2>>"$2" &
+		DAEMON_PID=$!
+		at_exit "kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
+		for i in $(seq 1 100); do
+			# listening, and the listener is this daemon (not whoever else)
+			ss -Hltnp "sport = :$DAEMON_PORT" 2>/dev/null | grep -q "pid=$DAEMON_PID," && return 0
+			kill -0 "$DAEMON_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		# Another test took the port between the check and the bind:
+		# move the configuration to a new one and try again.
+		grep -q "127.0.0.1:$DAEMON_PORT: bind: Address already in use" "$2" || break
+		old=$DAEMON_PORT
+		DAEMON_PORT=$(free_port)
+		sed -i "s/127\.0\.0\.1:$old\"/127.0.0.1:$DAEMON_PORT\"/" "$1"
 	done
 	sed 's/^/# /' "$2"
 	bail "danemilter did not start listening on port $DAEMON_PORT"

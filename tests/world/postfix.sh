@@ -80,18 +80,10 @@ ours() {
 
 # kill_tree PID: TERM PID and its descendants, wait up to 3 s, then KILL.
 kill_tree() {
-	local pids p any
+	local pids
 	pids="$1 $(PARENTS=$1 descendants)"
 	# shellcheck disable=SC2086
-	kill -TERM $pids 2>/dev/null || true
-	for _ in $(seq 1 30); do
-		any=0
-		for p in $pids; do alive "$p" && any=1; done
-		[ $any = 0 ] && return 0
-		sleep 0.1
-	done
-	for p in $pids; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
-	return 0
+	terminate $pids
 }
 
 load_env() {

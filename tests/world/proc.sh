@@ -32,3 +32,17 @@ descendants() {
 	fi
 	return 0
 }
+
+# terminate PID...: SIGTERM, up to 3 s for them to go, then SIGKILL.
+terminate() {
+	local p any
+	kill -TERM "$@" 2>/dev/null || true
+	for _ in $(seq 1 30); do
+		any=0
+		for p in "$@"; do alive "$p" && any=1; done
+		[ $any = 0 ] && return 0
+		sleep 0.1
+	done
+	for p in "$@"; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
+	return 0
+}

@@ -897,21 +897,13 @@ do_start() {
 # kill_tree PID PATTERN: stop PID (if it is ours: cmdline matches PATTERN) and
 # its children; TERM, wait up to 3 s, then KILL.
 kill_tree() {
-	local pid=$1 pat=$2 pids p i cmd
+	local pid=$1 pat=$2 pids cmd
 	alive "$pid" || return 0
 	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
 	case $cmd in *"$pat"*) ;; *) return 0 ;; esac
 	pids="$pid $(PARENTS=$pid descendants)"
 	# shellcheck disable=SC2086
-	kill -TERM $pids 2>/dev/null || true
-	for i in $(seq 1 30); do
-		local any=0
-		for p in $pids; do alive "$p" && any=1; done
-		[ $any = 0 ] && return 0
-		sleep 0.1
-	done
-	for p in $pids; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
-	return 0
+	terminate $pids
 }
 
 do_stop() {

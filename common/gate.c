@@ -13,6 +13,17 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* Waits run on CLOCK_MONOTONIC: a clock step must not stretch a bound. */
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
+static pthread_condattr_t gate_condattr;
+
+static void
+gate_once_init(void)
+{
+	pthread_condattr_init(&gate_condattr);
+	pthread_condattr_setclock(&gate_condattr, CLOCK_MONOTONIC);
+}
+
 struct gate {
 	pthread_mutex_t g_lock;
 	struct gate_job *g_head;
@@ -66,11 +77,15 @@ gate_new(void)
 }
 
 void
-gate_destroy(struct gate *g)
+gate_close(struct gate *g)
 {
 	struct gate_job *job, *next;
 
 	pthread_mutex_lock(&g->g_lock);
+	if (g->g_closed) {
+		pthread_mutex_unlock(&g->g_lock);
+		return;
+	}
 	g->g_closed = true;
 	job = g->g_head;
 	g->g_head = g->g_tail = NULL;
@@ -80,6 +95,12 @@ gate_destroy(struct gate *g)
 		gate_job_put(job);      /* the engine's reference: never run */
 	}
 	iv_event_unregister(&g->g_event);
+}
+
+void
+gate_destroy(struct gate *g)
+{
+	gate_close(g);
 	pthread_mutex_destroy(&g->g_lock);
 	free(g);
 }
@@ -93,7 +114,8 @@ gate_job_init(struct gate_job *job, gate_run_fn *run, gate_free_fn *free_fn)
 	job->gj_done = false;
 	job->gj_next = NULL;
 	pthread_mutex_init(&job->gj_lock, NULL);
-	pthread_cond_init(&job->gj_cond, NULL);
+	pthread_once(&gate_once, gate_once_init);
+	pthread_cond_init(&job->gj_cond, &gate_condattr);
 }
 
 enum gate_status
@@ -123,18 +145,25 @@ enum gate_status
 gate_wait(struct gate_job *job, unsigned timeout_ms)
 {
 	struct timespec deadline;
-	enum gate_status st = GATE_DONE;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout_ms / 1000;
 	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
 	if (deadline.tv_nsec >= 1000000000L) {
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
+	return gate_wait_until(job, &deadline);
+}
+
+enum gate_status
+gate_wait_until(struct gate_job *job, const struct timespec *deadline)
+{
+	enum gate_status st = GATE_DONE;
+
 	pthread_mutex_lock(&job->gj_lock);
 	while (!job->gj_done) {
-		if (pthread_cond_timedwait(&job->gj_cond, &job->gj_lock, &deadline) == ETIMEDOUT) {
+		if (pthread_cond_timedwait(&job->gj_cond, &job->gj_lock, deadline) == ETIMEDOUT) {
 			st = job->gj_done ? GATE_DONE : GATE_TIMEOUT;
 			break;
 		}

@@ -21,6 +21,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
 struct gate;
 struct gate_job;
@@ -47,7 +48,11 @@ enum gate_status {
 
 /* Engine thread, after iv_init(): create the gate and register its event. */
 struct gate *gate_new(void);
-/* Engine thread: stop accepting jobs, drop the jobs never run, free. */
+/* Engine thread: stop accepting jobs and drop the jobs never run; the
+ * struct stays valid, so late submitters on other threads get GATE_CLOSED.
+ * Idempotent. */
+void gate_close(struct gate *g);
+/* Engine thread: gate_close, then free (no other thread may use g any more). */
 void gate_destroy(struct gate *g);
 
 /* Any thread: prepare a job (one reference, not done). */
@@ -57,6 +62,8 @@ void gate_job_init(struct gate_job *job, gate_run_fn *run, gate_free_fn *free_fn
 enum gate_status gate_submit(struct gate *g, struct gate_job *job);
 /* Any thread but the engine's: wait up to timeout_ms for gate_job_done. */
 enum gate_status gate_wait(struct gate_job *job, unsigned timeout_ms);
+/* The same with an absolute CLOCK_MONOTONIC deadline. */
+enum gate_status gate_wait_until(struct gate_job *job, const struct timespec *deadline);
 /* Any thread: true once gate_job_done() has run. */
 bool gate_job_is_done(struct gate_job *job);
 /* Engine thread: the job's work is finished; wakes the waiter, drops the

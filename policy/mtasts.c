@@ -284,9 +284,8 @@ mtasts_txt_candidate(const char *txt)
 struct mtasts_policy *
 mtasts_policy_ref(struct mtasts_policy *p)
 {
-	if (p->mp_refs <= 0)
+	if (__atomic_fetch_add(&p->mp_refs, 1, __ATOMIC_RELAXED) <= 0)
 		log_abort("mtasts_policy_ref: policy already freed");
-	p->mp_refs++;
 	return p;
 }
 
@@ -294,12 +293,14 @@ void
 mtasts_policy_unref(struct mtasts_policy *p)
 {
 	size_t i;
+	int left;
 
 	if (p == NULL)
 		return;
-	if (p->mp_refs <= 0)
+	left = __atomic_sub_fetch(&p->mp_refs, 1, __ATOMIC_ACQ_REL);
+	if (left < 0)
 		log_abort("mtasts_policy_unref: policy already freed");
-	if (--p->mp_refs > 0)
+	if (left > 0)
 		return;
 	for (i = 0; i < p->mp_nmx; i++)
 		free(p->mp_mx[i]);

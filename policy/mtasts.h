@@ -43,7 +43,7 @@ struct mtasts_policy {
 	char mp_id[MTASTS_ID_MAX + 1];  /* the TXT id it was fetched under */
 	time_t mp_fetched;              /* wall clock */
 	char *mp_text;                  /* the policy body as fetched (TLSRPT policy_string lines) */
-	int mp_refs;                    /* private */
+	int mp_refs;                    /* private; atomic (verdicts on milter threads) */
 };
 
 enum mtasts_status {

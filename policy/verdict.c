@@ -174,7 +174,10 @@ verdict_build(const struct cfg *cfg, struct dane_result *dane,
 	} else if (dane->dr_policy == DANE_POLICY_DANE_ONLY || dane->dr_policy == DANE_POLICY_DANE) {
 		v->v_kind = VERDICT_OK;
 		v->v_source = VERDICT_SRC_DANE;
-		v->v_policy = xstrdup(dane_policy_name(dane->dr_policy));
+		/* require = "dane": a host without usable TLSA is never used
+		 * (policy "dane" would fall back to opportunistic TLS there). */
+		v->v_policy = xstrdup(view.cdv_require == CFG_REQUIRE_DANE ? "dane-only" :
+		    dane_policy_name(dane->dr_policy));
 		v->v_reason = xasprintf("DANE %s: %s", dane_verdict_name(dane->dr_verdict), dane->dr_reason);
 	} else if (view.cdv_require == CFG_REQUIRE_DANE) {
 		v->v_kind = VERDICT_OK;

@@ -68,6 +68,7 @@
 #include "common/xmalloc.h"
 
 #define CFG_DEFAULT_TA_FILE	"/usr/share/dns/root.key"
+#define CFG_DEFAULT_MILTER_SOCKET	"inet:8895@127.0.0.1"
 
 /* What a key holds and how its C field is typed. */
 enum cfg_kind {
@@ -137,6 +138,12 @@ static bool cfg_check_mode(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
 static bool cfg_check_path(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
+static bool cfg_check_milter_socket(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
+static bool cfg_check_authserv(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
+static bool cfg_check_account(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
 
 #define KEY_STR(st, key, field, def, check, flags) \
 	{ .ck_name = key, .ck_kind = CFG_K_STR, .ck_flags = flags, \
@@ -171,6 +178,9 @@ _Static_assert(sizeof(enum cfg_require) == sizeof(int),
     "enum cfg_require is int-sized");
 _Static_assert(sizeof(enum cfg_tristate) == sizeof(int),
     "enum cfg_tristate is int-sized");
+_Static_assert(sizeof(enum cfg_on_timeout) == sizeof(int) &&
+    sizeof(enum cfg_reply_class) == sizeof(int) &&
+    sizeof(enum cfg_plaintext) == sizeof(int), "milter enums are int-sized");
 _Static_assert(sizeof(enum cfg_log_dest) == sizeof(int) &&
     sizeof(enum cfg_log_format) == sizeof(int), "log enums are int-sized");
 
@@ -313,12 +323,68 @@ static const struct cfg_section cfg_log_section = {
 	sizeof(struct cfg_log), cfg_log_keys, NULL, -1
 };
 
+static const struct cfg_name cfg_on_timeout_names[] = {
+	{ "continue", CFG_TIMEOUT_CONTINUE },
+	{ "tempfail", CFG_TIMEOUT_TEMPFAIL },
+	{ NULL, 0 }
+};
+
+static const struct cfg_name cfg_reply_class_names[] = {
+	{ "temporary", CFG_REPLY_TEMPORARY },
+	{ "permanent", CFG_REPLY_PERMANENT },
+	{ NULL, 0 }
+};
+
+static const struct cfg_name cfg_plaintext_names[] = {
+	{ "tag", CFG_PLAINTEXT_TAG },
+	{ "quarantine", CFG_PLAINTEXT_QUARANTINE },
+	{ "reject", CFG_PLAINTEXT_REJECT },
+	{ NULL, 0 }
+};
+
+static const struct cfg_key cfg_milter_keys[] = {
+	KEY_STR(struct cfg_milter, "socket", cm_socket, CFG_DEFAULT_MILTER_SOCKET,
+	    cfg_check_milter_socket, 0),
+	KEY_STR(struct cfg_milter, "authserv_id", cm_authserv_id, "",
+	    cfg_check_authserv, 0),
+	KEY_UINT(struct cfg_milter, "timeout_ms", cm_timeout_ms, 5000, 50, 25000),
+	KEY_ENUM(struct cfg_milter, "on_timeout", cm_on_timeout,
+	    CFG_TIMEOUT_CONTINUE, cfg_on_timeout_names),
+	KEY_ENUM(struct cfg_milter, "require_dane_reply", cm_require_dane_reply,
+	    CFG_REPLY_TEMPORARY, cfg_reply_class_names),
+	KEY_BOOL(struct cfg_milter, "bogus_tempfail", cm_bogus_tempfail, 0),
+	KEY_ENUM(struct cfg_milter, "plaintext_sender", cm_plaintext_sender,
+	    CFG_PLAINTEXT_TAG, cfg_plaintext_names),
+	KEY_UINT(struct cfg_milter, "max_recipient_headers",
+	    cm_max_recipient_headers, 20, 1, 1000),
+	KEY_UINT(struct cfg_milter, "drain_timeout_ms", cm_drain_timeout_ms,
+	    10000, 0, 600000),
+	KEY_END
+};
+
+static const struct cfg_section cfg_milter_section = {
+	sizeof(struct cfg_milter), cfg_milter_keys, NULL, -1
+};
+
+static const struct cfg_key cfg_daemon_keys[] = {
+	KEY_STR(struct cfg_daemon, "user", cdm_user, "", cfg_check_account, 0),
+	KEY_STR(struct cfg_daemon, "group", cdm_group, "", cfg_check_account, 0),
+	KEY_STR(struct cfg_daemon, "pidfile", cdm_pidfile, "", cfg_check_path, 0),
+	KEY_END
+};
+
+static const struct cfg_section cfg_daemon_section = {
+	sizeof(struct cfg_daemon), cfg_daemon_keys, NULL, -1
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "dns", c_dns, &cfg_dns_section),
 	KEY_GROUP(struct cfg, "socketmap", c_socketmap, &cfg_socketmap_section),
 	KEY_GROUP(struct cfg, "mta_sts", c_mta_sts, &cfg_mta_sts_section),
 	KEY_GROUP(struct cfg, "cache", c_cache, &cfg_cache_section),
 	KEY_GROUP(struct cfg, "log", c_log, &cfg_log_section),
+	KEY_GROUP(struct cfg, "milter", c_milter, &cfg_milter_section),
+	KEY_GROUP(struct cfg, "daemon", c_daemon, &cfg_daemon_section),
 	KEY_LIST(struct cfg, "domains", c_domains, c_ndomains,
 	    &cfg_domain_section),
 	KEY_END
@@ -518,6 +584,71 @@ cfg_check_listen(struct cfg_ld *ld, const config_setting_t *s,
 	n = strtol(port + 1, &end, 10);
 	if (errno != 0 || *end != '\0' || end == port + 1 || n < 1 || n > 65535)
 		return cfg_fail(ld, s, "%s \"%s\": the port must be 1 to 65535",
+		    label, val);
+	return true;
+}
+
+/* libmilter's socket: "" (no milter), "inet:PORT@HOST", "inet:PORT" (every
+ * address), "inet6:PORT@HOST", "unix:/path" or "local:/path". */
+static bool
+cfg_check_milter_socket(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	const char *p;
+	char *end;
+	long n;
+
+	if (*val == '\0')
+		return true;
+	if (strncmp(val, "unix:", 5) == 0 || strncmp(val, "local:", 6) == 0) {
+		p = strchr(val, ':') + 1;
+		if (*p != '/' || strlen(p) >= 108)
+			return cfg_fail(ld, s, "%s \"%s\": needs an absolute path "
+			    "shorter than 108 bytes", label, val);
+		return true;
+	}
+	if (strncmp(val, "inet:", 5) == 0)
+		p = val + 5;
+	else if (strncmp(val, "inet6:", 6) == 0)
+		p = val + 6;
+	else
+		return cfg_fail(ld, s, "%s \"%s\" must be inet:PORT@HOST, "
+		    "inet6:PORT@HOST or unix:/path (\"\" for no milter)", label, val);
+	errno = 0;
+	n = strtol(p, &end, 10);
+	if (errno != 0 || end == p || n < 1 || n > 65535 ||
+	    (*end != '\0' && (*end != '@' || end[1] == '\0')))
+		return cfg_fail(ld, s, "%s \"%s\": want PORT@HOST with a port "
+		    "from 1 to 65535", label, val);
+	return true;
+}
+
+/* The authserv-id goes into headers as is: a token without spaces, ";",
+ * quotes or control characters. */
+static bool
+cfg_check_authserv(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)val; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr(";\"\\()", *p) != NULL)
+			return cfg_fail(ld, s, "%s \"%s\": only printable ASCII "
+			    "without spaces, ';', quotes or parentheses", label, val);
+	if (strlen(val) > 255)
+		return cfg_fail(ld, s, "%s is longer than 255 bytes", label);
+	return true;
+}
+
+/* A user or group name (looked up when the daemon starts). */
+static bool
+cfg_check_account(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	if (strlen(val) > 64 || strspn(val, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(val) ||
+	    *val == '-')
+		return cfg_fail(ld, s, "%s \"%s\" is not a user or group name",
 		    label, val);
 	return true;
 }

@@ -61,6 +61,48 @@ struct cfg_cache {
 	bool cca_refresh_ahead;         /* refresh popular entries before they expire; default true */
 };
 
+/* milter.on_timeout: what a message gets when a verdict is not ready in time. */
+enum cfg_on_timeout {
+	CFG_TIMEOUT_CONTINUE,   /* policy=temperror in the header, the message goes on */
+	CFG_TIMEOUT_TEMPFAIL    /* 451 4.4.3 at end of message */
+};
+
+/* milter.require_dane_reply: the RCPT reply for a require = "dane" domain
+ * that has no usable DANE (lookup errors always get the temporary one). */
+enum cfg_reply_class {
+	CFG_REPLY_TEMPORARY,    /* 450 4.7.5 */
+	CFG_REPLY_PERMANENT     /* 550 5.7.5 */
+};
+
+/* milter.plaintext_sender: a message from a domain with usable DANE or
+ * MTA-STS enforce that arrived without TLS. */
+enum cfg_plaintext {
+	CFG_PLAINTEXT_TAG,        /* violation=plaintext in X-DANE-Sender (default) */
+	CFG_PLAINTEXT_QUARANTINE, /* tag + hold (smfi_quarantine) */
+	CFG_PLAINTEXT_REJECT      /* tag + 550 5.7.10 at end of message */
+};
+
+/* The libmilter filter. socket, like every listener, changes only on restart. */
+struct cfg_milter {
+	char *cm_socket;                /* "inet:PORT@HOST", "inet6:PORT@HOST", "unix:/path";
+	                                   default "inet:8895@127.0.0.1"; "" = no milter */
+	char *cm_authserv_id;           /* header authserv-id; "" = the MTA's j macro, else the host name */
+	unsigned cm_timeout_ms;         /* wait for verdicts; default 5000, range 50..25000 */
+	enum cfg_on_timeout cm_on_timeout;      /* default continue */
+	enum cfg_reply_class cm_require_dane_reply;     /* default temporary */
+	bool cm_bogus_tempfail;         /* RCPT to a dane=bogus domain: 450 4.7.5; default false */
+	enum cfg_plaintext cm_plaintext_sender; /* default tag */
+	unsigned cm_max_recipient_headers;      /* default 20, range 1..1000 */
+	unsigned cm_drain_timeout_ms;   /* SIGTERM: wait for open messages; default 10000 */
+};
+
+/* The process. Read at start-up only. */
+struct cfg_daemon {
+	char *cdm_user;                 /* drop to this user after binding; "" = stay */
+	char *cdm_group;                /* and group; "" = the user's login group */
+	char *cdm_pidfile;              /* "" = none (-p overrides) */
+};
+
 enum cfg_log_dest {
 	CFG_LOG_SYSLOG,
 	CFG_LOG_STDERR
@@ -115,6 +157,8 @@ struct cfg {
 	struct cfg_mta_sts c_mta_sts;
 	struct cfg_cache c_cache;
 	struct cfg_log c_log;
+	struct cfg_milter c_milter;
+	struct cfg_daemon c_daemon;
 	struct cfg_domain *c_domains;
 	size_t c_ndomains;
 	int c_refs;                      /* private: use cfg_ref/cfg_unref */

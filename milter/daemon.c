@@ -1,19 +1,32 @@
 /*
  * daemon.c: `danemilter [-c FILE] [-f] [-p PIDFILE]`: the long-running
- * daemon. One ivykis loop runs the engine (resolver, MTA-STS fetcher), the
- * verdict cache and the Postfix socketmap policy server.
+ * daemon. The main thread runs one ivykis loop with the engine (resolver,
+ * MTA-STS fetcher), the verdict cache, the Postfix socketmap policy server
+ * and the signal handlers; the libmilter filter (milter/filter.h) runs on
+ * threads of its own and reaches the engine through the call gate.
  *
- * Start-up errors (configuration, listeners, cache file) are reported on
- * stderr and exit EX_CONFIG / EX_OSERR before the process detaches. Without
- * -f it detaches after binding. SIGTERM/SIGINT: save the cache, close
- * everything, exit 0. SIGHUP: reload the configuration (a broken new file
- * is logged and the old configuration kept); listeners keep their
- * addresses until a restart. The cache file is also saved every
- * cache.save_interval seconds.
+ * Start-up errors (configuration, listeners, user, cache file) are
+ * reported on stderr and exit EX_CONFIG / EX_OSERR before the process
+ * detaches. Every socket is bound first, then the process drops to
+ * daemon.user / daemon.group, then (without -f) detaches.
+ * SIGTERM/SIGINT: stop taking milter connections, wait for the messages in
+ * progress (milter.drain_timeout_ms), save the cache, close everything,
+ * exit 0. SIGHUP: reload the configuration (a broken new file is logged and
+ * the old configuration kept; milter connections keep the configuration
+ * they started with); listeners keep their addresses until a restart.
+ * The cache file is also saved every cache.save_interval seconds.
+ *
+ * Signals: libmilter's own signal thread would treat SIGHUP as "stop";
+ * the milter threads block these signals and the main thread takes them
+ * (the kernel prefers the main thread for a process-directed signal). If
+ * libmilter stops by itself all the same, the daemon shuts down cleanly.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <iv_event.h>
+#include <pwd.h>
 #include <iv.h>
 #include <iv_signal.h>
 #include <limits.h>
@@ -27,7 +40,9 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "milter/ask.h"
 #include "milter/cmd.h"
+#include "milter/filter.h"
 #include "policy/cache.h"
 #include "policy/tlspolicy.h"
 
@@ -36,8 +51,14 @@ struct daemon {
 	struct engine *dm_en;
 	struct cache *dm_cache;
 	struct tlspolicy *dm_tp;
+	struct gate *dm_gate;
+	bool dm_milter;                 /* the filter runs */
+	bool dm_stopping;
+	struct timespec dm_drain_end;
 	struct iv_signal dm_sigterm, dm_sigint, dm_sighup;
 	struct iv_timer dm_save_timer;
+	struct iv_timer dm_drain_timer;
+	struct iv_event dm_milter_ended;
 };
 
 static void
@@ -89,13 +110,82 @@ daemon_save_timer(void *cookie)
 }
 
 static void
-daemon_stop(void *cookie)
+daemon_quit(struct daemon *d)
 {
-	struct daemon *d = cookie;
-
 	log_notice("stopping: saving the cache and closing");
 	daemon_save(d);
 	iv_quit();
+}
+
+/* Every 100 ms while stopping: quit once no message is open, or at the
+ * drain bound. */
+static void
+daemon_drain(void *cookie)
+{
+	struct daemon *d = cookie;
+	struct timespec now;
+	int open = filter_messages();
+
+	filter_poke();
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (open > 0 && (now.tv_sec < d->dm_drain_end.tv_sec ||
+	    (now.tv_sec == d->dm_drain_end.tv_sec && now.tv_nsec < d->dm_drain_end.tv_nsec))) {
+		iv_validate_now();
+		d->dm_drain_timer.expires = iv_now;
+		d->dm_drain_timer.expires.tv_nsec += 100000000L;
+		if (d->dm_drain_timer.expires.tv_nsec >= 1000000000L) {
+			d->dm_drain_timer.expires.tv_sec++;
+			d->dm_drain_timer.expires.tv_nsec -= 1000000000L;
+		}
+		iv_timer_register(&d->dm_drain_timer);
+		return;
+	}
+	if (open > 0)
+		log_warnx("milter: %d messages still open after milter.drain_timeout_ms: "
+		    "their MTAs will apply their milter default action", open);
+	daemon_quit(d);
+}
+
+static void
+daemon_stop(void *cookie)
+{
+	struct daemon *d = cookie;
+	unsigned ms;
+
+	if (d->dm_stopping)
+		return;
+	d->dm_stopping = true;
+	if (!d->dm_milter) {
+		daemon_quit(d);
+		return;
+	}
+	filter_stop();
+	ms = d->dm_en->en_cfg->c_milter.cm_drain_timeout_ms;
+	log_notice("stopping: no new milter connections; waiting up to %u ms for "
+	    "%d open messages", ms, filter_messages());
+	ask_deadline(&d->dm_drain_end, ms);
+	daemon_drain(d);
+}
+
+/* The filter's thread ended (any thread): back on the loop. */
+static void
+daemon_milter_ended_post(void *cookie)
+{
+	struct daemon *d = cookie;
+
+	iv_event_post(&d->dm_milter_ended);
+}
+
+static void
+daemon_milter_ended(void *cookie)
+{
+	struct daemon *d = cookie;
+
+	if (d->dm_stopping)
+		return;
+	log_errx("milter: libmilter stopped by itself (a signal it caught, or an "
+	    "error): shutting down");
+	daemon_stop(d);
 }
 
 static void
@@ -120,6 +210,8 @@ daemon_reload(void *cookie)
 	daemon_log_setup(cfg, true);
 	cache_set_engine(d->dm_cache, en);
 	tlspolicy_set_cfg(d->dm_tp, cfg);
+	if (d->dm_milter)
+		filter_set_cfg(cfg);
 	engine_unref(d->dm_en);
 	d->dm_en = en;
 	cfg_unref(cfg);
@@ -127,14 +219,20 @@ daemon_reload(void *cookie)
 	log_notice("configuration reloaded from %s", d->dm_cfgpath);
 }
 
+/* The pid file is opened before dropping privileges (its directory may
+ * be root's) and written after detaching (the pid changes). */
 static int
-daemon_pidfile(const char *path)
+daemon_pidfile_open(const char *path)
+{
+	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+static int
+daemon_pidfile_write(int fd)
 {
 	char buf[32];
-	int fd, n;
+	int n;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		return -1;
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (write(fd, buf, (size_t)n) != n) {
 		close(fd);
@@ -154,6 +252,55 @@ daemon_signal(struct iv_signal *s, int signum, void (*handler)(void *), void *co
 	iv_signal_register(s);
 }
 
+/* daemon.user / daemon.group into uid/gid (-1 = keep). 0, or -1 with a
+ * message on stderr. */
+static int
+daemon_account(const struct cfg *cfg, int *uid, int *gid)
+{
+	const struct cfg_daemon *cd = &cfg->c_daemon;
+	struct passwd *pw;
+	struct group *gr;
+
+	*uid = *gid = -1;
+	if (*cd->cdm_user != '\0') {
+		if ((pw = getpwnam(cd->cdm_user)) == NULL) {
+			fprintf(stderr, "danemilter: %s: daemon.user \"%s\": no such user\n",
+			    cfg->c_file ? cfg->c_file : "(defaults)", cd->cdm_user);
+			return -1;
+		}
+		*uid = (int)pw->pw_uid;
+		*gid = (int)pw->pw_gid;
+	}
+	if (*cd->cdm_group != '\0') {
+		if ((gr = getgrnam(cd->cdm_group)) == NULL) {
+			fprintf(stderr, "danemilter: %s: daemon.group \"%s\": no such group\n",
+			    cfg->c_file ? cfg->c_file : "(defaults)", cd->cdm_group);
+			return -1;
+		}
+		*gid = (int)gr->gr_gid;
+	}
+	return 0;
+}
+
+/* Drop to uid/gid (after every socket is bound). */
+static int
+daemon_drop(int uid, int gid)
+{
+	if (gid != -1) {
+		if (setgroups(0, NULL) != 0 && errno != EPERM)
+			return -1;
+		if (setgid((gid_t)gid) != 0)
+			return -1;
+	}
+	if (uid != -1 && setuid((uid_t)uid) != 0)
+		return -1;
+	if (uid != -1 && uid != 0 && setuid(0) == 0) {
+		errno = EPERM;          /* could get root back: refuse to run */
+		return -1;
+	}
+	return 0;
+}
+
 static void
 daemon_usage(void)
 {
@@ -171,7 +318,7 @@ daemon_main(int argc, char **argv)
 	struct cfg *cfg;
 	char *err = NULL;
 	long loaded;
-	int c;
+	int c, uid, gid, open_conns, pidfd = -1;
 
 	memset(&d, 0, sizeof(d));
 	optind = 1;
@@ -199,6 +346,11 @@ daemon_main(int argc, char **argv)
 	if ((cfg = cmd_load_config(d.dm_cfgpath)) == NULL)
 		return EX_CONFIG;
 
+	if (daemon_account(cfg, &uid, &gid) != 0)
+		return EX_CONFIG;
+	if (pidfile == NULL && *cfg->c_daemon.cdm_pidfile != '\0')
+		pidfile = cfg->c_daemon.cdm_pidfile;
+
 	iv_init();
 	if ((d.dm_en = engine_new(cfg, false, &err)) == NULL) {
 		fprintf(stderr, "danemilter: %s\n", err);
@@ -219,12 +371,32 @@ daemon_main(int argc, char **argv)
 		fprintf(stderr, "danemilter: socketmap: %s\n", err);
 		return EX_OSERR;
 	}
+	d.dm_gate = gate_new();
+	ask_engine_init(d.dm_cache);
+	if (*d.dm_en->en_cfg->c_milter.cm_socket != '\0') {
+		if (filter_open(d.dm_en->en_cfg, d.dm_gate, uid, gid, &err) != 0) {
+			fprintf(stderr, "danemilter: %s\n", err);
+			return EX_OSERR;
+		}
+		d.dm_milter = true;
+	}
+	if (pidfile && (pidfd = daemon_pidfile_open(pidfile)) < 0) {
+		fprintf(stderr, "danemilter: cannot write the pid file %s: %s\n",
+		    pidfile, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	if (daemon_drop(uid, gid) != 0) {
+		fprintf(stderr, "danemilter: cannot drop to %s/%s: %s\n",
+		    d.dm_en->en_cfg->c_daemon.cdm_user, d.dm_en->en_cfg->c_daemon.cdm_group,
+		    strerror(errno));
+		return EX_OSERR;
+	}
 	if (!foreground && daemon(0, 0) != 0) {
 		fprintf(stderr, "danemilter: cannot detach: %s\n", strerror(errno));
 		return EX_OSERR;
 	}
 	daemon_log_setup(d.dm_en->en_cfg, foreground);
-	if (pidfile && daemon_pidfile(pidfile) != 0)
+	if (pidfd >= 0 && daemon_pidfile_write(pidfd) != 0)
 		log_warn("cannot write the pid file %s", pidfile);
 
 	daemon_signal(&d.dm_sigterm, SIGTERM, daemon_stop, &d);
@@ -233,20 +405,49 @@ daemon_main(int argc, char **argv)
 	IV_TIMER_INIT(&d.dm_save_timer);
 	d.dm_save_timer.cookie = &d;
 	d.dm_save_timer.handler = daemon_save_timer;
+	IV_TIMER_INIT(&d.dm_drain_timer);
+	d.dm_drain_timer.cookie = &d;
+	d.dm_drain_timer.handler = daemon_drain;
+	IV_EVENT_INIT(&d.dm_milter_ended);
+	d.dm_milter_ended.cookie = &d;
+	d.dm_milter_ended.handler = daemon_milter_ended;
+	iv_event_register(&d.dm_milter_ended);
 	daemon_arm_save(&d);
-	log_notice("danemilter %s started: %ld cache entries loaded", PACKAGE_VERSION, loaded);
+	if (d.dm_milter && filter_run(daemon_milter_ended_post, &d, &err) != 0) {
+		log_errx("%s", err);
+		return EX_OSERR;
+	}
+	log_notice("danemilter %s started: %ld cache entries loaded%s%s", PACKAGE_VERSION,
+	    loaded, d.dm_milter ? ", milter on " : ", no milter",
+	    d.dm_milter ? d.dm_en->en_cfg->c_milter.cm_socket : "");
 
 	iv_main();
 
+	/* Lookups still in flight end now; late asks find the gate closed. */
+	ask_engine_shutdown();
+	gate_close(d.dm_gate);
+	if (d.dm_milter && !filter_join(6000))
+		log_warnx("milter: libmilter's listener did not stop in time");
 	if (iv_timer_registered(&d.dm_save_timer))
 		iv_timer_unregister(&d.dm_save_timer);
+	if (iv_timer_registered(&d.dm_drain_timer))
+		iv_timer_unregister(&d.dm_drain_timer);
+	iv_event_unregister(&d.dm_milter_ended);
 	iv_signal_unregister(&d.dm_sigterm);
 	iv_signal_unregister(&d.dm_sigint);
 	iv_signal_unregister(&d.dm_sighup);
 	tlspolicy_free(d.dm_tp);
 	cache_free(d.dm_cache);
 	engine_unref(d.dm_en);
-	iv_deinit();
+	open_conns = d.dm_milter ? filter_connections() : 0;
+	if (open_conns == 0) {
+		/* no milter thread can reach these any more */
+		gate_destroy(d.dm_gate);
+		filter_free();
+		iv_deinit();
+	} else {
+		log_notice("milter: %d idle connections closed at exit", open_conns);
+	}
 	if (pidfile)
 		(void)unlink(pidfile);
 	log_notice("stopped");

@@ -123,15 +123,19 @@ free_port() {
 }
 
 # daemon_conf OUT [EXTRA...]: the world's configuration plus a socketmap
-# listener on a free port (DAEMON_PORT), logging to stderr, a cache file in
-# the world directory, and any EXTRA top-level lines; $SM_EXTRA is added
-# inside the socketmap group.
+# listener on a free port (DAEMON_PORT), the milter on another
+# (MILTER_PORT), logging to stderr, and any EXTRA top-level lines;
+# $SM_EXTRA is added inside the socketmap group, $M_EXTRA inside the
+# milter group.
 daemon_conf() {
 	local out=$1; shift
 	DAEMON_PORT=$(free_port)
+	MILTER_PORT=$(free_port)
+	while [ "$MILTER_PORT" = "$DAEMON_PORT" ]; do MILTER_PORT=$(free_port); done
 	{
 		grep -v '^domains = ' "$WORLD/danemilter.conf"
 		printf 'socketmap = { listen = [ "inet:127.0.0.1:%s" ]; %s };\n' "$DAEMON_PORT" "${SM_EXTRA:-}"
+		printf 'milter = { socket = "inet:%s@127.0.0.1"; %s };\n' "$MILTER_PORT" "${M_EXTRA:-}"
 		printf 'log = { destination = "stderr"; level = "info"; };\n'
 		printf 'mta_sts = { ca_file = "%s"; connect_timeout_ms = 2000; timeout_ms = 3000; };\n' "$WORLD/certs/ca.pem"
 		for l in "$@"; do printf '%s\n' "$l"; done
@@ -139,28 +143,40 @@ daemon_conf() {
 }
 
 # daemon_start CONF LOG: run `danemilter -f -c CONF`, stderr to LOG, wait
-# (bounded) until its socketmap listens; sets DAEMON_PID; stopped at exit.
+# (bounded) until its socketmap (and its milter, when CONF has the
+# MILTER_PORT of daemon_conf) listens; sets DAEMON_PID; stopped at exit.
 daemon_start() {
-	local i try old
+	local i try old mport
 	for try in 1 2 3; do
+		mport=""
+		grep -q "inet:${MILTER_PORT:-none}@127.0.0.1" "$1" && mport=$MILTER_PORT
 		"$DANEMILTER" -f -c "$1" 2>>"$2" &
 		DAEMON_PID=$!
 		at_exit "kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
 		for i in $(seq 1 100); do
 			# listening, and the listener is this daemon (not whoever else)
-			ss -Hltnp "sport = :$DAEMON_PORT" 2>/dev/null | grep -q "pid=$DAEMON_PID," && return 0
+			if ss -Hltnp "sport = :$DAEMON_PORT" 2>/dev/null | grep -q "pid=$DAEMON_PID,"; then
+				[ -z "$mport" ] && return 0
+				ss -Hltnp "sport = :$mport" 2>/dev/null | grep -q "pid=$DAEMON_PID," && return 0
+			fi
 			kill -0 "$DAEMON_PID" 2>/dev/null || break
 			sleep 0.05
 		done
-		# Another test took the port between the check and the bind:
-		# move the configuration to a new one and try again.
-		grep -q "127.0.0.1:$DAEMON_PORT: bind: Address already in use" "$2" || break
-		old=$DAEMON_PORT
-		DAEMON_PORT=$(free_port)
-		sed -i "s/127\.0\.0\.1:$old\"/127.0.0.1:$DAEMON_PORT\"/" "$1"
+		# Another test took a port between the check and the bind:
+		# move the configuration to new ones and try again.
+		if grep -q "127.0.0.1:$DAEMON_PORT: bind: Address already in use" "$2"; then
+			old=$DAEMON_PORT
+			DAEMON_PORT=$(free_port)
+			sed -i "s/127\.0\.0\.1:$old\"/127.0.0.1:$DAEMON_PORT\"/" "$1"
+		elif [ -n "$mport" ] && grep -q "milter.*inet:$mport@127.0.0.1.*\(in use\|listen\)" "$2"; then
+			MILTER_PORT=$(free_port)
+			sed -i "s/inet:$mport@127\.0\.0\.1/inet:$MILTER_PORT@127.0.0.1/" "$1"
+		else
+			break
+		fi
 	done
 	sed 's/^/# /' "$2"
-	bail "danemilter did not start listening on port $DAEMON_PORT"
+	bail "danemilter did not start listening on port $DAEMON_PORT${mport:+ and $mport}"
 }
 
 # daemon_stop: SIGTERM and wait (bounded); returns the exit status.

@@ -1,0 +1,952 @@
+/*
+ * filter.c: see filter.h.
+ *
+ * Per connection (struct fconn, smfi_setpriv): the configuration it
+ * started with, the client, the authserv-id, what was negotiated. Per
+ * message (struct fmsg, MAIL FROM to end of message or abort): queue id,
+ * the inbound TLS macros, the sender domain and the distinct recipient
+ * domains, each with the engine lookup started as soon as the domain is
+ * known, and how many copies of our own headers came in.
+ *
+ * Callbacks and what they do:
+ *   negotiate  actions ADDHDRS|CHGHDRS (+QUARANTINE, SETSYMLIST when
+ *              offered; a connection that cannot change headers gets no
+ *              filter); skip HELO, DATA, EOH, body and unknown commands; no
+ *              replies for connect, MAIL and headers; ask only for the
+ *              macros used (smfi_setsymlist)
+ *   connect    client name and address, authserv-id
+ *   envfrom    new message; TLS macros; start the sender domain's lookup
+ *   envrcpt    start each new recipient domain's lookup; enforce
+ *              require = "dane" and bogus_tempfail (bounded wait)
+ *   header     count incoming X-DANE-* copies
+ *   eom        wait (bounded, once) for what is missing; delete the copies
+ *              (highest index first); insert fresh headers on top; act on a
+ *              plaintext message from a DANE / MTA-STS sender; log the
+ *              summary line
+ *   abort      drop the message; close: drop the connection
+ * Enforcement replies:
+ *   require = "dane", no usable DANE      450 4.7.5 / 550 5.7.5 (config)
+ *   ... lookup error or not in time       450 4.7.5 (always temporary)
+ *   bogus_tempfail, dane=bogus            450 4.7.5
+ *   plaintext_sender = "reject"           550 5.7.10
+ *   on_timeout = "tempfail"               451 4.4.3
+ */
+#include "filter.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netdb.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/sbuf.h"
+#include "common/xmalloc.h"
+#include "milter/ask.h"
+#include "milter/hdr.h"
+#include "milter/summary.h"
+#include "policy/dane.h"
+#include "policy/engine.h"
+
+#define FILTER_NAME     "danemilter"
+
+static const char *const filter_hdr_names[3] = { HDR_INBOUND, HDR_SENDER, HDR_RECIPIENT };
+
+struct frcpt {
+	char fr_domain[256];
+	struct ask *fr_ask;
+	enum ask_status fr_status;      /* as last seen */
+	unsigned fr_accepted;           /* recipients accepted at this domain */
+	unsigned fr_refused;
+	const char *fr_refusal;         /* "reject" / "tempfail" when refused */
+};
+
+struct fmsg {
+	char fm_qid[64];
+	char fm_tls_version[32];
+	char fm_cipher[128];
+	char fm_bits[16];
+	char fm_cert_subject[256];
+	char fm_cert_issuer[256];
+	char fm_verify[32];
+	bool fm_has_verify;
+	char fm_sender[256];            /* "" = null sender / no domain */
+	struct ask *fm_sender_ask;
+	enum ask_status fm_sender_status;
+	struct frcpt *fm_rcpts;
+	size_t fm_nrcpts, fm_rcpts_cap;
+	unsigned fm_ours[3];            /* incoming copies of each header name */
+};
+
+struct fconn {
+	struct cfg *fc_cfg;             /* a reference: the config at connect */
+	unsigned long fc_actions;       /* negotiated SMFIF_* */
+	unsigned long fc_steps;         /* negotiated SMFIP_* */
+	char fc_name[256];
+	char fc_addr[64];
+	char fc_authserv[256];
+	struct fmsg *fc_msg;
+};
+
+static struct {
+	pthread_mutex_t f_lock;         /* f_cfg */
+	struct cfg *f_cfg;
+	struct gate *f_gate;            /* set before the milter thread starts */
+	char f_hostname[256];
+	char *f_conn;                   /* the socket spec given to libmilter */
+	int f_conns;                    /* atomic */
+	int f_msgs;                     /* atomic */
+	pthread_t f_thread;
+	bool f_started;
+	bool f_stopping;                /* filter_stop() was called */
+	bool f_stop_done;               /* atomic: smfi_stop() returned */
+	void (*f_ended)(void *);
+	void *f_ended_arg;
+	pthread_mutex_t f_done_lock;
+	pthread_cond_t f_done_cond;
+	bool f_done;
+} F = {
+	.f_lock = PTHREAD_MUTEX_INITIALIZER,
+	.f_done_lock = PTHREAD_MUTEX_INITIALIZER,
+	.f_done_cond = PTHREAD_COND_INITIALIZER,
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static void
+filter_copy(char *dst, size_t len, const char *src)
+{
+	size_t n;
+
+	if (src == NULL) {
+		*dst = '\0';
+		return;
+	}
+	n = strnlen(src, len - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Copy macro name into buf ("" when the MTA did not send it). */
+static bool
+filter_macro(SMFICTX *ctx, const char *name, char *buf, size_t len)
+{
+	const char *v = smfi_getsymval(ctx, (char *)name);
+
+	filter_copy(buf, len, v);
+	return v != NULL;
+}
+
+static void
+filter_qid(SMFICTX *ctx, struct fmsg *m)
+{
+	char qid[sizeof(m->fm_qid)];
+	struct sbuf sb = SBUF_INIT;
+
+	if (!filter_macro(ctx, "i", qid, sizeof(qid)) || *qid == '\0')
+		return;
+	hdr_token(&sb, qid);            /* it goes into log lines */
+	filter_copy(m->fm_qid, sizeof(m->fm_qid), sbuf_str(&sb));
+	sbuf_free(&sb);
+}
+
+static const char *
+filter_qid_or(const struct fmsg *m)
+{
+	return m != NULL && m->fm_qid[0] != '\0' ? m->fm_qid : "NOQUEUE";
+}
+
+/*
+ * The domain of an envelope address ("<user@Example.COM>", "user@x",
+ * "<@route:user@x>"), normalized, into buf; false for the null sender,
+ * an address without a domain, or a domain that is not a host name
+ * (address literals).
+ */
+static bool
+filter_addr_domain(const char *addr, char *buf, size_t len)
+{
+	char tmp[512];
+	const char *at;
+	size_t n;
+
+	if (addr == NULL)
+		return false;
+	if (*addr == '<')
+		addr++;
+	n = strcspn(addr, ">");
+	if (n == 0 || n >= sizeof(tmp))
+		return false;
+	memcpy(tmp, addr, n);
+	tmp[n] = '\0';
+	if ((at = strrchr(tmp, '@')) == NULL || at[1] == '\0')
+		return false;
+	return engine_domain_key(at + 1, buf, len) != NULL;
+}
+
+static struct cfg *
+filter_cfg_get(void)
+{
+	struct cfg *c;
+
+	pthread_mutex_lock(&F.f_lock);
+	c = F.f_cfg ? cfg_ref(F.f_cfg) : NULL;
+	pthread_mutex_unlock(&F.f_lock);
+	return c;
+}
+
+static void
+filter_elapsed(const struct timespec *t0, unsigned *ms)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ms = (unsigned)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* ------------------------------------------------------ state lifetimes */
+
+static void
+fmsg_free(struct fmsg *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	ask_free(m->fm_sender_ask);
+	for (i = 0; i < m->fm_nrcpts; i++)
+		ask_free(m->fm_rcpts[i].fr_ask);
+	free(m->fm_rcpts);
+	free(m);
+	__atomic_sub_fetch(&F.f_msgs, 1, __ATOMIC_RELAXED);
+}
+
+static struct fconn *
+fconn_new(void)
+{
+	struct fconn *fc = xcalloc(1, sizeof(*fc));
+
+	fc->fc_cfg = filter_cfg_get();
+	/* without negotiation (protocol < 6): what libmilter allows by default */
+	fc->fc_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+	__atomic_add_fetch(&F.f_conns, 1, __ATOMIC_RELAXED);
+	return fc;
+}
+
+static void
+fconn_free(struct fconn *fc)
+{
+	if (fc == NULL)
+		return;
+	fmsg_free(fc->fc_msg);
+	if (fc->fc_cfg)
+		cfg_unref(fc->fc_cfg);
+	free(fc);
+	__atomic_sub_fetch(&F.f_conns, 1, __ATOMIC_RELAXED);
+}
+
+static struct fconn *
+filter_conn(SMFICTX *ctx)
+{
+	struct fconn *fc = smfi_getpriv(ctx);
+
+	if (fc == NULL) {               /* no negotiate callback (old MTA) */
+		fc = fconn_new();
+		smfi_setpriv(ctx, fc);
+	}
+	return fc;
+}
+
+static sfsistat
+filter_noreply(const struct fconn *fc, unsigned long step)
+{
+	return (fc->fc_steps & step) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* ----------------------------------------------------------- callbacks */
+
+static sfsistat
+filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+    unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+	    SMFIP_NOEOH | SMFIP_NOBODY;
+	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR;
+	struct fconn *fc;
+
+	(void)f2;
+	(void)f3;
+	if ((f0 & need) != need) {
+		log_warnx("milter: the MTA does not let filters change headers "
+		    "(actions 0x%lx): no filtering on this connection", f0);
+		return SMFIS_REJECT;
+	}
+	fc = fconn_new();
+	fc->fc_actions = f0 & (need | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
+	fc->fc_steps = f1 & (skip | noreply);
+	smfi_setpriv(ctx, fc);
+	*pf0 = fc->fc_actions;
+	*pf1 = fc->fc_steps;
+	*pf2 = 0;
+	*pf3 = 0;
+	if (f0 & SMFIF_SETSYMLIST) {
+		smfi_setsymlist(ctx, SMFIM_CONNECT, "j {client_addr} {client_name}");
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {mail_addr} {tls_version} "
+		    "{cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}");
+		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
+		smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* An authserv-id must be a header-safe token. */
+static bool
+filter_token_ok(const char *s)
+{
+	const unsigned char *p;
+
+	if (*s == '\0')
+		return false;
+	for (p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr(";\"'()\\%<>", *p) != NULL)
+			return false;
+	return true;
+}
+
+static sfsistat
+filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct fconn *fc = filter_conn(ctx);
+	const struct sockaddr *sa = (const struct sockaddr *)hostaddr;
+	char j[256];
+
+	filter_copy(fc->fc_name, sizeof(fc->fc_name), hostname);
+	fc->fc_addr[0] = '\0';
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    fc->fc_addr, sizeof(fc->fc_addr));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    fc->fc_addr, sizeof(fc->fc_addr));
+	if (fc->fc_addr[0] == '\0' &&
+	    !filter_macro(ctx, "{client_addr}", fc->fc_addr, sizeof(fc->fc_addr)))
+		filter_copy(fc->fc_addr, sizeof(fc->fc_addr), "unknown");
+
+	if (fc->fc_cfg != NULL && *fc->fc_cfg->c_milter.cm_authserv_id != '\0')
+		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv),
+		    fc->fc_cfg->c_milter.cm_authserv_id);
+	else if (filter_macro(ctx, "j", j, sizeof(j)) && filter_token_ok(j))
+		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), j);
+	else
+		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), F.f_hostname);
+	return filter_noreply(fc, SMFIP_NR_CONN);
+}
+
+static sfsistat
+filter_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct fconn *fc = filter_conn(ctx);
+	struct fmsg *m;
+
+	fmsg_free(fc->fc_msg);
+	m = fc->fc_msg = xcalloc(1, sizeof(*m));
+	__atomic_add_fetch(&F.f_msgs, 1, __ATOMIC_RELAXED);
+	filter_qid(ctx, m);
+	filter_macro(ctx, "{tls_version}", m->fm_tls_version, sizeof(m->fm_tls_version));
+	filter_macro(ctx, "{cipher}", m->fm_cipher, sizeof(m->fm_cipher));
+	filter_macro(ctx, "{cipher_bits}", m->fm_bits, sizeof(m->fm_bits));
+	filter_macro(ctx, "{cert_subject}", m->fm_cert_subject, sizeof(m->fm_cert_subject));
+	filter_macro(ctx, "{cert_issuer}", m->fm_cert_issuer, sizeof(m->fm_cert_issuer));
+	m->fm_has_verify = filter_macro(ctx, "{verify}", m->fm_verify, sizeof(m->fm_verify));
+	if (argv != NULL && filter_addr_domain(argv[0], m->fm_sender, sizeof(m->fm_sender)))
+		m->fm_sender_ask = ask_start(F.f_gate, m->fm_sender);
+	else
+		m->fm_sender[0] = '\0';
+	m->fm_sender_status = ASK_PENDING;
+	return filter_noreply(fc, SMFIP_NR_MAIL);
+}
+
+static struct frcpt *
+fmsg_rcpt(struct fmsg *m, const char *domain)
+{
+	struct frcpt *r;
+	size_t i;
+
+	for (i = 0; i < m->fm_nrcpts; i++)
+		if (strcmp(m->fm_rcpts[i].fr_domain, domain) == 0)
+			return &m->fm_rcpts[i];
+	if (m->fm_nrcpts == m->fm_rcpts_cap) {
+		m->fm_rcpts_cap = m->fm_rcpts_cap ? 2 * m->fm_rcpts_cap : 4;
+		m->fm_rcpts = xreallocarray(m->fm_rcpts, m->fm_rcpts_cap, sizeof(*r));
+	}
+	r = &m->fm_rcpts[m->fm_nrcpts++];
+	memset(r, 0, sizeof(*r));
+	filter_copy(r->fr_domain, sizeof(r->fr_domain), domain);
+	r->fr_ask = ask_start(F.f_gate, domain);
+	r->fr_status = ASK_PENDING;
+	return r;
+}
+
+/* The verdict of r, waiting (bounded) when it is not there yet. */
+static const struct verdict *
+filter_rcpt_verdict(struct frcpt *r, const struct timespec *deadline)
+{
+	if (r->fr_status == ASK_PENDING)
+		r->fr_status = ask_wait(r->fr_ask, deadline);
+	return r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
+}
+
+/*
+ * The RCPT-time rules for r's domain: 0 to accept, or an SMFIS_* refusal
+ * with its reply set.
+ */
+static sfsistat
+filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
+    struct frcpt *r, const char *rcpt)
+{
+	const struct cfg_milter *cm = &fc->fc_cfg->c_milter;
+	struct cfg_domain_view view;
+	const struct verdict *v;
+	enum dane_verdict dv;
+	struct timespec deadline;
+	struct sbuf who = SBUF_INIT;
+	char text[512];
+	const char *code = "450", *xcode = "4.7.5";
+	sfsistat st;
+
+	cfg_domain_lookup(fc->fc_cfg, r->fr_domain, &view);
+	if (view.cdv_require != CFG_REQUIRE_DANE && !cm->cm_bogus_tempfail)
+		return SMFIS_CONTINUE;
+	ask_deadline(&deadline, cm->cm_timeout_ms);
+	v = filter_rcpt_verdict(r, &deadline);
+	dv = v ? v->v_dane->dr_verdict : DANE_TEMPERROR;
+	if (view.cdv_require == CFG_REQUIRE_DANE && v == NULL) {
+		snprintf(text, sizeof(text), "DANE status of %s is not known yet "
+		    "(lookup %s); try again later", r->fr_domain,
+		    r->fr_status == ASK_PENDING ? "timed out" : "unavailable");
+	} else if (view.cdv_require == CFG_REQUIRE_DANE && dv != DANE_USABLE) {
+		if (dv != DANE_BOGUS && dv != DANE_TEMPERROR &&
+		    cm->cm_require_dane_reply == CFG_REPLY_PERMANENT) {
+			code = "550";
+			xcode = "5.7.5";
+		}
+		snprintf(text, sizeof(text), "Recipient domain %s requires DANE, "
+		    "but its DANE status is %s", r->fr_domain, dane_verdict_name(dv));
+	} else if (cm->cm_bogus_tempfail && v != NULL && dv == DANE_BOGUS) {
+		snprintf(text, sizeof(text), "DNSSEC validation failed for recipient "
+		    "domain %s (dane=bogus); try again later", r->fr_domain);
+	} else {
+		return SMFIS_CONTINUE;
+	}
+	st = *code == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	if (smfi_setreply(ctx, (char *)code, (char *)xcode, text) != MI_SUCCESS)
+		st = SMFIS_TEMPFAIL;    /* never accept what the rule refuses */
+	hdr_token(&who, rcpt);
+	log_info("%s: milter: RCPT %s refused: %s %s %s", filter_qid_or(m),
+	    sbuf_str(&who), code, xcode, text);
+	sbuf_free(&who);
+	r->fr_refusal = st == SMFIS_REJECT ? "reject" : "tempfail";
+	return st;
+}
+
+static sfsistat
+filter_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct fconn *fc = filter_conn(ctx);
+	struct fmsg *m = fc->fc_msg;
+	char domain[256];
+	struct frcpt *r;
+	sfsistat st;
+
+	if (m == NULL || argv == NULL || fc->fc_cfg == NULL)
+		return SMFIS_CONTINUE;
+	filter_qid(ctx, m);
+	if (!filter_addr_domain(argv[0], domain, sizeof(domain)))
+		return SMFIS_CONTINUE;
+	r = fmsg_rcpt(m, domain);
+	st = filter_rcpt_rules(ctx, fc, m, r, argv[0]);
+	if (st != SMFIS_CONTINUE) {
+		r->fr_refused++;
+		return st;
+	}
+	r->fr_accepted++;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+filter_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct fconn *fc = filter_conn(ctx);
+	int i;
+
+	(void)value;
+	if (fc->fc_msg != NULL && name != NULL)
+		for (i = 0; i < 3; i++)
+			if (strcasecmp(name, filter_hdr_names[i]) == 0)
+				fc->fc_msg->fm_ours[i]++;
+	return filter_noreply(fc, SMFIP_NR_HDR);
+}
+
+/* Delete every incoming copy of our headers, highest index first. */
+static void
+filter_strip(SMFICTX *ctx, const struct fmsg *m)
+{
+	unsigned n;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		for (n = m->fm_ours[i]; n >= 1; n--)
+			if (smfi_chgheader(ctx, (char *)filter_hdr_names[i], (int)n, NULL) != MI_SUCCESS)
+				log_warnx("%s: milter: cannot delete %s #%u", filter_qid_or(m),
+				    filter_hdr_names[i], n);
+}
+
+static void
+filter_insert(SMFICTX *ctx, const struct fmsg *m, const char *name, struct sbuf *sb)
+{
+	if (smfi_insheader(ctx, 0, (char *)name, (char *)sbuf_str(sb)) != MI_SUCCESS)
+		log_warnx("%s: milter: cannot add %s", filter_qid_or(m), name);
+	sbuf_reset(sb);
+}
+
+static void
+filter_log_summary(const struct fconn *fc, const struct summary *s)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	if (fc->fc_cfg->c_log.clg_format == CFG_LOG_JSON)
+		summary_json(&sb, s);
+	else
+		summary_text(&sb, s);
+	log_info("%s", sbuf_str(&sb));
+	sbuf_free(&sb);
+}
+
+static sfsistat
+filter_eom(SMFICTX *ctx)
+{
+	struct fconn *fc = filter_conn(ctx);
+	struct fmsg *m = fc->fc_msg;
+	const struct cfg_milter *cm;
+	struct hdr_inbound in;
+	struct summary s;
+	struct summary_rcpt *sr = NULL;
+	struct timespec t0, deadline;
+	struct sbuf sb = SBUF_INIT;
+	const struct verdict *sv = NULL;
+	const char *violation = NULL;
+	char text[512];
+	size_t i, n = 0, shown;
+	unsigned more;
+	bool missing = false;
+	sfsistat ret = SMFIS_CONTINUE;
+
+	if (m == NULL || fc->fc_cfg == NULL)
+		return SMFIS_CONTINUE;
+	cm = &fc->fc_cfg->c_milter;
+	filter_qid(ctx, m);
+
+	/* One bound for everything still missing. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ask_deadline(&deadline, cm->cm_timeout_ms);
+	if (m->fm_sender_ask != NULL) {
+		if (m->fm_sender_status == ASK_PENDING)
+			m->fm_sender_status = ask_wait(m->fm_sender_ask, &deadline);
+		if (m->fm_sender_status == ASK_READY)
+			sv = ask_verdict(m->fm_sender_ask);
+		else
+			missing = true;
+	}
+	sr = xcalloc(m->fm_nrcpts ? m->fm_nrcpts : 1, sizeof(*sr));
+	for (i = 0; i < m->fm_nrcpts; i++) {
+		struct frcpt *r = &m->fm_rcpts[i];
+
+		if (r->fr_accepted == 0)
+			continue;
+		sr[n].sr_domain = r->fr_domain;
+		sr[n].sr_verdict = filter_rcpt_verdict(r, &deadline);
+		sr[n].sr_missing = r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+		sr[n].sr_action = "accept";
+		sr[n].sr_count = r->fr_accepted;
+		if (sr[n].sr_verdict == NULL)
+			missing = true;
+		n++;
+	}
+	/* Recipient domains refused at RCPT, for the log only. */
+	shown = n;
+	for (i = 0; i < m->fm_nrcpts; i++) {
+		struct frcpt *r = &m->fm_rcpts[i];
+
+		if (r->fr_accepted != 0 || r->fr_refused == 0)
+			continue;
+		sr[n].sr_domain = r->fr_domain;
+		sr[n].sr_verdict = r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
+		sr[n].sr_missing = r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+		sr[n].sr_action = r->fr_refusal;
+		sr[n].sr_count = r->fr_refused;
+		n++;
+	}
+
+	memset(&in, 0, sizeof(in));
+	in.hi_tls_version = m->fm_tls_version;
+	in.hi_cipher = m->fm_cipher;
+	in.hi_bits = m->fm_bits;
+	in.hi_cert_subject = m->fm_cert_subject;
+	in.hi_cert_issuer = m->fm_cert_issuer;
+	in.hi_verify = m->fm_has_verify ? m->fm_verify : NULL;
+	in.hi_client_name = fc->fc_name;
+	in.hi_client_addr = fc->fc_addr;
+
+	memset(&s, 0, sizeof(s));
+	s.s_qid = m->fm_qid[0] ? m->fm_qid : NULL;
+	s.s_in = &in;
+	s.s_sender = m->fm_sender[0] ? m->fm_sender : NULL;
+	s.s_sender_verdict = sv;
+	s.s_sender_missing = m->fm_sender_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+	s.s_rcpts = sr;
+	s.s_nrcpts = n;
+	s.s_action = "accept";
+	filter_elapsed(&t0, &s.s_wait_ms);
+
+	if (sv != NULL && !hdr_inbound_tls(&in) &&
+	    (sv->v_dane->dr_verdict == DANE_USABLE || sv->v_sts == VERDICT_STS_ENFORCE))
+		violation = "plaintext";
+
+	if (missing && cm->cm_on_timeout == CFG_TIMEOUT_TEMPFAIL) {
+		s.s_action = "tempfail";
+		s.s_reason = "TLS policy lookups did not finish in time";
+		smfi_setreply(ctx, "451", "4.4.3", "TLS policy lookups did not finish "
+		    "in time; try again later");
+		ret = SMFIS_TEMPFAIL;
+	} else if (violation && cm->cm_plaintext_sender == CFG_PLAINTEXT_REJECT) {
+		snprintf(text, sizeof(text), "Sender domain %s requires TLS "
+		    "(dane=%s, mta-sts=%s) but this message arrived without it",
+		    m->fm_sender, dane_verdict_name(sv->v_dane->dr_verdict),
+		    verdict_sts_name(sv->v_sts));
+		s.s_action = "reject";
+		s.s_reason = "plaintext message from a domain that requires TLS";
+		if (smfi_setreply(ctx, "550", "5.7.10", text) != MI_SUCCESS)
+			log_warnx("%s: milter: cannot set the reply", filter_qid_or(m));
+		ret = SMFIS_REJECT;
+	}
+
+	if (ret == SMFIS_CONTINUE) {
+		filter_strip(ctx, m);
+		/* Inserted at the top in reverse: Inbound, Sender, Recipient... */
+		more = 0;
+		if (shown > cm->cm_max_recipient_headers) {
+			more = (unsigned)(shown - cm->cm_max_recipient_headers);
+			shown = cm->cm_max_recipient_headers;
+		}
+		for (i = shown; i-- > 0;) {
+			hdr_recipient_value(&sb, fc->fc_authserv, sr[i].sr_domain,
+			    sr[i].sr_verdict, sr[i].sr_missing, i + 1 == shown ? more : 0);
+			filter_insert(ctx, m, HDR_RECIPIENT, &sb);
+		}
+		hdr_sender_value(&sb, fc->fc_authserv, s.s_sender, sv, s.s_sender_missing,
+		    violation);
+		filter_insert(ctx, m, HDR_SENDER, &sb);
+		hdr_inbound_value(&sb, fc->fc_authserv, &in);
+		filter_insert(ctx, m, HDR_INBOUND, &sb);
+		if (violation != NULL) {
+			s.s_action = "tag";
+			s.s_reason = "plaintext message from a domain that requires TLS";
+			if (cm->cm_plaintext_sender == CFG_PLAINTEXT_QUARANTINE) {
+				if ((fc->fc_actions & SMFIF_QUARANTINE) &&
+				    smfi_quarantine(ctx, "danemilter: plaintext message "
+				    "from a domain that requires TLS") == MI_SUCCESS)
+					s.s_action = "quarantine";
+				else
+					log_warnx("%s: milter: cannot quarantine (not allowed "
+					    "by the MTA): tagged only", filter_qid_or(m));
+			}
+		}
+	}
+	if (strcmp(s.s_action, "accept") != 0)
+		log_info("%s: milter: %s: %s (sender %s)", filter_qid_or(m), s.s_action,
+		    s.s_reason, m->fm_sender[0] ? m->fm_sender : "none");
+	filter_log_summary(fc, &s);
+	sbuf_free(&sb);
+	free(sr);
+	fmsg_free(m);
+	fc->fc_msg = NULL;
+	return ret;
+}
+
+static sfsistat
+filter_abort(SMFICTX *ctx)
+{
+	struct fconn *fc = smfi_getpriv(ctx);
+
+	if (fc != NULL) {
+		fmsg_free(fc->fc_msg);
+		fc->fc_msg = NULL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+filter_close(SMFICTX *ctx)
+{
+	struct fconn *fc = smfi_getpriv(ctx);
+
+	smfi_setpriv(ctx, NULL);
+	fconn_free(fc);
+	return SMFIS_CONTINUE;
+}
+
+/* ------------------------------------------------------- life of the filter */
+
+int
+filter_open(struct cfg *cfg, struct gate *g, int uid, int gid, char **errp)
+{
+	struct smfiDesc desc = {
+		.xxfi_name = FILTER_NAME,
+		.xxfi_version = SMFI_VERSION,
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+		    SMFIF_SETSYMLIST,
+		.xxfi_connect = filter_connect,
+		.xxfi_envfrom = filter_envfrom,
+		.xxfi_envrcpt = filter_envrcpt,
+		.xxfi_header = filter_header,
+		.xxfi_eom = filter_eom,
+		.xxfi_abort = filter_abort,
+		.xxfi_close = filter_close,
+		.xxfi_negotiate = filter_negotiate,
+	};
+	const char *spec = cfg->c_milter.cm_socket;
+	const char *path;
+
+	if (gethostname(F.f_hostname, sizeof(F.f_hostname) - 1) != 0 ||
+	    !filter_token_ok(F.f_hostname))
+		filter_copy(F.f_hostname, sizeof(F.f_hostname), "localhost");
+	F.f_gate = g;
+	F.f_cfg = cfg_ref(cfg);
+	free(F.f_conn);
+	F.f_conn = xstrdup(spec);
+	if (smfi_setconn(F.f_conn) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
+	    smfi_setbacklog(256) != MI_SUCCESS) {
+		*errp = xasprintf("milter: cannot set up libmilter for %s", spec);
+		return -1;
+	}
+	errno = 0;
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		*errp = xasprintf("milter: cannot listen on %s: %s", spec,
+		    errno ? strerror(errno) : "in use, or not permitted");
+		return -1;
+	}
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+		path = strchr(spec, ':') + 1;
+		if (chmod(path, 0660) != 0 ||
+		    ((uid != -1 || gid != -1) && chown(path, (uid_t)uid, (gid_t)gid) != 0)) {
+			*errp = xasprintf("milter: %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void *
+filter_thread(void *arg)
+{
+	int r;
+
+	(void)arg;
+	r = smfi_main();
+	if (r != MI_SUCCESS)
+		log_errx("milter: libmilter stopped with an error");
+	pthread_mutex_lock(&F.f_done_lock);
+	F.f_done = true;
+	pthread_cond_broadcast(&F.f_done_cond);
+	pthread_mutex_unlock(&F.f_done_lock);
+	if (F.f_ended)
+		F.f_ended(F.f_ended_arg);
+	return NULL;
+}
+
+int
+filter_run(void (*ended)(void *), void *arg, char **errp)
+{
+	sigset_t block, old;
+	int e;
+
+	F.f_ended = ended;
+	F.f_ended_arg = arg;
+	/* The thread (and every thread libmilter starts from it) inherits
+	 * this mask: the engine thread alone takes these signals. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	e = pthread_create(&F.f_thread, NULL, filter_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		*errp = xasprintf("milter: cannot start its thread: %s", strerror(e));
+		return -1;
+	}
+	F.f_started = true;
+	return 0;
+}
+
+void
+filter_set_cfg(struct cfg *cfg)
+{
+	struct cfg *old;
+
+	pthread_mutex_lock(&F.f_lock);
+	old = F.f_cfg;
+	F.f_cfg = cfg_ref(cfg);
+	pthread_mutex_unlock(&F.f_lock);
+	if (old)
+		cfg_unref(old);
+}
+
+/*
+ * libmilter's listener only looks at its stop flag between polls of up to
+ * five seconds: one connection to our own socket wakes it at once.
+ */
+static void
+filter_wake(const char *spec)
+{
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_un sun;
+	char port[8], host[256];
+	const char *p, *at;
+	int fd;
+
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		filter_copy(sun.sun_path, sizeof(sun.sun_path), strchr(spec, ':') + 1);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+			(void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+			close(fd);
+		}
+		return;
+	}
+	p = strchr(spec, ':') + 1;
+	filter_copy(port, sizeof(port), p);
+	port[strcspn(port, "@")] = '\0';
+	at = strchr(p, '@');
+	filter_copy(host, sizeof(host), at ? at + 1 : "127.0.0.1");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_family = strncmp(spec, "inet6:", 6) == 0 ? AF_INET6 : AF_INET;
+	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
+		return;
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		(void)connect(fd, res->ai_addr, res->ai_addrlen);
+		close(fd);
+	}
+	freeaddrinfo(res);
+}
+
+/* smfi_stop() waits for the listener's lock, which the listener holds
+ * while it polls: call it off the engine thread. */
+static void *
+filter_stopper(void *arg)
+{
+	(void)arg;
+	(void)smfi_stop();
+	__atomic_store_n(&F.f_stop_done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+void
+filter_stop(void)
+{
+	sigset_t block, old;
+	pthread_t t;
+
+	if (!F.f_started || F.f_stopping)
+		return;
+	F.f_stopping = true;
+	sigfillset(&block);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (pthread_create(&t, NULL, filter_stopper, NULL) == 0)
+		pthread_detach(t);
+	else
+		log_errx("milter: cannot start the thread that stops libmilter");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	filter_wake(F.f_conn);
+}
+
+void
+filter_poke(void)
+{
+	if (F.f_stopping && !__atomic_load_n(&F.f_stop_done, __ATOMIC_ACQUIRE))
+		filter_wake(F.f_conn);
+}
+
+bool
+filter_join(unsigned timeout_ms)
+{
+	struct timespec deadline;
+	unsigned waited;
+	bool done = false;
+
+	if (!F.f_started)
+		return true;
+	for (waited = 0; !done && waited <= timeout_ms; waited += 50) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += 50000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&F.f_done_lock);
+		if (!F.f_done)
+			(void)pthread_cond_timedwait(&F.f_done_cond, &F.f_done_lock, &deadline);
+		done = F.f_done;
+		pthread_mutex_unlock(&F.f_done_lock);
+		if (!done)
+			filter_poke();
+	}
+	if (done) {
+		pthread_join(F.f_thread, NULL);
+		F.f_started = false;
+	}
+	return done;
+}
+
+int
+filter_connections(void)
+{
+	return __atomic_load_n(&F.f_conns, __ATOMIC_RELAXED);
+}
+
+int
+filter_messages(void)
+{
+	return __atomic_load_n(&F.f_msgs, __ATOMIC_RELAXED);
+}
+
+void
+filter_free(void)
+{
+	struct cfg *old;
+
+	pthread_mutex_lock(&F.f_lock);
+	old = F.f_cfg;
+	F.f_cfg = NULL;
+	pthread_mutex_unlock(&F.f_lock);
+	if (old)
+		cfg_unref(old);
+	free(F.f_conn);
+	F.f_conn = NULL;
+}

@@ -1,0 +1,55 @@
+/*
+ * filter.h: the libmilter filter: per-connection and per-message state,
+ * macros, the X-DANE-* headers, enforcement and the summary line.
+ *
+ * libmilter is a process-wide singleton, so the filter is too. The daemon
+ * (engine thread) sets it up and binds its socket with filter_open(), runs
+ * it on a thread of its own with filter_run() (smfi_main; SIGHUP, SIGTERM
+ * and SIGINT are blocked there and in every thread libmilter creates, so
+ * the engine thread gets them), swaps the configuration on reload with
+ * filter_set_cfg() (each connection keeps the configuration it started
+ * with) and stops it with filter_stop(). libmilter's worker threads ask
+ * the engine for verdicts through the gate (milter/ask.h) and wait for
+ * them with bounds only.
+ *
+ * The filter holds its own references on the cfg; the gate belongs to the
+ * daemon, which may close it (late asks then fail) and must not free it
+ * while filter_connections() > 0.
+ */
+#ifndef DM_FILTER_H
+#define DM_FILTER_H
+
+#include <stdbool.h>
+
+#include "common/gate.h"
+#include "policy/cfg.h"
+
+/*
+ * Engine thread, once, before filter_run(): register with libmilter and
+ * bind cfg->c_milter.cm_socket (a unix socket is made mode 0660 and owned
+ * by uid/gid when they are not -1). 0, or -1 with a malloc'ed *errp.
+ */
+int filter_open(struct cfg *cfg, struct gate *g, int uid, int gid, char **errp);
+/*
+ * Start smfi_main() on its own thread. When it returns (after
+ * filter_stop(), or because libmilter stopped by itself), ended(arg) is
+ * called from that thread. 0, or -1 with *errp.
+ */
+int filter_run(void (*ended)(void *), void *arg, char **errp);
+/* Any thread: new connections use cfg from now on. */
+void filter_set_cfg(struct cfg *cfg);
+/* Engine thread: stop accepting connections (smfi_stop, on a thread of
+ * its own: it can wait seconds for libmilter's listener). */
+void filter_stop(void);
+/* Engine thread, while stopping: wake libmilter's listener so that it
+ * sees the stop now rather than at the end of its poll. */
+void filter_poke(void);
+/* Wait (bounded) for the smfi_main thread to end, poking it; true when it did. */
+bool filter_join(unsigned timeout_ms);
+/* Open milter connections / messages between MAIL FROM and their end. */
+int filter_connections(void);
+int filter_messages(void);
+/* Release the filter's cfg (only when filter_connections() == 0). */
+void filter_free(void);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * hdr_test.c: the X-DANE-* header values and the summary line, from
+ * verdicts built the way the engine builds them (verdict_build): exact
+ * text per verdict class, the sanitizer against injection, the
+ * client-cert mapping of both MTAs' macros, and the JSON summary parsed
+ * back by field.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sbuf.h"
+#include "common/xmalloc.h"
+#include "milter/hdr.h"
+#include "milter/summary.h"
+#include "policy/cfg.h"
+#include "policy/verdict.h"
+#include "tests/tap.h"
+
+static struct verdict *
+mkverdict(const struct cfg *cfg, const char *domain, enum dane_verdict dv,
+    enum dane_policy dp)
+{
+	struct dane_result *dr = xcalloc(1, sizeof(*dr));
+
+	dr->dr_domain = xstrdup(domain);
+	dr->dr_verdict = dv;
+	dr->dr_policy = dp;
+	dr->dr_reason = xstrdup("test");
+	return verdict_build(cfg, dr, NULL, 0);
+}
+
+static void
+test_token(void)
+{
+	static const struct { const char *in, *want, *desc; } rows[] = {
+		{ "TLSv1.3", "TLSv1.3", "plain token unchanged" },
+		{ "", "none", "empty -> none" },
+		{ "a b", "a%20b", "space escaped" },
+		{ "x; dane=usable", "x%3B%20dane=usable", "; cannot add a key" },
+		{ "v\r\nX-Evil: 1", "v%0D%0AX-Evil:%201", "CR LF cannot add a header" },
+		{ "100%", "100%25", "% escaped (decodable)" },
+		{ "(c)\"q\"'<>\\", "%28c%29%22q%22%27%3C%3E%5C", "comment and quote characters" },
+		{ "caf\xc3\xa9", "caf%C3%A9", "8-bit bytes escaped" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct sbuf sb = SBUF_INIT;
+
+		hdr_token(&sb, rows[i].in);
+		tap_is_str(sbuf_str(&sb), rows[i].want, rows[i].desc);
+		sbuf_free(&sb);
+	}
+	{
+		char big[1000];
+		struct sbuf sb = SBUF_INIT;
+
+		memset(big, ';', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		hdr_token(&sb, big);
+		tap_ok(sb.sb_len <= 202, "a long hostile value is capped (%zu bytes)", sb.sb_len);
+		sbuf_free(&sb);
+	}
+}
+
+static void
+inbound_is(const struct hdr_inbound *in, const char *want, const char *desc)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	hdr_inbound_value(&sb, "mx.example.net", in);
+	tap_is_str(sbuf_str(&sb), want, desc);
+	sbuf_free(&sb);
+}
+
+static void
+test_inbound(void)
+{
+	struct hdr_inbound in;
+
+	memset(&in, 0, sizeof(in));
+	in.hi_client_name = "mail.sender.org";
+	in.hi_client_addr = "192.0.2.1";
+	inbound_is(&in, "mx.example.net; tls=none; client=mail.sender.org; addr=192.0.2.1",
+	    "plaintext");
+	in.hi_tls_version = "";
+	inbound_is(&in, "mx.example.net; tls=none; client=mail.sender.org; addr=192.0.2.1",
+	    "empty {tls_version} is plaintext");
+
+	in.hi_tls_version = "TLSv1.3";
+	in.hi_cipher = "TLS_AES_256_GCM_SHA384";
+	in.hi_bits = "256";
+	inbound_is(&in, "mx.example.net; tls=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256; "
+	    "client-cert=none; client=mail.sender.org; addr=192.0.2.1", "TLS, no client certificate");
+
+	in.hi_cert_subject = "client.example";
+	in.hi_cert_issuer = "Example CA";
+	inbound_is(&in, "mx.example.net; tls=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256; "
+	    "client-cert=verified; cert-subject=client.example; cert-issuer=Example%20CA; "
+	    "client=mail.sender.org; addr=192.0.2.1", "Postfix: trusted client certificate (CN)");
+
+	in.hi_cert_subject = "/C=NL/O=Example Org/CN=client.example";
+	in.hi_verify = "OK";
+	inbound_is(&in, "mx.example.net; tls=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256; "
+	    "client-cert=verified; cert-subject=/C=NL/O=Example%20Org/CN=client.example; "
+	    "cert-issuer=Example%20CA; client=mail.sender.org; addr=192.0.2.1",
+	    "Sendmail: {verify} OK, full DN escaped");
+
+	in.hi_verify = "FAIL";
+	in.hi_client_name = "[192.0.2.1]";
+	inbound_is(&in, "mx.example.net; tls=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256; "
+	    "client-cert=fail; client=unknown; addr=192.0.2.1",
+	    "Sendmail: {verify} FAIL, unresolved client [addr] -> unknown");
+
+	in.hi_verify = "NO";
+	in.hi_client_name = "unknown";
+	inbound_is(&in, "mx.example.net; tls=TLSv1.3; cipher=TLS_AES_256_GCM_SHA384; bits=256; "
+	    "client-cert=none; client=unknown; addr=192.0.2.1", "Sendmail: {verify} NO");
+
+	in.hi_verify = "DANE_FAIL";
+	in.hi_cipher = "X; dane=usable\r\nX-Evil: 1";
+	inbound_is(&in, "mx.example.net; tls=TLSv1.3; cipher=X%3B%20dane=usable%0D%0AX-Evil:%201; "
+	    "bits=256; client-cert=dane_fail; client=unknown; addr=192.0.2.1",
+	    "other {verify} words lower-cased; a hostile macro stays one token");
+}
+
+static void
+test_domains(void)
+{
+	static const struct {
+		const char *domain;
+		enum dane_verdict dv;
+		enum dane_policy dp;
+		const char *sender, *rcpt;
+	} rows[] = {
+		{ "usable.example", DANE_USABLE, DANE_POLICY_DANE_ONLY,
+		  "id; domain=usable.example; policy=dane-only; dane=usable; mta-sts=absent",
+		  "id; domain=usable.example; policy=dane-only; source=dane; dane=usable; mta-sts=absent" },
+		{ "partial.example", DANE_PARTIAL, DANE_POLICY_DANE,
+		  "id; domain=partial.example; policy=dane; dane=partial; mta-sts=absent",
+		  "id; domain=partial.example; policy=dane; source=dane; dane=partial; mta-sts=absent" },
+		{ "none.example", DANE_NONE, DANE_POLICY_NONE,
+		  "id; domain=none.example; policy=none; dane=none; mta-sts=absent",
+		  "id; domain=none.example; policy=none; source=none; dane=none; mta-sts=absent" },
+		{ "bogus.example", DANE_BOGUS, DANE_POLICY_TEMP,
+		  "id; domain=bogus.example; policy=temperror; dane=bogus; mta-sts=absent",
+		  "id; domain=bogus.example; policy=temperror; source=dane; dane=bogus; mta-sts=absent" },
+		{ "required.example", DANE_NONE, DANE_POLICY_NONE,
+		  "id; domain=required.example; policy=dane-only; dane=none; mta-sts=absent",
+		  "id; domain=required.example; policy=dane-only; source=config; dane=none; mta-sts=absent" },
+		{ "fixed.example", DANE_INSECURE, DANE_POLICY_NONE,
+		  "id; domain=fixed.example; policy=encrypt; dane=insecure; mta-sts=absent",
+		  "id; domain=fixed.example; policy=encrypt; source=config; dane=insecure; mta-sts=absent" },
+	};
+	char *err = NULL;
+	struct cfg *cfg = cfg_load_string(
+	    "domains = ( { name = \"required.example\"; require = \"dane\"; },\n"
+	    "  { name = \"fixed.example\"; policy = \"encrypt protocols=>=TLSv1.2\"; } );\n",
+	    "test.conf", &err);
+	size_t i;
+
+	if (!tap_ok(cfg != NULL, "test configuration loads"))
+		printf("# %s\n", err);
+	for (i = 0; cfg && i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct verdict *v = mkverdict(cfg, rows[i].domain, rows[i].dv, rows[i].dp);
+		struct sbuf sb = SBUF_INIT;
+
+		hdr_sender_value(&sb, "id", rows[i].domain, v, HDR_TIMEOUT, NULL);
+		tap_is_str(sbuf_str(&sb), rows[i].sender, rows[i].domain);
+		sbuf_reset(&sb);
+		hdr_recipient_value(&sb, "id", rows[i].domain, v, HDR_TIMEOUT, 0);
+		tap_is_str(sbuf_str(&sb), rows[i].rcpt, rows[i].domain);
+		sbuf_free(&sb);
+		verdict_unref(v);
+	}
+	{
+		struct sbuf sb = SBUF_INIT;
+
+		hdr_sender_value(&sb, "id", NULL, NULL, HDR_TIMEOUT, NULL);
+		tap_is_str(sbuf_str(&sb), "id; domain=none", "null sender");
+		sbuf_reset(&sb);
+		hdr_sender_value(&sb, "id", "slow.example", NULL, HDR_TIMEOUT, "plaintext");
+		tap_is_str(sbuf_str(&sb), "id; domain=slow.example; policy=temperror; reason=timeout; "
+		    "violation=plaintext", "sender not ready in time");
+		sbuf_reset(&sb);
+		hdr_recipient_value(&sb, "id", "slow.example", NULL, HDR_UNAVAILABLE, 3);
+		tap_is_str(sbuf_str(&sb), "id; domain=slow.example; policy=temperror; "
+		    "reason=unavailable; more=3", "recipient with no engine, more=3");
+		sbuf_free(&sb);
+	}
+	if (cfg)
+		cfg_unref(cfg);
+}
+
+static void
+test_summary(void)
+{
+	struct cfg *cfg = cfg_default();
+	struct verdict *sv = mkverdict(cfg, "sender.example", DANE_USABLE, DANE_POLICY_DANE_ONLY);
+	struct verdict *rv = mkverdict(cfg, "rcpt.example", DANE_NONE, DANE_POLICY_NONE);
+	struct summary_rcpt r[2];
+	struct hdr_inbound in;
+	struct summary s;
+	struct sbuf sb = SBUF_INIT;
+
+	memset(&in, 0, sizeof(in));
+	in.hi_client_name = "evil name";
+	in.hi_client_addr = "192.0.2.7";
+	memset(r, 0, sizeof(r));
+	r[0].sr_domain = "rcpt.example";
+	r[0].sr_verdict = rv;
+	r[0].sr_action = "accept";
+	r[0].sr_count = 2;
+	r[1].sr_domain = "slow.example";
+	r[1].sr_missing = HDR_TIMEOUT;
+	r[1].sr_action = "accept";
+	r[1].sr_count = 1;
+	memset(&s, 0, sizeof(s));
+	s.s_qid = "4ABC123";
+	s.s_in = &in;
+	s.s_sender = "sender.example";
+	s.s_sender_verdict = sv;
+	s.s_rcpts = r;
+	s.s_nrcpts = 2;
+	s.s_action = "tag";
+	s.s_reason = "plaintext message from a domain that requires TLS";
+	s.s_wait_ms = 12;
+	summary_text(&sb, &s);
+	tap_is_str(sbuf_str(&sb), "4ABC123: summary: client=evil%20name[192.0.2.7], tls=none, "
+	    "sender=sender.example (policy=dane-only dane=usable mta-sts=absent), "
+	    "rcpt=rcpt.example (policy=none source=none dane=none mta-sts=absent action=accept), "
+	    "rcpt=slow.example (policy=temperror reason=timeout action=accept), action=tag, "
+	    "reason=plaintext%20message%20from%20a%20domain%20that%20requires%20TLS, wait=12ms",
+	    "summary text line");
+	sbuf_reset(&sb);
+	summary_json(&sb, &s);
+	tap_is_str(sbuf_str(&sb), "{\"event\":\"summary\",\"queue_id\":\"4ABC123\","
+	    "\"client_name\":\"evil name\",\"client_addr\":\"192.0.2.7\",\"tls\":null,"
+	    "\"sender\":{\"domain\":\"sender.example\",\"policy\":\"dane-only\",\"source\":\"dane\","
+	    "\"dane\":\"usable\",\"mta_sts\":\"absent\"},\"recipients\":[{\"domain\":\"rcpt.example\","
+	    "\"policy\":\"none\",\"source\":\"none\",\"dane\":\"none\",\"mta_sts\":\"absent\","
+	    "\"action\":\"accept\",\"count\":2},{\"domain\":\"slow.example\",\"policy\":\"temperror\","
+	    "\"reason\":\"timeout\",\"action\":\"accept\",\"count\":1}],\"action\":\"tag\","
+	    "\"reason\":\"plaintext message from a domain that requires TLS\",\"wait_ms\":12}",
+	    "summary JSON object");
+	sbuf_free(&sb);
+	verdict_unref(sv);
+	verdict_unref(rv);
+	cfg_unref(cfg);
+}
+
+int
+main(void)
+{
+	tap_watchdog(20);
+	test_token();
+	test_inbound();
+	test_domains();
+	test_summary();
+	return tap_done();
+}

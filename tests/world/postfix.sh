@@ -5,15 +5,22 @@
 #
 #   postfix.sh start-sink DIR        sink: smtpd on IP:25 of EVERY world MX host
 #   postfix.sh start-resolver DIR    unbound on WORLD_RESOLVER (.5):53
+#   postfix.sh start-inbound DIR MILTER
+#                                    inbound MX "in": smtpd on .6:25 with
+#                                    smtpd_milters = MILTER (e.g.
+#                                    inet:127.0.0.1:8895; "" = none)
+#   postfix.sh set-milter DIR MILTER change smtpd_milters of "in" + reload;
+#                                    returns when the old smtpds are gone
 #   postfix.sh start-outbound DIR [POLICY_MAP]
 #                                    outbound DANE client (DNS via .5, AD bit)
 #   postfix.sh set-policy DIR POLICY_MAP   change smtp_tls_policy_maps + reload
 #   postfix.sh send DIR FROM RCPT    inject (sendmail -C) + flush; prints the
 #                                    Message-ID (without <>) on stdout
 #   postfix.sh flush DIR             postqueue -f (retry deferred mail now)
-#   postfix.sh queue DIR [out|sink]  postqueue -j (one JSON object per message)
-#   postfix.sh purge DIR [out|sink]  postsuper -d ALL
-#   postfix.sh wait-log DIR out|sink|unbound REGEX TIMEOUT_S
+#   postfix.sh queue DIR [out|sink|in]  postqueue -j (one JSON object per
+#                                    message)
+#   postfix.sh purge DIR [out|sink|in]  postsuper -d ALL
+#   postfix.sh wait-log DIR out|sink|in|unbound REGEX TIMEOUT_S
 #                                    wait until the log matches (grep -E);
 #                                    exit 1 on timeout
 #   postfix.sh stop DIR              stop everything above (by PID; idempotent;
@@ -38,6 +45,14 @@
 #   took the connection (-o syslog_name=sink/<host>); the rest is "sink/...".
 #   DIR/pf-out/conf/main.cf ...    outbound config; DIR/pf-out/maillog
 #                                  (syslog_name "out"); DIR/pf-out/resolv.conf
+#   DIR/pf-in/conf/{main.cf,master.cf,any-domain,mailbox,deliver.sh}
+#   DIR/pf-in/queue DIR/pf-in/data  DIR/pf-in/maillog (syslog_name "in")
+#   DIR/pf-in/mail/<recipient>     mbox per recipient, as the sink's; its
+#                                  Received: header says "by mx.inbound.test
+#                                  (Postfix) with ESMTP[S]" (+ TLS details)
+#   DIR/certs/mx.inbound.test.{key,pem,chain.pem}
+#                                  made by start-inbound from the world's CA
+#                                  (SAN DNS:mx.inbound.test) if missing
 #   DIR/unbound/unbound.conf, unbound.log, unbound.pid (our PID of unbound -d),
 #                                  unbound.ctl (unbound-control socket)
 #
@@ -46,6 +61,18 @@
 # service "sinkmail" running deliver.sh as nobody), smtpd_tls_security_level
 # may, smtpd_tls_loglevel 1, each listener presents certs/<host>.chain.pem,
 # except mx.badcert.sts.test's: the self-signed certs/badcert-selfsigned.pem.
+# Inbound ("in"): the sink's delivery (mail/<recipient>, pipe service
+# "sinkmail", deliver.sh as nobody; every recipient domain accepted), one
+# smtpd on $WORLD_NET.6:25, myhostname mx.inbound.test, TLS "may" with the
+# mx.inbound.test certificate, smtpd_tls_received_header yes,
+# smtpd_tls_loglevel 1, smtpd_milters MILTER, milter_protocol 6,
+# milter_default_action tempfail, milter timeouts connect 10s / command 30s /
+# content 60s; sized for 200 concurrent sessions: default_process_limit
+# 250, every smtpd_client_*_limit 0, in_flow_delay 0, smtpd_error_sleep_time
+# 0, soft/hard error limits 1000, smtpd_peername_lookup no (no reverse DNS:
+# the client name is "unknown"). With IN_DISCARD=1 in the environment of
+# start-inbound, default_transport and virtual_transport are "discard"
+# (accepted mail is thrown away; for benchmarks; mail/ stays empty).
 # Outbound: no SMTP listener (inject with `send`), inet_protocols ipv4 (the
 # ::1 AAAA of mx1.usable is not used), smtp_dns_support_level dnssec,
 # smtp_host_lookup dns, smtp_tls_security_level dane, smtp_tls_CAfile
@@ -116,7 +143,8 @@ instance() {
 	case $1 in
 	out | pf-out) I=$DIR/pf-out ;;
 	sink | pf-sink) I=$DIR/pf-sink ;;
-	*) die "unknown instance: $1 (out|sink)" ;;
+	in | pf-in) I=$DIR/pf-in ;;
+	*) die "unknown instance: $1 (out|sink|in)" ;;
 	esac
 	CONF=$I/conf
 }
@@ -132,7 +160,7 @@ master_pid() {
 
 # ---------------------------------------------------------------- config
 
-# main_common NAME: main.cf lines shared by both instances.
+# main_common NAME: main.cf lines shared by every instance.
 main_common() {
 	cat <<EOF
 # written by postfix.sh; instance "$1" of the test world $DIR
@@ -245,14 +273,12 @@ pf_start() {
 
 # ---------------------------------------------------------------- sink
 
-start_sink() {
-	local S=$DIR/pf-sink h name addr n up key chain
-	load_env
-	instance sink
-	master_pid sink >/dev/null && die "the sink already runs in $S"
-	reachable
-	mkdir -p "$S/conf" "$S/mail" "$S/queue"
-	chmod a+x "$S"
+# mailbox_files S: what mbox delivery (mailbox_main, mailbox_master) needs
+# for the instance in directory S: S/mail (owned by nobody) and
+# S/conf/{any-domain,mailbox,deliver.sh}.
+mailbox_files() {
+	local S=$1
+	mkdir -p "$S/conf" "$S/mail"
 	chown nobody:nogroup "$S/mail"
 	chmod 0755 "$S/mail"
 	printf '/./\tOK\n' >"$S/conf/any-domain"
@@ -269,6 +295,38 @@ f=$1/$2
 { flock 9 && cat >&9 && echo >&9; } 9>>"$f" || exit 75
 DELIVER
 	chmod 755 "$S/conf" "$S/conf/deliver.sh"
+}
+
+# mailbox_main S: main.cf lines: accept every recipient domain, deliver
+# through the pipe(8) service "sinkmail" (mailbox_master).
+mailbox_main() {
+	cat <<EOF
+virtual_mailbox_domains = regexp:$1/conf/any-domain
+virtual_mailbox_maps = regexp:$1/conf/mailbox
+virtual_transport = sinkmail
+sinkmail_destination_recipient_limit = 1
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+EOF
+}
+
+# mailbox_master S: the master.cf entry of "sinkmail": deliver.sh as nobody
+# into S/mail/<recipient>.
+mailbox_master() {
+	cat <<EOF
+sinkmail  unix  -       n       n       -       -       pipe
+  flags=DORFhu> user=nobody argv=/bin/sh $1/conf/deliver.sh $1/mail \${recipient}
+EOF
+}
+
+start_sink() {
+	local S=$DIR/pf-sink h name addr n up key chain
+	load_env
+	instance sink
+	master_pid sink >/dev/null && die "the sink already runs in $S"
+	reachable
+	mkdir -p "$S/conf" "$S/mail" "$S/queue"
+	chmod a+x "$S"
+	mailbox_files "$S"
 	{
 		main_common sink
 		cat <<EOF
@@ -276,19 +334,12 @@ myhostname = sink.test
 smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes
-virtual_mailbox_domains = regexp:$S/conf/any-domain
-virtual_mailbox_maps = regexp:$S/conf/mailbox
-virtual_transport = sinkmail
-sinkmail_destination_recipient_limit = 1
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 EOF
+		mailbox_main "$S"
 	} >"$S/conf/main.cf"
 	{
 		master_common
-		cat <<EOF
-sinkmail  unix  -       n       n       -       -       pipe
-  flags=DORFhu> user=nobody argv=/bin/sh $S/conf/deliver.sh $S/mail \${recipient}
-EOF
+		mailbox_master "$S"
 		for h in $WORLD_HOSTS; do
 			name=${h%%=*}
 			addr=${h#*=}
@@ -316,6 +367,121 @@ EOF
 		sleep 0.1
 	done
 	die "sink: only $up of $n listeners are up"
+}
+
+# ---------------------------------------------------------------- inbound
+
+# inbound_cert: DIR/certs/mx.inbound.test.{key,pem,chain.pem} from the
+# world's CA, unless the .pem exists (P-256, SAN DNS:mx.inbound.test, valid
+# from now for 30 days; random serial: the CA's index is not used).
+inbound_cert() {
+	local c=$WORLD_CERTS b=$WORLD_CERTS/mx.inbound.test tmp
+	[ -s "$b.pem" ] && return 0
+	tmp=$(mktemp -d "$c/.inbound.XXXXXX")
+	printf 'basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth,clientAuth\nsubjectAltName = DNS:mx.inbound.test\n' >"$tmp/ext"
+	if openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj /CN=mx.inbound.test -keyout "$tmp/key" -out "$tmp/req" 2>>"$tmp/log" &&
+		openssl x509 -req -in "$tmp/req" -CA "$WORLD_CA" -CAkey "$WORLD_CA_KEY" \
+			-set_serial "0x$(openssl rand -hex 8)" -days 30 \
+			-extfile "$tmp/ext" -out "$tmp/pem" 2>>"$tmp/log"; then
+		:
+	else
+		cat "$tmp/log" >&2
+		rm -rf "$tmp"
+		die "could not issue the mx.inbound.test certificate"
+	fi
+	cat "$tmp/pem" "$WORLD_CA" >"$tmp/chain"
+	mv "$tmp/key" "$b.key"
+	mv "$tmp/chain" "$b.chain.pem"
+	mv "$tmp/pem" "$b.pem"
+	rm -rf "$tmp"
+}
+
+start_inbound() {
+	local S=$DIR/pf-in milter=$1 delivery
+	load_env
+	instance in
+	master_pid in >/dev/null && die "the inbound instance already runs in $S"
+	reachable
+	inbound_cert
+	mkdir -p "$S/conf" "$S/mail" "$S/queue"
+	chmod a+x "$S"
+	mailbox_files "$S"
+	if [ "${IN_DISCARD:-0}" = 1 ]; then
+		delivery="default_transport = discard
+virtual_transport = discard"
+	else
+		delivery=""
+	fi
+	{
+		main_common in
+		cat <<EOF
+myhostname = mx.inbound.test
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+smtpd_tls_received_header = yes
+smtpd_tls_chain_files = $WORLD_CERTS/mx.inbound.test.key, $WORLD_CERTS/mx.inbound.test.chain.pem
+smtpd_milters = $milter
+milter_protocol = 6
+milter_default_action = tempfail
+milter_connect_timeout = 10s
+milter_command_timeout = 30s
+milter_content_timeout = 60s
+# 200 concurrent sessions, no throttling, no reverse DNS
+default_process_limit = 250
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_client_message_rate_limit = 0
+smtpd_client_recipient_rate_limit = 0
+smtpd_client_new_tls_session_rate_limit = 0
+in_flow_delay = 0
+smtpd_peername_lookup = no
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+EOF
+		mailbox_main "$S"
+		# after mailbox_main: the last virtual_transport wins
+		[ -z "$delivery" ] || printf '%s\n' "$delivery"
+	} >"$S/conf/main.cf"
+	{
+		master_common
+		mailbox_master "$S"
+		echo "$WORLD_NET.6:25 inet n - n - - smtpd"
+	} >"$S/conf/master.cf"
+	cool "$S/conf/"*
+	pf_start in
+	for _ in $(seq 1 100); do
+		ss -Hlnt "src = $WORLD_NET.6:25" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	die "inbound: nothing listens on $WORLD_NET.6:25"
+}
+
+# set_milter MILTER: smtpd_milters of the running inbound instance, then
+# reload; returns once the master has reloaded and every smtpd started
+# before (old configuration) has exited (bounded: 30 s).
+set_milter() {
+	local n pid p old='' any
+	load_env
+	instance in
+	pid=$(master_pid in) || die "the inbound instance does not run"
+	for p in $(PARENTS=$pid descendants); do
+		ours "$p" smtpd "MAIL_CONFIG=$CONF" && old="$old $p"
+	done
+	n=$(grep -c ' reload -- ' "$I/maillog" 2>/dev/null || true)
+	postconf -c "$CONF" -e "smtpd_milters = $1"
+	cool "$CONF/main.cf"
+	postfix -c "$CONF" reload >/dev/null 2>&1 || die "postfix reload failed"
+	for _ in $(seq 1 300); do
+		if [ "$(grep -c ' reload -- ' "$I/maillog" 2>/dev/null || true)" -gt "$n" ]; then
+			any=0
+			for p in $old; do alive "$p" && any=1; done
+			[ $any = 0 ] && return 0
+		fi
+		sleep 0.1
+	done
+	die "inbound: no reload within 30 s (or an smtpd of the old configuration is still running)"
 }
 
 # ---------------------------------------------------------------- resolver
@@ -512,6 +678,7 @@ do_stop() {
 	local pid U=$DIR/unbound
 	stop_instance out
 	stop_instance sink
+	stop_instance in
 	if read -r pid 2>/dev/null <"$U/unbound.pid" &&
 		ours "$pid" "unbound -d -c $U/unbound.conf"; then
 		kill_tree "$pid"
@@ -520,7 +687,7 @@ do_stop() {
 }
 
 usage() {
-	die "usage: postfix.sh start-sink|start-resolver|stop|flush DIR | start-outbound DIR [MAP] | set-policy DIR MAP | send DIR FROM RCPT | queue|purge DIR [out|sink] | wait-log DIR out|sink|unbound REGEX TIMEOUT_S"
+	die "usage: postfix.sh start-sink|start-resolver|stop|flush DIR | start-outbound DIR [MAP] | start-inbound|set-milter DIR MILTER | set-policy DIR MAP | send DIR FROM RCPT | queue|purge DIR [out|sink|in] | wait-log DIR out|sink|in|unbound REGEX TIMEOUT_S"
 }
 
 [ $# -ge 2 ] || usage
@@ -530,6 +697,8 @@ shift 2
 case $cmd in
 start-sink) [ $# = 0 ] || usage; start_sink ;;
 start-resolver) [ $# = 0 ] || usage; start_resolver ;;
+start-inbound) [ $# = 1 ] || usage; start_inbound "$1" ;;
+set-milter) [ $# = 1 ] || usage; set_milter "$1" ;;
 start-outbound) [ $# -le 1 ] || usage; start_outbound "${1:-}" ;;
 set-policy) [ $# = 1 ] || usage; set_policy "$1" ;;
 send) [ $# = 2 ] || usage; do_send "$1" "$2" ;;

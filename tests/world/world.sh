@@ -22,7 +22,9 @@
 # several worlds can run at once), plus a "blackhole" name server on .2 that
 # reads and never answers, and nothing at all on .3. The MTA-STS policy
 # server (sts_server.py, HTTPS) listens on .4:443; .5 is reserved for
-# postfix.sh's validating unbound. MX hosts get .10 and up.
+# postfix.sh's validating unbound, .6 for postfix.sh's inbound MX
+# (start-inbound: mx.inbound.test, smtpd with milters). MX hosts get .10
+# and up.
 #
 # Files written in DIR:
 #   world.env          sourceable shell: WORLD_* variables (plain assignments)
@@ -168,6 +170,7 @@ pick_net() {
 		listening "$net.3" && continue
 		listening "$net.4" && continue
 		listening "$net.5" && continue
+		listening "$net.6" && continue
 		mkdir "$LOCKROOT/$net" 2>/dev/null || continue
 		echo "$DIR" >"$LOCKROOT/$net/owner"
 		NET=$net

@@ -161,6 +161,19 @@ filter_qid(SMFICTX *ctx, struct fmsg *m)
 	sbuf_free(&sb);
 }
 
+/* sb's text made log-safe in place (hdr_token); returns it. */
+static const char *
+filter_safe(struct sbuf *sb)
+{
+	struct sbuf t = SBUF_INIT;
+
+	hdr_token(&t, sbuf_str(sb));
+	sbuf_reset(sb);
+	sbuf_append(sb, sbuf_str(&t));
+	sbuf_free(&t);
+	return sbuf_str(sb);
+}
+
 static const char *
 filter_qid_or(const struct fmsg *m)
 {
@@ -453,9 +466,11 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 	st = *code == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	if (smfi_setreply(ctx, (char *)code, (char *)xcode, text) != MI_SUCCESS)
 		st = SMFIS_TEMPFAIL;    /* never accept what the rule refuses */
-	hdr_token(&who, rcpt);
-	log_info("%s: milter: RCPT %s refused: %s %s %s", filter_qid_or(m),
-	    sbuf_str(&who), code, xcode, text);
+	if (*rcpt == '<')
+		rcpt++;
+	sbuf_appendn(&who, rcpt, strcspn(rcpt, ">"));
+	log_info("%s: milter: RCPT <%s> refused: %s %s %s", filter_qid_or(m),
+	    filter_safe(&who), code, xcode, text);
 	sbuf_free(&who);
 	r->fr_refusal = st == SMFIS_REJECT ? "reject" : "tempfail";
 	return st;

@@ -8,7 +8,7 @@ libunbound-dev libssl-dev libivykis-dev libconfig-dev libcurl4-openssl-dev
 libmilter-dev libhiredis-dev libldns-dev libevent-dev
 clang libclang-rt-14-dev
 dns-root-data nsd ldnsutils bind9-dnsutils unbound unbound-host openssl
-postfix swaks curl python3 miltertest procps iproute2
+postfix swaks libnet-ssleay-perl curl python3 miltertest procps iproute2
 postfix-mta-sts-resolver python3-uvloop"
 
 missing=""

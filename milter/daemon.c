@@ -9,9 +9,9 @@
  * reported on stderr and exit EX_CONFIG / EX_OSERR before the process
  * detaches. Every socket is bound first, then the process drops to
  * daemon.user / daemon.group, then (without -f) detaches.
- * SIGTERM/SIGINT: stop taking milter connections, wait for the messages in
- * progress (milter.drain_timeout_ms), save the cache, close everything,
- * exit 0. SIGHUP: reload the configuration (a broken new file is logged and
+ * SIGTERM/SIGINT: new milter messages get a temporary failure, the
+ * messages in progress are finished (milter.drain_timeout_ms), then
+ * libmilter stops, the cache is saved, everything closed, exit 0. SIGHUP: reload the configuration (a broken new file is logged and
  * the old configuration kept; milter connections keep the configuration
  * they started with); listeners keep their addresses until a restart.
  * The cache file is also saved every cache.save_interval seconds.
@@ -126,7 +126,6 @@ daemon_drain(void *cookie)
 	struct timespec now;
 	int open = filter_messages();
 
-	filter_poke();
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (open > 0 && (now.tv_sec < d->dm_drain_end.tv_sec ||
 	    (now.tv_sec == d->dm_drain_end.tv_sec && now.tv_nsec < d->dm_drain_end.tv_nsec))) {
@@ -143,6 +142,7 @@ daemon_drain(void *cookie)
 	if (open > 0)
 		log_warnx("milter: %d messages still open after milter.drain_timeout_ms: "
 		    "their MTAs will apply their milter default action", open);
+	filter_stop();
 	daemon_quit(d);
 }
 
@@ -159,9 +159,9 @@ daemon_stop(void *cookie)
 		daemon_quit(d);
 		return;
 	}
-	filter_stop();
+	filter_drain();
 	ms = d->dm_en->en_cfg->c_milter.cm_drain_timeout_ms;
-	log_notice("stopping: no new milter connections; waiting up to %u ms for "
+	log_notice("stopping: new milter messages get 451 4.3.2; waiting up to %u ms for "
 	    "%d open messages", ms, filter_messages());
 	ask_deadline(&d->dm_drain_end, ms);
 	daemon_drain(d);

@@ -96,6 +96,7 @@ struct fconn {
 	char fc_name[256];
 	char fc_addr[64];
 	char fc_authserv[256];
+	bool fc_refuse;                 /* came while draining */
 	struct fmsg *fc_msg;
 };
 
@@ -109,6 +110,7 @@ static struct {
 	int f_msgs;                     /* atomic */
 	pthread_t f_thread;
 	bool f_started;
+	bool f_draining;                /* atomic: shutting down, finish open messages only */
 	bool f_stopping;                /* filter_stop() was called */
 	bool f_stop_done;               /* atomic: smfi_stop() returned */
 	void (*f_ended)(void *);
@@ -364,6 +366,11 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), j);
 	else
 		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), F.f_hostname);
+	if (__atomic_load_n(&F.f_draining, __ATOMIC_ACQUIRE)) {
+		fc->fc_refuse = true;   /* NR_CONN: refused at MAIL FROM instead */
+		if (!(fc->fc_steps & SMFIP_NR_CONN))
+			return SMFIS_TEMPFAIL;
+	}
 	return filter_noreply(fc, SMFIP_NR_CONN);
 }
 
@@ -374,6 +381,12 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	struct fmsg *m;
 
 	fmsg_free(fc->fc_msg);
+	fc->fc_msg = NULL;
+	if (fc->fc_refuse || __atomic_load_n(&F.f_draining, __ATOMIC_ACQUIRE)) {
+		/* shutting down: no new message (an error is a tempfail) */
+		smfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	m = fc->fc_msg = xcalloc(1, sizeof(*m));
 	__atomic_add_fetch(&F.f_msgs, 1, __ATOMIC_RELAXED);
 	filter_qid(ctx, m);
@@ -869,6 +882,12 @@ filter_wake(const char *spec)
 		close(fd);
 	}
 	freeaddrinfo(res);
+}
+
+void
+filter_drain(void)
+{
+	__atomic_store_n(&F.f_draining, true, __ATOMIC_RELEASE);
 }
 
 /* smfi_stop() waits for the listener's lock, which the listener holds

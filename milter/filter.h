@@ -38,6 +38,13 @@ int filter_open(struct cfg *cfg, struct gate *g, int uid, int gid, char **errp);
 int filter_run(void (*ended)(void *), void *arg, char **errp);
 /* Any thread: new connections use cfg from now on. */
 void filter_set_cfg(struct cfg *cfg);
+/*
+ * Any thread: begin shutting down. Messages in progress go on; a new
+ * connection or a new MAIL FROM gets a temporary failure (451 4.3.2).
+ * libmilter stops serving every connection at smfi_stop(), so the daemon
+ * drains first and calls filter_stop() last.
+ */
+void filter_drain(void);
 /* Engine thread: stop accepting connections (smfi_stop, on a thread of
  * its own: it can wait seconds for libmilter's listener). */
 void filter_stop(void);

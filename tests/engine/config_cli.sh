@@ -33,6 +33,34 @@ printf 'dns: { stubs = ( { zone = "x.test"; addrs = [ "not-an-ip" ]; } ); };\n' 
 out=$("$DANEMILTER" -n -c "$tmp/addr.conf" 2>&1)
 like "$out" "addr\\.conf:1: .*not-an-ip" "bad stub address named with its line"
 
+# The milter and daemon sections.
+sed -n '/^milter:/,/^};/p;/^daemon:/,/^};/p' "$top_srcdir/etc/danemilter.conf" |
+	sed 's/^  # \([a-z_]* = \)/  \1/' >"$tmp/all.conf"
+out=$("$DANEMILTER" -n -c "$tmp/all.conf" 2>&1)
+is "$?" 0 "every milter/daemon default in the sample, uncommented, is valid"
+like "$(grep -c ' = ' "$tmp/all.conf")" "^1[0-9]$" "... (the uncommented file has all the keys)"
+row() {         # row NAME CONTENT ERE DESC
+	printf '%s\n' "$2" >"$tmp/$1.conf"
+	out=$("$DANEMILTER" -n -c "$tmp/$1.conf" 2>&1); rc=$?
+	is "$rc" 78 "$4: exit 78"
+	like "$out" "$1\\.conf:$3" "$4: file, line and what"
+}
+row msock 'milter: {
+  socket = "tcp:8895";
+};' '2: .*socket.*inet:PORT@HOST' "milter.socket in an unknown form"
+row mport 'milter: { socket = "inet:70000@127.0.0.1"; };' '1: .*port' "milter.socket port out of range"
+row mrel 'milter: { socket = "unix:m.sock"; };' '1: .*absolute' "milter.socket relative unix path"
+row mauth 'milter: { authserv_id = "mx; dane=usable"; };' '1: .*authserv_id' "authserv_id with ';'"
+row mtime 'milter: { timeout_ms = 60000; };' '1: .*timeout_ms' "milter.timeout_ms above Postfix's bound"
+row mact 'milter: { plaintext_sender = "bounce"; };' '1: .*plaintext_sender' "plaintext_sender not tag/quarantine/reject"
+row mreply 'milter: { require_dane_reply = "550"; };' '1: .*require_dane_reply' "require_dane_reply not temporary/permanent"
+row duser 'daemon: { user = "mail;rm"; };' '1: .*user' "daemon.user not a name"
+printf 'daemon: { user = "no-such-user-dm"; };\n' >"$tmp/nouser.conf"
+printf 'milter: { socket = ""; };\nsocketmap: { listen = [ "inet:127.0.0.1:%s" ]; };\n' "$(free_port)" >>"$tmp/nouser.conf"
+out=$("$DANEMILTER" -f -c "$tmp/nouser.conf" 2>&1); rc=$?
+is "$rc" 78 "daemon.user that does not exist: the daemon refuses to start (exit 78)"
+like "$out" "nouser\\.conf: daemon.user \"no-such-user-dm\": no such user" "... and says which"
+
 printf 'dns: {\n  forward = [ "127.0.0.1" ]\n' >"$tmp/syntax.conf"
 out=$("$DANEMILTER" -n -c "$tmp/syntax.conf" 2>&1); rc=$?
 is "$rc" 78 "syntax error: exit 78"

@@ -354,6 +354,7 @@ daemon_main(int argc, char **argv)
 	iv_init();
 	if ((d.dm_en = engine_new(cfg, false, &err)) == NULL) {
 		fprintf(stderr, "danemilter: %s\n", err);
+		free(err);
 		return EX_CONFIG;
 	}
 	cfg_unref(cfg);
@@ -362,6 +363,7 @@ daemon_main(int argc, char **argv)
 		loaded = cache_load(d.dm_cache, d.dm_en->en_cfg->c_cache.cca_file, time(NULL), &err);
 		if (loaded < 0) {
 			fprintf(stderr, "danemilter: cache: %s\n", err);
+			free(err);
 			return EX_CONFIG;
 		}
 	} else {
@@ -369,6 +371,7 @@ daemon_main(int argc, char **argv)
 	}
 	if ((d.dm_tp = tlspolicy_new(d.dm_cache, d.dm_en->en_cfg, &err)) == NULL) {
 		fprintf(stderr, "danemilter: socketmap: %s\n", err);
+		free(err);
 		return EX_OSERR;
 	}
 	d.dm_gate = gate_new();
@@ -376,6 +379,7 @@ daemon_main(int argc, char **argv)
 	if (*d.dm_en->en_cfg->c_milter.cm_socket != '\0') {
 		if (filter_open(d.dm_en->en_cfg, d.dm_gate, uid, gid, &err) != 0) {
 			fprintf(stderr, "danemilter: %s\n", err);
+			free(err);
 			return EX_OSERR;
 		}
 		d.dm_milter = true;
@@ -415,6 +419,7 @@ daemon_main(int argc, char **argv)
 	daemon_arm_save(&d);
 	if (d.dm_milter && filter_run(daemon_milter_ended_post, &d, &err) != 0) {
 		log_errx("%s", err);
+		free(err);
 		return EX_OSERR;
 	}
 	log_notice("danemilter %s started: %ld cache entries loaded%s%s", PACKAGE_VERSION,

@@ -21,13 +21,19 @@ struct ask {
 	 * asker after its wait (the job's mutex orders the two). */
 	struct verdict *a_verdict;
 	bool a_closed;                  /* the gate refused it: asker's thread only */
+	bool a_probe;                   /* a probe ask */
+	enum probeset_verdict a_pv;     /* probe asks: written before done */
+	enum probe_reason a_pr;
 	/* engine thread only */
 	struct cache_wait *a_wait;
+	struct probeset *a_ps;
 	struct ask *a_prev, *a_next;    /* in flight */
 	bool a_listed;
 };
 
 static struct cache *ask_cache;         /* engine thread */
+static struct engine *ask_en;           /* engine thread: a reference */
+static struct probecache *ask_pc;       /* engine thread */
 static struct ask *ask_inflight;        /* engine thread */
 static bool ask_down;                   /* engine thread */
 
@@ -46,10 +52,22 @@ ask_deadline(struct timespec *ts, unsigned ms)
 /* ---------------------------------------------------------- engine side */
 
 void
-ask_engine_init(struct cache *c)
+ask_engine_init(struct cache *c, struct engine *en, struct probecache *pc)
 {
 	ask_cache = c;
+	ask_en = en ? engine_ref(en) : NULL;
+	ask_pc = pc;
 	ask_down = false;
+}
+
+void
+ask_engine_set(struct engine *en)
+{
+	struct engine *old = ask_en;
+
+	ask_en = en ? engine_ref(en) : NULL;
+	if (old)
+		engine_unref(old);
 }
 
 static void
@@ -77,12 +95,44 @@ ask_finish(struct ask *a, struct verdict *v)
 }
 
 static void
+ask_list(struct ask *a)
+{
+	if (a->a_listed)
+		return;
+	a->a_next = ask_inflight;
+	if (ask_inflight)
+		ask_inflight->a_prev = a;
+	ask_inflight = a;
+	a->a_listed = true;
+}
+
+static void
+ask_probe_done(void *arg, const struct probeset_result *r)
+{
+	struct ask *a = arg;
+	struct verdict *v = a->a_verdict;
+
+	a->a_ps = NULL;
+	a->a_pv = r->pr_verdict;
+	a->a_pr = r->pr_reason;
+	a->a_verdict = NULL;            /* ask_finish takes its own reference */
+	ask_finish(a, v);
+	verdict_unref(v);
+}
+
+static void
 ask_cache_done(void *arg, struct verdict *v)
 {
 	struct ask *a = arg;
 
 	a->a_wait = NULL;
-	ask_finish(a, v);
+	if (!a->a_probe || ask_en == NULL || ask_pc == NULL) {
+		ask_finish(a, v);
+		return;
+	}
+	/* the verdict is known: now the probe (the verdict is held meanwhile) */
+	a->a_verdict = verdict_ref(v);
+	a->a_ps = probeset_start(ask_en, ask_pc, v, time(NULL), ask_probe_done, a);
 }
 
 static void
@@ -95,16 +145,10 @@ ask_run(struct gate_job *job)
 		ask_finish(a, NULL);
 		return;
 	}
+	ask_list(a);
 	v = cache_get(ask_cache, a->a_domain, time(NULL), ask_cache_done, a, &a->a_wait);
-	if (v != NULL) {
-		ask_finish(a, v);
-		return;
-	}
-	a->a_next = ask_inflight;
-	if (ask_inflight)
-		ask_inflight->a_prev = a;
-	ask_inflight = a;
-	a->a_listed = true;
+	if (v != NULL)
+		ask_cache_done(a, v);
 }
 
 void
@@ -117,9 +161,18 @@ ask_engine_shutdown(void)
 		if (a->a_wait != NULL)
 			cache_cancel(a->a_wait);
 		a->a_wait = NULL;
+		if (a->a_ps != NULL)
+			probeset_cancel(a->a_ps);
+		a->a_ps = NULL;
+		verdict_unref(a->a_verdict);
+		a->a_verdict = NULL;
 		ask_finish(a, NULL);
 	}
 	ask_cache = NULL;
+	ask_pc = NULL;
+	if (ask_en)
+		engine_unref(ask_en);
+	ask_en = NULL;
 }
 
 /* ----------------------------------------------------------- asker side */
@@ -133,11 +186,12 @@ ask_job_free(struct gate_job *job)
 	free(a);
 }
 
-struct ask *
-ask_start(struct gate *g, const char *domain)
+static struct ask *
+ask_new(struct gate *g, const char *domain, bool probe)
 {
 	struct ask *a = xcalloc(1, sizeof(*a));
 
+	a->a_probe = probe;
 	if (strlen(domain) >= sizeof(a->a_domain))
 		log_abort("ask_start: domain too long");
 	strcpy(a->a_domain, domain);
@@ -145,6 +199,30 @@ ask_start(struct gate *g, const char *domain)
 	if (g == NULL || gate_submit(g, &a->a_job) == GATE_CLOSED)
 		a->a_closed = true;
 	return a;
+}
+
+struct ask *
+ask_start(struct gate *g, const char *domain)
+{
+	return ask_new(g, domain, false);
+}
+
+struct ask *
+ask_probe_start(struct gate *g, const char *domain)
+{
+	return ask_new(g, domain, true);
+}
+
+enum probeset_verdict
+ask_probe_verdict(const struct ask *a)
+{
+	return a->a_pv;
+}
+
+enum probe_reason
+ask_probe_reason(const struct ask *a)
+{
+	return a->a_pr;
 }
 
 static enum ask_status

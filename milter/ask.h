@@ -23,6 +23,7 @@
 
 #include "common/gate.h"
 #include "policy/cache.h"
+#include "policy/probeset.h"
 #include "policy/verdict.h"
 
 struct ask;
@@ -33,8 +34,11 @@ enum ask_status {
 	ASK_FAILED      /* the engine is shutting down: there will be none */
 };
 
-/* Engine thread: the cache the answers come from (before any ask_start). */
-void ask_engine_init(struct cache *c);
+/* Engine thread: the cache the answers come from (before any ask_start),
+ * and the engine and probe cache for ask_probe_start (NULLs: no probes). */
+void ask_engine_init(struct cache *c, struct engine *en, struct probecache *pc);
+/* Engine thread, after a reload: probes use en from now on. */
+void ask_engine_set(struct engine *en);
 /* Engine thread, at shutdown: every lookup still in flight ends now with
  * ASK_FAILED (its cache waiter is cancelled). */
 void ask_engine_shutdown(void);
@@ -42,6 +46,10 @@ void ask_engine_shutdown(void);
 /* Any thread but the engine's: start asking for domain (a host name, lower
  * case, no trailing dot, < 256 bytes). Never blocks, never NULL. */
 struct ask *ask_start(struct gate *g, const char *domain);
+/* The same for the TLS probe of domain's MX hosts (policy/probeset.h),
+ * started once its verdict is known; answered from the probe cache when
+ * it can be. */
+struct ask *ask_probe_start(struct gate *g, const char *domain);
 /* Wait until the answer is there or the CLOCK_MONOTONIC deadline passes. */
 enum ask_status ask_wait(struct ask *a, const struct timespec *deadline);
 /* The status now, without waiting. */
@@ -49,6 +57,10 @@ enum ask_status ask_poll(struct ask *a);
 /* The verdict when ask_wait/ask_poll said ASK_READY, else NULL. Borrowed. */
 const struct verdict *ask_verdict(const struct ask *a);
 const char *ask_domain(const struct ask *a);
+/* A probe ask that said ASK_READY: the domain's probe verdict and the
+ * first failure's RFC 8460 result type (PROBE_R_NONE unless FAIL). */
+enum probeset_verdict ask_probe_verdict(const struct ask *a);
+enum probe_reason ask_probe_reason(const struct ask *a);
 void ask_free(struct ask *a);
 
 /* A CLOCK_MONOTONIC deadline ms from now. */

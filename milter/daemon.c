@@ -52,6 +52,7 @@ struct daemon {
 	struct cache *dm_cache;
 	struct tlspolicy *dm_tp;
 	struct gate *dm_gate;
+	struct probecache *dm_pc;       /* the milter's probe results */
 	bool dm_milter;                 /* the filter runs */
 	bool dm_stopping;
 	struct timespec dm_drain_end;
@@ -212,6 +213,7 @@ daemon_reload(void *cookie)
 	tlspolicy_set_cfg(d->dm_tp, cfg);
 	if (d->dm_milter)
 		filter_set_cfg(cfg);
+	ask_engine_set(en);
 	engine_unref(d->dm_en);
 	d->dm_en = en;
 	cfg_unref(cfg);
@@ -375,7 +377,8 @@ daemon_main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	d.dm_gate = gate_new();
-	ask_engine_init(d.dm_cache);
+	d.dm_pc = probecache_new();
+	ask_engine_init(d.dm_cache, d.dm_en, d.dm_pc);
 	if (*d.dm_en->en_cfg->c_milter.cm_socket != '\0') {
 		if (filter_open(d.dm_en->en_cfg, d.dm_gate, uid, gid, &err) != 0) {
 			fprintf(stderr, "danemilter: %s\n", err);
@@ -442,6 +445,7 @@ daemon_main(int argc, char **argv)
 	iv_signal_unregister(&d.dm_sigint);
 	iv_signal_unregister(&d.dm_sighup);
 	tlspolicy_free(d.dm_tp);
+	probecache_free(d.dm_pc);
 	cache_free(d.dm_cache);
 	engine_unref(d.dm_en);
 	open_conns = d.dm_milter ? filter_connections() : 0;

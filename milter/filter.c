@@ -67,6 +67,7 @@ struct frcpt {
 	char fr_domain[256];
 	struct ask *fr_ask;
 	enum ask_status fr_status;      /* as last seen */
+	struct ask *fr_probe;           /* probe.enabled: the MX probe, or NULL */
 	unsigned fr_accepted;           /* recipients accepted at this domain */
 	unsigned fr_refused;
 	const char *fr_refusal;         /* "reject" / "tempfail" when refused */
@@ -239,8 +240,10 @@ fmsg_free(struct fmsg *m)
 	if (m == NULL)
 		return;
 	ask_free(m->fm_sender_ask);
-	for (i = 0; i < m->fm_nrcpts; i++)
+	for (i = 0; i < m->fm_nrcpts; i++) {
 		ask_free(m->fm_rcpts[i].fr_ask);
+		ask_free(m->fm_rcpts[i].fr_probe);
+	}
 	free(m->fm_rcpts);
 	free(m);
 	__atomic_sub_fetch(&F.f_msgs, 1, __ATOMIC_RELAXED);
@@ -405,7 +408,7 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 }
 
 static struct frcpt *
-fmsg_rcpt(struct fmsg *m, const char *domain)
+fmsg_rcpt(struct fmsg *m, const char *domain, bool probe)
 {
 	struct frcpt *r;
 	size_t i;
@@ -422,7 +425,20 @@ fmsg_rcpt(struct fmsg *m, const char *domain)
 	filter_copy(r->fr_domain, sizeof(r->fr_domain), domain);
 	r->fr_ask = ask_start(F.f_gate, domain);
 	r->fr_status = ASK_PENDING;
+	if (probe)
+		r->fr_probe = ask_probe_start(F.f_gate, domain);
 	return r;
+}
+
+static struct frcpt *
+filter_find(struct fmsg *m, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < m->fm_nrcpts; i++)
+		if (strcmp(m->fm_rcpts[i].fr_domain, domain) == 0)
+			return &m->fm_rcpts[i];
+	return NULL;
 }
 
 /* The verdict of r, waiting (bounded) when it is not there yet. */
@@ -503,7 +519,7 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	filter_qid(ctx, m);
 	if (!filter_addr_domain(argv[0], domain, sizeof(domain)))
 		return SMFIS_CONTINUE;
-	r = fmsg_rcpt(m, domain);
+	r = fmsg_rcpt(m, domain, fc->fc_cfg->c_probe.cpr_enabled);
 	st = filter_rcpt_rules(ctx, fc, m, r, argv[0]);
 	if (st != SMFIS_CONTINUE) {
 		r->fr_refused++;
@@ -679,8 +695,20 @@ filter_eom(SMFICTX *ctx)
 			shown = cm->cm_max_recipient_headers;
 		}
 		for (i = shown; i-- > 0;) {
+			const char *probe = NULL, *why = NULL;
+			struct frcpt *r = filter_find(m, sr[i].sr_domain);
+
+			/* a probe result when it is there by the same deadline */
+			if (r != NULL && r->fr_probe != NULL &&
+			    ask_wait(r->fr_probe, &deadline) == ASK_READY) {
+				enum probeset_verdict pv = ask_probe_verdict(r->fr_probe);
+
+				probe = pv == PROBESET_TEMP ? "skipped" : probeset_verdict_name(pv);
+				why = probe_reason_name(ask_probe_reason(r->fr_probe));
+			}
 			hdr_recipient_value(&sb, fc->fc_authserv, sr[i].sr_domain,
-			    sr[i].sr_verdict, sr[i].sr_missing, i + 1 == shown ? more : 0);
+			    sr[i].sr_verdict, sr[i].sr_missing, probe, why,
+			    i + 1 == shown ? more : 0);
 			filter_insert(ctx, m, HDR_RECIPIENT, &sb);
 		}
 		hdr_sender_value(&sb, fc->fc_authserv, s.s_sender, sv, s.s_sender_missing,

@@ -158,7 +158,8 @@ hdr_sender_value(struct sbuf *sb, const char *authserv, const char *domain,
 
 void
 hdr_recipient_value(struct sbuf *sb, const char *authserv, const char *domain,
-    const struct verdict *v, enum hdr_missing why, unsigned more)
+    const struct verdict *v, enum hdr_missing why, const char *probe,
+    const char *probe_reason, unsigned more)
 {
 	char n[16];
 
@@ -171,6 +172,11 @@ hdr_recipient_value(struct sbuf *sb, const char *authserv, const char *domain,
 		hdr_kv(sb, "source", verdict_source_name(v->v_source));
 		hdr_kv(sb, "dane", dane_verdict_name(v->v_dane->dr_verdict));
 		hdr_kv(sb, "mta-sts", verdict_sts_name(v->v_sts));
+	}
+	if (probe != NULL) {
+		hdr_kv(sb, "probe", probe);
+		if (probe_reason != NULL && *probe_reason != '\0')
+			hdr_kv(sb, "probe-reason", probe_reason);
 	}
 	if (more > 0) {
 		snprintf(n, sizeof(n), "%u", more);

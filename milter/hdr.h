@@ -56,8 +56,11 @@ void hdr_inbound_value(struct sbuf *sb, const char *authserv, const struct hdr_i
  */
 void hdr_sender_value(struct sbuf *sb, const char *authserv, const char *domain,
     const struct verdict *v, enum hdr_missing why, const char *violation);
-/* X-DANE-Recipient; more > 0 appends more=N (recipient domains left out). */
+/* X-DANE-Recipient; probe (NULL: no probe result) adds probe=... and,
+ * when probe_reason is not empty, probe-reason=...; more > 0 appends
+ * more=N (recipient domains left out). */
 void hdr_recipient_value(struct sbuf *sb, const char *authserv, const char *domain,
-    const struct verdict *v, enum hdr_missing why, unsigned more);
+    const struct verdict *v, enum hdr_missing why, const char *probe,
+    const char *probe_reason, unsigned more);
 
 #endif

@@ -4,6 +4,9 @@
  *
  *   danemilter [-c FILE] [-f] [-p PIDFILE]   the daemon (daemon.c)
  *   danemilter query [-c FILE] [--json] [--log] DOMAIN...
+ *   danemilter check [-c FILE] [--json] [--log] DOMAIN...
+ *   danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N]
+ *       [--host H] [--port P] [--verify] CERT.pem   (cmd_tlsa.c)
  *   danemilter -n [-c FILE]                  check a configuration file
  *   danemilter -V                            version
  */
@@ -45,6 +48,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: danemilter [-c FILE] [-f] [-p PIDFILE]   run the daemon\n"
 	    "       danemilter query [-c FILE] [--json] [--log] DOMAIN...\n"
+	    "       danemilter check [-c FILE] [--json] [--log] DOMAIN...\n"
+	    "       danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N] [--host H] [--port P] [--verify] CERT.pem\n"
 	    "       danemilter -n [-c FILE]   check the configuration and exit\n"
 	    "       danemilter -V             print the version\n");
 }
@@ -64,6 +69,10 @@ main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "query") == 0)
 		return cmd_query(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "tlsa") == 0)
+		return cmd_tlsa(argc - 1, argv + 1);
 	opterr = 0;
 	while ((c = getopt(argc, argv, "c:fnp:Vh")) != -1) {
 		switch (c) {

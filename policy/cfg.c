@@ -144,6 +144,8 @@ static bool cfg_check_authserv(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
 static bool cfg_check_account(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
+static bool cfg_check_helo(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
 
 #define KEY_STR(st, key, field, def, check, flags) \
 	{ .ck_name = key, .ck_kind = CFG_K_STR, .ck_flags = flags, \
@@ -366,6 +368,21 @@ static const struct cfg_section cfg_milter_section = {
 	sizeof(struct cfg_milter), cfg_milter_keys, NULL, -1
 };
 
+static const struct cfg_key cfg_probe_keys[] = {
+	KEY_BOOL(struct cfg_probe, "enabled", cpr_enabled, 0),
+	KEY_UINT(struct cfg_probe, "timeout_ms", cpr_timeout_ms, 10000, 100, 120000),
+	KEY_UINT(struct cfg_probe, "max_parallel", cpr_max_parallel, 8, 1, 256),
+	KEY_UINT(struct cfg_probe, "ttl", cpr_ttl, 3600, 0, 86400),
+	KEY_UINT(struct cfg_probe, "fail_ttl", cpr_fail_ttl, 300, 0, 86400),
+	KEY_UINT(struct cfg_probe, "port", cpr_port, 25, 1, 65535),
+	KEY_STR(struct cfg_probe, "helo", cpr_helo, "", cfg_check_helo, 0),
+	KEY_END
+};
+
+static const struct cfg_section cfg_probe_section = {
+	sizeof(struct cfg_probe), cfg_probe_keys, NULL, -1
+};
+
 static const struct cfg_key cfg_daemon_keys[] = {
 	KEY_STR(struct cfg_daemon, "user", cdm_user, "", cfg_check_account, 0),
 	KEY_STR(struct cfg_daemon, "group", cdm_group, "", cfg_check_account, 0),
@@ -384,6 +401,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "cache", c_cache, &cfg_cache_section),
 	KEY_GROUP(struct cfg, "log", c_log, &cfg_log_section),
 	KEY_GROUP(struct cfg, "milter", c_milter, &cfg_milter_section),
+	KEY_GROUP(struct cfg, "probe", c_probe, &cfg_probe_section),
 	KEY_GROUP(struct cfg, "daemon", c_daemon, &cfg_daemon_section),
 	KEY_LIST(struct cfg, "domains", c_domains, c_ndomains,
 	    &cfg_domain_section),
@@ -637,6 +655,17 @@ cfg_check_authserv(struct cfg_ld *ld, const config_setting_t *s,
 			    "without spaces, ';', quotes or parentheses", label, val);
 	if (strlen(val) > 255)
 		return cfg_fail(ld, s, "%s is longer than 255 bytes", label);
+	return true;
+}
+
+/* An EHLO name: "" or a host name (letters, digits, '-', '.'). */
+static bool
+cfg_check_helo(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	if (strlen(val) > 253 || strspn(val, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != strlen(val))
+		return cfg_fail(ld, s, "%s \"%s\" is not a host name", label, val);
 	return true;
 }
 

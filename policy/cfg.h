@@ -96,6 +96,17 @@ struct cfg_milter {
 	unsigned cm_drain_timeout_ms;   /* SIGTERM: wait for open messages; default 10000 */
 };
 
+/* TLS probes of MX hosts (danemilter check; the milter's probe= when enabled). */
+struct cfg_probe {
+	bool cpr_enabled;               /* the milter probes recipient domains; default false */
+	unsigned cpr_timeout_ms;        /* one probe, connect to end of handshake; default 10000 */
+	unsigned cpr_max_parallel;      /* probes at once; default 8 */
+	unsigned cpr_ttl;               /* a passing result is reused this long (s); default 3600 */
+	unsigned cpr_fail_ttl;          /* a failure or error (s): also the per-host rate limit; default 300 */
+	unsigned cpr_port;              /* SMTP port probed; default 25 (labs: another) */
+	char *cpr_helo;                 /* EHLO name; "" = this host's name */
+};
+
 /* The process. Read at start-up only. */
 struct cfg_daemon {
 	char *cdm_user;                 /* drop to this user after binding; "" = stay */
@@ -158,6 +169,7 @@ struct cfg {
 	struct cfg_cache c_cache;
 	struct cfg_log c_log;
 	struct cfg_milter c_milter;
+	struct cfg_probe c_probe;
 	struct cfg_daemon c_daemon;
 	struct cfg_domain *c_domains;
 	size_t c_ndomains;

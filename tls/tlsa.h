@@ -1,6 +1,7 @@
 /*
  * tlsa.h: TLSA association data (RFC 6698) checked and computed with
- * OpenSSL. Owns no state; nothing returned needs freeing.
+ * OpenSSL. Owns no state; nothing returned needs freeing except the data
+ * of tlsa_data_der(), which the caller frees with free().
  */
 #ifndef DM_TLSA_H
 #define DM_TLSA_H
@@ -49,5 +50,32 @@ int tlsa_mtype_rank(uint8_t mtype);
  */
 size_t tlsa_digest_der(const uint8_t *cert_der, size_t cert_len, uint8_t selector,
     uint8_t mtype, uint8_t *out);
+
+enum tlsa_data {
+	TLSA_DATA_OK,
+	TLSA_DATA_BAD_CERT,     /* cert_der is not a DER certificate */
+	TLSA_DATA_BAD_PARAMS    /* selector or matching type unknown */
+};
+
+/*
+ * The association data a record (selector, mtype) holds for a DER
+ * certificate, for any selector (0 whole certificate, 1 SPKI) and matching
+ * type (0 the selected DER itself, 1 SHA2-256, 2 SHA2-512). TLSA_DATA_OK
+ * sets *out (malloc'ed; the caller frees it) and *outlen; any other status
+ * leaves them NULL / 0.
+ */
+enum tlsa_data tlsa_data_der(const uint8_t *cert_der, size_t cert_len, uint8_t selector,
+    uint8_t mtype, uint8_t **out, size_t *outlen);
+
+enum tlsa_match {
+	TLSA_MATCH,             /* the certificate's data equals the record's */
+	TLSA_NO_MATCH,          /* it does not */
+	TLSA_MATCH_ERROR        /* cannot tell: not a certificate, or unknown selector/mtype */
+};
+
+/* Does the record (selector, mtype, data[0..len)) match the DER certificate?
+ * The usage is the caller's business (which certificate to compare). */
+enum tlsa_match tlsa_match_der(const uint8_t *cert_der, size_t cert_len, uint8_t selector,
+    uint8_t mtype, const uint8_t *data, size_t len);
 
 #endif

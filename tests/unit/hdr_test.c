@@ -169,7 +169,7 @@ test_domains(void)
 		hdr_sender_value(&sb, "id", rows[i].domain, v, HDR_TIMEOUT, NULL);
 		tap_is_str(sbuf_str(&sb), rows[i].sender, rows[i].domain);
 		sbuf_reset(&sb);
-		hdr_recipient_value(&sb, "id", rows[i].domain, v, HDR_TIMEOUT, 0);
+		hdr_recipient_value(&sb, "id", rows[i].domain, v, HDR_TIMEOUT, NULL, NULL, 0);
 		tap_is_str(sbuf_str(&sb), rows[i].rcpt, rows[i].domain);
 		sbuf_free(&sb);
 		verdict_unref(v);
@@ -184,9 +184,19 @@ test_domains(void)
 		tap_is_str(sbuf_str(&sb), "id; domain=slow.example; policy=temperror; reason=timeout; "
 		    "violation=plaintext", "sender not ready in time");
 		sbuf_reset(&sb);
-		hdr_recipient_value(&sb, "id", "slow.example", NULL, HDR_UNAVAILABLE, 3);
+		hdr_recipient_value(&sb, "id", "slow.example", NULL, HDR_UNAVAILABLE, NULL, NULL, 3);
 		tap_is_str(sbuf_str(&sb), "id; domain=slow.example; policy=temperror; "
 		    "reason=unavailable; more=3", "recipient with no engine, more=3");
+		sbuf_reset(&sb);
+		hdr_recipient_value(&sb, "id", "p.example", NULL, HDR_TIMEOUT, "fail",
+		    "certificate-not-trusted", 0);
+		tap_is_str(sbuf_str(&sb), "id; domain=p.example; policy=temperror; "
+		    "reason=timeout; probe=fail; probe-reason=certificate-not-trusted",
+		    "probe result and its RFC 8460 reason");
+		sbuf_reset(&sb);
+		hdr_recipient_value(&sb, "id", "p.example", NULL, HDR_TIMEOUT, "pass", "", 0);
+		tap_is_str(sbuf_str(&sb), "id; domain=p.example; policy=temperror; "
+		    "reason=timeout; probe=pass", "probe pass: no reason key");
 		sbuf_free(&sb);
 	}
 	if (cfg)

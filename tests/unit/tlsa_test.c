@@ -1,12 +1,17 @@
 /*
  * tlsa_test.c: which TLSA records are usable for SMTP, digest ranks, and
- * digests of a certificate made here, checked against a second computation.
+ * digests of a certificate made here, checked against a second computation;
+ * association data for every selector and matching type, matching, and
+ * (tls/cert.c) certificate files and names.
  */
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 
 #include "tests/tap.h"
+#include "tls/cert.h"
 #include "tls/tlsa.h"
 
 /* A throw-away self-signed EC certificate, DER-encoded (caller frees). */
@@ -31,6 +36,181 @@ make_cert(uint8_t **der)
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return len;
+}
+
+/* A self-signed EC certificate for cn with an optional subjectAltName
+ * value ("DNS:a,DNS:b"); the caller frees it with X509_free(). */
+static X509 *
+make_x509(const char *cn, const char *san)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509V3_CTX v3;
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 2);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	if (san != NULL) {
+		X509_EXTENSION *e;
+
+		X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+		e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
+	X509_sign(x, k, EVP_sha256());
+	EVP_PKEY_free(k);
+	return x;
+}
+
+static char tmp_paths[6][256];
+
+/* Write text to a new temporary file; its path (tmp_paths[slot]). */
+static const char *
+tmpfile_with(int slot, const char *text, size_t len)
+{
+	char *path = tmp_paths[slot];
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	int fd;
+
+	snprintf(path, sizeof(tmp_paths[slot]), "%s/tlsa_test.XXXXXX", dir);
+	if ((fd = mkstemp(path)) < 0 || write(fd, text, len) != (ssize_t)len) {
+		perror("tlsa_test: temporary file");
+		exit(1);
+	}
+	close(fd);
+	return path;
+}
+
+/* The PEM text of x appended to a malloc'ed string (free it). */
+static char *
+pem_of(X509 *x, const char *before)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out;
+	long len;
+
+	PEM_write_bio_X509(b, x);
+	len = BIO_get_mem_data(b, &data);
+	out = malloc(strlen(before) + (size_t)len + 1);
+	memcpy(out, before, strlen(before));
+	memcpy(out + strlen(before), data, (size_t)len);
+	out[strlen(before) + (size_t)len] = '\0';
+	BIO_free(b);
+	return out;
+}
+
+/* tlsa_data_der / tlsa_match_der against direct OpenSSL computations. */
+static void
+test_data(void)
+{
+	X509 *x = make_x509("mx.test", NULL);
+	uint8_t *der = NULL, *spki = NULL, *out, dg[EVP_MAX_MD_SIZE], junk[8] = { 0 };
+	int dlen = i2d_X509(x, &der), slen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+	unsigned int glen;
+	size_t olen;
+
+	tap_is_long(tlsa_data_der(der, (size_t)dlen, 0, 0, &out, &olen), TLSA_DATA_OK, "0 0: ok");
+	tap_ok(olen == (size_t)dlen && memcmp(out, der, olen) == 0, "selector 0, type 0: the whole DER certificate");
+	free(out);
+	tap_is_long(tlsa_data_der(der, (size_t)dlen, 1, 0, &out, &olen), TLSA_DATA_OK, "1 0: ok");
+	tap_ok(olen == (size_t)slen && memcmp(out, spki, olen) == 0, "selector 1, type 0: the SPKI DER");
+	free(out);
+	tap_is_long(tlsa_data_der(der, (size_t)dlen, 1, 1, &out, &olen), TLSA_DATA_OK, "1 1: ok");
+	EVP_Digest(spki, (size_t)slen, dg, &glen, EVP_sha256(), NULL);
+	tap_ok(olen == 32 && memcmp(out, dg, 32) == 0, "selector 1, type 1: SHA-256 of the SPKI");
+	tap_is_long(tlsa_match_der(der, (size_t)dlen, 1, 1, dg, 32), TLSA_MATCH, "1 1: the digest matches");
+	dg[31] ^= 1;
+	tap_is_long(tlsa_match_der(der, (size_t)dlen, 1, 1, dg, 32), TLSA_NO_MATCH, "1 1: one bit off: no match");
+	tap_is_long(tlsa_match_der(der, (size_t)dlen, 1, 1, out, 31), TLSA_NO_MATCH, "1 1: truncated: no match");
+	tap_is_long(tlsa_match_der(der, (size_t)dlen, 1, 2, out, 32), TLSA_NO_MATCH, "SHA-256 data as type 2: no match");
+	free(out);
+	tap_is_long(tlsa_data_der(der, (size_t)dlen, 0, 2, &out, &olen), TLSA_DATA_OK, "0 2: ok");
+	EVP_Digest(der, (size_t)dlen, dg, &glen, EVP_sha512(), NULL);
+	tap_ok(olen == 64 && memcmp(out, dg, 64) == 0, "selector 0, type 2: SHA-512 of the certificate");
+	tap_is_long(tlsa_match_der(der, (size_t)dlen, 0, 0, der, (size_t)dlen), TLSA_MATCH, "0 0: the certificate matches itself");
+	free(out);
+	tap_is_long(tlsa_data_der(der, (size_t)dlen, 2, 1, &out, &olen), TLSA_DATA_BAD_PARAMS, "selector 2: bad params");
+	tap_ok(out == NULL && olen == 0, "bad params: nothing returned");
+	tap_is_long(tlsa_data_der(der, (size_t)dlen, 1, 3, &out, &olen), TLSA_DATA_BAD_PARAMS, "matching type 3: bad params");
+	tap_is_long(tlsa_data_der(junk, sizeof(junk), 1, 1, &out, &olen), TLSA_DATA_BAD_CERT, "garbage: bad cert");
+	tap_is_long(tlsa_data_der(der, (size_t)dlen - 1, 1, 1, &out, &olen), TLSA_DATA_BAD_CERT, "truncated DER: bad cert");
+	tap_is_long(tlsa_match_der(junk, sizeof(junk), 1, 1, junk, 8), TLSA_MATCH_ERROR, "garbage certificate: match error");
+	OPENSSL_free(der);
+	OPENSSL_free(spki);
+	X509_free(x);
+}
+
+/* cert_chain_load and cert_names. */
+static void
+test_cert(void)
+{
+	X509 *leaf = make_x509("mx.test", "DNS:*.wild.test,IP:192.0.2.1,DNS:mx.test"), *ca = make_x509("Test CA", NULL);
+	char *chain = pem_of(ca, ""), *both, *keyed;
+	uint8_t *lder = NULL, *cader = NULL;
+	int llen = i2d_X509(leaf, &lder), calen = i2d_X509(ca, &cader);
+	struct cert_chain c;
+	struct cert_names n;
+	char *err;
+	static const char b64[] = "-----BEGIN CERTIFICATE-----\nnot base64 !!!\n-----END CERTIFICATE-----\n";
+	static const char notder[] = "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n";
+
+	both = pem_of(leaf, "");
+	both = realloc(both, strlen(both) + strlen(chain) + 1);
+	strcat(both, chain);
+	keyed = malloc(strlen(both) + 100);
+	strcpy(keyed, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\nsome text\n");
+	strcat(keyed, both);
+
+	tap_is_long(cert_chain_load(tmpfile_with(0, both, strlen(both)), &c, &err), CERT_LOAD_OK, "leaf + CA: ok");
+	tap_ok(err == NULL, "ok: no error text");
+	tap_is_long((long)c.cc_n, 2, "leaf + CA: two certificates");
+	tap_ok(c.cc_n == 2 && c.cc_certs[0].cd_len == (size_t)llen && memcmp(c.cc_certs[0].cd_der, lder, (size_t)llen) == 0 &&
+	    c.cc_certs[1].cd_len == (size_t)calen && memcmp(c.cc_certs[1].cd_der, cader, (size_t)calen) == 0,
+	    "file order kept, DER as encoded");
+	cert_chain_free(&c);
+	tap_is_long(cert_chain_load(tmpfile_with(1, keyed, strlen(keyed)), &c, &err), CERT_LOAD_OK, "key block and text first: ok");
+	tap_is_long((long)c.cc_n, 2, "other PEM blocks skipped");
+	cert_chain_free(&c);
+	tap_is_long(cert_chain_load(tmpfile_with(2, "", 0), &c, &err), CERT_LOAD_NONE, "empty file: none");
+	tap_ok(err != NULL && strstr(err, "no PEM certificate") != NULL && c.cc_n == 0, "none: says so, nothing returned");
+	free(err);
+	tap_is_long(cert_chain_load(tmpfile_with(3, "hello\n", 6), &c, &err), CERT_LOAD_NONE, "text: none");
+	free(err);
+	tap_is_long(cert_chain_load(tmpfile_with(4, b64, strlen(b64)), &c, &err), CERT_LOAD_BAD, "bad base64: bad");
+	tap_ok(err != NULL && strstr(err, "malformed PEM block 1") != NULL, "bad: names the block");
+	free(err);
+	tap_is_long(cert_chain_load(tmpfile_with(5, notder, strlen(notder)), &c, &err), CERT_LOAD_BAD, "base64 of no DER: bad");
+	free(err);
+	tap_is_long(cert_chain_load("/nonexistent/cert.pem", &c, &err), CERT_LOAD_UNREADABLE, "missing file: unreadable");
+	tap_ok(err != NULL && strstr(err, "No such file") != NULL, "unreadable: errno text");
+	free(err);
+	for (int i = 0; i < 6; i++)
+		unlink(tmp_paths[i]);
+	tap_is_long(cert_names(lder, (size_t)llen, &n), CERT_NAMES_OK, "names: ok");
+	tap_is_long((long)n.cnm_ndns, 2, "names: the two DNS SANs (the IP left out)");
+	tap_is_str(n.cnm_ndns > 0 ? n.cnm_dns[0] : NULL, "*.wild.test", "names: first SAN in certificate order");
+	tap_is_str(n.cnm_ndns > 1 ? n.cnm_dns[1] : NULL, "mx.test", "names: second SAN");
+	tap_is_str(n.cnm_cn, "mx.test", "names: CN");
+	tap_is_str(n.cnm_subject, "CN=mx.test", "names: subject in RFC 2253 form");
+	cert_names_free(&n);
+	tap_is_long(cert_names(cader, (size_t)calen, &n), CERT_NAMES_OK, "CA names: ok");
+	tap_ok(n.cnm_ndns == 0 && n.cnm_cn == NULL, "CA: no SAN; a CN with a space is not a name");
+	tap_is_str(n.cnm_subject, "CN=Test CA", "CA: subject");
+	cert_names_free(&n);
+	tap_is_long(cert_names(lder, 10, &n), CERT_NAMES_BAD, "names of garbage: bad");
+	free(chain);
+	free(both);
+	free(keyed);
+	OPENSSL_free(lder);
+	OPENSSL_free(cader);
+	X509_free(leaf);
+	X509_free(ca);
 }
 
 int
@@ -74,5 +254,7 @@ main(void)
 	tap_is_long((long)tlsa_digest_der(der, (size_t)len, 1, 0, dg), 0, "matching type 0 is not a digest");
 	tap_is_long((long)tlsa_digest_der(der, 10, 1, 1, dg), 0, "garbage certificate gives 0");
 	OPENSSL_free(der);
+	test_data();
+	test_cert();
 	return tap_done();
 }

@@ -98,6 +98,88 @@ o=$(echo | timeout 10 openssl s_client -connect "$a:25" -starttls smtp -serverna
 printf '%s\n' "$o" | grep -q 'Verify return code: 0 (ok)'
 ok $? "sink on $a presents $h's certificate (STARTTLS, verifies with the test CA)" "$o"
 
+# ---------------------------------------------------------------- special listeners
+# TLS probe fixtures (world.sh): what each special listener presents.
+sc() { # sc HOST ADDR [ARGS]: openssl s_client -starttls smtp ... -showcerts
+	local h=$1 a=$2
+	shift 2
+	echo | timeout 10 openssl s_client -starttls smtp -connect "$a:25" -servername "$h" \
+		-showcerts "$@" 2>&1
+}
+CA256=$(openssl x509 -in "$WORLD_CA" -pubkey -noout | openssl pkey -pubin -outform DER |
+	openssl dgst -sha256 -r | cut -d' ' -f1)
+dane_ta() { sc "$1" "$2" -dane_tlsa_domain "$1" -dane_tlsa_rrdata "2 1 1 $CA256"; }
+
+o=$(dane_ta mx.ta.dane.test "$WORLD_ADDR_MX_TA_DANE_TEST")
+printf '%s\n' "$o" | grep -q 'Verify return code: 0 (ok)' &&
+	printf '%s\n' "$o" | grep -q 'DANE TLSA 2 1 1 .* matched TA certificate'
+ok $? "control: mx.ta.dane.test verifies with DANE 2 1 1 (the test CA)" "$o"
+
+h=mx.taexpired.dane.test
+a=$WORLD_ADDR_MX_TAEXPIRED_DANE_TEST
+o=$(sc $h "$a" -CAfile "$WORLD_CA")
+printf '%s\n' "$o" | grep -q '^ *0 s: *CN *= *mx\.taexpired\.dane\.test$' &&
+	printf '%s\n' "$o" | grep -q 'NotBefore: Jan  1 00:00:00 2020 GMT; NotAfter: Feb  1 00:00:00 2020 GMT' &&
+	printf '%s\n' "$o" | grep -q '^ *1 s: *CN *= *danemilter test CA$' &&
+	[ "$(printf '%s\n' "$o" | grep -c 'BEGIN CERTIFICATE')" = 2 ] &&
+	printf '%s\n' "$o" | grep -q 'Verify return code: 10 (certificate has expired)'
+ok $? "$h ($a): expired leaf for the name (2020-01-01..2020-02-01) + the CA" "$o"
+o=$(dane_ta $h "$a")
+printf '%s\n' "$o" | grep -q 'Verify return code: 10 (certificate has expired)'
+ok $? "$h: DANE 2 1 1 fails: certificate has expired" "$o"
+
+h=mx.tawrongname.dane.test
+a=$WORLD_ADDR_MX_TAWRONGNAME_DANE_TEST
+o=$(sc $h "$a" -CAfile "$WORLD_CA")
+printf '%s\n' "$o" | grep -q '^ *0 s: *CN *= *wrong\.example$' &&
+	printf '%s\n' "$o" | grep -q '^ *1 s: *CN *= *danemilter test CA$' &&
+	[ "$(printf '%s\n' "$o" | grep -c 'BEGIN CERTIFICATE')" = 2 ] &&
+	printf '%s\n' "$o" | grep -q 'Verify return code: 0 (ok)'
+ok $? "$h ($a): valid test-CA leaf for wrong.example + the CA" "$o"
+o=$(dane_ta $h "$a")
+printf '%s\n' "$o" | grep -q 'Verify return code: 62 (hostname mismatch)'
+ok $? "$h: DANE 2 1 1 fails: hostname mismatch" "$o"
+
+# nostarttls (Postfix) and stall (smtp_server.py): the SMTP dialogue
+while IFS=$'\t' read -r st desc diag; do
+	ok "$st" "$desc" "$diag"
+done < <(/usr/bin/python3 - "$WORLD_ADDR_MX_NOSTARTTLS_DANE_TEST" "$WORLD_ADDR_MX_STALL_DANE_TEST" 2>&1 <<'PYEOF'
+import smtplib, socket, ssl, sys
+nost, stall = sys.argv[1:3]
+def res(st, desc, diag=""):
+    print("%d\t%s\t%s" % (0 if st else 1, desc, " ".join(str(diag).split())[:300]), flush=True)
+try:
+    s = smtplib.SMTP(nost, 25, local_hostname="check.test", timeout=5)
+    c1, m1 = s.ehlo()
+    t1 = s.has_extn("starttls")
+    c2, m2 = s.docmd("STARTTLS")
+    s.quit()
+    res((c1, t1, c2) == (250, False, 502),
+        "mx.nostarttls.dane.test (%s): EHLO without STARTTLS, STARTTLS -> 502" % nost, (c1, m1, c2, m2))
+except Exception as e:
+    res(False, "mx.nostarttls.dane.test (%s): SMTP dialogue" % nost, repr(e))
+try:
+    s = smtplib.SMTP(stall, 25, local_hostname="check.test", timeout=5)
+    c1, m1 = s.ehlo()
+    t1 = s.has_extn("starttls")
+    c2, m2 = s.docmd("STARTTLS")
+    s.sock.settimeout(1.0)
+    try:
+        ssl.create_default_context().wrap_socket(s.sock, server_hostname="mx.stall.dane.test")
+        hs = "handshake completed"
+    except socket.timeout:
+        hs = "timeout"
+    except (ssl.SSLError, OSError) as e:
+        hs = "error: %s" % e
+    s.sock.close()
+    res((c1, t1, c2, m2, hs) == (250, True, 220, b"2.0.0 Ready to start TLS", "timeout"),
+        "mx.stall.dane.test (%s): EHLO with STARTTLS, 220 Ready, then no TLS handshake (1 s)" % stall,
+        (c1, m1, c2, m2, hs))
+except Exception as e:
+    res(False, "mx.stall.dane.test (%s): SMTP dialogue" % stall, repr(e))
+PYEOF
+)
+
 o=$(dig +dnssec +time=2 +tries=1 @"$WORLD_RESOLVER" MX usable.dane.test 2>&1)
 printf '%s\n' "$o" | grep -q 'flags:.* ad[ ;]' && printf '%s\n' "$o" | grep -q 'MX.*10 mx1\.usable'
 ok $? "resolver $WORLD_RESOLVER: usable.dane.test MX with AD" "$o"
@@ -286,7 +368,9 @@ for p in /proc/[0-9]*; do
 	env=$({ tr '\0' '\n' <"$p/environ"; } 2>/dev/null) || continue
 	printf '%s\n' "$env" | grep -q "^MAIL_CONFIG=$DIR/pf-" && left="$left ${p#/proc/}"
 	cmd=$({ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)
-	case $cmd in *"unbound -d -c $DIR/unbound/"*) left="$left ${p#/proc/}" ;; esac
+	case $cmd in
+	*"unbound -d -c $DIR/unbound/"* | *"smtp_server.py "*"--cert $DIR/certs/"*) left="$left ${p#/proc/}" ;;
+	esac
 done
 zombies=''
 for p in $left; do
@@ -295,7 +379,7 @@ for p in $left; do
 done
 [ -z "$zombies" ] && ! ss -Hlnt | awk '{print $4}' | grep -q "^$WORLD_NET\.[0-9]*:25\$" &&
 	! ss -Hlnu | awk '{print $4}' | grep -q "^$WORLD_RESOLVER:53\$"
-ok $? "postfix.sh stop (${t} ms): no instance or unbound process left, no listener" "left:$zombies"
+ok $? "postfix.sh stop (${t} ms): no instance, unbound or stall server left, no listener" "left:$zombies"
 
 echo "1..$N"
 cat "$TAPOUT"

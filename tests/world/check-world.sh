@@ -164,6 +164,30 @@ ok $? "wrongtlsa TLSA does not match the host's certificate"
 
 expect MX badtlsa.dane.test "badtlsa MX secure" "handled by 10 mx\.corrupt\.test\. $S"
 
+# TLS probe fixtures: DNS all in order (usable); the servers differ (postfix.sh)
+for l in nostarttls taexpired tawrongname stall; do
+	expect MX $l.dane.test "$l MX secure" "handled by 10 mx\.$l\.dane\.test\. $S"
+	expect A mx.$l.dane.test "mx.$l A secure" "has address $(addr mx.$l.dane.test) $S"
+done
+for l in nostarttls stall; do
+	expect TLSA _25._tcp.mx.$l.dane.test "$l TLSA 3 1 1 = its leaf, secure" \
+		"TLSA record 3 1 1 $(h256 mx.$l.dane.test) $S"
+done
+for l in taexpired tawrongname; do
+	expect TLSA _25._tcp.mx.$l.dane.test "$l TLSA 2 1 1 = CA key, secure" "TLSA record 2 1 1 $CA256 $S"
+	out=$(uh TLSA _25._tcp.mx.$l.dane.test | grep -c 'TLSA record')
+	[ "$out" = 1 ]
+	ok $? "$l has exactly 1 TLSA record" "got $out"
+done
+expect MX v6only.dane.test "v6only MX secure" "handled by 10 mx\.v6only\.dane\.test\. $S"
+expect AAAA mx.v6only.dane.test "mx.v6only AAAA ::1 secure" "has IPv6 address ::1 $S"
+expect A mx.v6only.dane.test "mx.v6only: no A (NODATA secure)" "has no address $S"
+expect TLSA _25._tcp.mx.v6only.dane.test "v6only TLSA 3 1 1 = its leaf, secure" \
+	"TLSA record 3 1 1 $(h256 mx.v6only.dane.test) $S"
+[ "${WORLD_V6_HOSTS:-}" = "mx.v6only.dane.test=::1 " ] && [ -z "${WORLD_ADDR_MX_V6ONLY_DANE_TEST:-}" ] &&
+	! printf '%s\n' "$WORLD_HOSTS" | grep -q v6only
+ok $? "world.env: mx.v6only.dane.test only in WORLD_V6_HOSTS (=::1), not in WORLD_HOSTS" "${WORLD_V6_HOSTS:-}"
+
 # ---------------------------------------------------------------- sts.test (MTA-STS)
 if [ -n "${WORLD_STS:-}" ]; then
 	expect DS sts.test "sts.test DS secure" "has DS record .*$S"
@@ -252,7 +276,7 @@ negttl() { dig +norec +noall +authority @"$WORLD_NS" "$2" "$1" | awk '$4 == "SOA
 # ---------------------------------------------------------------- certificates
 cst=0
 cout=''
-for h in ${WORLD_HOSTS}; do
+for h in ${WORLD_HOSTS} ${WORLD_V6_HOSTS:-}; do
 	h=${h%%=*}
 	o=$(openssl verify -CAfile "$WORLD_CA" -verify_hostname "$h" "$C/$h.pem" 2>&1) || { cst=1; cout="$cout$o"$'\n'; }
 	[ "$(grep -c BEGIN "$C/$h.chain.pem")" = 2 ] || { cst=1; cout="$cout$h.chain.pem: not 2 certs"$'\n'; }
@@ -269,11 +293,123 @@ ok $? "expired.pem is expired (and otherwise signed by the CA)" "$o"
 o=$(openssl x509 -in "$C/expired.pem" -noout -ext subjectAltName 2>&1)
 printf '%s\n' "$o" | grep -q 'DNS:mx.expired.dane.test'
 ok $? "expired.pem is for mx.expired.dane.test" "$o"
+o=$(openssl verify -CAfile "$WORLD_CA" "$C/taexpired.pem" 2>&1)
+printf '%s\n' "$o" | grep -q 'certificate has expired' &&
+	openssl x509 -in "$C/taexpired.pem" -noout -ext subjectAltName 2>&1 | grep -q 'DNS:mx.taexpired.dane.test' &&
+	openssl x509 -in "$C/taexpired.pem" -noout -dates | grep -q 'notAfter=Feb  1 00:00:00 2020 GMT' &&
+	[ "$(grep -c BEGIN "$C/taexpired.chain.pem")" = 2 ] &&
+	[ "$(openssl x509 -in "$C/taexpired.pem" -noout -pubkey)" = "$(openssl pkey -in "$C/taexpired.key" -pubout)" ]
+ok $? "taexpired.pem: CA-signed, for mx.taexpired.dane.test, expired 2020-02-01; chain of 2, key matches" "$o"
+o=$(openssl verify -CAfile "$WORLD_CA" "$C/wrong.example.pem" 2>&1) &&
+	! openssl verify -CAfile "$WORLD_CA" -verify_hostname mx.tawrongname.dane.test "$C/wrong.example.pem" >/dev/null 2>&1 &&
+	openssl x509 -in "$C/wrong.example.pem" -noout -subject | grep -q '= *wrong\.example$' &&
+	[ "$(openssl x509 -in "$C/wrong.example.pem" -noout -ext subjectAltName | grep -o 'DNS:[^,]*' | tr '\n' ' ')" = "DNS:wrong.example " ] &&
+	[ "$(grep -c BEGIN "$C/wrong.example.chain.pem")" = 2 ]
+ok $? "wrong.example.pem: valid from the CA, CN/SAN wrong.example only; chain of 2" "$o"
 o=$(openssl verify -CAfile "$C/selfsigned.pem" "$C/selfsigned.pem" 2>&1) &&
 	! openssl verify -CAfile "$WORLD_CA" "$C/selfsigned.pem" >/dev/null 2>&1
 ok $? "selfsigned.pem is self-signed, not from the CA" "$o"
 openssl x509 -in "$WORLD_CA" -noout -subject | grep -q 'CN *= *danemilter test CA'
 ok $? "CA subject CN = danemilter test CA"
+
+# ---------------------------------------------------------------- smtp_server.py
+# What tests run themselves (postfix.sh runs mode stall at mx.stall): modes
+# ok (mx.v6only's certificate on ::1, DANE 3 1 1 from the zone verifies with
+# openssl), nostarttls and stall, several connections at once, SIGTERM.
+# The helper prints "STATUS<TAB>DESCRIPTION<TAB>DIAGNOSTIC" lines.
+h=mx.v6only.dane.test
+while IFS=$'\t' read -r st desc diag; do
+	ok "$st" "smtp_server.py: $desc" "$diag"
+done < <("${PYTHON:-/usr/bin/python3}" - "$(dirname "$0")/smtp_server.py" "$C/$h.chain.pem" "$C/$h.key" \
+	"$WORLD_CA" "$(h256 $h)" 2>&1 <<'PYEOF'
+import smtplib, socket, ssl, subprocess, sys, time
+server, chain, key, ca, tlsa = sys.argv[1:6]
+def res(st, desc, diag=""):
+    print("%d\t%s\t%s" % (0 if st else 1, desc, " ".join(str(diag).split())[:300]), flush=True)
+def start(mode):
+    return subprocess.Popen([sys.executable, server, "--listen", "::1", "--port", "0",
+                             "--mode", mode, "--hostname", "mx.v6only.dane.test",
+                             "--cert", chain, "--key", key, "--stall-secs", "30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+procs = {m: start(m) for m in ("ok", "nostarttls", "stall")}
+port = {}
+for m, p in procs.items():
+    line = p.stdout.readline()
+    try:
+        port[m] = int(line.rsplit(":", 1)[1].split()[0])
+    except (IndexError, ValueError):
+        port[m] = 0
+    res(port[m] > 0 and "[::1]" in line, "mode %s listens on ::1 (ready line)" % m, line)
+def smtp(m):
+    return smtplib.SMTP("::1", port[m], local_hostname="check.test", timeout=5)
+try:
+    # ok: real STARTTLS; openssl checks DANE-EE 3 1 1 for mx.v6only.dane.test
+    o = subprocess.run(["openssl", "s_client", "-starttls", "smtp", "-connect", "[::1]:%d" % port["ok"],
+                        "-servername", "mx.v6only.dane.test", "-dane_tlsa_domain", "mx.v6only.dane.test",
+                        "-dane_tlsa_rrdata", "3 1 1 " + tlsa], input="", capture_output=True,
+                       text=True, timeout=10).stdout
+    res("Verify return code: 0 (ok)" in o and "Verified peername: mx.v6only.dane.test" in o,
+        "ok: STARTTLS on [::1], DANE 3 1 1 of mx.v6only.dane.test verifies (openssl)",
+        [l for l in o.splitlines() if "erif" in l])
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.check_hostname = False
+    s = smtp("ok")
+    c1, _ = s.ehlo()
+    t1 = s.has_extn("starttls")
+    c2, _ = s.starttls(context=ctx)
+    c3, _ = s.ehlo()
+    t2 = s.has_extn("starttls")
+    c4, _ = s.quit()
+    res((c1, t1, c2, c3, t2, c4) == (250, True, 220, 250, False, 221),
+        "ok: EHLO with STARTTLS, 220, handshake, EHLO again (no STARTTLS), QUIT 221",
+        (c1, t1, c2, c3, t2, c4))
+    s = smtp("nostarttls")
+    c1, _ = s.ehlo()
+    t1 = s.has_extn("starttls")
+    c2, m2 = s.docmd("STARTTLS")
+    s.quit()
+    res((c1, t1, c2) == (250, False, 502), "nostarttls: EHLO without STARTTLS, STARTTLS -> 502",
+        (c1, t1, c2, m2))
+    s = smtp("stall")
+    c1, _ = s.ehlo()
+    t1 = s.has_extn("starttls")
+    c2, m2 = s.docmd("STARTTLS")
+    raw = s.sock
+    raw.settimeout(0.5)
+    try:
+        ssl.create_default_context().wrap_socket(raw, server_hostname="mx.v6only.dane.test")
+        hs = "handshake completed"
+    except socket.timeout:
+        hs = "timeout"
+    except (ssl.SSLError, OSError) as e:
+        hs = "error: %s" % e
+    res((c1, t1, c2, m2, hs) == (250, True, 220, b"2.0.0 Ready to start TLS", "timeout"),
+        "stall: EHLO with STARTTLS, '220 2.0.0 Ready to start TLS', then no handshake (0.5 s timeout)",
+        (c1, t1, c2, m2, hs))
+    # a second connection while the first stalls: served at once
+    s2 = smtp("stall")
+    c5, _ = s2.ehlo()
+    s2.quit()
+    res(c5 == 250, "stall: a second connection is served while the first one stalls", c5)
+    # SIGTERM with the stalled connection open: exits promptly
+    t0 = time.monotonic()
+    procs["stall"].terminate()
+    try:
+        rc = procs["stall"].wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        rc = "still running"
+    dt = time.monotonic() - t0
+    res(rc == 0 and dt < 1.0, "SIGTERM with an open connection: exit 0 in %.2f s" % dt, rc)
+    raw.close()
+except Exception as e:  # a broken server must not stop the checks
+    res(False, "smtp_server.py exchange", repr(e))
+finally:
+    for p in procs.values():
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+PYEOF
+)
 
 # ---------------------------------------------------------------- configs
 grep -q "addrs = \[ \"$WORLD_NS@53\" \]" "$WORLD_CONF" &&

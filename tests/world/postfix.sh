@@ -4,6 +4,7 @@
 # (unshare, flock), iproute2 (ss), bind9-dnsutils (dig).
 #
 #   postfix.sh start-sink DIR        sink: smtpd on IP:25 of EVERY world MX host
+#                                    (mx.stall.dane.test's: smtp_server.py)
 #   postfix.sh start-resolver DIR    unbound on WORLD_RESOLVER (.5):53
 #   postfix.sh start-inbound DIR MILTER
 #                                    inbound MX "in": smtpd on .6:25 with
@@ -55,12 +56,26 @@
 #                                  (SAN DNS:mx.inbound.test) if missing
 #   DIR/unbound/unbound.conf, unbound.log, unbound.pid (our PID of unbound -d),
 #                                  unbound.ctl (unbound-control socket)
+#   DIR/pf-sink/stall.pid, stall.log   the stall server (smtp_server.py) at
+#                                  mx.stall.dane.test's address, and its log
 #
 # Sink: Postfix, inet_protocols ipv4, mynetworks 127.0.0.0/8, accepts any
 # recipient domain (virtual_mailbox_domains = any; delivered by the pipe(8)
 # service "sinkmail" running deliver.sh as nobody), smtpd_tls_security_level
 # may, smtpd_tls_loglevel 1, each listener presents certs/<host>.chain.pem,
-# except mx.badcert.sts.test's: the self-signed certs/badcert-selfsigned.pem.
+# except these special listeners (TLS probe fixtures, see world.sh):
+#   mx.badcert.sts.test      the self-signed certs/badcert-selfsigned.pem
+#   mx.nostarttls.dane.test  -o smtpd_tls_security_level=none: EHLO offers
+#                            no STARTTLS (the command is refused)
+#   mx.taexpired.dane.test   certs/taexpired.chain.pem: test-CA leaf for the
+#                            name, expired (2020-01-01..2020-02-01), + CA
+#   mx.tawrongname.dane.test certs/wrong.example.chain.pem: test-CA leaf,
+#                            CN/SAN wrong.example only, + CA
+#   mx.stall.dane.test       no smtpd: smtp_server.py --mode stall (banner,
+#                            EHLO with STARTTLS, "220 2.0.0 Ready to start
+#                            TLS", then reads and never answers; closes
+#                            after 60 s), pid in pf-sink/stall.pid
+# "Listeners" below counts the stall server too: one per WORLD_HOSTS entry.
 # Inbound ("in"): the sink's delivery (mail/<recipient>, pipe service
 # "sinkmail", deliver.sh as nobody; every recipient domain accepted), one
 # smtpd on $WORLD_NET.6:25, myhostname mx.inbound.test, TLS "may" with the
@@ -90,6 +105,10 @@ set -eu
 . "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
 
 die() { echo "postfix.sh: $*" >&2; exit 1; }
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# A system python starts in 20 ms, a pyenv shim in 250 ms: prefer the former.
+PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 
 
 
@@ -319,7 +338,7 @@ EOF
 }
 
 start_sink() {
-	local S=$DIR/pf-sink h name addr n up key chain
+	local S=$DIR/pf-sink h name addr n up key chain extra
 	load_env
 	instance sink
 	master_pid sink >/dev/null && die "the sink already runs in $S"
@@ -345,21 +364,34 @@ EOF
 			addr=${h#*=}
 			key=$WORLD_CERTS/$name.key
 			chain=$WORLD_CERTS/$name.chain.pem
-			if [ "$name" = mx.badcert.sts.test ]; then # not trusted by anyone
+			extra=''
+			case $name in
+			mx.badcert.sts.test) # not trusted by anyone
 				key=$WORLD_CERTS/badcert-selfsigned.key
-				chain=$WORLD_CERTS/badcert-selfsigned.pem
-			fi
+				chain=$WORLD_CERTS/badcert-selfsigned.pem ;;
+			mx.taexpired.dane.test) # expired, from the test CA
+				key=$WORLD_CERTS/taexpired.key
+				chain=$WORLD_CERTS/taexpired.chain.pem ;;
+			mx.tawrongname.dane.test) # test CA, for wrong.example
+				key=$WORLD_CERTS/wrong.example.key
+				chain=$WORLD_CERTS/wrong.example.chain.pem ;;
+			mx.nostarttls.dane.test) # no STARTTLS in EHLO
+				extra="
+  -o smtpd_tls_security_level=none" ;;
+			mx.stall.dane.test) continue ;; # start_stall
+			esac
 			cat <<EOF
 $addr:25 inet n - n - - smtpd
   -o myhostname=$name
   -o syslog_name=sink/$name
-  -o smtpd_tls_chain_files=$key,$chain
+  -o smtpd_tls_chain_files=$key,$chain$extra
 EOF
 		done
 	} >"$S/conf/master.cf"
 	cool "$S/conf/"*
+	start_stall
 	pf_start sink
-	# All listeners up (bounded: 10 s).
+	# All listeners up, the stall server's included (bounded: 10 s).
 	n=$(echo "$WORLD_HOSTS" | wc -w)
 	for _ in $(seq 1 100); do
 		up=$(ss -Hlnt 2>/dev/null | awk '{print $4}' | grep -c "^$WORLD_NET\.[0-9]*:25\$" || true)
@@ -367,6 +399,29 @@ EOF
 		sleep 0.1
 	done
 	die "sink: only $up of $n listeners are up"
+}
+
+# stall_pid: the PID of our running stall server (pf-sink/stall.pid), or fail.
+stall_pid() {
+	local pid
+	read -r pid 2>/dev/null <"$DIR/pf-sink/stall.pid" || return 1
+	[ -n "$pid" ] && ours "$pid" "--mode stall --hostname mx.stall.dane.test --cert $DIR/certs/" &&
+		echo "$pid"
+}
+
+# start_stall: smtp_server.py --mode stall on mx.stall.dane.test's address
+# (instead of an smtpd), if the world has that host; a leftover one of ours
+# (a failed start-sink) is stopped first.
+start_stall() {
+	local addr=${WORLD_ADDR_MX_STALL_DANE_TEST:-} pid
+	[ -n "$addr" ] || return 0
+	pid=$(stall_pid) && kill_tree "$pid"
+	"$PYTHON" "$HERE/smtp_server.py" --listen "$addr" --port 25 --mode stall \
+		--hostname mx.stall.dane.test \
+		--cert "$DIR/certs/mx.stall.dane.test.chain.pem" \
+		--key "$DIR/certs/mx.stall.dane.test.key" \
+		</dev/null >>"$DIR/pf-sink/stall.log" 2>&1 &
+	echo $! >"$DIR/pf-sink/stall.pid"
 }
 
 # ---------------------------------------------------------------- inbound
@@ -679,6 +734,7 @@ do_stop() {
 	stop_instance out
 	stop_instance sink
 	stop_instance in
+	if pid=$(stall_pid); then kill_tree "$pid"; fi
 	if read -r pid 2>/dev/null <"$U/unbound.pid" &&
 		ours "$pid" "unbound -d -c $U/unbound.conf"; then
 		kill_tree "$pid"

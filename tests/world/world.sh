@@ -24,7 +24,11 @@
 # server (sts_server.py, HTTPS) listens on .4:443; .5 is reserved for
 # postfix.sh's validating unbound, .6 for postfix.sh's inbound MX
 # (start-inbound: mx.inbound.test, smtpd with milters). MX hosts get .10
-# and up.
+# and up, in the order of ADDR_HOSTS (new hosts are appended, so every host
+# keeps its address): .10-.30 the dane.test/unsigned/bogus/corrupt hosts,
+# .31-.50 mx.LABEL.sts.test, then .51 mx.nostarttls.dane.test, .52
+# mx.taexpired.dane.test, .53 mx.tawrongname.dane.test, .54
+# mx.stall.dane.test. mx.v6only.dane.test has no IPv4 address (AAAA ::1).
 #
 # Files written in DIR:
 #   world.env          sourceable shell: WORLD_* variables (plain assignments)
@@ -46,11 +50,12 @@
 # WORLD_RESOLVER (.5, postfix.sh's unbound) WORLD_NSD_CONF, WORLD_HOSTS
 # ("name=addr ..." for every MX host) and WORLD_ADDR_<NAME> per host (upper
 # case, "." and "-" -> "_": WORLD_ADDR_MX1_USABLE_DANE_TEST=127.A.B.10,
-# WORLD_ADDR_MX_ENFORCE_STS_TEST=...).
+# WORLD_ADDR_MX_ENFORCE_STS_TEST=...), WORLD_V6_HOSTS ("name=::1 ..." for
+# the MX hosts with only an AAAA: mx.v6only.dane.test; no WORLD_ADDR_*).
 #
 # Needs root (port 53), bash, nsd, ldnsutils, bind9-dnsutils (dig), openssl,
 # python3, iproute2 (ss), util-linux (flock); check-world.sh also needs
-# unbound-host. Start takes ~1.8 s (~3 s on a loaded machine). Addresses are reserved against other
+# unbound-host. Start takes ~2 s (~3 s on a loaded machine). Addresses are reserved against other
 # worlds with lock directories in /tmp/danemilter-world-nets/ (removed by stop).
 #
 # Certificates (certs/): ca.pem/ca.key (CN "danemilter test CA"); for each host
@@ -66,16 +71,26 @@
 # served for SNI mta-sts.wrongname.sts.test), sts-selfsigned.{pem,key}
 # (self-signed, SAN mta-sts.selfsigned.sts.test: served for that SNI).
 # badcert-selfsigned.{pem,key}: self-signed, CN/SAN mx.badcert.sts.test.
+# TLS probe fixtures: taexpired.{pem,key,chain.pem}: test-CA leaf for
+# mx.taexpired.dane.test valid 2020-01-01..2020-02-01 (expired; like
+# expired.pem); wrong.example.{pem,key,chain.pem}: test-CA leaf valid now,
+# CN and only SAN "wrong.example". mx.v6only.dane.test.{pem,key,chain.pem}
+# is made like every host's (for a test's own smtp_server.py on ::1).
 # Convention: the server at a host's address presents that host's H.pem; the
 # TLSA records below are computed so that this convention makes every "usable"
 # domain verify (cnamehost2's TLSA at the alias base is the real host's key).
-# One exception: postfix.sh's sink presents badcert-selfsigned.pem (not the
-# test-CA leaf mx.badcert.sts.test.pem) at mx.badcert.sts.test's address.
+# Exceptions (postfix.sh start-sink): at mx.badcert.sts.test's address the
+# sink presents badcert-selfsigned.pem (not mx.badcert.sts.test.pem), at
+# mx.taexpired.dane.test's taexpired.chain.pem, at mx.tawrongname.dane.test's
+# wrong.example.chain.pem; at mx.nostarttls.dane.test's it offers no
+# STARTTLS; at mx.stall.dane.test's smtp_server.py --mode stall listens
+# instead of Postfix (EHLO lists STARTTLS, "220 Ready", then silence).
 #
 # TTLs: records 3600 (MX, A, AAAA, CNAME, NS, DS, DNSKEY), TLSA and the CNAMEs
 # at TLSA names 600; SOA minimum 300, so every negative answer (NXDOMAIN,
 # NODATA, including AAAA NODATA) has TTL 300. Only mx1.usable.dane.test has an
-# AAAA (::1); every other host has an A only.
+# AAAA (::1) and an A, mx.v6only.dane.test only an AAAA (::1); every other
+# host has an A only.
 #
 #  mail domain            expected   smallest positive TTL / negative answers
 #  usable.dane.test       usable     600 / none (mx1 has A and AAAA)
@@ -105,6 +120,13 @@
 #  wrongtlsa.dane.test    usable     600 / AAAA NODATA 300
 #  lame.test              temperror  - (NS on .2 never answers)
 #  dead.test              temperror  - (NS on .3, nothing listens)
+#  TLS probe fixtures: the DNS is in order (verdict usable for the DNS
+#  engine); the failure shows only in a TLS probe of the MX host:
+#  nostarttls.dane.test   usable     600 / AAAA NODATA 300 (3 1 1; sink: no STARTTLS)
+#  taexpired.dane.test    usable     600 / AAAA NODATA 300 (2 1 1 CA; sink: expired leaf)
+#  tawrongname.dane.test  usable     600 / AAAA NODATA 300 (2 1 1 CA; sink: leaf for wrong.example)
+#  stall.dane.test        usable     600 / AAAA NODATA 300 (3 1 1; STARTTLS 220, then silence)
+#  v6only.dane.test       usable     600 / A NODATA 300 (3 1 1; AAAA ::1 only, nothing listens)
 #  (usable.dane.test also has _mta-sts TXT id=usable1 and an enforce policy
 #   "mx: mx1.usable.dane.test": DANE must win over MTA-STS)
 #
@@ -195,6 +217,12 @@ STS_LABELS="enforce testing none crlf nohost selfsigned wrongname redirect
 notfound ctype big chunked syntax slow changing twotxt badtxt nosts badcert cnonly"
 for _l in $STS_LABELS; do ADDR_HOSTS="$ADDR_HOSTS mx.$_l.sts.test"; done
 unset _l
+# TLS probe fixtures (dane.test; DNS verdict usable, the failure is in TLS):
+# at their addresses postfix.sh start-sink serves no STARTTLS (nostarttls),
+# an expired leaf (taexpired), a leaf for wrong.example (tawrongname), and
+# smtp_server.py --mode stall instead of Postfix (stall).
+ADDR_HOSTS="$ADDR_HOSTS mx.nostarttls.dane.test mx.taexpired.dane.test
+mx.tawrongname.dane.test mx.stall.dane.test"
 # Policy hosts served by sts_server.py with the test CA's sts-server cert
 # (every mta-sts.LABEL.sts.test except selfsigned/wrongname, and usable's).
 STS_POLICY_DOMAINS="usable.dane.test"
@@ -202,6 +230,9 @@ for _l in $STS_LABELS; do STS_POLICY_DOMAINS="$STS_POLICY_DOMAINS $_l.sts.test";
 unset _l
 # Names that are MX targets but CNAMEs (a certificate, no address).
 ALIAS_HOSTS="alias.cnamehost.dane.test alias.cnamehost2.dane.test"
+# MX hosts with only an AAAA (::1), no IPv4 address: a certificate and a
+# TLSA record, nothing listens (tests run smtp_server.py on ::1 themselves).
+V6_HOSTS="mx.v6only.dane.test"
 
 declare -A ADDR SHA256 SHA512
 
@@ -308,7 +339,7 @@ make_certs() {
 	for j in 0 1 2; do
 		(
 			n=0
-			for h in $ADDR_HOSTS $ALIAS_HOSTS; do
+			for h in $ADDR_HOSTS $ALIAS_HOSTS $V6_HOSTS; do
 				n=$((n + 1))
 				[ $((n % 3)) = "$j" ] || continue
 				newreq "$h" "$h" -addext "subjectAltName=DNS:$h"
@@ -316,6 +347,9 @@ make_certs() {
 			case $j in
 			0) newreq mx.expired.dane.test expired \
 				-addext "subjectAltName=DNS:mx.expired.dane.test"
+				newreq mx.taexpired.dane.test taexpired \
+					-addext "subjectAltName=DNS:mx.taexpired.dane.test"
+				newreq wrong.example wrong.example -addext "subjectAltName=DNS:wrong.example"
 				newreq sts-server sts-server -addext "subjectAltName=$stssan" ;;
 			1) newreq other.dane.test other # only its key is used
 				# the name as CN only, no subjectAltName (RFC 8461 wants a DNS-ID)
@@ -352,7 +386,9 @@ make_certs() {
 
 	# All leaves in one signing run (SAN copied from each request).
 	local reqs=''
-	for h in $ADDR_HOSTS $ALIAS_HOSTS sts-server sts-wrongname mta-sts.cnonly.sts.test; do reqs="$reqs $C/ca/req/$h.pem"; done
+	for h in $ADDR_HOSTS $ALIAS_HOSTS $V6_HOSTS sts-server sts-wrongname mta-sts.cnonly.sts.test wrong.example; do
+		reqs="$reqs $C/ca/req/$h.pem"
+	done
 	# shellcheck disable=SC2086
 	# (with several -infiles, -out keeps only one: take them from new_certs_dir)
 	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
@@ -361,15 +397,20 @@ make_certs() {
 	while read -r name s256 s512; do
 		SHA256[$name]=$s256
 		SHA512[$name]=$s512
-	done < <(split_and_hash $ADDR_HOSTS $ALIAS_HOSTS sts-server sts-wrongname mta-sts.cnonly.sts.test || echo FAILED)
+	done < <(split_and_hash $ADDR_HOSTS $ALIAS_HOSTS $V6_HOSTS sts-server sts-wrongname \
+		mta-sts.cnonly.sts.test wrong.example || echo FAILED)
 	[ -z "${SHA256[FAILED]+set}" ] || die "certificate split/hash failed"
 
 	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
 		-startdate 20200101000000Z -enddate 20200201000000Z \
 		-in "$C/ca/req/expired.pem" -out "$C/expired.pem" 2>>"$C/openssl.log"
 	cat "$C/expired.pem" "$C/ca.pem" >"$C/expired.chain.pem"
+	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
+		-startdate 20200101000000Z -enddate 20200201000000Z \
+		-in "$C/ca/req/taexpired.pem" -out "$C/taexpired.pem" 2>>"$C/openssl.log"
+	cat "$C/taexpired.pem" "$C/ca.pem" >"$C/taexpired.chain.pem"
 	SHA256[CA]=${SHA256[ca]}
-	for h in $ADDR_HOSTS $ALIAS_HOSTS other CA; do
+	for h in $ADDR_HOSTS $ALIAS_HOSTS $V6_HOSTS other CA; do
 		[ -n "${SHA256[$h]:-}" ] || die "no key hash for $h"
 	done
 }
@@ -509,6 +550,28 @@ _25._tcp.mx.expired	600	TLSA	2 1 1 ${SHA256[CA]}
 wrongtlsa		MX	10 mx.wrongtlsa
 mx.wrongtlsa		A	${ADDR[mx.wrongtlsa.dane.test]}
 _25._tcp.mx.wrongtlsa	600	TLSA	3 1 1 ${SHA256[other]}
+
+; TLS probe fixtures: the DNS is fine (usable), the SMTP server is not.
+; nostarttls: TLSA 3 1 1; the sink there offers no STARTTLS
+nostarttls		MX	10 mx.nostarttls
+mx.nostarttls		A	${ADDR[mx.nostarttls.dane.test]}
+_25._tcp.mx.nostarttls	600	TLSA	3 1 1 ${SHA256[mx.nostarttls.dane.test]}
+; taexpired: TLSA 2 1 1 (the CA); the sink presents an expired leaf
+taexpired		MX	10 mx.taexpired
+mx.taexpired		A	${ADDR[mx.taexpired.dane.test]}
+_25._tcp.mx.taexpired	600	TLSA	2 1 1 ${SHA256[CA]}
+; tawrongname: TLSA 2 1 1 (the CA); the sink presents a leaf for wrong.example
+tawrongname		MX	10 mx.tawrongname
+mx.tawrongname		A	${ADDR[mx.tawrongname.dane.test]}
+_25._tcp.mx.tawrongname	600	TLSA	2 1 1 ${SHA256[CA]}
+; stall: TLSA 3 1 1; smtp_server.py --mode stall there (no TLS handshake)
+stall			MX	10 mx.stall
+mx.stall		A	${ADDR[mx.stall.dane.test]}
+_25._tcp.mx.stall	600	TLSA	3 1 1 ${SHA256[mx.stall.dane.test]}
+; v6only: AAAA ::1 only (A NODATA), TLSA 3 1 1; nothing listens
+v6only			MX	10 mx.v6only
+mx.v6only		AAAA	::1
+_25._tcp.mx.v6only	600	TLSA	3 1 1 ${SHA256[mx.v6only.dane.test]}
 EOF
 }
 
@@ -806,6 +869,10 @@ write_env() {
 			v=${v//[.-]/_}
 			echo "WORLD_ADDR_$v='${ADDR[$h]}'"
 		done
+		echo "# host=address for MX hosts with only an AAAA (nothing listens there)"
+		printf "WORLD_V6_HOSTS='"
+		for h in $V6_HOSTS; do printf '%s=::1 ' "$h"; done
+		echo "'"
 	} >"$DIR/world.env.tmp"
 	mv "$DIR/world.env.tmp" "$DIR/world.env"
 }

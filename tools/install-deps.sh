@@ -9,7 +9,7 @@ libmilter-dev libhiredis-dev libldns-dev libevent-dev
 clang libclang-rt-14-dev
 dns-root-data nsd ldnsutils bind9-dnsutils unbound unbound-host openssl
 postfix swaks libnet-ssleay-perl curl python3 miltertest procps iproute2
-postfix-mta-sts-resolver python3-uvloop"
+postfix-mta-sts-resolver python3-uvloop spamassassin"
 
 missing=""
 for p in $PKGS; do

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "milter/ask.h"
@@ -386,7 +387,11 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	fmsg_free(fc->fc_msg);
 	fc->fc_msg = NULL;
 	if (fc->fc_refuse || __atomic_load_n(&F.f_draining, __ATOMIC_ACQUIRE)) {
-		/* shutting down: no new message (an error is a tempfail) */
+		/* shutting down: no new message (an error is a tempfail); with
+		 * no reply allowed at MAIL the refusal comes at RCPT */
+		fc->fc_refuse = true;
+		if (fc->fc_steps & SMFIP_NR_MAIL)
+			return SMFIS_NOREPLY;
 		smfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
 		return SMFIS_TEMPFAIL;
 	}
@@ -495,6 +500,7 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 	st = *code == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	if (smfi_setreply(ctx, (char *)code, (char *)xcode, text) != MI_SUCCESS)
 		st = SMFIS_TEMPFAIL;    /* never accept what the rule refuses */
+	metrics_rcpt_refused(st == SMFIS_REJECT ? METRICS_RCPT_5XX : METRICS_RCPT_4XX);
 	if (*rcpt == '<')
 		rcpt++;
 	sbuf_appendn(&who, rcpt, strcspn(rcpt, ">"));
@@ -514,6 +520,10 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	struct frcpt *r;
 	sfsistat st;
 
+	if (fc->fc_refuse) {
+		smfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	if (m == NULL || argv == NULL || fc->fc_cfg == NULL)
 		return SMFIS_CONTINUE;
 	filter_qid(ctx, m);
@@ -596,6 +606,7 @@ filter_eom(SMFICTX *ctx)
 	unsigned more;
 	bool missing = false;
 	sfsistat ret = SMFIS_CONTINUE;
+	enum metrics_action act = METRICS_ACTION_ACCEPT;        /* follows s.s_action */
 
 	if (m == NULL || fc->fc_cfg == NULL)
 		return SMFIS_CONTINUE;
@@ -670,6 +681,7 @@ filter_eom(SMFICTX *ctx)
 
 	if (missing && cm->cm_on_timeout == CFG_TIMEOUT_TEMPFAIL) {
 		s.s_action = "tempfail";
+		act = METRICS_ACTION_TEMPFAIL;
 		s.s_reason = "TLS policy lookups did not finish in time";
 		smfi_setreply(ctx, "451", "4.4.3", "TLS policy lookups did not finish "
 		    "in time; try again later");
@@ -680,6 +692,7 @@ filter_eom(SMFICTX *ctx)
 		    m->fm_sender, dane_verdict_name(sv->v_dane->dr_verdict),
 		    verdict_sts_name(sv->v_sts));
 		s.s_action = "reject";
+		act = METRICS_ACTION_REJECT;
 		s.s_reason = "plaintext message from a domain that requires TLS";
 		if (smfi_setreply(ctx, "550", "5.7.10", text) != MI_SUCCESS)
 			log_warnx("%s: milter: cannot set the reply", filter_qid_or(m));
@@ -718,15 +731,18 @@ filter_eom(SMFICTX *ctx)
 		filter_insert(ctx, m, HDR_INBOUND, &sb);
 		if (violation != NULL) {
 			s.s_action = "tag";
+			act = METRICS_ACTION_TAG;
 			s.s_reason = "plaintext message from a domain that requires TLS";
 			if (cm->cm_plaintext_sender == CFG_PLAINTEXT_QUARANTINE) {
 				if ((fc->fc_actions & SMFIF_QUARANTINE) &&
 				    smfi_quarantine(ctx, "danemilter: plaintext message "
-				    "from a domain that requires TLS") == MI_SUCCESS)
+				    "from a domain that requires TLS") == MI_SUCCESS) {
 					s.s_action = "quarantine";
-				else
+					act = METRICS_ACTION_QUARANTINE;
+				} else {
 					log_warnx("%s: milter: cannot quarantine (not allowed "
 					    "by the MTA): tagged only", filter_qid_or(m));
+				}
 			}
 		}
 	}
@@ -734,6 +750,7 @@ filter_eom(SMFICTX *ctx)
 		log_info("%s: milter: %s: %s (sender %s)", filter_qid_or(m), s.s_action,
 		    s.s_reason, m->fm_sender[0] ? m->fm_sender : "none");
 	filter_log_summary(fc, &s);
+	metrics_milter_message(act);
 	sbuf_free(&sb);
 	free(sr);
 	fmsg_free(m);

@@ -99,11 +99,18 @@ mt.macro(conn, SMFIC_MAIL, 'i', 'DRAIN1')
 check(mt.mailfrom(conn, '<a@usable.dane.test>') == nil, 'MAIL', nil)
 check(mt.rcptto(conn, '<b@usable.dane.test>') == nil, 'RCPT', nil)
 os.execute('kill -TERM $DAEMON_PID; sleep 0.5')
+local c2 = mt.connect('unix:$SOCK')
+check(c2 ~= nil, 'a new connection while draining is accepted by libmilter', c2)
+mt.conninfo(c2, 'client2.example', '192.0.2.2')
+mt.mailfrom(c2, '<x@usable.dane.test>')
+mt.rcptto(c2, '<y@usable.dane.test>')
+check(mt.getreply(c2) == SMFIR_REPLYCODE, 'a new message while draining gets a temporary failure (451 4.3.2)', mt.getreply(c2))
+mt.disconnect(c2)
 check(mt.eom(conn) == nil, 'EOM after SIGTERM', nil)
 check(mt.eom_check(conn, MT_HDRINSERT, 'X-DANE-Sender'), 'the open message still gets its headers', nil)
 mt.disconnect(conn)
 "
-mt_run "$WORLD/drain.lua" 5
+mt_run "$WORLD/drain.lua" 7
 for _ in $(seq 1 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.05; done
 wait "$DAEMON_PID"
 is "$?" 0 "after the message the daemon exits 0"

@@ -21,6 +21,7 @@
 #include <unbound.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
@@ -368,15 +369,33 @@ dns_resolver_free(struct dns_resolver *r)
 	free(r);
 }
 
-static unsigned
-dns_elapsed_ms(const struct timespec *start)
+static uint64_t
+dns_elapsed_us(const struct timespec *start)
 {
 	struct timespec now;
-	long ms;
+	long long us;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
-	return ms < 0 ? 0 : (unsigned)ms;
+	us = (long long)(now.tv_sec - start->tv_sec) * 1000000LL +
+	    (now.tv_nsec - start->tv_nsec) / 1000L;
+	return us < 0 ? 0 : (uint64_t)us;
+}
+
+/* Count the answer: dns_queries_total{result} and the duration histogram. */
+static void
+dns_metrics(const struct dns_answer *a, uint64_t us)
+{
+	enum metrics_dns m;
+
+	switch (a->da_status) {
+	case DNS_RECORDS:       m = METRICS_DNS_RECORDS; break;
+	case DNS_NODATA:        m = METRICS_DNS_NODATA; break;
+	case DNS_NXDOMAIN:      m = METRICS_DNS_NXDOMAIN; break;
+	case DNS_TIMEOUT:       m = METRICS_DNS_TIMEOUT; break;
+	case DNS_ERROR:
+	default:                m = METRICS_DNS_ERROR; break;
+	}
+	metrics_dns_query(m, us);
 }
 
 /* "TAG: result TYPE NAME: ..." and the answer lines before it. */
@@ -418,10 +437,12 @@ dns_deliver(struct dns_query *q, struct dns_answer *a, const uint8_t *pkt, size_
 {
 	struct rdata_answer parsed;
 	bool have_parsed = false;
+	uint64_t us = dns_elapsed_us(&q->dq_start);
 
 	a->da_qname = q->dq_name;
 	a->da_qtype = q->dq_type;
-	a->da_elapsed_ms = dns_elapsed_ms(&q->dq_start);
+	a->da_elapsed_ms = (unsigned)(us / 1000);
+	dns_metrics(a, us);
 	if ((q->dq_logtag || ((a->da_status == DNS_NODATA || a->da_status == DNS_NXDOMAIN) &&
 	    a->da_ttl == 0)) && pkt != NULL)
 		have_parsed = rdata_answer_parse(pkt, pktlen, &parsed) == RDATA_OK;

@@ -1,8 +1,9 @@
 /*
  * daemon.c: `danemilter [-c FILE] [-f] [-p PIDFILE]`: the long-running
  * daemon. The main thread runs one ivykis loop with the engine (resolver,
- * MTA-STS fetcher), the verdict cache, the Postfix socketmap policy server
- * and the signal handlers; the libmilter filter (milter/filter.h) runs on
+ * MTA-STS fetcher), the verdict cache, the Postfix socketmap policy server,
+ * the Prometheus metrics endpoint (metrics.listen, when set) and the
+ * signal handlers; the libmilter filter (milter/filter.h) runs on
  * threads of its own and reaches the engine through the call gate.
  *
  * Start-up errors (configuration, listeners, user, cache file) are
@@ -44,6 +45,7 @@
 #include "milter/cmd.h"
 #include "milter/filter.h"
 #include "policy/cache.h"
+#include "policy/metricsd.h"
 #include "policy/tlspolicy.h"
 
 struct daemon {
@@ -51,6 +53,7 @@ struct daemon {
 	struct engine *dm_en;
 	struct cache *dm_cache;
 	struct tlspolicy *dm_tp;
+	struct metricsd *dm_md;         /* the metrics endpoint, or NULL */
 	struct gate *dm_gate;
 	struct probecache *dm_pc;       /* the milter's probe results */
 	bool dm_milter;                 /* the filter runs */
@@ -348,8 +351,10 @@ daemon_main(int argc, char **argv)
 	if ((cfg = cmd_load_config(d.dm_cfgpath)) == NULL)
 		return EX_CONFIG;
 
-	if (daemon_account(cfg, &uid, &gid) != 0)
+	if (daemon_account(cfg, &uid, &gid) != 0) {
+		cfg_unref(cfg);
 		return EX_CONFIG;
+	}
 	if (pidfile == NULL && *cfg->c_daemon.cdm_pidfile != '\0')
 		pidfile = cfg->c_daemon.cdm_pidfile;
 
@@ -386,6 +391,13 @@ daemon_main(int argc, char **argv)
 			return EX_OSERR;
 		}
 		d.dm_milter = true;
+	}
+	if (*d.dm_en->en_cfg->c_metrics.cmt_listen != '\0' &&
+	    (d.dm_md = metricsd_new(d.dm_en->en_cfg, d.dm_cache, &err)) == NULL) {
+		fprintf(stderr, "danemilter: %s\n", err);
+		free(err);
+		gate_destroy(d.dm_gate);        /* no milter thread runs yet */
+		return EX_OSERR;
 	}
 	if (pidfile && (pidfd = daemon_pidfile_open(pidfile)) < 0) {
 		fprintf(stderr, "danemilter: cannot write the pid file %s: %s\n",
@@ -425,9 +437,11 @@ daemon_main(int argc, char **argv)
 		free(err);
 		return EX_OSERR;
 	}
-	log_notice("danemilter %s started: %ld cache entries loaded%s%s", PACKAGE_VERSION,
+	log_notice("danemilter %s started: %ld cache entries loaded%s%s%s%s", PACKAGE_VERSION,
 	    loaded, d.dm_milter ? ", milter on " : ", no milter",
-	    d.dm_milter ? d.dm_en->en_cfg->c_milter.cm_socket : "");
+	    d.dm_milter ? d.dm_en->en_cfg->c_milter.cm_socket : "",
+	    d.dm_md != NULL ? ", metrics on " : "",
+	    d.dm_md != NULL ? d.dm_en->en_cfg->c_metrics.cmt_listen : "");
 
 	iv_main();
 
@@ -444,6 +458,7 @@ daemon_main(int argc, char **argv)
 	iv_signal_unregister(&d.dm_sigterm);
 	iv_signal_unregister(&d.dm_sigint);
 	iv_signal_unregister(&d.dm_sighup);
+	metricsd_free(d.dm_md);
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);
 	cache_free(d.dm_cache);

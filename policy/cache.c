@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
@@ -332,6 +333,35 @@ cache_job_abandon(struct cache_job *j)
 	cache_job_free(j);
 }
 
+/* verdicts_total{policy,source} for a verdict just built by a resolution. */
+static void
+cache_count_verdict(const struct verdict *v)
+{
+	enum metrics_policy p;
+	enum metrics_source src;
+
+	if (v->v_kind == VERDICT_TEMP)
+		p = METRICS_POLICY_TEMPERROR;
+	else if (v->v_kind == VERDICT_NOTFOUND || strcmp(v->v_level, "none") == 0)
+		p = METRICS_POLICY_NONE;
+	else if (strcmp(v->v_level, "dane-only") == 0)
+		p = METRICS_POLICY_DANE_ONLY;
+	else if (strcmp(v->v_level, "dane") == 0)
+		p = METRICS_POLICY_DANE;
+	else if (strcmp(v->v_level, "secure") == 0)
+		p = METRICS_POLICY_SECURE;
+	else
+		p = METRICS_POLICY_OTHER;
+	switch (v->v_source) {
+	case VERDICT_SRC_DANE:          src = METRICS_SOURCE_DANE; break;
+	case VERDICT_SRC_MTASTS:        src = METRICS_SOURCE_MTASTS; break;
+	case VERDICT_SRC_CONFIG:        src = METRICS_SOURCE_CONFIG; break;
+	case VERDICT_SRC_NONE:
+	default:                        src = METRICS_SOURCE_NONE; break;
+	}
+	metrics_verdict(p, src);
+}
+
 /* Both lookups are in: build the verdict, store it, call the waiters. */
 static void
 cache_job_finish(struct cache_job *j)
@@ -346,6 +376,7 @@ cache_job_finish(struct cache_job *j)
 
 	v = verdict_build(j->cj_en->en_cfg, j->cj_dane_res, sts, now);
 	j->cj_dane_res = NULL;                  /* the verdict owns it now */
+	cache_count_verdict(v);
 	if (sts != NULL) {
 		if (sts->mr_policy != NULL && sts->mr_policy != e->ce_sts_policy) {
 			if (e->ce_sts_policy)

@@ -146,6 +146,8 @@ static bool cfg_check_account(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
 static bool cfg_check_helo(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
+static bool cfg_check_metrics_listen(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
 
 #define KEY_STR(st, key, field, def, check, flags) \
 	{ .ck_name = key, .ck_kind = CFG_K_STR, .ck_flags = flags, \
@@ -394,6 +396,17 @@ static const struct cfg_section cfg_daemon_section = {
 	sizeof(struct cfg_daemon), cfg_daemon_keys, NULL, -1
 };
 
+static const struct cfg_key cfg_metrics_keys[] = {
+	KEY_STR(struct cfg_metrics, "listen", cmt_listen, "", cfg_check_metrics_listen, 0),
+	KEY_UINT(struct cfg_metrics, "max_connections", cmt_max_connections, 16, 1, 1000),
+	KEY_UINT(struct cfg_metrics, "timeout_ms", cmt_timeout_ms, 5000, 100, 60000),
+	KEY_END
+};
+
+static const struct cfg_section cfg_metrics_section = {
+	sizeof(struct cfg_metrics), cfg_metrics_keys, NULL, -1
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "dns", c_dns, &cfg_dns_section),
 	KEY_GROUP(struct cfg, "socketmap", c_socketmap, &cfg_socketmap_section),
@@ -403,6 +416,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "milter", c_milter, &cfg_milter_section),
 	KEY_GROUP(struct cfg, "probe", c_probe, &cfg_probe_section),
 	KEY_GROUP(struct cfg, "daemon", c_daemon, &cfg_daemon_section),
+	KEY_GROUP(struct cfg, "metrics", c_metrics, &cfg_metrics_section),
 	KEY_LIST(struct cfg, "domains", c_domains, c_ndomains,
 	    &cfg_domain_section),
 	KEY_END
@@ -604,6 +618,14 @@ cfg_check_listen(struct cfg_ld *ld, const config_setting_t *s,
 		return cfg_fail(ld, s, "%s \"%s\": the port must be 1 to 65535",
 		    label, val);
 	return true;
+}
+
+/* metrics.listen: "" (off), or an endpoint as for socketmap.listen. */
+static bool
+cfg_check_metrics_listen(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	return *val == '\0' || cfg_check_listen(ld, s, label, val);
 }
 
 /* libmilter's socket: "" (no milter), "inet:PORT@HOST", "inet:PORT" (every

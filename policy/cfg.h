@@ -107,6 +107,13 @@ struct cfg_probe {
 	char *cpr_helo;                 /* EHLO name; "" = this host's name */
 };
 
+/* The Prometheus metrics endpoint (policy/metricsd.h). listen changes only on restart. */
+struct cfg_metrics {
+	char *cmt_listen;               /* "inet:HOST:PORT" or "unix:/path"; "" = off (default) */
+	unsigned cmt_max_connections;   /* scrapes at once; default 16, range 1..1000 */
+	unsigned cmt_timeout_ms;        /* a whole connection (request + reply); default 5000 */
+};
+
 /* The process. Read at start-up only. */
 struct cfg_daemon {
 	char *cdm_user;                 /* drop to this user after binding; "" = stay */
@@ -171,6 +178,7 @@ struct cfg {
 	struct cfg_milter c_milter;
 	struct cfg_probe c_probe;
 	struct cfg_daemon c_daemon;
+	struct cfg_metrics c_metrics;
 	struct cfg_domain *c_domains;
 	size_t c_ndomains;
 	int c_refs;                      /* private: use cfg_ref/cfg_unref */

@@ -43,6 +43,11 @@
  *	(ALPHA/DIGIT first, then ALPHA/DIGIT/"_"/"-"/"."), value printable
  *	(SP inside, UTF-8 allowed, no other control characters, no NUL).
  *	Empty (or all-blank) lines are skipped. At most MTASTS_MX_LINES mx.
+ *
+ *	Steps 3 to 5 are one fetch for danemilter_mtasts_fetches_total and
+ *	danemilter_mtasts_fetch_duration_seconds (common/metrics.h): ok when
+ *	a policy parsed, error for any failure; a cancelled lookup's fetch is
+ *	not counted.
  * DIAGNOSTICS
  *	With a logtag, each step logs one "TAG: mta-sts: ..." line at info.
  *	Every failure is described in mr_reason. Out of memory aborts.
@@ -59,6 +64,7 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
@@ -109,6 +115,7 @@ struct mtasts_lookup {
 	char ml_failed_id[MTASTS_ID_MAX + 1];   /* the id of the last failed fetch */
 
 	struct dns_query *ml_txt, *ml_a, *ml_aaaa;
+	struct timespec ml_fetch_t0;    /* the fetch began (metrics) */
 	int ml_addr_pending;
 	char *ml_addrs[MTASTS_ADDRS_MAX];
 	size_t ml_naddrs;
@@ -588,12 +595,26 @@ mtasts_refresh_age(const struct mtasts_policy *p)
 static void mtasts_a_cb(void *arg, const struct dns_answer *a);
 static void mtasts_aaaa_cb(void *arg, const struct dns_answer *a);
 
+/* The fetch that began at ml_fetch_t0 ended: count it. */
+static void
+mtasts_fetch_count(const struct mtasts_lookup *l, enum metrics_fetch result)
+{
+	struct timespec now;
+	long long us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (long long)(now.tv_sec - l->ml_fetch_t0.tv_sec) * 1000000LL +
+	    (now.tv_nsec - l->ml_fetch_t0.tv_nsec) / 1000L;
+	metrics_mtasts_fetch(result, us < 0 ? 0 : (uint64_t)us);
+}
+
 /* Fetch the policy under l->ml_id: the policy host's addresses first. */
 static void
 mtasts_fetch_begin(struct mtasts_lookup *l)
 {
 	char host[RDATA_NAME_MAX + 16];
 
+	clock_gettime(CLOCK_MONOTONIC, &l->ml_fetch_t0);
 	snprintf(host, sizeof(host), "mta-sts.%s", l->ml_domain);
 	l->ml_addr_pending = 2;
 	l->ml_a = dns_query_start(l->ml_ctx->cx_r, host, DNS_TYPE_A, l->ml_logtag,
@@ -643,6 +664,7 @@ mtasts_fetch_failed(struct mtasts_lookup *l, enum mtasts_failure f, char *why)
 {
 	struct mtasts_result *res;
 
+	mtasts_fetch_count(l, METRICS_FETCH_ERROR);
 	if (l->ml_logtag)
 		log_info("%s: mta-sts: fetch failed: %s (%s)%s", l->ml_logtag, why,
 		    mtasts_failure_name(f), l->ml_cached ? "; cached policy kept" : "");
@@ -934,6 +956,7 @@ mtasts_fetch_done(struct mtasts_lookup *l, CURLcode rc)
 	}
 	memcpy(p->mp_id, l->ml_id, sizeof(p->mp_id));
 	p->mp_fetched = l->ml_now;
+	mtasts_fetch_count(l, METRICS_FETCH_OK);
 	if (l->ml_logtag)
 		mtasts_log_policy(l, p);
 	mtasts_finish(l, MTASTS_POLICY, p,

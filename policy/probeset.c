@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
@@ -228,6 +229,32 @@ pc_sweep(struct probecache *pc, time_t now)
 static void pc_start_queued(struct probecache *pc);
 static void ps_slot_filled(struct probeset *ps, size_t slot);
 
+/* probes_total{result,reason}: one probe ran (a probe cache hit is not one). */
+static void
+pc_count(const struct probe_result *r)
+{
+	enum metrics_probe st;
+	enum metrics_reason why;
+
+	switch (r->ps_status) {
+	case PROBE_PASS:        st = METRICS_PROBE_PASS; break;
+	case PROBE_FAIL:        st = METRICS_PROBE_FAIL; break;
+	case PROBE_ERROR:
+	default:                st = METRICS_PROBE_ERROR; break;
+	}
+	switch (r->ps_reason) {
+	case PROBE_R_STARTTLS_NOT_SUPPORTED:    why = METRICS_REASON_STARTTLS_NOT_SUPPORTED; break;
+	case PROBE_R_CERT_HOST_MISMATCH:        why = METRICS_REASON_CERT_HOST_MISMATCH; break;
+	case PROBE_R_CERT_EXPIRED:              why = METRICS_REASON_CERT_EXPIRED; break;
+	case PROBE_R_CERT_NOT_TRUSTED:          why = METRICS_REASON_CERT_NOT_TRUSTED; break;
+	case PROBE_R_VALIDATION_FAILURE:        why = METRICS_REASON_VALIDATION_FAILURE; break;
+	case PROBE_R_TLSA_INVALID:              why = METRICS_REASON_TLSA_INVALID; break;
+	case PROBE_R_NONE:
+	default:                                why = METRICS_REASON_NONE; break;
+	}
+	metrics_probe(st, why);
+}
+
 static void
 pc_probe_done(void *arg, const struct probe_result *r)
 {
@@ -238,6 +265,7 @@ pc_probe_done(void *arg, const struct probe_result *r)
 
 	e->pe_probe = NULL;
 	pc->pc_running--;
+	pc_count(r);
 	e->pe_state = PE_DONE;
 	pc_entry_clear_result(e);
 	e->pe_detail = xstrdup(r->ps_detail);

@@ -39,6 +39,10 @@
  *	once and kept for the connection's life. Per request: one read(), the
  *	lookup, one send(). Deadlines are lazy: moving a deadline later only
  *	updates a field, and the timer re-arms itself when it fires early.
+ * METRICS
+ *	Every reply, the module's own PERM and TEMP ones included, counts in
+ *	danemilter_socketmap_requests_total{reply} by its first word
+ *	(common/metrics.h).
  * DIAGNOSTICS
  *	Warnings (with the peer) for framing errors, time bounds, resets and
  *	accept trouble; accept and refusal warnings are rate limited. Nothing
@@ -56,7 +60,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <iv.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
@@ -65,13 +68,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/endpoint.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/netstring.h"
 #include "common/xmalloc.h"
 
@@ -118,9 +121,7 @@ struct sm_listener {
 	struct sm_listener *ln_next;
 	struct iv_fd ln_fd;
 	char *ln_name;                  /* the endpoint as configured */
-	char *ln_path;                  /* unix: the socket file we created */
-	dev_t ln_dev;                   /* ... identified, so that only ours is removed */
-	ino_t ln_ino;
+	struct endpoint_fd ln_ep;       /* the socket, and the unix socket file we created */
 };
 
 struct sm_conn {
@@ -293,11 +294,18 @@ sm_conn_reading(struct sm_conn *c, bool on)
 	c->sc_reading = on;
 }
 
-/* Frame reply as the connection's pending output. */
+/* Frame reply as the connection's pending output (and count it). */
 static void
 sm_conn_set_reply(struct sm_conn *c, const char *reply, size_t len)
 {
 	size_t room = len + SM_FRAME_OVERHEAD;
+
+	switch (len > 0 ? reply[0] : 'T') {
+	case 'O': metrics_socketmap_reply(METRICS_REPLY_OK); break;
+	case 'N': metrics_socketmap_reply(METRICS_REPLY_NOTFOUND); break;
+	case 'P': metrics_socketmap_reply(METRICS_REPLY_PERM); break;
+	default: metrics_socketmap_reply(METRICS_REPLY_TEMP); break;
+	}
 
 	if (room <= sizeof(c->sc_out_inline)) {
 		c->sc_out = c->sc_out_inline;
@@ -668,222 +676,20 @@ sm_accept(void *cookie)
 }
 
 static void
-sm_listener_add(struct socketmap *sm, const char *name, int fd, const char *path)
+sm_listener_add(struct socketmap *sm, const char *name, const struct endpoint_fd *ef)
 {
 	struct sm_listener *ln = xcalloc(1, sizeof(*ln));
-	struct stat st;
 
 	ln->ln_sm = sm;
 	ln->ln_name = xstrdup(name);
-	if (path != NULL && stat(path, &st) == 0) {
-		ln->ln_path = xstrdup(path);
-		ln->ln_dev = st.st_dev;
-		ln->ln_ino = st.st_ino;
-	}
+	ln->ln_ep = *ef;
 	IV_FD_INIT(&ln->ln_fd);
-	ln->ln_fd.fd = fd;
+	ln->ln_fd.fd = ef->ef_fd;
 	ln->ln_fd.cookie = ln;
 	ln->ln_fd.handler_in = iv_timer_registered(&sm->sm_pause) ? NULL : sm_accept;
 	iv_fd_register(&ln->ln_fd);
 	ln->ln_next = sm->sm_listeners;
 	sm->sm_listeners = ln;
-}
-
-/* Bind and listen on one address; -1 with errno and *what naming the step. */
-static int
-sm_listen_addr(const struct sockaddr *sa, socklen_t salen, const char **what)
-{
-	int fd, one = 1, saved;
-
-	*what = "socket";
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	*what = "setsockopt";
-	if (sa->sa_family != AF_UNIX &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		goto fail;
-	if (sa->sa_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		goto fail;
-	*what = "bind";
-	if (bind(fd, sa, salen) < 0)
-		goto fail;
-	return fd;
-fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
-}
-
-static int
-sm_listen_now(int fd, const char **what)
-{
-	int saved;
-
-	*what = "listen";
-	if (listen(fd, SOMAXCONN) == 0)
-		return 0;
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
-}
-
-/* "inet:HOST:PORT", HOST an IPv4 address, [IPv6], a name, or empty/"*"
- * for every address. A name is resolved now; each of its addresses is
- * bound and the endpoint fails only when none can be. */
-static bool
-sm_listen_inet(struct socketmap *sm, const char *ep, char **errp)
-{
-	const char *spec = ep + 5, *colon, *host_end, *what = "";
-	struct addrinfo hints, *res = NULL, *ai, *prev;
-	char host[256], port[6];
-	size_t hlen;
-	int fd, err, nbound = 0, first_errno = 0;
-	const char *first_what = "";
-	unsigned long pnum;
-	char *end;
-	bool bracketed = false;
-
-	if (spec[0] == '[') {
-		host_end = strchr(spec, ']');
-		if (host_end == NULL || host_end[1] != ':')
-			goto syntax;
-		spec++;
-		colon = host_end + 1;
-		bracketed = true;
-	} else {
-		colon = strrchr(spec, ':');
-		if (colon == NULL)
-			goto syntax;
-		host_end = colon;
-		if (memchr(spec, ':', (size_t)(host_end - spec)) != NULL)
-			goto syntax;    /* an IPv6 address needs brackets */
-	}
-	hlen = (size_t)(host_end - spec);
-	if (hlen >= sizeof(host))
-		goto syntax;
-	memcpy(host, spec, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	pnum = strtoul(colon + 1, &end, 10);
-	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
-	    pnum == 0 || pnum > 65535)
-		goto syntax;
-	snprintf(port, sizeof(port), "%lu", pnum);
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = bracketed ? AF_INET6 : AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | (bracketed ? AI_NUMERICHOST : 0);
-	err = getaddrinfo(hlen == 0 || strcmp(host, "*") == 0 ? NULL : host, port,
-	    &hints, &res);
-	if (err != 0) {
-		*errp = xasprintf("socketmap: %s: cannot resolve \"%s\": %s", ep, host,
-		    gai_strerror(err));
-		return false;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		for (prev = res; prev != ai; prev = prev->ai_next)
-			if (prev->ai_addrlen == ai->ai_addrlen &&
-			    memcmp(prev->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
-				break;
-		if (prev != ai)
-			continue;       /* the same address listed twice */
-		fd = sm_listen_addr(ai->ai_addr, ai->ai_addrlen, &what);
-		if (fd >= 0 && sm_listen_now(fd, &what) == 0) {
-			sm_listener_add(sm, ep, fd, NULL);
-			nbound++;
-			continue;
-		}
-		if (first_errno == 0) {
-			first_errno = errno;
-			first_what = what;
-		} else {
-			log_warn("socketmap: %s: %s one of its addresses", ep, what);
-		}
-	}
-	freeaddrinfo(res);
-	if (nbound == 0) {
-		*errp = xasprintf("socketmap: %s: %s: %s", ep, first_what,
-		    strerror(first_errno ? first_errno : EADDRNOTAVAIL));
-		return false;
-	}
-	if (first_errno != 0)
-		log_warnx("socketmap: %s: %s one of its addresses: %s", ep, first_what,
-		    strerror(first_errno));
-	return true;
-syntax:
-	*errp = xasprintf("socketmap: %s: want inet:HOST:PORT (IPv6 as [ADDR], port 1-65535)",
-	    ep);
-	return false;
-}
-
-/* "unix:/path": a stale socket file is replaced, a live one (something
- * accepts on it) or any other file is an error. */
-static bool
-sm_listen_unix(struct socketmap *sm, const char *ep, char **errp)
-{
-	const char *path = ep + 5, *what = "";
-	struct sockaddr_un sun;
-	struct stat st;
-	int fd, probe;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
-		*errp = xasprintf("socketmap: %s: want unix:/path (at most %zu bytes)", ep,
-		    sizeof(sun.sun_path) - 1);
-		return false;
-	}
-	memcpy(sun.sun_path, path, strlen(path));
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			*errp = xasprintf("socketmap: %s: exists and is not a socket", ep);
-			return false;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			close(probe);
-			*errp = xasprintf("socketmap: %s: another server is listening there", ep);
-			return false;
-		}
-		if (probe >= 0)
-			close(probe);
-		if (unlink(path) < 0 && errno != ENOENT) {
-			*errp = xasprintf("socketmap: %s: unlink stale socket: %s", ep,
-			    strerror(errno));
-			return false;
-		}
-	}
-	{
-		/* Born owner-only, then given the configured mode: never
-		 * briefly open to whatever the process umask allows. */
-		mode_t old_umask = umask(0177);
-
-		fd = sm_listen_addr((struct sockaddr *)&sun, sizeof(sun), &what);
-		umask(old_umask);
-	}
-	if (fd < 0) {
-		*errp = xasprintf("socketmap: %s: %s: %s", ep, what, strerror(errno));
-		return false;
-	}
-	if (chmod(path, sm->sm_lim.sl_unix_mode) < 0) {
-		*errp = xasprintf("socketmap: %s: chmod %04o: %s", ep, sm->sm_lim.sl_unix_mode,
-		    strerror(errno));
-		close(fd);
-		unlink(path);
-		return false;
-	}
-	if (sm_listen_now(fd, &what) < 0) {
-		*errp = xasprintf("socketmap: %s: %s: %s", ep, what, strerror(errno));
-		unlink(path);
-		return false;
-	}
-	sm_listener_add(sm, ep, fd, path);
-	return true;
 }
 
 /* ---- public ---- */
@@ -894,7 +700,6 @@ socketmap_new(const char *const *listen_on, size_t nlisten,
 {
 	struct socketmap *sm;
 	size_t i;
-	bool ok;
 
 	*errp = NULL;
 	if (ops == NULL || ops->so_lookup == NULL)
@@ -919,19 +724,17 @@ socketmap_new(const char *const *listen_on, size_t nlisten,
 		return NULL;
 	}
 	for (i = 0; i < nlisten; i++) {
-		if (strncmp(listen_on[i], "inet:", 5) == 0) {
-			ok = sm_listen_inet(sm, listen_on[i], errp);
-		} else if (strncmp(listen_on[i], "unix:", 5) == 0) {
-			ok = sm_listen_unix(sm, listen_on[i], errp);
-		} else {
-			*errp = xasprintf("socketmap: %s: want inet:HOST:PORT or unix:/path",
-			    listen_on[i]);
-			ok = false;
-		}
-		if (!ok) {
+		struct endpoint_fd *fds = NULL;
+		size_t nfds = 0, k;
+
+		if (endpoint_listen("socketmap", listen_on[i], sm->sm_lim.sl_unix_mode, &fds,
+		    &nfds, errp) < 0) {
 			socketmap_free(sm);
 			return NULL;
 		}
+		for (k = 0; k < nfds; k++)
+			sm_listener_add(sm, listen_on[i], &fds[k]);
+		free(fds);
 	}
 	return sm;
 }
@@ -940,7 +743,6 @@ void
 socketmap_free(struct socketmap *sm)
 {
 	struct sm_listener *ln, *next;
-	struct stat st;
 
 	if (sm == NULL)
 		return;
@@ -949,11 +751,7 @@ socketmap_free(struct socketmap *sm)
 	for (ln = sm->sm_listeners; ln != NULL; ln = next) {
 		next = ln->ln_next;
 		iv_fd_unregister(&ln->ln_fd);
-		close(ln->ln_fd.fd);
-		if (ln->ln_path != NULL && lstat(ln->ln_path, &st) == 0 &&
-		    st.st_dev == ln->ln_dev && st.st_ino == ln->ln_ino)
-			unlink(ln->ln_path);
-		free(ln->ln_path);
+		endpoint_close(&ln->ln_ep);
 		free(ln->ln_name);
 		free(ln);
 	}

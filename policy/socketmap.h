@@ -3,7 +3,7 @@
  * engine's ivykis loop.
  *
  * Listens on inet: ("inet:HOST:PORT", HOST an address, [IPv6] or a name)
- * and unix: endpoints, keeps many persistent client
+ * and unix: endpoints (opened by common/endpoint.h), keeps many persistent client
  * connections, reads one netstring request "NAME KEY" at a time per
  * connection (query <= SOCKETMAP_QUERY_MAX bytes) and hands it to the
  * lookup function; the answer comes back, now or later, through

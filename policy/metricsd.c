@@ -1,0 +1,531 @@
+/*
+ * metricsd.c: see metricsd.h.
+ *
+ * CONNECTION STATES
+ *	READING		the request head is read into a fixed buffer of
+ *			METRICSD_REQUEST_MAX bytes until the empty line ("\r\n\r\n"
+ *			or "\n\n"); a full buffer without it closes the connection.
+ *	WRITING		the whole reply is built in memory and sent; reading stops.
+ *	DRAINING	the reply is sent and our side shut down (FIN): whatever the
+ *			client still sends is read and dropped until it closes, so
+ *			that closing never resets a reply it has not read yet.
+ *	One deadline (cmt_timeout_ms from accept) bounds all three states.
+ * DIAGNOSTICS
+ *	Time bounds, oversized or malformed requests and I/O errors are logged
+ *	at info level with the peer; accept trouble and refusals over the
+ *	connection limit as warnings, at most one per 10 seconds each.
+ *	Nothing is logged per successful scrape above debug level.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* accept4 */
+#endif
+#include "metricsd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <iv.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/endpoint.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/sbuf.h"
+#include "common/xmalloc.h"
+
+#define MD_UNIX_MODE            0666
+#define MD_ACCEPT_PAUSE_MS      100     /* after EMFILE and friends */
+#define MD_WARN_INTERVAL        10      /* seconds between repeated warnings */
+#define MD_PEER_MAX             64
+#define MD_METHOD_MAX           16
+
+enum md_state {
+	MD_READING,
+	MD_WRITING,
+	MD_DRAINING
+};
+
+struct md_listener {
+	struct metricsd *ln_md;
+	struct md_listener *ln_next;
+	struct iv_fd ln_fd;
+	struct endpoint_fd ln_ep;
+};
+
+struct md_conn {
+	struct metricsd *mc_md;
+	struct md_conn *mc_prev, *mc_next;
+	struct iv_fd mc_fd;
+	struct iv_timer mc_timer;       /* the connection's one deadline */
+	enum md_state mc_state;
+	size_t mc_inlen;
+	size_t mc_scanned;              /* mc_in[0..mc_scanned) holds no end of the head */
+	struct sbuf mc_out;             /* the whole reply */
+	size_t mc_outoff;
+	char mc_peer[MD_PEER_MAX];
+	char mc_in[METRICSD_REQUEST_MAX];
+};
+
+struct metricsd {
+	struct cache *md_cache;
+	char *md_endpoint;
+	unsigned md_max_conns;
+	unsigned md_timeout_ms;
+	struct md_listener *md_listeners;
+	struct md_conn *md_conns;
+	unsigned md_open;
+	struct iv_timer md_pause;       /* accepting paused until it fires */
+	time_t md_warned_accept;        /* iv_now seconds of the last warning, -1: never */
+	time_t md_warned_refuse;
+	unsigned long md_refused_quiet; /* refusals not yet reported */
+};
+
+static void md_conn_readable(void *cookie);
+static void md_conn_writable(void *cookie);
+static void md_accept(void *cookie);
+
+static void
+md_ts_add_ms(struct timespec *ts, unsigned ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool
+md_warn_due(time_t *last)
+{
+	time_t now = iv_now.tv_sec;
+
+	if (*last != (time_t)-1 && now - *last < MD_WARN_INTERVAL)
+		return false;
+	*last = now;
+	return true;
+}
+
+/* ---- connections ---- */
+
+static void
+md_conn_close(struct md_conn *c)
+{
+	struct metricsd *md = c->mc_md;
+
+	iv_fd_unregister(&c->mc_fd);
+	close(c->mc_fd.fd);
+	if (iv_timer_registered(&c->mc_timer))
+		iv_timer_unregister(&c->mc_timer);
+	if (c->mc_prev != NULL)
+		c->mc_prev->mc_next = c->mc_next;
+	else
+		md->md_conns = c->mc_next;
+	if (c->mc_next != NULL)
+		c->mc_next->mc_prev = c->mc_prev;
+	md->md_open--;
+	sbuf_free(&c->mc_out);
+	free(c);
+}
+
+static void
+md_conn_timeout(void *cookie)
+{
+	struct md_conn *c = cookie;
+
+	log_info("metrics: %s: not done within %u ms (%s), closing", c->mc_peer,
+	    c->mc_md->md_timeout_ms, c->mc_state == MD_READING ? "reading the request" :
+	    c->mc_state == MD_WRITING ? "writing the reply" : "waiting for the client to close");
+	md_conn_close(c);
+}
+
+/* The reply with its head; body NULL for none (HEAD). */
+static void
+md_conn_reply(struct md_conn *c, const char *status, const char *type, const char *extra,
+    const char *body, size_t blen, bool head_only)
+{
+	sbuf_printf(&c->mc_out, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "%sConnection: close\r\n\r\n", status, type, blen, extra);
+	if (!head_only)
+		sbuf_appendn(&c->mc_out, body, blen);
+}
+
+static void
+md_conn_error(struct md_conn *c, const char *status, const char *extra, bool head_only)
+{
+	char body[64];
+	int n = snprintf(body, sizeof(body), "%s\n", status);
+
+	md_conn_reply(c, status, "text/plain; charset=utf-8", extra, body, (size_t)n, head_only);
+}
+
+static bool
+md_tchar(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* Parse the request line line[0..len) (no line end) and build the reply. */
+static void
+md_conn_request(struct md_conn *c, const char *line, size_t len)
+{
+	const char *sp1, *sp2, *target, *version;
+	size_t mlen, tlen, vlen, plen, i;
+	bool head;
+
+	sp1 = memchr(line, ' ', len);
+	sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - line)) : NULL;
+	if (sp1 == NULL || sp2 == NULL)
+		goto bad;
+	mlen = (size_t)(sp1 - line);
+	target = sp1 + 1;
+	tlen = (size_t)(sp2 - target);
+	version = sp2 + 1;
+	vlen = len - (size_t)(version - line);
+	if (mlen == 0 || mlen > MD_METHOD_MAX || tlen == 0 || target[0] != '/')
+		goto bad;
+	for (i = 0; i < mlen; i++)
+		if (!md_tchar(line[i]))
+			goto bad;
+	for (i = 0; i < tlen; i++)
+		if ((unsigned char)target[i] <= 0x20 || (unsigned char)target[i] >= 0x7f)
+			goto bad;
+	if (vlen != 8 || (memcmp(version, "HTTP/1.0", 8) != 0 && memcmp(version, "HTTP/1.1", 8) != 0))
+		goto bad;
+
+	head = mlen == 4 && memcmp(line, "HEAD", 4) == 0;
+	if (!head && !(mlen == 3 && memcmp(line, "GET", 3) == 0)) {
+		md_conn_error(c, "405 Method Not Allowed", "Allow: GET, HEAD\r\n", false);
+		return;
+	}
+	plen = strcspn(target, "? ");          /* the path, without a query */
+	if (plen > tlen)
+		plen = tlen;
+	if (plen != 8 || memcmp(target, "/metrics", 8) != 0) {
+		md_conn_error(c, "404 Not Found", "", head);
+		return;
+	}
+	{
+		struct sbuf body = SBUF_INIT;
+		struct cache_stats cs;
+		struct metrics_cache mc;
+
+		cache_stats(c->mc_md->md_cache, &cs);
+		mc.mc_hits = cs.cs_hits;
+		mc.mc_misses = cs.cs_misses;
+		mc.mc_entries = cs.cs_entries;
+		mc.mc_evictions = cs.cs_evictions;
+		metrics_render(&body, PACKAGE_VERSION, &mc);
+		md_conn_reply(c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", "",
+		    sbuf_str(&body), body.sb_len, head);
+		log_debug("metrics: %s: %s /metrics: 200, %zu bytes", c->mc_peer,
+		    head ? "HEAD" : "GET", body.sb_len);
+		sbuf_free(&body);
+	}
+	return;
+bad:
+	log_info("metrics: %s: malformed request line, answering 400", c->mc_peer);
+	md_conn_error(c, "400 Bad Request", "", false);
+}
+
+/* Reply sent: our side done; read until the client closes. */
+static void
+md_conn_drain(struct md_conn *c)
+{
+	c->mc_state = MD_DRAINING;
+	(void)shutdown(c->mc_fd.fd, SHUT_WR);
+	iv_fd_set_handler_out(&c->mc_fd, NULL);
+	iv_fd_set_handler_in(&c->mc_fd, md_conn_readable);
+}
+
+/* Send what is left of the reply. */
+static void
+md_conn_flush(struct md_conn *c)
+{
+	ssize_t n;
+
+	while (c->mc_outoff < c->mc_out.sb_len) {
+		n = send(c->mc_fd.fd, c->mc_out.sb_buf + c->mc_outoff,
+		    c->mc_out.sb_len - c->mc_outoff, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				iv_fd_set_handler_out(&c->mc_fd, md_conn_writable);
+				return;
+			}
+			log_info("metrics: %s: write: %s", c->mc_peer, strerror(errno));
+			md_conn_close(c);
+			return;
+		}
+		c->mc_outoff += (size_t)n;
+	}
+	md_conn_drain(c);
+}
+
+static void
+md_conn_writable(void *cookie)
+{
+	md_conn_flush(cookie);
+}
+
+/* Whether c->mc_in holds the whole request head (up to an empty line);
+ * each byte is looked at about once, however the client splits its writes. */
+static bool
+md_head_complete(struct md_conn *c)
+{
+	const char *p = c->mc_in + c->mc_scanned, *end = c->mc_in + c->mc_inlen;
+
+	for (; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
+		if (p + 1 < end && p[1] == '\n')
+			return true;
+		if (p + 2 < end && p[1] == '\r' && p[2] == '\n')
+			return true;
+		if (p + 2 >= end)
+			break;          /* the rest may still come */
+	}
+	c->mc_scanned = c->mc_inlen >= 2 ? c->mc_inlen - 2 : 0;
+	return false;
+}
+
+static void
+md_conn_readable(void *cookie)
+{
+	struct md_conn *c = cookie;
+	char discard[512];
+	const char *eol;
+	size_t llen;
+	ssize_t n;
+
+	if (c->mc_state == MD_DRAINING) {
+		n = read(c->mc_fd.fd, discard, sizeof(discard));
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0)
+			md_conn_close(c);
+		return;
+	}
+	n = read(c->mc_fd.fd, c->mc_in + c->mc_inlen, sizeof(c->mc_in) - c->mc_inlen);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		log_info("metrics: %s: read: %s", c->mc_peer, strerror(errno));
+		md_conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		if (c->mc_inlen > 0)
+			log_info("metrics: %s: client closed the connection inside a request",
+			    c->mc_peer);
+		md_conn_close(c);
+		return;
+	}
+	c->mc_inlen += (size_t)n;
+	if (!md_head_complete(c)) {
+		if (c->mc_inlen == sizeof(c->mc_in)) {
+			log_info("metrics: %s: request head over %d bytes, closing", c->mc_peer,
+			    METRICSD_REQUEST_MAX);
+			md_conn_close(c);
+		}
+		return;
+	}
+	eol = memchr(c->mc_in, '\n', c->mc_inlen);     /* found: the head has one */
+	llen = (size_t)(eol - c->mc_in);
+	if (llen > 0 && c->mc_in[llen - 1] == '\r')
+		llen--;
+	c->mc_state = MD_WRITING;
+	iv_fd_set_handler_in(&c->mc_fd, NULL);
+	md_conn_request(c, c->mc_in, llen);
+	md_conn_flush(c);
+}
+
+static void
+md_peer_name(struct md_conn *c, const struct sockaddr_storage *ss)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		snprintf(c->mc_peer, sizeof(c->mc_peer), "%s:%u", addr, ntohs(sin->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		snprintf(c->mc_peer, sizeof(c->mc_peer), "[%s]:%u", addr, ntohs(sin6->sin6_port));
+	} else {
+		snprintf(c->mc_peer, sizeof(c->mc_peer), "unix");
+	}
+}
+
+static void
+md_conn_new(struct metricsd *md, int fd, const struct sockaddr_storage *ss)
+{
+	struct md_conn *c = xcalloc(1, sizeof(*c));
+
+	c->mc_md = md;
+	c->mc_next = md->md_conns;
+	if (md->md_conns != NULL)
+		md->md_conns->mc_prev = c;
+	md->md_conns = c;
+	md->md_open++;
+	c->mc_state = MD_READING;
+	md_peer_name(c, ss);
+	IV_FD_INIT(&c->mc_fd);
+	c->mc_fd.fd = fd;
+	c->mc_fd.cookie = c;
+	c->mc_fd.handler_in = md_conn_readable;
+	iv_fd_register(&c->mc_fd);
+	IV_TIMER_INIT(&c->mc_timer);
+	c->mc_timer.cookie = c;
+	c->mc_timer.handler = md_conn_timeout;
+	iv_validate_now();
+	c->mc_timer.expires = iv_now;
+	md_ts_add_ms(&c->mc_timer.expires, md->md_timeout_ms);
+	iv_timer_register(&c->mc_timer);
+}
+
+/* ---- listeners ---- */
+
+static void
+md_accept_resume(void *cookie)
+{
+	struct metricsd *md = cookie;
+	struct md_listener *ln;
+
+	for (ln = md->md_listeners; ln != NULL; ln = ln->ln_next)
+		iv_fd_set_handler_in(&ln->ln_fd, md_accept);
+}
+
+static void
+md_accept_pause(struct metricsd *md)
+{
+	struct md_listener *ln;
+
+	if (md_warn_due(&md->md_warned_accept))
+		log_warn("metrics: %s: accept, pausing for %d ms", md->md_endpoint,
+		    MD_ACCEPT_PAUSE_MS);
+	if (iv_timer_registered(&md->md_pause))
+		return;
+	for (ln = md->md_listeners; ln != NULL; ln = ln->ln_next)
+		iv_fd_set_handler_in(&ln->ln_fd, NULL);
+	iv_validate_now();
+	md->md_pause.expires = iv_now;
+	md_ts_add_ms(&md->md_pause.expires, MD_ACCEPT_PAUSE_MS);
+	iv_timer_register(&md->md_pause);
+}
+
+static void
+md_accept(void *cookie)
+{
+	struct md_listener *ln = cookie;
+	struct metricsd *md = ln->ln_md;
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	int fd;
+
+	for (;;) {
+		slen = sizeof(ss);
+		fd = accept4(ln->ln_fd.fd, (struct sockaddr *)&ss, &slen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			switch (errno) {
+			case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+			case EWOULDBLOCK:
+#endif
+				return;
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				continue;
+			default:
+				md_accept_pause(md);
+				return;
+			}
+		}
+		if (md->md_open >= md->md_max_conns) {
+			close(fd);
+			md->md_refused_quiet++;
+			if (md_warn_due(&md->md_warned_refuse)) {
+				log_warnx("metrics: %s: %u connections open, refused %lu",
+				    md->md_endpoint, md->md_open, md->md_refused_quiet);
+				md->md_refused_quiet = 0;
+			}
+			continue;
+		}
+		if (slen < sizeof(ss.ss_family))
+			ss.ss_family = AF_UNIX;
+		md_conn_new(md, fd, &ss);
+	}
+}
+
+/* ---- public ---- */
+
+struct metricsd *
+metricsd_new(const struct cfg *cfg, struct cache *c, char **errp)
+{
+	const struct cfg_metrics *cm = &cfg->c_metrics;
+	struct endpoint_fd *fds = NULL;
+	struct metricsd *md;
+	size_t nfds = 0, i;
+
+	*errp = NULL;
+	if (*cm->cmt_listen == '\0')
+		log_abort("metricsd_new: no endpoint");
+	if (endpoint_listen("metrics", cm->cmt_listen, MD_UNIX_MODE, &fds, &nfds, errp) < 0)
+		return NULL;
+	md = xcalloc(1, sizeof(*md));
+	md->md_cache = c;
+	md->md_endpoint = xstrdup(cm->cmt_listen);
+	md->md_max_conns = cm->cmt_max_connections;
+	md->md_timeout_ms = cm->cmt_timeout_ms;
+	md->md_warned_accept = md->md_warned_refuse = (time_t)-1;
+	IV_TIMER_INIT(&md->md_pause);
+	md->md_pause.cookie = md;
+	md->md_pause.handler = md_accept_resume;
+	for (i = 0; i < nfds; i++) {
+		struct md_listener *ln = xcalloc(1, sizeof(*ln));
+
+		ln->ln_md = md;
+		ln->ln_ep = fds[i];
+		IV_FD_INIT(&ln->ln_fd);
+		ln->ln_fd.fd = fds[i].ef_fd;
+		ln->ln_fd.cookie = ln;
+		ln->ln_fd.handler_in = md_accept;
+		iv_fd_register(&ln->ln_fd);
+		ln->ln_next = md->md_listeners;
+		md->md_listeners = ln;
+	}
+	free(fds);
+	return md;
+}
+
+void
+metricsd_free(struct metricsd *md)
+{
+	struct md_listener *ln, *next;
+
+	if (md == NULL)
+		return;
+	while (md->md_conns != NULL)
+		md_conn_close(md->md_conns);
+	for (ln = md->md_listeners; ln != NULL; ln = next) {
+		next = ln->ln_next;
+		iv_fd_unregister(&ln->ln_fd);
+		endpoint_close(&ln->ln_ep);
+		free(ln);
+	}
+	if (iv_timer_registered(&md->md_pause))
+		iv_timer_unregister(&md->md_pause);
+	free(md->md_endpoint);
+	free(md);
+}

@@ -16,6 +16,8 @@ int cmd_query(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 /* `tlsa`: TLSA records for a certificate file, or --verify them (cmd_tlsa.c). */
 int cmd_tlsa(int argc, char **argv);
+/* `doctor`: what Postfix still needs for DANE with danemilter (cmd_doctor.c). */
+int cmd_doctor(int argc, char **argv);
 /* The daemon (daemon.c): returns the exit code. */
 int daemon_main(int argc, char **argv);
 

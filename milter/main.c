@@ -4,6 +4,8 @@
  *
  *   danemilter [-c FILE] [-f] [-p PIDFILE]   the daemon (daemon.c)
  *   danemilter query [-c FILE] [--json] [--log] DOMAIN...
+ *   danemilter doctor [-c FILE] [--postfix-config DIR] [--resolv-conf FILE]
+ *                                            Postfix's DANE settings (cmd_doctor.c)
  *   danemilter check [-c FILE] [--json] [--log] DOMAIN...
  *   danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N]
  *       [--host H] [--port P] [--verify] CERT.pem   (cmd_tlsa.c)
@@ -48,6 +50,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: danemilter [-c FILE] [-f] [-p PIDFILE]   run the daemon\n"
 	    "       danemilter query [-c FILE] [--json] [--log] DOMAIN...\n"
+	    "       danemilter doctor [-c FILE] [--postfix-config DIR] [--resolv-conf FILE]\n"
 	    "       danemilter check [-c FILE] [--json] [--log] DOMAIN...\n"
 	    "       danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N] [--host H] [--port P] [--verify] CERT.pem\n"
 	    "       danemilter -n [-c FILE]   check the configuration and exit\n"
@@ -69,6 +72,8 @@ main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "query") == 0)
 		return cmd_query(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "tlsa") == 0)

@@ -7,7 +7,7 @@
 # Builds danemilter (in $top_builddir, default _build/plain; configured
 # there first if needed: bench/builddir.sh) and bench/noop_milter.c (cc
 # straight into $builddir/bench/noop_milter; needs libmilter-dev, installed
-# with apt-get when missing), starts a test world (tests/lib.sh world_start)
+# with apt-get when missing), starts a test world (bench/lib.sh bench_world)
 # and its inbound MX (IN_DISCARD=1 postfix.sh start-inbound: smtpd on
 # WORLD_NET.6:25, milter_protocol 6, accepted mail discarded so that
 # delivery costs nothing), then makes three runs with Postfix's smtp-source
@@ -18,9 +18,9 @@
 #   1. no milter (smtpd_milters empty)
 #   2. the no-op filter: the protocol work of danemilter without its policy
 #      (same negotiation, macros and header edits; see noop_milter.c)
-#   3. danemilter (daemon_conf + daemon_start: its milter on MILTER_PORT;
-#      cache.min_ttl 3600, log level warning so that per-message info lines
-#      are not timed)
+#   3. danemilter (bench/lib.sh bench_danemilter: its milter on
+#      MILTER_PORT; cache.min_ttl 3600, log level warning so that
+#      per-message info lines are not timed)
 # The milter is switched with postfix.sh set-milter (reload; old smtpd
 # processes gone). Before each timed run: a warm-up of 20 messages through
 # the same path (for danemilter: its cache then holds the domains), and
@@ -37,6 +37,8 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 msgs=2000
 sess=20
 while getopts n:s: opt; do
@@ -62,15 +64,7 @@ for p in /usr/sbin/smtp-source /usr/lib/postfix/sbin/smtp-source; do
 	[ -n "$SOURCE" ] || { [ -x "$p" ] && SOURCE=$p; } || true
 done
 [ -n "$SOURCE" ] || { echo "run-milter: smtp-source not found (package postfix)" >&2; exit 1; }
-if [ ! -r /usr/include/libmilter/mfapi.h ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "run-milter: missing package: libmilter-dev (run as root)" >&2
-		exit 1
-	fi
-	echo "run-milter: installing: libmilter-dev" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libmilter-dev >/dev/null ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libmilter-dev >/dev/null; }
-fi
+[ -r /usr/include/libmilter/mfapi.h ] || bench_install run-milter libmilter-dev
 
 # ---- build
 # shellcheck source=bench/builddir.sh
@@ -83,14 +77,8 @@ if [ ! -x "$NOOP" ] || [ "$top/bench/noop_milter.c" -nt "$NOOP" ]; then
 fi
 
 # ---- the world and its inbound MX
-# shellcheck disable=SC2034 # read by tests/lib.sh
-top_srcdir=$top
-top_builddir=$builddir
-# shellcheck disable=SC1091
-. "$top/tests/lib.sh"
-trap 'exit 130' INT TERM # so that lib.sh's EXIT trap stops everything
+bench_world
 PF=$top/tests/world/postfix.sh
-world_start
 IN_DISCARD=1 bash "$PF" start-inbound "$WORLD" "" >&2 || bail "postfix.sh start-inbound failed"
 MX=$WORLD_NET.6
 INLOG=$WORLD/pf-in/maillog
@@ -144,6 +132,14 @@ run() {
 	RATE=$(awk -v n="$msgs" -v ns="$NS" 'BEGIN { printf "%.0f", n * 1e9 / ns }')
 }
 
+# run_milter WHAT NAME PORT PID: run WHAT with smtpd's milter switched to
+# the one on PORT (NAME, process PID), which must outlive the run; sets RATE.
+run_milter() {
+	bash "$PF" set-milter "$WORLD" "inet:127.0.0.1:$3" >&2 || bail "postfix.sh set-milter failed"
+	run "$1"
+	kill -0 "$4" 2>/dev/null || bail "$2 died during the run"
+}
+
 # ratio A B: A/B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
@@ -160,34 +156,17 @@ NPORT=$(free_port)
 "$NOOP" "inet:$NPORT@127.0.0.1" </dev/null >"$WORLD/noop_milter.log" 2>&1 &
 NPID=$!
 at_exit "kill $NPID 2>/dev/null; wait $NPID 2>/dev/null"
-up=1
-for _ in $(seq 1 100); do
-	if ss -Hltnp "sport = :$NPORT" 2>/dev/null | grep -q "pid=$NPID,"; then up=0; break; fi
-	kill -0 "$NPID" 2>/dev/null || break
-	sleep 0.05
-done
-if [ "$up" != 0 ]; then
-	sed 's/^/# /' "$WORLD/noop_milter.log"
-	bail "noop_milter did not start listening on port $NPORT"
-fi
-bash "$PF" set-milter "$WORLD" "inet:127.0.0.1:$NPORT" >&2 || bail "postfix.sh set-milter failed"
-run "no-op filter"
+bench_listening noop_milter "$NPID" "$NPORT" "$WORLD/noop_milter.log"
+run_milter "no-op filter" noop_milter "$NPORT" "$NPID"
 noop=$RATE
-kill -0 "$NPID" 2>/dev/null || bail "noop_milter died during the run"
 printf '%-14s %6s msg/s   %s of no milter\n' "no-op filter" "$noop" "$(ratio "$noop" "$none")"
 
 # 3. danemilter
-DCONF=$WORLD/bench-danemilter.conf
-DLOG=$WORLD/bench-danemilter.log
 MILTER_PORT=""
-daemon_conf "$DCONF" 'cache = { min_ttl = 3600; };'
-sed -i 's/level = "info"/level = "warning"/' "$DCONF"
+bench_danemilter
 [ -n "$MILTER_PORT" ] || bail "tests/lib.sh daemon_conf sets no MILTER_PORT (no milter configuration)"
-daemon_start "$DCONF" "$DLOG"
 ss -Hltnp "sport = :$MILTER_PORT" 2>/dev/null | grep -q "pid=$DAEMON_PID," ||
 	bail "danemilter does not listen on its milter port $MILTER_PORT"
-bash "$PF" set-milter "$WORLD" "inet:127.0.0.1:$MILTER_PORT" >&2 || bail "postfix.sh set-milter failed"
-run "danemilter"
+run_milter "danemilter" danemilter "$MILTER_PORT" "$DAEMON_PID"
 dm=$RATE
-kill -0 "$DAEMON_PID" 2>/dev/null || bail "danemilter died during the run"
 printf '%-14s %6s msg/s   %s of no-op\n' "danemilter" "$dm" "$(ratio "$dm" "$noop")"

@@ -6,9 +6,9 @@
 #
 # Builds danemilter and bench/socketmap (in $top_builddir, default
 # _build/plain; configured there first if needed), starts a test world
-# (tests/lib.sh world_start), its validating unbound on .5 (postfix.sh
-# start-resolver), danemilter with the world's configuration (daemon_conf,
-# daemon_start) and mta-sts-daemon (package postfix-mta-sts-resolver,
+# (bench/lib.sh bench_world), its validating unbound on .5 (postfix.sh
+# start-resolver), danemilter with the world's configuration
+# (bench_danemilter) and mta-sts-daemon (package postfix-mta-sts-resolver,
 # installed with apt-get when missing) on free 127.0.0.1 ports. Both are
 # primed with one request per key, then bench/socketmap runs -d seconds
 # (default 3) at each connection count against each, and one table is
@@ -36,6 +36,8 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 dur=3
 counts="1 16 128"
 while getopts d:c: opt; do
@@ -59,34 +61,14 @@ for p in postfix-mta-sts-resolver python3-uvloop; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 		missing="$missing $p"
 done
-if [ -n "$missing" ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "run-socketmap: missing packages:$missing (run as root)" >&2
-		exit 1
-	fi
-	echo "run-socketmap: installing:$missing" >&2
-	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null; }
-fi
+# shellcheck disable=SC2086
+[ -z "$missing" ] || bench_install run-socketmap $missing
 
 # ---- the world, its validating resolver, danemilter
-# shellcheck disable=SC2034 # read by tests/lib.sh
-top_srcdir=$top
-top_builddir=$builddir
-# shellcheck disable=SC1091
-. "$top/tests/lib.sh"
-trap 'exit 130' INT TERM # so that lib.sh's EXIT trap stops everything
-world_start
+bench_world
 bash "$top/tests/world/postfix.sh" start-resolver "$WORLD" >&2 ||
 	bail "the world's validating unbound did not start"
-
-DCONF=$WORLD/bench-danemilter.conf
-DLOG=$WORLD/bench-danemilter.log
-daemon_conf "$DCONF" 'cache = { min_ttl = 3600; };'
-# Info-level lines per request would be timed too: warnings only.
-sed -i 's/level = "info"/level = "warning"/' "$DCONF"
-daemon_start "$DCONF" "$DLOG"
+bench_danemilter
 
 # ---- mta-sts-daemon
 R=$WORLD/mta-sts
@@ -115,16 +97,7 @@ env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY -u all_proxy -u AL
 	mta-sts-daemon -c "$R/mta-sts-daemon.yml" -v warn </dev/null >"$R/daemon.log" 2>&1 &
 RPID=$!
 at_exit "kill $RPID 2>/dev/null; wait $RPID 2>/dev/null"
-up=1
-for _ in $(seq 1 100); do
-	if ss -Hltn "sport = :$RPORT" 2>/dev/null | grep -q .; then up=0; break; fi
-	kill -0 "$RPID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ "$up" != 0 ]; then
-	sed 's/^/# /' "$R/daemon.log"
-	bail "mta-sts-daemon did not start listening on port $RPORT"
-fi
+bench_listening mta-sts-daemon "$RPID" "$RPORT" "$R/daemon.log"
 
 # ---- prime both caches: one request per key, checked
 # ask PORT KEY: the reply as Postfix's own client (postmap -q) reads it.

@@ -14,14 +14,12 @@
  * domain could not be checked (lookup error, no host reachable), 64 usage,
  * 78 configuration.
  */
-#include <getopt.h>
 #include <iv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "common/log.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "milter/cmd.h"
@@ -29,7 +27,6 @@
 #include "policy/probeset.h"
 
 struct check_slot {
-	char cs_domain[256];
 	struct verdict *cs_v;
 	struct probeset *cs_ps;
 	enum probeset_verdict cs_result;
@@ -37,20 +34,13 @@ struct check_slot {
 };
 
 struct check_run {
-	struct engine *cr_en;
-	struct cache *cr_cache;
+	struct cmd_engine cr_ce;
 	struct probecache *cr_pc;
 	bool cr_json;
 	size_t cr_pending;
 };
 
 static struct check_run check_run;
-
-static void
-check_usage(void)
-{
-	fprintf(stderr, "usage: danemilter check [-c FILE] [--json] [--log] DOMAIN...\n");
-}
 
 static void
 check_addr_text(struct sbuf *sb, const struct probeset_addr *a, unsigned port)
@@ -106,7 +96,7 @@ check_done(void *arg, const struct probeset_result *r)
 {
 	struct check_slot *s = arg;
 	const struct verdict *v = s->cs_v;
-	unsigned port = check_run.cr_en->en_cfg->c_probe.cpr_port;
+	unsigned port = check_run.cr_ce.ce_en->en_cfg->c_probe.cpr_port;
 	size_t i;
 
 	s->cs_ps = NULL;
@@ -148,71 +138,33 @@ check_verdict(void *arg, struct verdict *v)
 	struct check_slot *s = arg;
 
 	s->cs_v = verdict_ref(v);
-	s->cs_ps = probeset_start(check_run.cr_en, check_run.cr_pc, v, time(NULL), check_done, s);
+	s->cs_ps = probeset_start(check_run.cr_ce.ce_en, check_run.cr_pc, v, time(NULL),
+	    check_done, s);
 }
 
 int
 cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "log", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *cfgpath = NULL;
-	bool logall = false;
 	struct check_slot *slots;
-	struct cfg *cfg;
-	char *err = NULL;
-	int c, i, n, rc = 0;
+	struct cmd_args a;
+	size_t i, n;
+	int rc;
 
 	memset(&check_run, 0, sizeof(check_run));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:jlh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cfgpath = optarg; break;
-		case 'j': check_run.cr_json = true; break;
-		case 'l': logall = true; break;
-		case 'h': check_usage(); return 0;
-		default: check_usage(); return EX_USAGE;
-		}
-	}
-	n = argc - optind;
-	if (n <= 0) {
-		check_usage();
-		return EX_USAGE;
-	}
-	slots = xcalloc((size_t)n, sizeof(*slots));
-	for (i = 0; i < n; i++)
-		if (engine_domain_key(argv[optind + i], slots[i].cs_domain,
-		    sizeof(slots[i].cs_domain)) == NULL) {
-			fprintf(stderr, "danemilter check: \"%s\" is not a valid domain name\n",
-			    argv[optind + i]);
-			free(slots);
-			return EX_USAGE;
-		}
-	if ((cfg = cmd_load_config(cfgpath)) == NULL) {
-		free(slots);
-		return EX_CONFIG;
-	}
-	log_set_level(logall ? LOG_DEBUG : LOG_INFO);
-	iv_init();
-	if ((check_run.cr_en = engine_new(cfg, logall, &err)) == NULL) {
-		fprintf(stderr, "danemilter check: %s\n", err);
-		free(err);
-		cfg_unref(cfg);
-		iv_deinit();
-		free(slots);
-		return EX_CONFIG;
-	}
-	check_run.cr_cache = cache_new(check_run.cr_en);
+	if ((rc = cmd_domain_args(argc, argv, "check", &a)) >= 0)
+		return rc;
+	check_run.cr_json = a.ca_json;
+	if ((rc = cmd_engine_start(&check_run.cr_ce, "check", a.ca_cfgpath, a.ca_logall, true,
+	    a.ca_domains, a.ca_ndomains)) != 0)
+		return rc;
+	n = a.ca_ndomains;
+	slots = xcalloc(n, sizeof(*slots));
 	check_run.cr_pc = probecache_new();
-	check_run.cr_pending = (size_t)n;
+	check_run.cr_pending = n;
 	for (i = 0; i < n; i++) {
-		struct verdict *v = cache_get(check_run.cr_cache, slots[i].cs_domain, time(NULL),
-		    check_verdict, &slots[i], NULL);
+		struct verdict *v = cache_get(check_run.cr_ce.ce_cache,
+		    check_run.cr_ce.ce_domains[i].cd_key, time(NULL), check_verdict, &slots[i],
+		    NULL);
 
 		if (v != NULL)          /* the same domain twice */
 			check_verdict(&slots[i], v);
@@ -229,10 +181,7 @@ cmd_check(int argc, char **argv)
 	}
 	fflush(stdout);
 	probecache_free(check_run.cr_pc);
-	cache_free(check_run.cr_cache);
-	engine_unref(check_run.cr_en);
-	cfg_unref(cfg);
-	iv_deinit();
+	cmd_engine_stop(&check_run.cr_ce);
 	free(slots);
 	return rc;
 }

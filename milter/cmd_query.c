@@ -7,14 +7,12 @@
  * in argument order. Exit 0 when every domain got a verdict, EX_TEMPFAIL
  * (75) when one is a temporary error, EX_USAGE (64), EX_CONFIG (78).
  */
-#include <getopt.h>
 #include <iv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "common/log.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "milter/cmd.h"
@@ -22,7 +20,6 @@
 #include "policy/report.h"
 
 struct query_slot {
-	char qs_domain[256];
 	struct verdict *qs_v;
 };
 
@@ -36,12 +33,6 @@ query_done(void *arg, struct verdict *v)
 	s->qs_v = verdict_ref(v);
 	if (--query_pending == 0)
 		iv_quit();
-}
-
-static void
-query_usage(void)
-{
-	fprintf(stderr, "usage: danemilter query [-c FILE] [--json] [--log] DOMAIN...\n");
 }
 
 /* The human-readable form of one verdict. */
@@ -74,64 +65,23 @@ query_text(struct sbuf *sb, const struct verdict *v)
 int
 cmd_query(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "log", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *cfgpath = NULL;
-	bool json = false, logall = false;
 	struct query_slot *slots;
-	struct engine *en;
-	struct cache *cache;
-	struct cfg *cfg;
-	char *err = NULL;
-	int c, i, n, rc = 0;
+	struct cmd_engine ce;
+	struct cmd_args a;
+	size_t i, n;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:jlh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cfgpath = optarg; break;
-		case 'j': json = true; break;
-		case 'l': logall = true; break;
-		case 'h': query_usage(); return 0;
-		default: query_usage(); return EX_USAGE;
-		}
-	}
-	n = argc - optind;
-	if (n <= 0) {
-		query_usage();
-		return EX_USAGE;
-	}
-	slots = xcalloc((size_t)n, sizeof(*slots));
-	for (i = 0; i < n; i++)
-		if (engine_domain_key(argv[optind + i], slots[i].qs_domain,
-		    sizeof(slots[i].qs_domain)) == NULL) {
-			fprintf(stderr, "danemilter query: \"%s\" is not a valid domain name\n",
-			    argv[optind + i]);
-			free(slots);
-			return EX_USAGE;
-		}
-	if ((cfg = cmd_load_config(cfgpath)) == NULL) {
-		free(slots);
-		return EX_CONFIG;
-	}
-	log_set_level(logall ? LOG_DEBUG : LOG_INFO);
-	iv_init();
-	if ((en = engine_new(cfg, logall, &err)) == NULL) {
-		fprintf(stderr, "danemilter query: %s\n", err);
-		free(err);
-		cfg_unref(cfg);
-		iv_deinit();
-		free(slots);
-		return EX_CONFIG;
-	}
-	cache = cache_new(en);
-	query_pending = (size_t)n;
+	if ((rc = cmd_domain_args(argc, argv, "query", &a)) >= 0)
+		return rc;
+	if ((rc = cmd_engine_start(&ce, "query", a.ca_cfgpath, a.ca_logall, true,
+	    a.ca_domains, a.ca_ndomains)) != 0)
+		return rc;
+	n = a.ca_ndomains;
+	slots = xcalloc(n, sizeof(*slots));
+	query_pending = n;
 	for (i = 0; i < n; i++) {
-		struct verdict *v = cache_get(cache, slots[i].qs_domain, time(NULL), query_done, &slots[i], NULL);
+		struct verdict *v = cache_get(ce.ce_cache, ce.ce_domains[i].cd_key, time(NULL),
+		    query_done, &slots[i], NULL);
 
 		if (v != NULL) {        /* the same domain twice */
 			slots[i].qs_v = verdict_ref(v);
@@ -144,7 +94,7 @@ cmd_query(int argc, char **argv)
 		struct sbuf sb = SBUF_INIT;
 		struct verdict *v = slots[i].qs_v;
 
-		if (json) {
+		if (a.ca_json) {
 			verdict_json(&sb, v);
 			sbuf_appendc(&sb, '\n');
 		} else {
@@ -157,10 +107,7 @@ cmd_query(int argc, char **argv)
 		verdict_unref(v);
 	}
 	fflush(stdout);
-	cache_free(cache);
-	engine_unref(en);
-	cfg_unref(cfg);
-	iv_deinit();
+	cmd_engine_stop(&ce);
 	free(slots);
 	return rc;
 }

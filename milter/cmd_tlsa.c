@@ -310,24 +310,14 @@ static int
 tlsacmd_verify(const char *cfgpath, const char *qname, const struct cert_chain *chain)
 {
 	struct tlsacmd_answer t;
-	struct engine *en;
-	struct cfg *cfg;
-	char *err = NULL;
+	struct cmd_engine ce;
 	size_t i;
 	int rc;
 
-	if ((cfg = cmd_load_config(cfgpath)) == NULL)
-		return EX_CONFIG;
-	iv_init();
-	if ((en = engine_new(cfg, false, &err)) == NULL) {
-		fprintf(stderr, "danemilter tlsa: %s\n", err);
-		free(err);
-		cfg_unref(cfg);
-		iv_deinit();
-		return EX_CONFIG;
-	}
+	if ((rc = cmd_engine_start(&ce, "tlsa", cfgpath, false, false, NULL, 0)) != 0)
+		return rc;
 	memset(&t, 0, sizeof(t));
-	dns_query_start(en->en_dns, qname, DNS_TYPE_TLSA, NULL, tlsacmd_dns_cb, &t);
+	dns_query_start(ce.ce_en->en_dns, qname, DNS_TYPE_TLSA, NULL, tlsacmd_dns_cb, &t);
 	iv_main();
 	rc = tlsacmd_report(qname, &t, chain);
 	fflush(stdout);
@@ -336,9 +326,7 @@ tlsacmd_verify(const char *cfgpath, const char *qname, const struct cert_chain *
 	free(t.ta_rr);
 	free(t.ta_why);
 	free(t.ta_canon);
-	engine_unref(en);
-	cfg_unref(cfg);
-	iv_deinit();
+	cmd_engine_stop(&ce);
 	return rc;
 }
 

@@ -26,24 +26,6 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
-struct cfg *
-cmd_load_config(const char *path)
-{
-	struct cfg *cfg;
-	char *err = NULL;
-
-	if (path == NULL) {
-		if (access(CMD_DEFAULT_CONFIG, F_OK) != 0)
-			return cfg_default();
-		path = CMD_DEFAULT_CONFIG;
-	}
-	if ((cfg = cfg_load(path, &err)) == NULL) {
-		fprintf(stderr, "danemilter: %s\n", err);
-		free(err);
-	}
-	return cfg;
-}
-
 static void
 usage(void)
 {

@@ -13,12 +13,10 @@
  * DIAGNOSTICS
  *	Time bounds, oversized or malformed requests and I/O errors are logged
  *	at info level with the peer; accept trouble and refusals over the
- *	connection limit as warnings, at most one per 10 seconds each.
+ *	connection limit as warnings, at most one per 10 seconds each
+ *	(common/listener.h, which accepts and keeps the limit).
  *	Nothing is logged per successful scrape above debug level.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE             /* accept4 */
-#endif
 #include "metricsd.h"
 
 #include <arpa/inet.h>
@@ -30,18 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "common/endpoint.h"
+#include "common/listener.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 
 #define MD_UNIX_MODE            0666
-#define MD_ACCEPT_PAUSE_MS      100     /* after EMFILE and friends */
-#define MD_WARN_INTERVAL        10      /* seconds between repeated warnings */
 #define MD_PEER_MAX             64
 #define MD_METHOD_MAX           16
 
@@ -49,13 +44,6 @@ enum md_state {
 	MD_READING,
 	MD_WRITING,
 	MD_DRAINING
-};
-
-struct md_listener {
-	struct metricsd *ln_md;
-	struct md_listener *ln_next;
-	struct iv_fd ln_fd;
-	struct endpoint_fd ln_ep;
 };
 
 struct md_conn {
@@ -74,43 +62,13 @@ struct md_conn {
 
 struct metricsd {
 	struct cache *md_cache;
-	char *md_endpoint;
-	unsigned md_max_conns;
 	unsigned md_timeout_ms;
-	struct md_listener *md_listeners;
+	struct listener *md_listener;   /* accepts, keeps cmt_max_connections */
 	struct md_conn *md_conns;
-	unsigned md_open;
-	struct iv_timer md_pause;       /* accepting paused until it fires */
-	time_t md_warned_accept;        /* iv_now seconds of the last warning, -1: never */
-	time_t md_warned_refuse;
-	unsigned long md_refused_quiet; /* refusals not yet reported */
 };
 
 static void md_conn_readable(void *cookie);
 static void md_conn_writable(void *cookie);
-static void md_accept(void *cookie);
-
-static void
-md_ts_add_ms(struct timespec *ts, unsigned ms)
-{
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-static bool
-md_warn_due(time_t *last)
-{
-	time_t now = iv_now.tv_sec;
-
-	if (*last != (time_t)-1 && now - *last < MD_WARN_INTERVAL)
-		return false;
-	*last = now;
-	return true;
-}
 
 /* ---- connections ---- */
 
@@ -129,7 +87,7 @@ md_conn_close(struct md_conn *c)
 		md->md_conns = c->mc_next;
 	if (c->mc_next != NULL)
 		c->mc_next->mc_prev = c->mc_prev;
-	md->md_open--;
+	listener_closed(md->md_listener);
 	sbuf_free(&c->mc_out);
 	free(c);
 }
@@ -366,17 +324,20 @@ md_peer_name(struct md_conn *c, const struct sockaddr_storage *ss)
 	}
 }
 
+/* listener_accept_fn: a new connection. */
 static void
-md_conn_new(struct metricsd *md, int fd, const struct sockaddr_storage *ss)
+md_conn_new(void *arg, int fd, const struct sockaddr_storage *ss, const char *endpoint)
 {
+	struct metricsd *md = arg;
 	struct md_conn *c = xcalloc(1, sizeof(*c));
+
+	(void)endpoint;
 
 	c->mc_md = md;
 	c->mc_next = md->md_conns;
 	if (md->md_conns != NULL)
 		md->md_conns->mc_prev = c;
 	md->md_conns = c;
-	md->md_open++;
 	c->mc_state = MD_READING;
 	md_peer_name(c, ss);
 	IV_FD_INIT(&c->mc_fd);
@@ -388,84 +349,8 @@ md_conn_new(struct metricsd *md, int fd, const struct sockaddr_storage *ss)
 	c->mc_timer.cookie = c;
 	c->mc_timer.handler = md_conn_timeout;
 	iv_validate_now();
-	c->mc_timer.expires = iv_now;
-	md_ts_add_ms(&c->mc_timer.expires, md->md_timeout_ms);
+	listener_after_ms(&c->mc_timer.expires, md->md_timeout_ms);
 	iv_timer_register(&c->mc_timer);
-}
-
-/* ---- listeners ---- */
-
-static void
-md_accept_resume(void *cookie)
-{
-	struct metricsd *md = cookie;
-	struct md_listener *ln;
-
-	for (ln = md->md_listeners; ln != NULL; ln = ln->ln_next)
-		iv_fd_set_handler_in(&ln->ln_fd, md_accept);
-}
-
-static void
-md_accept_pause(struct metricsd *md)
-{
-	struct md_listener *ln;
-
-	if (md_warn_due(&md->md_warned_accept))
-		log_warn("metrics: %s: accept, pausing for %d ms", md->md_endpoint,
-		    MD_ACCEPT_PAUSE_MS);
-	if (iv_timer_registered(&md->md_pause))
-		return;
-	for (ln = md->md_listeners; ln != NULL; ln = ln->ln_next)
-		iv_fd_set_handler_in(&ln->ln_fd, NULL);
-	iv_validate_now();
-	md->md_pause.expires = iv_now;
-	md_ts_add_ms(&md->md_pause.expires, MD_ACCEPT_PAUSE_MS);
-	iv_timer_register(&md->md_pause);
-}
-
-static void
-md_accept(void *cookie)
-{
-	struct md_listener *ln = cookie;
-	struct metricsd *md = ln->ln_md;
-	struct sockaddr_storage ss;
-	socklen_t slen;
-	int fd;
-
-	for (;;) {
-		slen = sizeof(ss);
-		fd = accept4(ln->ln_fd.fd, (struct sockaddr *)&ss, &slen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			switch (errno) {
-			case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-			case EWOULDBLOCK:
-#endif
-				return;
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
-				continue;
-			default:
-				md_accept_pause(md);
-				return;
-			}
-		}
-		if (md->md_open >= md->md_max_conns) {
-			close(fd);
-			md->md_refused_quiet++;
-			if (md_warn_due(&md->md_warned_refuse)) {
-				log_warnx("metrics: %s: %u connections open, refused %lu",
-				    md->md_endpoint, md->md_open, md->md_refused_quiet);
-				md->md_refused_quiet = 0;
-			}
-			continue;
-		}
-		if (slen < sizeof(ss.ss_family))
-			ss.ss_family = AF_UNIX;
-		md_conn_new(md, fd, &ss);
-	}
 }
 
 /* ---- public ---- */
@@ -474,58 +359,29 @@ struct metricsd *
 metricsd_new(const struct cfg *cfg, struct cache *c, char **errp)
 {
 	const struct cfg_metrics *cm = &cfg->c_metrics;
-	struct endpoint_fd *fds = NULL;
 	struct metricsd *md;
-	size_t nfds = 0, i;
 
 	*errp = NULL;
 	if (*cm->cmt_listen == '\0')
 		log_abort("metricsd_new: no endpoint");
-	if (endpoint_listen("metrics", cm->cmt_listen, MD_UNIX_MODE, &fds, &nfds, errp) < 0)
-		return NULL;
 	md = xcalloc(1, sizeof(*md));
 	md->md_cache = c;
-	md->md_endpoint = xstrdup(cm->cmt_listen);
-	md->md_max_conns = cm->cmt_max_connections;
 	md->md_timeout_ms = cm->cmt_timeout_ms;
-	md->md_warned_accept = md->md_warned_refuse = (time_t)-1;
-	IV_TIMER_INIT(&md->md_pause);
-	md->md_pause.cookie = md;
-	md->md_pause.handler = md_accept_resume;
-	for (i = 0; i < nfds; i++) {
-		struct md_listener *ln = xcalloc(1, sizeof(*ln));
-
-		ln->ln_md = md;
-		ln->ln_ep = fds[i];
-		IV_FD_INIT(&ln->ln_fd);
-		ln->ln_fd.fd = fds[i].ef_fd;
-		ln->ln_fd.cookie = ln;
-		ln->ln_fd.handler_in = md_accept;
-		iv_fd_register(&ln->ln_fd);
-		ln->ln_next = md->md_listeners;
-		md->md_listeners = ln;
+	md->md_listener = listener_new("metrics", cm->cmt_max_connections, md_conn_new, md);
+	if (listener_open(md->md_listener, cm->cmt_listen, MD_UNIX_MODE, errp) < 0) {
+		metricsd_free(md);
+		return NULL;
 	}
-	free(fds);
 	return md;
 }
 
 void
 metricsd_free(struct metricsd *md)
 {
-	struct md_listener *ln, *next;
-
 	if (md == NULL)
 		return;
 	while (md->md_conns != NULL)
 		md_conn_close(md->md_conns);
-	for (ln = md->md_listeners; ln != NULL; ln = next) {
-		next = ln->ln_next;
-		iv_fd_unregister(&ln->ln_fd);
-		endpoint_close(&ln->ln_ep);
-		free(ln);
-	}
-	if (iv_timer_registered(&md->md_pause))
-		iv_timer_unregister(&md->md_pause);
-	free(md->md_endpoint);
+	listener_free(md->md_listener);
 	free(md);
 }

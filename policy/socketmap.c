@@ -45,7 +45,8 @@
  *	(common/metrics.h).
  * DIAGNOSTICS
  *	Warnings (with the peer) for framing errors, time bounds, resets and
- *	accept trouble; accept and refusal warnings are rate limited. Nothing
+ *	accept trouble; accept and refusal warnings are rate limited
+ *	(common/listener.h, which accepts and keeps the connection limit). Nothing
  *	is logged per request above debug level. Replying to a request that is
  *	not pending aborts (internal inconsistency).
  *
@@ -53,7 +54,7 @@
  * socketmap_free() must not be called from inside so_lookup or so_cancel.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE             /* accept4, SO_PEERCRED */
+#define _GNU_SOURCE             /* SO_PEERCRED */
 #endif
 #include "socketmap.h"
 
@@ -72,7 +73,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/endpoint.h"
+#include "common/listener.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/netstring.h"
@@ -84,8 +85,6 @@
 #define SM_OUT_BIG              (SOCKETMAP_REPLY_MAX + SM_FRAME_OVERHEAD)
 #define SM_KEY_MAX              1000
 #define SM_PEER_MAX             160
-#define SM_ACCEPT_PAUSE_MS      100     /* after EMFILE and friends */
-#define SM_WARN_INTERVAL        10      /* seconds between repeated accept warnings */
 
 #define SM_DEF_MAX_CONNECTIONS  1000
 #define SM_DEF_IDLE_MS          300000
@@ -116,14 +115,6 @@ struct socketmap_req {
 	struct socketmap_request_view rq_view;
 };
 
-struct sm_listener {
-	struct socketmap *ln_sm;
-	struct sm_listener *ln_next;
-	struct iv_fd ln_fd;
-	char *ln_name;                  /* the endpoint as configured */
-	struct endpoint_fd ln_ep;       /* the socket, and the unix socket file we created */
-};
-
 struct sm_conn {
 	struct socketmap *sc_sm;
 	struct sm_conn *sc_prev, *sc_next;
@@ -150,13 +141,9 @@ struct sm_conn {
 struct socketmap {
 	struct socketmap_limits sm_lim;
 	struct socketmap_ops sm_ops;
-	struct sm_listener *sm_listeners;
+	struct listener *sm_listener;   /* accepts, keeps sl_max_connections */
 	struct sm_conn *sm_conns;       /* open connections, doubly linked */
-	struct iv_timer sm_pause;       /* accepting paused until it fires */
-	time_t sm_warned_accept;        /* iv_now seconds of the last warning, -1: never */
-	time_t sm_warned_refuse;
-	unsigned long sm_refused_quiet; /* refusals not yet reported */
-	struct socketmap_stats sm_stats;
+	struct socketmap_stats sm_stats; /* ss_open, ss_refused: sm_listener's */
 };
 
 static void sm_conn_readable(void *cookie);
@@ -169,33 +156,10 @@ sm_conn_of(struct socketmap_req *req)
 	return (struct sm_conn *)(void *)((char *)req - offsetof(struct sm_conn, sc_req));
 }
 
-static void
-sm_ts_add_ms(struct timespec *ts, unsigned ms)
-{
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static bool
 sm_ts_before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-/* True when a warning last given at *last may be repeated now. */
-static bool
-sm_warn_due(time_t *last)
-{
-	time_t now = iv_now.tv_sec;
-
-	if (*last != (time_t)-1 && now - *last < SM_WARN_INTERVAL)
-		return false;
-	*last = now;
-	return true;
 }
 
 /* ---- connections ---- */
@@ -221,7 +185,7 @@ sm_conn_close(struct sm_conn *c)
 		sm->sm_conns = c->sc_next;
 	if (c->sc_next != NULL)
 		c->sc_next->sc_prev = c->sc_prev;
-	sm->sm_stats.ss_open--;
+	listener_closed(sm->sm_listener);
 	free(c->sc_out_big);
 	free(c);
 }
@@ -239,9 +203,9 @@ sm_conn_drop(struct sm_conn *c)
 static void
 sm_conn_deadline(struct sm_conn *c, unsigned ms)
 {
-	struct timespec t = iv_now;
+	struct timespec t;
 
-	sm_ts_add_ms(&t, ms);
+	listener_after_ms(&t, ms);
 	c->sc_deadline = t;
 	c->sc_has_deadline = true;
 	if (iv_timer_registered(&c->sc_timer)) {
@@ -517,8 +481,7 @@ sm_conn_readable(void *cookie)
 }
 
 static void
-sm_peer_name(struct sm_conn *c, const struct sm_listener *ln,
-    const struct sockaddr_storage *ss)
+sm_peer_name(struct sm_conn *c, const char *endpoint, const struct sockaddr_storage *ss)
 {
 	char addr[INET6_ADDRSTRLEN];
 
@@ -543,18 +506,19 @@ sm_peer_name(struct sm_conn *c, const struct sm_listener *ln,
 
 		if (getsockopt(c->sc_fd.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 			snprintf(c->sc_peer, sizeof(c->sc_peer), "%.120s pid %ld",
-			    ln->ln_name, (long)cred.pid);
+			    endpoint, (long)cred.pid);
 		else
-			snprintf(c->sc_peer, sizeof(c->sc_peer), "%.120s", ln->ln_name);
+			snprintf(c->sc_peer, sizeof(c->sc_peer), "%.120s", endpoint);
 		break;
 	}
 	}
 }
 
+/* listener_accept_fn: a new connection. */
 static void
-sm_conn_new(struct sm_listener *ln, int fd, const struct sockaddr_storage *ss)
+sm_conn_new(void *arg, int fd, const struct sockaddr_storage *ss, const char *endpoint)
 {
-	struct socketmap *sm = ln->ln_sm;
+	struct socketmap *sm = arg;
 	struct sm_conn *c = xmalloc(sizeof(*c));
 	int one = 1;
 
@@ -581,7 +545,7 @@ sm_conn_new(struct sm_listener *ln, int fd, const struct sockaddr_storage *ss)
 	c->sc_fd.fd = fd;
 	c->sc_fd.cookie = c;
 	c->sc_fd.handler_in = sm_conn_readable;
-	sm_peer_name(c, ln, ss);
+	sm_peer_name(c, endpoint, ss);
 	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	iv_fd_register(&c->sc_fd);
@@ -592,104 +556,7 @@ sm_conn_new(struct sm_listener *ln, int fd, const struct sockaddr_storage *ss)
 	c->sc_task.cookie = c;
 	c->sc_task.handler = sm_conn_task;
 	sm->sm_stats.ss_connections++;
-	sm->sm_stats.ss_open++;
 	sm_conn_deadline(c, sm->sm_lim.sl_idle_timeout_ms);
-}
-
-/* ---- listeners ---- */
-
-static void sm_accept(void *cookie);
-
-static void
-sm_accept_resume(void *cookie)
-{
-	struct socketmap *sm = cookie;
-	struct sm_listener *ln;
-
-	for (ln = sm->sm_listeners; ln != NULL; ln = ln->ln_next)
-		iv_fd_set_handler_in(&ln->ln_fd, sm_accept);
-}
-
-/* accept() failed for lack of descriptors or memory: stop accepting for a
- * moment instead of spinning on the level-triggered listener. */
-static void
-sm_accept_pause(struct socketmap *sm, const struct sm_listener *failed)
-{
-	struct sm_listener *ln;
-
-	if (sm_warn_due(&sm->sm_warned_accept))
-		log_warn("socketmap: %s: accept, pausing for %d ms", failed->ln_name,
-		    SM_ACCEPT_PAUSE_MS);
-	if (iv_timer_registered(&sm->sm_pause))
-		return;
-	for (ln = sm->sm_listeners; ln != NULL; ln = ln->ln_next)
-		iv_fd_set_handler_in(&ln->ln_fd, NULL);
-	sm->sm_pause.expires = iv_now;
-	sm_ts_add_ms(&sm->sm_pause.expires, SM_ACCEPT_PAUSE_MS);
-	iv_timer_register(&sm->sm_pause);
-}
-
-static void
-sm_accept(void *cookie)
-{
-	struct sm_listener *ln = cookie;
-	struct socketmap *sm = ln->ln_sm;
-	struct sockaddr_storage ss;
-	socklen_t slen;
-	int fd;
-
-	for (;;) {
-		slen = sizeof(ss);
-		fd = accept4(ln->ln_fd.fd, (struct sockaddr *)&ss, &slen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			switch (errno) {
-			case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-			case EWOULDBLOCK:
-#endif
-				return;
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
-				continue;
-			default:
-				sm_accept_pause(sm, ln);
-				return;
-			}
-		}
-		if (sm->sm_stats.ss_open >= sm->sm_lim.sl_max_connections) {
-			close(fd);
-			sm->sm_stats.ss_refused++;
-			sm->sm_refused_quiet++;
-			if (sm_warn_due(&sm->sm_warned_refuse)) {
-				log_warnx("socketmap: %s: %u connections open, refused %lu",
-				    ln->ln_name, sm->sm_stats.ss_open, sm->sm_refused_quiet);
-				sm->sm_refused_quiet = 0;
-			}
-			continue;
-		}
-		if (slen < sizeof(ss.ss_family))
-			ss.ss_family = AF_UNIX;
-		sm_conn_new(ln, fd, &ss);
-	}
-}
-
-static void
-sm_listener_add(struct socketmap *sm, const char *name, const struct endpoint_fd *ef)
-{
-	struct sm_listener *ln = xcalloc(1, sizeof(*ln));
-
-	ln->ln_sm = sm;
-	ln->ln_name = xstrdup(name);
-	ln->ln_ep = *ef;
-	IV_FD_INIT(&ln->ln_fd);
-	ln->ln_fd.fd = ef->ef_fd;
-	ln->ln_fd.cookie = ln;
-	ln->ln_fd.handler_in = iv_timer_registered(&sm->sm_pause) ? NULL : sm_accept;
-	iv_fd_register(&ln->ln_fd);
-	ln->ln_next = sm->sm_listeners;
-	sm->sm_listeners = ln;
 }
 
 /* ---- public ---- */
@@ -714,27 +581,19 @@ socketmap_new(const char *const *listen_on, size_t nlisten,
 	sm->sm_lim.sl_unix_mode = lim && lim->sl_unix_mode ?
 	    lim->sl_unix_mode & 07777 : SM_DEF_UNIX_MODE;
 	sm->sm_ops = *ops;
-	sm->sm_warned_accept = sm->sm_warned_refuse = (time_t)-1;
-	IV_TIMER_INIT(&sm->sm_pause);
-	sm->sm_pause.cookie = sm;
-	sm->sm_pause.handler = sm_accept_resume;
 	if (nlisten == 0) {
 		*errp = xstrdup("socketmap: no endpoint to listen on");
 		free(sm);
 		return NULL;
 	}
+	sm->sm_listener = listener_new("socketmap", sm->sm_lim.sl_max_connections,
+	    sm_conn_new, sm);
 	for (i = 0; i < nlisten; i++) {
-		struct endpoint_fd *fds = NULL;
-		size_t nfds = 0, k;
-
-		if (endpoint_listen("socketmap", listen_on[i], sm->sm_lim.sl_unix_mode, &fds,
-		    &nfds, errp) < 0) {
+		if (listener_open(sm->sm_listener, listen_on[i], sm->sm_lim.sl_unix_mode,
+		    errp) < 0) {
 			socketmap_free(sm);
 			return NULL;
 		}
-		for (k = 0; k < nfds; k++)
-			sm_listener_add(sm, listen_on[i], &fds[k]);
-		free(fds);
 	}
 	return sm;
 }
@@ -742,21 +601,11 @@ socketmap_new(const char *const *listen_on, size_t nlisten,
 void
 socketmap_free(struct socketmap *sm)
 {
-	struct sm_listener *ln, *next;
-
 	if (sm == NULL)
 		return;
 	while (sm->sm_conns != NULL)
 		sm_conn_close(sm->sm_conns);
-	for (ln = sm->sm_listeners; ln != NULL; ln = next) {
-		next = ln->ln_next;
-		iv_fd_unregister(&ln->ln_fd);
-		endpoint_close(&ln->ln_ep);
-		free(ln->ln_name);
-		free(ln);
-	}
-	if (iv_timer_registered(&sm->sm_pause))
-		iv_timer_unregister(&sm->sm_pause);
+	listener_free(sm->sm_listener);
 	free(sm);
 }
 
@@ -791,4 +640,6 @@ void
 socketmap_stats(const struct socketmap *sm, struct socketmap_stats *out)
 {
 	*out = sm->sm_stats;
+	out->ss_open = listener_open_conns(sm->sm_listener);
+	out->ss_refused = listener_refused(sm->sm_listener);
 }

@@ -179,6 +179,22 @@ daemon_start() {
 	bail "danemilter did not start listening on port $DAEMON_PORT${mport:+ and $mport}"
 }
 
+# inbound_start CONF LOG [EXTRA...]: danemilter (daemon_conf CONF EXTRA...,
+# with $M_EXTRA; daemon_start CONF LOG) behind the world's inbound Postfix
+# (postfix.sh start-inbound: smtpd_milters = its MILTER_PORT); sets SERVER
+# (the inbound smtpd's address; port 25).
+inbound_start() {
+	local conf=$1 log=$2 out
+	shift 2
+	daemon_conf "$conf" "$@"
+	daemon_start "$conf" "$log"
+	out=$(bash "$top_srcdir/tests/world/postfix.sh" start-inbound "$WORLD" \
+		"inet:127.0.0.1:$MILTER_PORT" 2>&1) ||
+		{ printf '%s\n' "$out" | sed 's/^/# /'; bail "postfix.sh start-inbound failed"; }
+	# shellcheck disable=SC2034 # read by the tests
+	SERVER=$WORLD_NET.6
+}
+
 # daemon_stop: SIGTERM and wait (bounded); returns the exit status.
 daemon_stop() {
 	local i
@@ -188,6 +204,35 @@ daemon_stop() {
 		sleep 0.05
 	done
 	wait "$DAEMON_PID"
+}
+
+# mt_script FILE BODY: a miltertest script around BODY (Lua), which runs
+# inside a function; each check(cond, desc, got) there prints "PASS desc"
+# or "FAIL desc: got ...", and a Lua error one "FAIL script error: ...".
+mt_script() {
+	cat >"$1" <<LUA
+local function check(c, desc, got) if c then mt.echo("PASS " .. desc) else mt.echo("FAIL " .. desc .. ": got " .. tostring(got)) end end
+local function body()
+$2
+end
+local okk, err = pcall(body)
+if not okk then mt.echo("FAIL script error: " .. tostring(err)) end
+LUA
+}
+
+# mt_tap FILE WANT [PREFIX]: run the mt_script FILE with miltertest
+# (bounded: 60 s), one TAP line per PASS/FAIL line (PREFIX before its
+# description), then one that fails unless WANT checks ran.
+mt_tap() {
+	local out n=0 line
+	out=$(timeout 60 miltertest -s "$1" 2>&1)
+	while IFS= read -r line; do
+		case $line in
+		PASS\ *) ok 0 "${3:-}${line#PASS }"; n=$((n + 1)) ;;
+		FAIL\ *) ok 1 "${3:-}${line#FAIL }"; n=$((n + 1)) ;;
+		esac
+	done <<<"$out"
+	is "$n" "$2" "${3:-}$(basename "$1"): every check ran"
 }
 
 # pm NAME KEY: Postfix's own socketmap client against the daemon; prints

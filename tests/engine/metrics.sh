@@ -277,9 +277,7 @@ if command -v miltertest >/dev/null; then
 	r4_0=$(val 'danemilter_milter_rcpt_refused_total{code="4xx"}')
 	r5_0=$(val 'danemilter_milter_rcpt_refused_total{code="5xx"}')
 	cfg0=$(val 'danemilter_verdicts_total{policy="dane-only",source="config"}')
-	cat >"$WORLD/m.lua" <<LUA
-local function check(c, desc, got) if c then mt.echo("PASS " .. desc) else mt.echo("FAIL " .. desc .. ": got " .. tostring(got)) end end
-local function body()
+	mt_script "$WORLD/m.lua" "
 	local conn = mt.connect('inet:$MILTER_PORT@127.0.0.1')
 	check(conn ~= nil, 'connect', conn)
 	check(mt.conninfo(conn, 'client.example', '192.0.2.1') == nil, 'conninfo', nil)
@@ -295,18 +293,8 @@ local function body()
 	r = mt.getreply(conn)
 	check(r == SMFIR_CONTINUE, 'the message is accepted', r)
 	mt.disconnect(conn)
-end
-local okk, err = pcall(body)
-if not okk then mt.echo("FAIL script error: " .. tostring(err)) end
-LUA
-	n=0
-	while IFS= read -r line; do
-		case $line in
-		PASS\ *) ok 0 "milter: ${line#PASS }"; n=$((n + 1)) ;;
-		FAIL\ *) ok 1 "milter: ${line#FAIL }"; n=$((n + 1)) ;;
-		esac
-	done <<<"$(timeout 60 miltertest -s "$WORLD/m.lua" 2>&1)"
-	is "$n" 9 "milter: every miltertest check ran"
+"
+	mt_tap "$WORLD/m.lua" 9 "milter: "
 	scrape
 	is "$(($(val 'danemilter_milter_messages_total{action="accept"}') - acc0))" 1 "milter_messages_total{action=\"accept\"} +1"
 	is "$(($(val 'danemilter_milter_rcpt_refused_total{code="4xx"}') - r4_0))" 1 "milter_rcpt_refused_total{code=\"4xx\"} +1"

@@ -31,31 +31,7 @@ is "$(awk '/^Gid:/{print $2}' "/proc/$DAEMON_PID/status")" "$(getent group nogro
 	"... with group nogroup"
 is "$(cat "$WORLD/dm.pid" 2>&1)" "$DAEMON_PID" "daemon.pidfile holds the pid"
 
-# mt_script FILE BODY: a miltertest script around BODY, which runs inside a
-# function; each check prints "PASS desc" or "FAIL desc: ...".
-mt_script() {
-	cat >"$1" <<LUA
-local function check(c, desc, got) if c then mt.echo("PASS " .. desc) else mt.echo("FAIL " .. desc .. ": got " .. tostring(got)) end end
-local function body()
-$2
-end
-local okk, err = pcall(body)
-if not okk then mt.echo("FAIL script error: " .. tostring(err)) end
-LUA
-}
-# mt_run FILE: run it, turn PASS/FAIL lines into TAP; WANT checks expected.
-mt_run() {
-	local out n=0 line
-	out=$(timeout 60 miltertest -s "$1" 2>&1)
-	while IFS= read -r line; do
-		case $line in
-		PASS\ *) ok 0 "${line#PASS }"; n=$((n + 1)) ;;
-		FAIL\ *) ok 1 "${line#FAIL }"; n=$((n + 1)) ;;
-		esac
-	done <<<"$out"
-	is "$n" "$2" "$(basename "$1"): every check ran"
-}
-
+# The checks: mt_script, run by mt_tap (tests/lib.sh).
 # One message, with a SIGHUP (new authserv_id) between MAIL and end of data.
 mt_script "$WORLD/reload.lua" "
 local conn = mt.connect('unix:$SOCK')
@@ -79,7 +55,7 @@ check(mt.eom_check(conn, MT_HDRINSERT, 'X-DANE-Sender', 'second.example; domain=
 	'a new connection gets the reloaded configuration', nil)
 mt.disconnect(conn)
 "
-mt_run "$WORLD/reload.lua" 11
+mt_tap "$WORLD/reload.lua" 11
 like "$(cat "$LOG")" "configuration reloaded" "the reload was logged"
 
 for _ in $(seq 1 20); do kill -HUP "$DAEMON_PID"; sleep 0.05; done
@@ -88,7 +64,7 @@ ok "$(kill -0 "$DAEMON_PID"; echo $?)" "twenty SIGHUPs: the daemon still runs"
 sed -i 's/second.example/first.example/' "$CONF"
 kill -HUP "$DAEMON_PID"
 sleep 0.3
-mt_run "$WORLD/reload.lua" 11
+mt_tap "$WORLD/reload.lua" 11
 is "$(grep -c 'libmilter stopped' "$LOG")" 0 "libmilter never took a SIGHUP as stop"
 
 # A message in progress when SIGTERM comes is finished first.
@@ -110,7 +86,7 @@ check(mt.eom(conn) == nil, 'EOM after SIGTERM', nil)
 check(mt.eom_check(conn, MT_HDRINSERT, 'X-DANE-Sender'), 'the open message still gets its headers', nil)
 mt.disconnect(conn)
 "
-mt_run "$WORLD/drain.lua" 7
+mt_tap "$WORLD/drain.lua" 7
 for _ in $(seq 1 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.05; done
 wait "$DAEMON_PID"
 is "$?" 0 "after the message the daemon exits 0"

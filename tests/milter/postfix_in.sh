@@ -12,7 +12,6 @@
 # shellcheck disable=SC2153 # the WORLD_* variables come from world.env
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
-PF="$top_srcdir/tests/world/postfix.sh"
 for c in postfix swaks smtp-source; do
 	command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] ||
 		{ echo "1..0 # SKIP $c is not installed"; exit 0; }
@@ -26,12 +25,8 @@ INLOG="$WORLD/pf-in/maillog"
 MAIL="$WORLD/pf-in/mail"
 AS=mx.inbound.test      # authserv-id: Postfix's j macro (myhostname)
 
-M_EXTRA='timeout_ms = 5000;' daemon_conf "$CONF" \
+M_EXTRA='timeout_ms = 5000;' inbound_start "$CONF" "$LOG" \
 	'domains = ( { name = "notlsa.dane.test"; require = "dane"; } );'
-daemon_start "$CONF" "$LOG"
-out=$(bash "$PF" start-inbound "$WORLD" "inet:127.0.0.1:$MILTER_PORT" 2>&1) ||
-	{ printf '%s\n' "$out" | sed 's/^/# /'; bail "postfix.sh start-inbound failed"; }
-SERVER=$WORLD_NET.6
 
 # send NAME SWAKS-ARGS...: one message; the transcript goes to
 # $WORLD/NAME.swaks; its Postfix queue id is printed.

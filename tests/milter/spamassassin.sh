@@ -74,12 +74,8 @@ out=$(bash "$PF" start-sink "$WORLD" 2>&1) ||
 	{ printf '%s\n' "$out" | sed 's/^/# /'; bail "postfix.sh start-sink failed"; }
 # 2 s: far more than the world's verdicts and probes need, far less than
 # lame.test's lookups (dns.timeout_ms = 3000).
-M_EXTRA='timeout_ms = 2000;' daemon_conf "$CONF" \
+M_EXTRA='timeout_ms = 2000;' inbound_start "$CONF" "$LOG" \
 	'probe = { enabled = true; timeout_ms = 1500; };'
-daemon_start "$CONF" "$LOG"
-out=$(bash "$PF" start-inbound "$WORLD" "inet:127.0.0.1:$MILTER_PORT" 2>&1) ||
-	{ printf '%s\n' "$out" | sed 's/^/# /'; bail "postfix.sh start-inbound failed"; }
-SERVER=$WORLD_NET.6
 
 # send NAME RCPT SWAKS-ARGS...: one message with Subject NAME to RCPT (its
 # own mailbox); waits (bounded) for the delivery and appends the message

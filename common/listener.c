@@ -1,0 +1,223 @@
+/*
+ * listener.c: see listener.h.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* accept4 */
+#endif
+#include "listener.h"
+
+#include <errno.h>
+#include <iv.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "endpoint.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct listener_sock {
+	struct listener *ls_l;
+	struct listener_sock *ls_next;
+	struct iv_fd ls_fd;
+	char *ls_name;                  /* the endpoint as given */
+	struct endpoint_fd ls_ep;       /* the socket, and the unix socket file we created */
+};
+
+struct listener {
+	char *l_what;
+	unsigned l_max_conns;
+	listener_accept_fn *l_accept;
+	void *l_arg;
+	struct listener_sock *l_socks;
+	unsigned l_open;
+	unsigned long l_refused;
+	struct iv_timer l_pause;        /* accepting paused until it fires */
+	time_t l_warned_accept;         /* iv_now seconds of the last warning, -1: never */
+	time_t l_warned_refuse;
+	unsigned long l_refused_quiet;  /* refusals not yet reported */
+};
+
+static void listener_accept(void *cookie);
+
+void
+listener_after_ms(struct timespec *ts, unsigned ms)
+{
+	*ts = iv_now;
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* True when a warning last given at *last may be repeated now. */
+static bool
+listener_warn_due(time_t *last)
+{
+	time_t now = iv_now.tv_sec;
+
+	if (*last != (time_t)-1 && now - *last < LISTENER_WARN_INTERVAL)
+		return false;
+	*last = now;
+	return true;
+}
+
+static void
+listener_resume(void *cookie)
+{
+	struct listener *l = cookie;
+	struct listener_sock *ls;
+
+	for (ls = l->l_socks; ls != NULL; ls = ls->ls_next)
+		iv_fd_set_handler_in(&ls->ls_fd, listener_accept);
+}
+
+/* accept() failed for lack of descriptors or memory: stop accepting for a
+ * moment instead of spinning on the level-triggered sockets. */
+static void
+listener_pause(struct listener *l, const struct listener_sock *failed)
+{
+	struct listener_sock *ls;
+
+	if (listener_warn_due(&l->l_warned_accept))
+		log_warn("%s: %s: accept, pausing for %d ms", l->l_what, failed->ls_name,
+		    LISTENER_PAUSE_MS);
+	if (iv_timer_registered(&l->l_pause))
+		return;
+	for (ls = l->l_socks; ls != NULL; ls = ls->ls_next)
+		iv_fd_set_handler_in(&ls->ls_fd, NULL);
+	iv_validate_now();
+	listener_after_ms(&l->l_pause.expires, LISTENER_PAUSE_MS);
+	iv_timer_register(&l->l_pause);
+}
+
+static void
+listener_accept(void *cookie)
+{
+	struct listener_sock *ls = cookie;
+	struct listener *l = ls->ls_l;
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	int fd;
+
+	for (;;) {
+		slen = sizeof(ss);
+		fd = accept4(ls->ls_fd.fd, (struct sockaddr *)&ss, &slen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			switch (errno) {
+			case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+			case EWOULDBLOCK:
+#endif
+				return;
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				continue;
+			default:
+				listener_pause(l, ls);
+				return;
+			}
+		}
+		if (l->l_open >= l->l_max_conns) {
+			close(fd);
+			l->l_refused++;
+			l->l_refused_quiet++;
+			if (listener_warn_due(&l->l_warned_refuse)) {
+				log_warnx("%s: %s: %u connections open, refused %lu", l->l_what,
+				    ls->ls_name, l->l_open, l->l_refused_quiet);
+				l->l_refused_quiet = 0;
+			}
+			continue;
+		}
+		if (slen < sizeof(ss.ss_family))
+			ss.ss_family = AF_UNIX;
+		l->l_open++;
+		l->l_accept(l->l_arg, fd, &ss, ls->ls_name);
+	}
+}
+
+struct listener *
+listener_new(const char *what, unsigned max_conns, listener_accept_fn *on_accept, void *arg)
+{
+	struct listener *l = xcalloc(1, sizeof(*l));
+
+	l->l_what = xstrdup(what);
+	l->l_max_conns = max_conns;
+	l->l_accept = on_accept;
+	l->l_arg = arg;
+	l->l_warned_accept = l->l_warned_refuse = (time_t)-1;
+	IV_TIMER_INIT(&l->l_pause);
+	l->l_pause.cookie = l;
+	l->l_pause.handler = listener_resume;
+	return l;
+}
+
+int
+listener_open(struct listener *l, const char *endpoint, unsigned unix_mode, char **errp)
+{
+	struct endpoint_fd *fds = NULL;
+	size_t nfds = 0, i;
+	int n;
+
+	n = endpoint_listen(l->l_what, endpoint, unix_mode, &fds, &nfds, errp);
+	for (i = 0; i < nfds; i++) {
+		struct listener_sock *ls = xcalloc(1, sizeof(*ls));
+
+		ls->ls_l = l;
+		ls->ls_name = xstrdup(endpoint);
+		ls->ls_ep = fds[i];
+		IV_FD_INIT(&ls->ls_fd);
+		ls->ls_fd.fd = fds[i].ef_fd;
+		ls->ls_fd.cookie = ls;
+		ls->ls_fd.handler_in = iv_timer_registered(&l->l_pause) ? NULL : listener_accept;
+		iv_fd_register(&ls->ls_fd);
+		ls->ls_next = l->l_socks;
+		l->l_socks = ls;
+	}
+	free(fds);
+	return n;
+}
+
+void
+listener_closed(struct listener *l)
+{
+	if (l->l_open == 0)
+		log_abort("%s: a connection closed that was never open", l->l_what);
+	l->l_open--;
+}
+
+unsigned
+listener_open_conns(const struct listener *l)
+{
+	return l->l_open;
+}
+
+unsigned long
+listener_refused(const struct listener *l)
+{
+	return l->l_refused;
+}
+
+void
+listener_free(struct listener *l)
+{
+	struct listener_sock *ls, *next;
+
+	if (l == NULL)
+		return;
+	for (ls = l->l_socks; ls != NULL; ls = next) {
+		next = ls->ls_next;
+		iv_fd_unregister(&ls->ls_fd);
+		endpoint_close(&ls->ls_ep);
+		free(ls->ls_name);
+		free(ls);
+	}
+	if (iv_timer_registered(&l->l_pause))
+		iv_timer_unregister(&l->l_pause);
+	free(l->l_what);
+	free(l);
+}

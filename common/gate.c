@@ -89,12 +89,15 @@ gate_close(struct gate *g)
 	g->g_closed = true;
 	job = g->g_head;
 	g->g_head = g->g_tail = NULL;
+	/* under g_lock: no submitter can be posting the event meanwhile */
+	iv_event_unregister(&g->g_event);
 	pthread_mutex_unlock(&g->g_lock);
 	for (; job != NULL; job = next) {
 		next = job->gj_next;
-		gate_job_put(job);      /* the engine's reference: never run */
+		job->gj_next = NULL;
+		/* never run: done without a result, so its waiter stops now */
+		gate_job_done(job);
 	}
-	iv_event_unregister(&g->g_event);
 }
 
 void
@@ -135,9 +138,10 @@ gate_submit(struct gate *g, struct gate_job *job)
 	else
 		g->g_head = job;
 	g->g_tail = job;
-	pthread_mutex_unlock(&g->g_lock);
+	/* posted under g_lock, so gate_close() cannot unregister it meanwhile */
 	if (was_empty)
 		iv_event_post(&g->g_event);
+	pthread_mutex_unlock(&g->g_lock);
 	return GATE_DONE;
 }
 
@@ -186,20 +190,16 @@ gate_job_is_done(struct gate_job *job)
 void
 gate_job_done(struct gate_job *job)
 {
-	int left;
-
-	/* Drop the engine's reference before the waiter can run, so that when
-	 * gate_wait() returns GATE_DONE the waiter's put is the last one. */
+	/* Wake the waiter first, then drop the engine's reference outside the
+	 * job's lock: whichever side puts last frees the job, and nobody
+	 * touches the job's mutex after its last reference is gone. */
 	pthread_mutex_lock(&job->gj_lock);
 	if (job->gj_done)
 		log_abort("gate: job completed twice");
 	job->gj_done = true;
-	left = __atomic_sub_fetch(&job->gj_refs, 1, __ATOMIC_ACQ_REL);
-	if (left > 0)
-		pthread_cond_broadcast(&job->gj_cond);
+	pthread_cond_broadcast(&job->gj_cond);
 	pthread_mutex_unlock(&job->gj_lock);
-	if (left == 0)                  /* the waiter gave up and is gone */
-		gate_job_free(job);
+	gate_job_put(job);
 }
 
 void

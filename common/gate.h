@@ -48,9 +48,10 @@ enum gate_status {
 
 /* Engine thread, after iv_init(): create the gate and register its event. */
 struct gate *gate_new(void);
-/* Engine thread: stop accepting jobs and drop the jobs never run; the
- * struct stays valid, so late submitters on other threads get GATE_CLOSED.
- * Idempotent. */
+/* Engine thread: stop accepting jobs; the jobs never run are completed
+ * without running (their waiters return GATE_DONE at once and find no
+ * result); the struct stays valid, so late submitters on other threads get
+ * GATE_CLOSED. Idempotent. */
 void gate_close(struct gate *g);
 /* Engine thread: gate_close, then free (no other thread may use g any more). */
 void gate_destroy(struct gate *g);

@@ -192,6 +192,7 @@ ask_new(struct gate *g, const char *domain, bool probe)
 	struct ask *a = xcalloc(1, sizeof(*a));
 
 	a->a_probe = probe;
+	a->a_pv = PROBESET_SKIPPED;     /* until a probe says otherwise */
 	if (strlen(domain) >= sizeof(a->a_domain))
 		log_abort("ask_start: domain too long");
 	strcpy(a->a_domain, domain);

@@ -27,6 +27,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <iv_event.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <iv.h>
 #include <iv_signal.h>
@@ -171,13 +172,20 @@ daemon_stop(void *cookie)
 	daemon_drain(d);
 }
 
-/* The filter's thread ended (any thread): back on the loop. */
+/* The filter's thread ended (any thread): back on the loop, unless the
+ * loop is gone already (the event is unregistered under the same lock). */
+static pthread_mutex_t daemon_ended_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool daemon_ended_live;
+
 static void
 daemon_milter_ended_post(void *cookie)
 {
 	struct daemon *d = cookie;
 
-	iv_event_post(&d->dm_milter_ended);
+	pthread_mutex_lock(&daemon_ended_lock);
+	if (daemon_ended_live)
+		iv_event_post(&d->dm_milter_ended);
+	pthread_mutex_unlock(&daemon_ended_lock);
 }
 
 static void
@@ -431,6 +439,7 @@ daemon_main(int argc, char **argv)
 	d.dm_milter_ended.cookie = &d;
 	d.dm_milter_ended.handler = daemon_milter_ended;
 	iv_event_register(&d.dm_milter_ended);
+	daemon_ended_live = true;
 	daemon_arm_save(&d);
 	if (d.dm_milter && filter_run(daemon_milter_ended_post, &d, &err) != 0) {
 		log_errx("%s", err);
@@ -445,16 +454,20 @@ daemon_main(int argc, char **argv)
 
 	iv_main();
 
-	/* Lookups still in flight end now; late asks find the gate closed. */
-	ask_engine_shutdown();
+	/* Late asks find the gate closed, queued ones end at once, and the
+	 * lookups still in flight end now. */
 	gate_close(d.dm_gate);
+	ask_engine_shutdown();
 	if (d.dm_milter && !filter_join(6000))
 		log_warnx("milter: libmilter's listener did not stop in time");
 	if (iv_timer_registered(&d.dm_save_timer))
 		iv_timer_unregister(&d.dm_save_timer);
 	if (iv_timer_registered(&d.dm_drain_timer))
 		iv_timer_unregister(&d.dm_drain_timer);
+	pthread_mutex_lock(&daemon_ended_lock);
+	daemon_ended_live = false;
 	iv_event_unregister(&d.dm_milter_ended);
+	pthread_mutex_unlock(&daemon_ended_lock);
 	iv_signal_unregister(&d.dm_sigterm);
 	iv_signal_unregister(&d.dm_sigint);
 	iv_signal_unregister(&d.dm_sighup);

@@ -44,6 +44,7 @@ struct pc_entry {
 	struct probe_req pe_req;
 	struct probe_tlsa *pe_tlsa;
 	char *pe_host, *pe_addr, *pe_base, *pe_ca, *pe_helo, *pe_tag;
+	char *pe_nexthop, *pe_nexthop2;         /* DANE-TA reference identifiers */
 	struct probe *pe_probe;
 	struct pc_entry *pe_qnext;              /* queued */
 	struct pc_waiter *pe_waiters;
@@ -71,7 +72,6 @@ struct ps_slot {
 struct ps_host {
 	struct probeset *ph_ps;
 	const struct dane_host *ph_host;
-	bool ph_noaddr;                         /* nothing to probe (DNS said so) */
 	enum probe_mode ph_mode;
 	bool ph_outside_sts;                    /* MTA-STS: not matched by the policy */
 	struct dns_query *ph_q[2];
@@ -167,8 +167,11 @@ pc_entry_clear_req(struct pc_entry *e)
 	free(e->pe_ca);
 	free(e->pe_helo);
 	free(e->pe_tag);
+	free(e->pe_nexthop);
+	free(e->pe_nexthop2);
 	e->pe_tlsa = NULL;
 	e->pe_base = e->pe_ca = e->pe_helo = e->pe_tag = NULL;
+	e->pe_nexthop = e->pe_nexthop2 = NULL;
 }
 
 static void
@@ -318,6 +321,8 @@ pc_start_queued(struct probecache *pc)
 		e->pe_req.pr_ca_file = e->pe_ca;
 		e->pe_req.pr_helo = e->pe_helo;
 		e->pe_req.pr_logtag = e->pe_tag;
+		e->pe_req.pr_nexthop = e->pe_nexthop;
+		e->pe_req.pr_nexthop2 = e->pe_nexthop2;
 		e->pe_state = PE_RUNNING;
 		pc->pc_running++;
 		if ((e->pe_probe = probe_start(&e->pe_req, pc_probe_done, e)) == NULL) {
@@ -372,7 +377,7 @@ ps_finish(struct probeset *ps)
 	struct probeset_result r;
 	struct probeset_addr *addrs;
 	size_t i, h;
-	bool any_fail = false, any_policy = false, host_dead = false;
+	bool any_fail = false, any_policy = false, any_pass = false, host_dead = false;
 	char note[256];
 
 	addrs = xcalloc(ps->ps_nslots ? ps->ps_nslots : 1, sizeof(*addrs));
@@ -380,19 +385,25 @@ ps_finish(struct probeset *ps)
 	r.pr_domain = ps->ps_v->v_domain;
 	for (i = 0; i < ps->ps_nslots; i++) {
 		addrs[i] = ps->ps_slots[i].sl_res;
+		/* without a policy nothing can fail: a failed handshake there
+		 * is a fact to show, not a verification failure */
+		if (addrs[i].pa_mode == PROBE_NONE)
+			continue;
+		any_policy = true;
 		if (addrs[i].pa_status == PROBE_FAIL && !any_fail) {
 			any_fail = true;
 			r.pr_reason = addrs[i].pa_reason;
 		}
-		if (addrs[i].pa_mode != PROBE_NONE)
-			any_policy = true;
+		if (addrs[i].pa_status == PROBE_PASS)
+			any_pass = true;
 	}
-	/* a host under a policy none of whose addresses could be probed */
+	/* a host under a policy none of whose addresses could be probed (no
+	 * address at all included): it is not verified */
 	for (h = 0; h < ps->ps_nhosts; h++) {
 		const char *name = ps->ps_hosts[h].ph_host->dh_name;
 		bool seen = false, reached = false;
 
-		if (ps->ps_hosts[h].ph_mode == PROBE_NONE || ps->ps_hosts[h].ph_noaddr)
+		if (ps->ps_hosts[h].ph_mode == PROBE_NONE)
 			continue;
 		for (i = 0; i < ps->ps_nslots; i++)
 			if (strcmp(ps->ps_slots[i].sl_host, name) == 0) {
@@ -413,7 +424,7 @@ ps_finish(struct probeset *ps)
 		r.pr_verdict = PROBESET_SKIPPED;
 		r.pr_note = ps->ps_nslots ? "no DANE or MTA-STS policy: TLS not authenticated" :
 		    "no MX address to probe";
-	} else if (host_dead) {
+	} else if (host_dead || !any_pass) {
 		r.pr_verdict = PROBESET_TEMP;
 		r.pr_note = "an MX host could not be reached on any address";
 	} else {
@@ -495,6 +506,9 @@ ps_new_slot(struct probeset *ps, const char *host, const char *addr)
 static char *
 ps_key(const struct ps_host *ph, const char *addr, unsigned port, const struct engine *en)
 {
+	const struct verdict *v = ph->ph_ps->ps_v;
+	bool ps_v_secure_mx = v->v_dane->dr_mx_security == DNS_SEC_SECURE;
+	const char *ps_v_domain = v->v_domain;
 	const struct dane_host *h = ph->ph_host;
 	struct sbuf sb = SBUF_INIT;
 	size_t i, j;
@@ -503,6 +517,8 @@ ps_key(const struct ps_host *ph, const char *addr, unsigned port, const struct e
 	    ph->ph_mode == PROBE_DANE && h->dh_tlsa_base ? h->dh_tlsa_base : "",
 	    ph->ph_mode == PROBE_PKIX && en->en_cfg->c_mta_sts.cst_ca_file ?
 	    en->en_cfg->c_mta_sts.cst_ca_file : "");
+	if (ph->ph_mode == PROBE_DANE && ps_v_secure_mx)
+		sbuf_printf(&sb, "|nh=%s", ps_v_domain);
 	if (ph->ph_mode == PROBE_DANE)
 		for (i = 0; i < h->dh_ntlsa; i++) {
 			sbuf_printf(&sb, "|%u %u %u ", h->dh_tlsa[i].dt_usage,
@@ -578,6 +594,14 @@ ps_add_probe(struct probeset *ps, struct ps_host *ph, const char *addr)
 		e->pe_ttl_pass = cp->cpr_ttl;
 		e->pe_ttl_fail = cp->cpr_fail_ttl;
 		e->pe_base = h->dh_tlsa_base ? xstrdup(h->dh_tlsa_base) : NULL;
+		/* RFC 7672 §3.2.2: with a secure MX RRset the next-hop domain
+		 * (and its CNAME-expanded form) are reference identifiers too */
+		if (ph->ph_mode == PROBE_DANE &&
+		    ps->ps_v->v_dane->dr_mx_security == DNS_SEC_SECURE) {
+			e->pe_nexthop = xstrdup(ps->ps_v->v_domain);
+			if (ps->ps_v->v_dane->dr_domain_canon != NULL)
+				e->pe_nexthop2 = xstrdup(ps->ps_v->v_dane->dr_domain_canon);
+		}
 		e->pe_ca = ps->ps_en->en_cfg->c_mta_sts.cst_ca_file ?
 		    xstrdup(ps->ps_en->en_cfg->c_mta_sts.cst_ca_file) : NULL;
 		if (*cp->cpr_helo != '\0')
@@ -640,13 +664,13 @@ ps_plan_host(struct probeset *ps, struct ps_host *ph)
 		sl->sl_filled = true;
 		return;
 	}
-	if (n == 0) {
-		ph->ph_noaddr = true;
+	if (n == 0 || (ph->ph_mode == PROBE_DANE && (h->dh_state == DANE_HOST_ERROR ||
+	    h->dh_state == DANE_HOST_UNREACHABLE))) {
 		sl = ps_new_slot(ps, h->dh_name, "-");
 		sl->sl_res.pa_mode = ph->ph_mode;
 		sl->sl_res.pa_status = PROBE_ERROR;
-		sl->sl_s[0] = xasprintf("no address to probe%s%s", h->dh_why ? ": " : "",
-		    h->dh_why ? h->dh_why : "");
+		sl->sl_s[0] = xasprintf("%s%s%s", n == 0 ? "no address to probe" :
+		    "its DNS lookups failed", h->dh_why ? ": " : "", h->dh_why ? h->dh_why : "");
 		sl->sl_res.pa_detail = sl->sl_s[0];
 		sl->sl_filled = true;
 		return;
@@ -741,9 +765,12 @@ probeset_start(struct engine *en, struct probecache *pc, const struct verdict *v
 
 		ph->ph_ps = ps;
 		ph->ph_host = h;
+		/* under DANE a host whose lookups failed is not verified
+		 * either: it stays under the policy (and is reported as not
+		 * probed); only hosts without TLSA get opportunistic TLS */
 		if (dane_applies)
-			ph->ph_mode = h->dh_state == DANE_HOST_USABLE || h->dh_state == DANE_HOST_UNUSABLE ?
-			    PROBE_DANE : PROBE_NONE;
+			ph->ph_mode = h->dh_state == DANE_HOST_NO_TLSA || h->dh_state == DANE_HOST_INSECURE ?
+			    PROBE_NONE : PROBE_DANE;
 		else if (sts_applies)
 			ph->ph_mode = PROBE_PKIX;
 		else

@@ -71,6 +71,7 @@ struct probe {
 	struct timespec p_t0;
 	/* copies of the request */
 	char *p_host, *p_addr, *p_base, *p_helo, *p_tag, *p_ca_file;
+	char *p_nexthop, *p_nexthop2;
 	unsigned p_port;
 	enum probe_mode p_mode;
 	struct probe_tlsa *p_tlsa;
@@ -208,6 +209,8 @@ probe_free(struct probe *p)
 	free(p->p_helo);
 	free(p->p_tag);
 	free(p->p_ca_file);
+	free(p->p_nexthop);
+	free(p->p_nexthop2);
 	for (size_t i = 0; i < p->p_ntlsa; i++)
 		free((void *)p->p_tlsa[i].pt_data);
 	free(p->p_tlsa);
@@ -365,6 +368,10 @@ probe_start_tls(struct probe *p)
 		SSL_set_hostflags(p->p_ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (strcasecmp(p->p_host, p->p_base) != 0)
 			SSL_add1_host(p->p_ssl, p->p_host);
+		if (p->p_nexthop != NULL)
+			SSL_add1_host(p->p_ssl, p->p_nexthop);
+		if (p->p_nexthop2 != NULL)
+			SSL_add1_host(p->p_ssl, p->p_nexthop2);
 		for (i = 0; i < p->p_ntlsa; i++) {
 			const struct probe_tlsa *t = &p->p_tlsa[i];
 
@@ -719,6 +726,8 @@ probe_start(const struct probe_req *req, probe_done_fn *done, void *arg)
 	p->p_helo = xstrdup(req->pr_helo ? req->pr_helo : "localhost");
 	p->p_tag = req->pr_logtag ? xstrdup(req->pr_logtag) : NULL;
 	p->p_ca_file = req->pr_ca_file ? xstrdup(req->pr_ca_file) : NULL;
+	p->p_nexthop = req->pr_nexthop ? xstrdup(req->pr_nexthop) : NULL;
+	p->p_nexthop2 = req->pr_nexthop2 ? xstrdup(req->pr_nexthop2) : NULL;
 	p->p_port = req->pr_port;
 	p->p_mode = req->pr_mode;
 	p->p_ntlsa = req->pr_ntlsa;

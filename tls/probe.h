@@ -8,7 +8,8 @@
  * command injection), and does the TLS handshake; then it records the
  * session (version, cipher, bits, the peer's chain) and the verdict:
  *   DANE: usages 2 and 3 only; SNI and first reference identifier = the
- *         TLSA base domain, the MX name (if different) as another one;
+ *         TLSA base domain, the MX name (if different) and the next-hop
+ *         domain (secure MX, RFC 7672 §3.2.2) as others;
  *         no name checks for DANE-EE, name checks for DANE-TA
  *         (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
  *   PKIX: the CA file, SNI and name check = the MX host name;
@@ -65,6 +66,9 @@ struct probe_req {
 	unsigned pr_port;               /* 25 */
 	enum probe_mode pr_mode;
 	const char *pr_tlsa_base;       /* DANE: TLSA base domain (SNI); NULL = pr_host */
+	const char *pr_nexthop;         /* DANE-TA: the next-hop domain as a reference
+	                                   identifier (secure MX only), or NULL */
+	const char *pr_nexthop2;        /* its CNAME-expanded form, or NULL */
 	const struct probe_tlsa *pr_tlsa;       /* DANE: the secure TLSA RRset */
 	size_t pr_ntlsa;
 	const char *pr_ca_file;         /* PKIX (and the informational verified=): CA bundle */

@@ -131,6 +131,13 @@ is "$RC" 75 "DNSSEC failure: exit 75"
 is "$(tail -1 "$WORLD/bogus.out")" "  check: temperror: the domain's lookups failed: nothing to probe against" \
 	"DNSSEC failure: no probe"
 
+run half half.dane.test
+is "$RC" 75 "an MX host without addresses (its name server never answers): exit 75, not a pass"
+like "$(cat "$WORLD/half.out")" "  [a-z0-9.]+\\[-\\]:25 dane error detail=\"no address to probe" \
+	"... the host is listed with why it was not probed"
+is "$(tail -1 "$WORLD/half.out")" "  check: temperror: an MX host could not be reached on any address" \
+	"... and the domain is not called verified"
+
 run mixed usable.dane.test wrongtlsa.dane.test bogus.test
 is "$RC" 1 "a failure and a temporary error: exit 1 (the failure wins)"
 run usage

@@ -125,6 +125,46 @@ test_inbound(void)
 	    "other {verify} words lower-cased; a hostile macro stays one token");
 }
 
+/* The longest inbound header folds; no line passes 998 bytes. */
+static void
+test_fold(void)
+{
+	char authserv[256], big[400];
+	struct hdr_inbound in;
+	struct sbuf sb = SBUF_INIT;
+	const char *p, *q;
+	size_t longest = 0;
+
+	memset(authserv, 'a', sizeof(authserv) - 1);
+	authserv[sizeof(authserv) - 1] = '\0';
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memset(&in, 0, sizeof(in));
+	in.hi_tls_version = "TLSv1.3";
+	in.hi_cipher = big;
+	in.hi_bits = "256";
+	in.hi_verify = "OK";
+	in.hi_cert_subject = big;
+	in.hi_cert_issuer = big;
+	in.hi_client_name = big;
+	in.hi_client_addr = "2001:db8::1";
+	hdr_inbound_value(&sb, authserv, &in);
+	for (p = sbuf_str(&sb); p != NULL; p = q ? q + 1 : NULL) {
+		size_t len;
+
+		q = strchr(p, '\n');
+		len = q ? (size_t)(q - p) : strlen(p);
+		if (len > longest)
+			longest = len;
+	}
+	tap_ok(strstr(sbuf_str(&sb), ";\n\t") != NULL, "a long X-DANE-Inbound is folded at a key");
+	tap_ok(longest + strlen(HDR_INBOUND) + 2 <= 998, "no line longer than 998 bytes (longest %zu)",
+	    longest + strlen(HDR_INBOUND) + 2);
+	tap_ok(strstr(sbuf_str(&sb), "\n\n") == NULL && strchr(sbuf_str(&sb), '\r') == NULL,
+	    "folding adds no empty line and no CR");
+	sbuf_free(&sb);
+}
+
 static void
 test_domains(void)
 {
@@ -266,6 +306,7 @@ main(void)
 	tap_watchdog(20);
 	test_token();
 	test_inbound();
+	test_fold();
 	test_domains();
 	test_summary();
 	return tap_done();

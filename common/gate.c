@@ -190,16 +190,22 @@ gate_job_is_done(struct gate_job *job)
 void
 gate_job_done(struct gate_job *job)
 {
-	/* Wake the waiter first, then drop the engine's reference outside the
-	 * job's lock: whichever side puts last frees the job, and nobody
-	 * touches the job's mutex after its last reference is gone. */
+	int left;
+
+	/* Drop the engine's reference before the waiter can run, so that when
+	 * gate_wait() returns GATE_DONE the waiter's put is the last one. A
+	 * waiter that gave up earlier and puts now waits for this lock in
+	 * gate_job_put(), so the job is never freed under our feet. */
 	pthread_mutex_lock(&job->gj_lock);
 	if (job->gj_done)
 		log_abort("gate: job completed twice");
 	job->gj_done = true;
-	pthread_cond_broadcast(&job->gj_cond);
+	left = __atomic_sub_fetch(&job->gj_refs, 1, __ATOMIC_ACQ_REL);
+	if (left > 0)
+		pthread_cond_broadcast(&job->gj_cond);
 	pthread_mutex_unlock(&job->gj_lock);
-	gate_job_put(job);
+	if (left == 0)                  /* the waiter gave up and is gone */
+		gate_job_free(job);
 }
 
 void
@@ -211,6 +217,12 @@ gate_job_get(struct gate_job *job)
 void
 gate_job_put(struct gate_job *job)
 {
-	if (__atomic_sub_fetch(&job->gj_refs, 1, __ATOMIC_ACQ_REL) == 0)
+	int left;
+
+	/* Under the job's lock: gate_job_done() may be inside it right now. */
+	pthread_mutex_lock(&job->gj_lock);
+	left = __atomic_sub_fetch(&job->gj_refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&job->gj_lock);
+	if (left == 0)
 		gate_job_free(job);
 }

@@ -12,8 +12,9 @@
  * daemon.user / daemon.group, then (without -f) detaches.
  * SIGTERM/SIGINT: new milter messages get a temporary failure, the
  * messages in progress are finished (milter.drain_timeout_ms), then
- * libmilter stops, the cache is saved, everything closed, exit 0. SIGHUP: reload the configuration (a broken new file is logged and
- * the old configuration kept; milter connections keep the configuration
+ * libmilter stops, the cache is saved, everything closed, exit 0.
+ * SIGHUP (or SIGUSR1): reload the configuration (a broken new file is
+ * logged and the old configuration kept; milter connections keep the configuration
  * they started with); listeners keep their addresses until a restart.
  * The cache file is also saved every cache.save_interval seconds.
  *
@@ -21,6 +22,8 @@
  * the milter threads block these signals and the main thread takes them
  * (the kernel prefers the main thread for a process-directed signal). If
  * libmilter stops by itself all the same, the daemon shuts down cleanly.
+ * SIGUSR1 reloads too (as OpenDKIM does): libmilter never waits for it, so
+ * it cannot be taken for "stop" under any timing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,7 +63,7 @@ struct daemon {
 	bool dm_milter;                 /* the filter runs */
 	bool dm_stopping;
 	struct timespec dm_drain_end;
-	struct iv_signal dm_sigterm, dm_sigint, dm_sighup;
+	struct iv_signal dm_sigterm, dm_sigint, dm_sighup, dm_sigusr1;
 	struct iv_timer dm_save_timer;
 	struct iv_timer dm_drain_timer;
 	struct iv_event dm_milter_ended;
@@ -429,6 +432,7 @@ daemon_main(int argc, char **argv)
 	daemon_signal(&d.dm_sigterm, SIGTERM, daemon_stop, &d);
 	daemon_signal(&d.dm_sigint, SIGINT, daemon_stop, &d);
 	daemon_signal(&d.dm_sighup, SIGHUP, daemon_reload, &d);
+	daemon_signal(&d.dm_sigusr1, SIGUSR1, daemon_reload, &d);
 	IV_TIMER_INIT(&d.dm_save_timer);
 	d.dm_save_timer.cookie = &d;
 	d.dm_save_timer.handler = daemon_save_timer;
@@ -471,6 +475,7 @@ daemon_main(int argc, char **argv)
 	iv_signal_unregister(&d.dm_sigterm);
 	iv_signal_unregister(&d.dm_sigint);
 	iv_signal_unregister(&d.dm_sighup);
+	iv_signal_unregister(&d.dm_sigusr1);
 	metricsd_free(d.dm_md);
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);

@@ -66,6 +66,10 @@ kill -HUP "$DAEMON_PID"
 sleep 0.3
 mt_tap "$WORLD/reload.lua" 11
 is "$(grep -c 'libmilter stopped' "$LOG")" 0 "libmilter never took a SIGHUP as stop"
+n=$(grep -c 'configuration reloaded' "$LOG")
+kill -USR1 "$DAEMON_PID"
+for _ in $(seq 1 50); do [ "$(grep -c 'configuration reloaded' "$LOG")" -gt "$n" ] && break; sleep 0.1; done
+is "$(grep -c 'configuration reloaded' "$LOG")" "$((n + 1))" "SIGUSR1 reloads too (a signal libmilter never waits for)"
 
 # A message in progress when SIGTERM comes is finished first.
 mt_script "$WORLD/drain.lua" "

@@ -7,10 +7,11 @@
 # (the server sends its CA); a TLSA reached through a CNAME on a host that
 # serves another name's certificate (DANE-EE ignores names); a mismatching
 # TLSA; a server without STARTTLS; a DANE-TA chain whose leaf has expired;
-# a DANE-TA leaf with the wrong name; MTA-STS with a good and with a
-# self-signed certificate; a server that stalls in the handshake (bounded);
-# IPv6; no policy; null MX; a DNSSEC failure; JSON. Needs root, postfix.
-# ~10 s.
+# a DANE-TA leaf with the wrong name; a DANE-TA leaf named only for the
+# next-hop domain (a reference identifier with a secure MX: passes);
+# MTA-STS with a good and with a self-signed certificate; a server that
+# stalls in the handshake (bounded); IPv6; no policy; null MX; a DNSSEC
+# failure; JSON. Needs root, postfix. ~10 s.
 # shellcheck disable=SC2153 # the WORLD_* variables come from world.env
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
@@ -100,6 +101,14 @@ run tawrong tawrongname.dane.test
 h=mx.tawrongname.dane.test
 like "$(line tawrong "$h[")" "dane fail certificate-host-mismatch .*cert=\"/CN=wrong\\.example\"" \
 	"DANE-TA leaf with the wrong name: certificate-host-mismatch"
+is "$RC" 1 "wrong name: exit 1"
+
+run tanext tanexthop.dane.test
+h=mx.tanexthop.dane.test; ad=$(a $h)
+like "$(line tanext "$h[$ad]")" \
+	"^  $h\\[$ad\\]:25 dane pass .* depth=1 match=\"2 1 1 [0-9A-F]{64}\" cert=\"/CN=tanexthop\\.dane\\.test\" issuer=\"$CA\"" \
+	"DANE-TA leaf named only for the next-hop domain (secure MX, RFC 7672 3.2.2): pass at depth 1"
+is "$RC" 0 "tanexthop.dane.test: exit 0"
 
 run stall stall.dane.test
 h=mx.stall.dane.test

@@ -140,6 +140,22 @@ o=$(dane_ta $h "$a")
 printf '%s\n' "$o" | grep -q 'Verify return code: 62 (hostname mismatch)'
 ok $? "$h: DANE 2 1 1 fails: hostname mismatch" "$o"
 
+h=mx.tanexthop.dane.test
+a=$WORLD_ADDR_MX_TANEXTHOP_DANE_TEST
+o=$(sc $h "$a" -CAfile "$WORLD_CA")
+printf '%s\n' "$o" | grep -q '^ *0 s: *CN *= *tanexthop\.dane\.test$' &&
+	printf '%s\n' "$o" | grep -q '^ *1 s: *CN *= *danemilter test CA$' &&
+	[ "$(printf '%s\n' "$o" | grep -c 'BEGIN CERTIFICATE')" = 2 ] &&
+	printf '%s\n' "$o" | grep -q 'Verify return code: 0 (ok)'
+ok $? "$h ($a): valid test-CA leaf for tanexthop.dane.test (the next-hop domain) + the CA" "$o"
+o=$(dane_ta $h "$a")
+printf '%s\n' "$o" | grep -q 'Verify return code: 62 (hostname mismatch)'
+ok $? "$h: DANE 2 1 1 with the MX host name alone fails: hostname mismatch" "$o"
+o=$(sc $h "$a" -dane_tlsa_domain tanexthop.dane.test -dane_tlsa_rrdata "2 1 1 $CA256")
+printf '%s\n' "$o" | grep -q 'Verify return code: 0 (ok)' &&
+	printf '%s\n' "$o" | grep -q 'DANE TLSA 2 1 1 .* matched TA certificate'
+ok $? "$h: DANE 2 1 1 with the next-hop domain as the name verifies" "$o"
+
 # nostarttls (Postfix) and stall (smtp_server.py): the SMTP dialogue
 while IFS=$'\t' read -r st desc diag; do
 	ok "$st" "$desc" "$diag"

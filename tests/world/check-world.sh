@@ -165,7 +165,7 @@ ok $? "wrongtlsa TLSA does not match the host's certificate"
 expect MX badtlsa.dane.test "badtlsa MX secure" "handled by 10 mx\.corrupt\.test\. $S"
 
 # TLS probe fixtures: DNS all in order (usable); the servers differ (postfix.sh)
-for l in nostarttls taexpired tawrongname stall; do
+for l in nostarttls taexpired tawrongname stall tanexthop; do
 	expect MX $l.dane.test "$l MX secure" "handled by 10 mx\.$l\.dane\.test\. $S"
 	expect A mx.$l.dane.test "mx.$l A secure" "has address $(addr mx.$l.dane.test) $S"
 done
@@ -173,7 +173,7 @@ for l in nostarttls stall; do
 	expect TLSA _25._tcp.mx.$l.dane.test "$l TLSA 3 1 1 = its leaf, secure" \
 		"TLSA record 3 1 1 $(h256 mx.$l.dane.test) $S"
 done
-for l in taexpired tawrongname; do
+for l in taexpired tawrongname tanexthop; do
 	expect TLSA _25._tcp.mx.$l.dane.test "$l TLSA 2 1 1 = CA key, secure" "TLSA record 2 1 1 $CA256 $S"
 	out=$(uh TLSA _25._tcp.mx.$l.dane.test | grep -c 'TLSA record')
 	[ "$out" = 1 ]
@@ -306,6 +306,14 @@ o=$(openssl verify -CAfile "$WORLD_CA" "$C/wrong.example.pem" 2>&1) &&
 	[ "$(openssl x509 -in "$C/wrong.example.pem" -noout -ext subjectAltName | grep -o 'DNS:[^,]*' | tr '\n' ' ')" = "DNS:wrong.example " ] &&
 	[ "$(grep -c BEGIN "$C/wrong.example.chain.pem")" = 2 ]
 ok $? "wrong.example.pem: valid from the CA, CN/SAN wrong.example only; chain of 2" "$o"
+t=tanexthop.dane.test
+o=$(openssl verify -CAfile "$WORLD_CA" -verify_hostname $t "$C/$t.pem" 2>&1) &&
+	! openssl verify -CAfile "$WORLD_CA" -verify_hostname mx.$t "$C/$t.pem" >/dev/null 2>&1 &&
+	openssl x509 -in "$C/$t.pem" -noout -subject | grep -q '= *tanexthop\.dane\.test$' &&
+	[ "$(openssl x509 -in "$C/$t.pem" -noout -ext subjectAltName | grep -o 'DNS:[^,]*' | tr '\n' ' ')" = "DNS:$t " ] &&
+	[ "$(grep -c BEGIN "$C/$t.chain.pem")" = 2 ] &&
+	[ "$(openssl x509 -in "$C/$t.pem" -noout -pubkey)" = "$(openssl pkey -in "$C/$t.key" -pubout)" ]
+ok $? "$t.pem: valid from the CA, CN/SAN $t only (not mx.$t); chain of 2, key matches" "$o"
 o=$(openssl verify -CAfile "$C/selfsigned.pem" "$C/selfsigned.pem" 2>&1) &&
 	! openssl verify -CAfile "$WORLD_CA" "$C/selfsigned.pem" >/dev/null 2>&1
 ok $? "selfsigned.pem is self-signed, not from the CA" "$o"

@@ -71,6 +71,9 @@
 #                            name, expired (2020-01-01..2020-02-01), + CA
 #   mx.tawrongname.dane.test certs/wrong.example.chain.pem: test-CA leaf,
 #                            CN/SAN wrong.example only, + CA
+#   mx.tanexthop.dane.test   certs/tanexthop.dane.test.chain.pem: test-CA
+#                            leaf, CN/SAN tanexthop.dane.test (the next-hop
+#                            domain) only, + CA
 #   mx.stall.dane.test       no smtpd: smtp_server.py --mode stall (banner,
 #                            EHLO with STARTTLS, "220 2.0.0 Ready to start
 #                            TLS", then reads and never answers; closes
@@ -375,6 +378,9 @@ EOF
 			mx.tawrongname.dane.test) # test CA, for wrong.example
 				key=$WORLD_CERTS/wrong.example.key
 				chain=$WORLD_CERTS/wrong.example.chain.pem ;;
+			mx.tanexthop.dane.test) # test CA, for the next-hop domain only
+				key=$WORLD_CERTS/tanexthop.dane.test.key
+				chain=$WORLD_CERTS/tanexthop.dane.test.chain.pem ;;
 			mx.nostarttls.dane.test) # no STARTTLS in EHLO
 				extra="
   -o smtpd_tls_security_level=none" ;;

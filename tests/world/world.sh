@@ -28,7 +28,8 @@
 # keeps its address): .10-.30 the dane.test/unsigned/bogus/corrupt hosts,
 # .31-.50 mx.LABEL.sts.test, then .51 mx.nostarttls.dane.test, .52
 # mx.taexpired.dane.test, .53 mx.tawrongname.dane.test, .54
-# mx.stall.dane.test. mx.v6only.dane.test has no IPv4 address (AAAA ::1).
+# mx.stall.dane.test, .55 mx.tanexthop.dane.test. mx.v6only.dane.test has no
+# IPv4 address (AAAA ::1).
 #
 # Files written in DIR:
 #   world.env          sourceable shell: WORLD_* variables (plain assignments)
@@ -74,7 +75,9 @@
 # TLS probe fixtures: taexpired.{pem,key,chain.pem}: test-CA leaf for
 # mx.taexpired.dane.test valid 2020-01-01..2020-02-01 (expired; like
 # expired.pem); wrong.example.{pem,key,chain.pem}: test-CA leaf valid now,
-# CN and only SAN "wrong.example". mx.v6only.dane.test.{pem,key,chain.pem}
+# CN and only SAN "wrong.example"; tanexthop.dane.test.{pem,key,chain.pem}:
+# test-CA leaf valid now, CN and only SAN "tanexthop.dane.test" (the next-hop
+# domain, not the MX host name). mx.v6only.dane.test.{pem,key,chain.pem}
 # is made like every host's (for a test's own smtp_server.py on ::1).
 # Convention: the server at a host's address presents that host's H.pem; the
 # TLSA records below are computed so that this convention makes every "usable"
@@ -82,7 +85,8 @@
 # Exceptions (postfix.sh start-sink): at mx.badcert.sts.test's address the
 # sink presents badcert-selfsigned.pem (not mx.badcert.sts.test.pem), at
 # mx.taexpired.dane.test's taexpired.chain.pem, at mx.tawrongname.dane.test's
-# wrong.example.chain.pem; at mx.nostarttls.dane.test's it offers no
+# wrong.example.chain.pem, at mx.tanexthop.dane.test's
+# tanexthop.dane.test.chain.pem; at mx.nostarttls.dane.test's it offers no
 # STARTTLS; at mx.stall.dane.test's smtp_server.py --mode stall listens
 # instead of Postfix (EHLO lists STARTTLS, "220 Ready", then silence).
 #
@@ -121,12 +125,17 @@
 #  lame.test              temperror  - (NS on .2 never answers)
 #  dead.test              temperror  - (NS on .3, nothing listens)
 #  TLS probe fixtures: the DNS is in order (verdict usable for the DNS
-#  engine); the failure shows only in a TLS probe of the MX host:
+#  engine); the failure (or, for tanexthop, the pass) shows only in a TLS
+#  probe of the MX host:
 #  nostarttls.dane.test   usable     600 / AAAA NODATA 300 (3 1 1; sink: no STARTTLS)
 #  taexpired.dane.test    usable     600 / AAAA NODATA 300 (2 1 1 CA; sink: expired leaf)
 #  tawrongname.dane.test  usable     600 / AAAA NODATA 300 (2 1 1 CA; sink: leaf for wrong.example)
 #  stall.dane.test        usable     600 / AAAA NODATA 300 (3 1 1; STARTTLS 220, then silence)
 #  v6only.dane.test       usable     600 / A NODATA 300 (3 1 1; AAAA ::1 only, nothing listens)
+#  tanexthop.dane.test    usable     600 / AAAA NODATA 300 (2 1 1 CA; sink: leaf for tanexthop.dane.test)
+#   (a positive fixture: the leaf names only the next-hop domain, not the MX
+#   host; with a secure MX RRset that is a reference identifier too, RFC 7672
+#   3.2.2, so the DANE-TA probe passes; tawrongname's leaf must still fail)
 #  (usable.dane.test also has _mta-sts TXT id=usable1 and an enforce policy
 #   "mx: mx1.usable.dane.test": DANE must win over MTA-STS)
 #
@@ -220,9 +229,10 @@ unset _l
 # TLS probe fixtures (dane.test; DNS verdict usable, the failure is in TLS):
 # at their addresses postfix.sh start-sink serves no STARTTLS (nostarttls),
 # an expired leaf (taexpired), a leaf for wrong.example (tawrongname), and
-# smtp_server.py --mode stall instead of Postfix (stall).
+# smtp_server.py --mode stall instead of Postfix (stall); then a leaf that
+# names only the next-hop domain tanexthop.dane.test (tanexthop: passes).
 ADDR_HOSTS="$ADDR_HOSTS mx.nostarttls.dane.test mx.taexpired.dane.test
-mx.tawrongname.dane.test mx.stall.dane.test"
+mx.tawrongname.dane.test mx.stall.dane.test mx.tanexthop.dane.test"
 # Policy hosts served by sts_server.py with the test CA's sts-server cert
 # (every mta-sts.LABEL.sts.test except selfsigned/wrongname, and usable's).
 STS_POLICY_DOMAINS="usable.dane.test"
@@ -350,6 +360,8 @@ make_certs() {
 				newreq mx.taexpired.dane.test taexpired \
 					-addext "subjectAltName=DNS:mx.taexpired.dane.test"
 				newreq wrong.example wrong.example -addext "subjectAltName=DNS:wrong.example"
+				newreq tanexthop.dane.test tanexthop.dane.test \
+					-addext "subjectAltName=DNS:tanexthop.dane.test"
 				newreq sts-server sts-server -addext "subjectAltName=$stssan" ;;
 			1) newreq other.dane.test other # only its key is used
 				# the name as CN only, no subjectAltName (RFC 8461 wants a DNS-ID)
@@ -386,7 +398,8 @@ make_certs() {
 
 	# All leaves in one signing run (SAN copied from each request).
 	local reqs=''
-	for h in $ADDR_HOSTS $ALIAS_HOSTS $V6_HOSTS sts-server sts-wrongname mta-sts.cnonly.sts.test wrong.example; do
+	for h in $ADDR_HOSTS $ALIAS_HOSTS $V6_HOSTS sts-server sts-wrongname mta-sts.cnonly.sts.test wrong.example \
+		tanexthop.dane.test; do
 		reqs="$reqs $C/ca/req/$h.pem"
 	done
 	# shellcheck disable=SC2086
@@ -398,7 +411,7 @@ make_certs() {
 		SHA256[$name]=$s256
 		SHA512[$name]=$s512
 	done < <(split_and_hash $ADDR_HOSTS $ALIAS_HOSTS $V6_HOSTS sts-server sts-wrongname \
-		mta-sts.cnonly.sts.test wrong.example || echo FAILED)
+		mta-sts.cnonly.sts.test wrong.example tanexthop.dane.test || echo FAILED)
 	[ -z "${SHA256[FAILED]+set}" ] || die "certificate split/hash failed"
 
 	openssl ca -batch -config "$C/ca/ca.cnf" -extensions v3_leaf -notext \
@@ -572,6 +585,11 @@ _25._tcp.mx.stall	600	TLSA	3 1 1 ${SHA256[mx.stall.dane.test]}
 v6only			MX	10 mx.v6only
 mx.v6only		AAAA	::1
 _25._tcp.mx.v6only	600	TLSA	3 1 1 ${SHA256[mx.v6only.dane.test]}
+; tanexthop: TLSA 2 1 1 (the CA); the sink presents a leaf named only
+; tanexthop.dane.test (the next-hop domain: RFC 7672 3.2.2, passes)
+tanexthop		MX	10 mx.tanexthop
+mx.tanexthop		A	${ADDR[mx.tanexthop.dane.test]}
+_25._tcp.mx.tanexthop	600	TLSA	2 1 1 ${SHA256[CA]}
 EOF
 }
 

@@ -37,7 +37,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "policy/cache.h"
-#include "policy/cfg.h"
+#include "config/cfg.h"
 #include "policy/engine.h"
 
 #define QUERY_DEFAULT_RUNS 50

@@ -62,7 +62,7 @@
 #include "common/netstring.h"
 
 #define SOCKETMAP_BENCH_CONNS_MAX       10000
-#define SOCKETMAP_BENCH_REPLY_MAX       100000  /* as policy/socketmap.h */
+#define SOCKETMAP_BENCH_REPLY_MAX       100000  /* as socketmap/socketmap.h */
 #define SOCKETMAP_BENCH_BUF             (SOCKETMAP_BENCH_REPLY_MAX + 16)
 #define SOCKETMAP_BENCH_REQ_MAX         10000
 #define SOCKETMAP_BENCH_EVENTS          256

@@ -9,7 +9,7 @@
  * (policy/cache.c a resolution's verdict, dns/resolver.c a DNS answer,
  * policy/mtasts.c a policy fetch, policy/probeset.c a probe,
  * milter/filter.c a message's action and RCPT refusals,
- * policy/socketmap.c a socketmap reply); the values of the verdict cache
+ * socketmap/socketmap.h a socketmap reply); the values of the verdict cache
  * are not duplicated here: the caller of metrics_render() passes a
  * snapshot of them (cache_stats(), read on the engine thread).
  *

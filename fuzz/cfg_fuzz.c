@@ -1,5 +1,5 @@
 /*
- * cfg_fuzz.c: libFuzzer target for policy/cfg.c.
+ * cfg_fuzz.c: libFuzzer target for config/cfg.c.
  *
  * Feeds the input, as a NUL-terminated copy, to cfg_load_string() and frees
  * whatever comes back (the cfg or the error message). Seeds live in
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "policy/cfg.h"
+#include "config/cfg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_suppressions(void);

@@ -22,7 +22,7 @@
 #include <stdbool.h>
 
 #include "common/gate.h"
-#include "policy/cfg.h"
+#include "config/cfg.h"
 
 /*
  * Engine thread, once, before filter_run(): register with libmilter and

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 
 #include "dns/resolver.h"
-#include "policy/cfg.h"
+#include "config/cfg.h"
 #include "policy/dane.h"
 #include "policy/mtasts.h"
 

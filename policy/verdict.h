@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "common/sbuf.h"
-#include "policy/cfg.h"
+#include "config/cfg.h"
 #include "policy/dane.h"
 #include "policy/mtasts.h"
 

@@ -1,5 +1,5 @@
 /*
- * cfg_test.c: unit tests for policy/cfg.c (TAP).
+ * cfg_test.c: unit tests for config/cfg.c (TAP).
  *
  * A full file with every key, the defaults, one exact message per kind of
  * error, domain lookup precedence and reference counting. Configurations
@@ -13,7 +13,7 @@
 
 #include <syslog.h>
 
-#include "policy/cfg.h"
+#include "config/cfg.h"
 #include "tests/tap.h"
 
 #define NAME	"t.conf"

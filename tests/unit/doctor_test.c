@@ -1,5 +1,5 @@
 /*
- * doctor_test.c: the rules of `danemilter doctor` (milter/doctor.c), table
+ * doctor_test.c: the rules of `danemilter doctor` (cli/doctor.c), table
  * driven: a good Postfix configuration (as postconf -x / -M -x / -P -x
  * print it) with one change per row, danemilter's configuration, the
  * resolver file, and the exact finding lines wanted; plus the parsers of
@@ -11,8 +11,8 @@
 
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
-#include "milter/doctor.h"
-#include "policy/cfg.h"
+#include "cli/doctor.h"
+#include "config/cfg.h"
 #include "tests/tap.h"
 
 /* Everything right for danemilter's defaults (socketmap

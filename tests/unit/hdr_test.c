@@ -13,7 +13,7 @@
 #include "common/xmalloc.h"
 #include "milter/hdr.h"
 #include "milter/summary.h"
-#include "policy/cfg.h"
+#include "config/cfg.h"
 #include "policy/verdict.h"
 #include "tests/tap.h"
 

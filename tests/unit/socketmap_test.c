@@ -33,7 +33,7 @@
 #include "common/log.h"
 #include "common/netstring.h"
 #include "common/xmalloc.h"
-#include "policy/socketmap.h"
+#include "socketmap/socketmap.h"
 #include "tests/tap.h"
 
 #define IO_MS           300

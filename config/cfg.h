@@ -107,7 +107,7 @@ struct cfg_probe {
 	char *cpr_helo;                 /* EHLO name; "" = this host's name */
 };
 
-/* The Prometheus metrics endpoint (policy/metricsd.h). listen changes only on restart. */
+/* The Prometheus metrics endpoint (http/metricsd.h). listen changes only on restart. */
 struct cfg_metrics {
 	char *cmt_listen;               /* "inet:HOST:PORT" or "unix:/path"; "" = off (default) */
 	unsigned cmt_max_connections;   /* scrapes at once; default 16, range 1..1000 */

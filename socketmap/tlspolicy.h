@@ -18,7 +18,7 @@
 #define DM_TLSPOLICY_H
 
 #include "policy/cache.h"
-#include "policy/socketmap.h"
+#include "socketmap/socketmap.h"
 
 struct tlspolicy;
 

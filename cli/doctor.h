@@ -3,7 +3,7 @@
  * DANE with danemilter, checked against Postfix's effective configuration
  * (as postconf prints it) and danemilter's own.
  *
- * Pure: no processes, no sockets; the caller (cmd_doctor.c) runs postconf
+ * Pure: no processes, no sockets; the caller (doctorcmd.c) runs postconf
  * and reads resolv.conf, parses the text with doctor_parse_*() into a
  * struct doctor_postfix, and gets back a list of findings, each one
  * complete output line. A struct doctor_postfix owns copies of every string
@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "policy/cfg.h"
+#include "config/cfg.h"
 
 /* One main.cf parameter as `postconf -x` prints it ("name = value"). */
 struct doctor_param {

@@ -46,11 +46,12 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "milter/ask.h"
-#include "milter/cmd.h"
+#include "cli/cli.h"
+#include "daemon/daemon.h"
 #include "milter/filter.h"
 #include "policy/cache.h"
-#include "policy/metricsd.h"
-#include "policy/tlspolicy.h"
+#include "http/metricsd.h"
+#include "socketmap/tlspolicy.h"
 
 struct daemon {
 	const char *dm_cfgpath;
@@ -351,7 +352,7 @@ daemon_main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (d.dm_cfgpath == NULL)
-		d.dm_cfgpath = CMD_DEFAULT_CONFIG;
+		d.dm_cfgpath = CLI_DEFAULT_CONFIG;
 	/* daemon() moves to "/": reloads and the pid file need absolute paths. */
 	if (*d.dm_cfgpath != '/' && realpath(d.dm_cfgpath, cfgabs) != NULL)
 		d.dm_cfgpath = cfgabs;
@@ -359,7 +360,7 @@ daemon_main(int argc, char **argv)
 		snprintf(pidabs, sizeof(pidabs), "%s/%s", cwd, pidfile);
 		pidfile = pidabs;
 	}
-	if ((cfg = cmd_load_config(d.dm_cfgpath)) == NULL)
+	if ((cfg = cli_load_config(d.dm_cfgpath)) == NULL)
 		return EX_CONFIG;
 
 	if (daemon_account(cfg, &uid, &gid) != 0) {

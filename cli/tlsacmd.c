@@ -1,5 +1,5 @@
 /*
- * cmd_tlsa.c: `danemilter tlsa [-c FILE] [--usage N] [--selector N]
+ * tlsacmd.c: `danemilter tlsa [-c FILE] [--usage N] [--selector N]
  *     [--mtype N] [--host H] [--port P] [--verify] CERT.pem`
  *
  * Without --verify: print the TLSA records for a certificate file (the
@@ -51,7 +51,7 @@
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
 #include "dns/resolver.h"
-#include "milter/cmd.h"
+#include "cli/cli.h"
 #include "policy/engine.h"
 #include "tls/cert.h"
 #include "tls/tlsa.h"
@@ -310,11 +310,11 @@ static int
 tlsacmd_verify(const char *cfgpath, const char *qname, const struct cert_chain *chain)
 {
 	struct tlsacmd_answer t;
-	struct cmd_engine ce;
+	struct cli_engine ce;
 	size_t i;
 	int rc;
 
-	if ((rc = cmd_engine_start(&ce, "tlsa", cfgpath, false, false, NULL, 0)) != 0)
+	if ((rc = cli_engine_start(&ce, "tlsa", cfgpath, false, false, NULL, 0)) != 0)
 		return rc;
 	memset(&t, 0, sizeof(t));
 	dns_query_start(ce.ce_en->en_dns, qname, DNS_TYPE_TLSA, NULL, tlsacmd_dns_cb, &t);
@@ -326,12 +326,12 @@ tlsacmd_verify(const char *cfgpath, const char *qname, const struct cert_chain *
 	free(t.ta_rr);
 	free(t.ta_why);
 	free(t.ta_canon);
-	cmd_engine_stop(&ce);
+	cli_engine_stop(&ce);
 	return rc;
 }
 
 int
-cmd_tlsa(int argc, char **argv)
+tlsacmd_main(int argc, char **argv)
 {
 	enum { O_USAGE = 256, O_SELECTOR, O_MTYPE, O_HOST, O_PORT, O_VERIFY };
 	static const struct option opts[] = {

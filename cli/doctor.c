@@ -59,7 +59,7 @@
 
 #define DOCTOR_SEP      ", \t\r\n"
 /* Where the socketmap listens when socketmap.listen is empty (as
- * TLSPOLICY_DEFAULT_LISTEN in policy/tlspolicy.c). */
+ * TLSPOLICY_DEFAULT_LISTEN in socketmap/tlspolicy.c). */
 #define DOCTOR_DEFAULT_LISTEN "inet:127.0.0.1:8642"
 #define DOCTOR_WS       " \t\r\n"
 

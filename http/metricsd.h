@@ -27,7 +27,7 @@
 #define DM_METRICSD_H
 
 #include "policy/cache.h"
-#include "policy/cfg.h"
+#include "config/cfg.h"
 
 #define METRICSD_REQUEST_MAX    8192
 

@@ -4,7 +4,7 @@
  * SUMMARY
  *	load, validate and query the libconfig configuration
  * SYNOPSIS
- *	#include "policy/cfg.h"
+ *	#include "config/cfg.h"
  *
  *	struct cfg *cfg_load(const char *path, char **errp);
  *	struct cfg *cfg_load_string(const char *text, const char *name,
@@ -48,7 +48,7 @@
  *	"4294972296" silently becomes 5000. The range checks here see only
  *	the wrapped value.
  */
-#include "policy/cfg.h"
+#include "config/cfg.h"
 
 #include <sys/stat.h>
 

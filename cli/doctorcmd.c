@@ -1,5 +1,5 @@
 /*
- * cmd_doctor.c: `danemilter doctor [-c FILE] [--postfix-config DIR]
+ * doctorcmd.c: `danemilter doctor [-c FILE] [--postfix-config DIR]
  *     [--resolv-conf FILE]`
  *
  * Says what Postfix still needs for DANE with danemilter. Reads Postfix's
@@ -16,7 +16,7 @@
  *
  * postconf runs as a child with /dev/null as stdin, in its own process
  * group, found on PATH (else /usr/sbin/postconf); each run is killed
- * (the whole group) after CMD_DOCTOR_TIMEOUT_MS.
+ * (the whole group) after DOCTORCMD_TIMEOUT_MS.
  *
  * Exit codes: 0 no problems (warnings allowed); 1 problems; EX_USAGE (64);
  * EX_TEMPFAIL (75) postconf could not be run, failed, timed out or printed
@@ -39,15 +39,15 @@
 
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
-#include "milter/cmd.h"
-#include "milter/doctor.h"
+#include "cli/cli.h"
+#include "cli/doctor.h"
 
 /* One postconf run, start to exit. */
-#define CMD_DOCTOR_TIMEOUT_MS   10000
+#define DOCTORCMD_TIMEOUT_MS   10000
 /* More output than any Postfix configuration prints: a runaway. */
-#define CMD_DOCTOR_MAX_OUTPUT   (16u << 20)
-#define CMD_DOCTOR_MAX_STDERR   (64u << 10)
-#define CMD_DOCTOR_MAX_RESOLV   (1u << 20)
+#define DOCTORCMD_MAX_OUTPUT   (16u << 20)
+#define DOCTORCMD_MAX_STDERR   (64u << 10)
+#define DOCTORCMD_MAX_RESOLV   (1u << 20)
 
 static void
 doctorcmd_usage(void)
@@ -113,7 +113,7 @@ doctorcmd_postconf(char *const args[], char **out, char **errtext, char **why)
 {
 	struct sbuf ob = SBUF_INIT, eb = SBUF_INIT;
 	int op[2], ep[2], status = 0, rc;
-	long long deadline = doctorcmd_now_ms() + CMD_DOCTOR_TIMEOUT_MS, left;
+	long long deadline = doctorcmd_now_ms() + DOCTORCMD_TIMEOUT_MS, left;
 	bool oopen = true, eopen = true, exited = false, toolong = false;
 	char buf[8192], *cmd = doctorcmd_argv_text(args);
 	pid_t pid;
@@ -185,11 +185,11 @@ doctorcmd_postconf(char *const args[], char **out, char **errtext, char **why)
 					eopen = false;
 				continue;
 			}
-			if (isout && ob.sb_len + (size_t)nr > CMD_DOCTOR_MAX_OUTPUT)
+			if (isout && ob.sb_len + (size_t)nr > DOCTORCMD_MAX_OUTPUT)
 				toolong = true;
 			else if (isout)
 				sbuf_appendn(&ob, buf, (size_t)nr);
-			else if (eb.sb_len + (size_t)nr <= CMD_DOCTOR_MAX_STDERR)
+			else if (eb.sb_len + (size_t)nr <= DOCTORCMD_MAX_STDERR)
 				sbuf_appendn(&eb, buf, (size_t)nr);
 		}
 		if (toolong)
@@ -204,10 +204,10 @@ doctorcmd_postconf(char *const args[], char **out, char **errtext, char **why)
 			;
 		if (toolong)
 			*why = xasprintf("%s printed more than %u bytes", cmd,
-			    CMD_DOCTOR_MAX_OUTPUT);
+			    DOCTORCMD_MAX_OUTPUT);
 		else
 			*why = xasprintf("%s did not finish within %d s (killed)", cmd,
-			    CMD_DOCTOR_TIMEOUT_MS / 1000);
+			    DOCTORCMD_TIMEOUT_MS / 1000);
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char *first = doctorcmd_first_line(sbuf_str(&eb));
 
@@ -243,7 +243,7 @@ doctorcmd_read_file(const char *path, const char **err)
 		*err = strerror(errno);
 		return NULL;
 	}
-	while ((nr = fread(buf, 1, sizeof(buf), f)) > 0 && sb.sb_len < CMD_DOCTOR_MAX_RESOLV)
+	while ((nr = fread(buf, 1, sizeof(buf), f)) > 0 && sb.sb_len < DOCTORCMD_MAX_RESOLV)
 		sbuf_appendn(&sb, buf, nr);
 	if (ferror(f)) {
 		*err = strerror(errno);
@@ -269,7 +269,7 @@ doctorcmd_print_stderr(const char *text)
 }
 
 int
-cmd_doctor(int argc, char **argv)
+doctorcmd_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -303,7 +303,7 @@ cmd_doctor(int argc, char **argv)
 		doctorcmd_usage();
 		return EX_USAGE;
 	}
-	if ((cfg = cmd_load_config(cfgpath)) == NULL)
+	if ((cfg = cli_load_config(cfgpath)) == NULL)
 		return EX_CONFIG;
 	for (i = 0; i < 3 && why == NULL; i++) {
 		char *args[6];

@@ -1,5 +1,5 @@
 /*
- * cmd_query.c: `danemilter query [-c FILE] [--json] [--log] DOMAIN...`
+ * query_main.c: `danemilter query [-c FILE] [--json] [--log] DOMAIN...`
  *
  * Runs the engine in-process on this thread's loop, through the same
  * verdict cache and combination as the daemon, so it prints exactly what
@@ -15,7 +15,7 @@
 
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
-#include "milter/cmd.h"
+#include "cli/cli.h"
 #include "policy/cache.h"
 #include "policy/report.h"
 
@@ -63,17 +63,17 @@ query_text(struct sbuf *sb, const struct verdict *v)
 }
 
 int
-cmd_query(int argc, char **argv)
+query_main(int argc, char **argv)
 {
 	struct query_slot *slots;
-	struct cmd_engine ce;
-	struct cmd_args a;
+	struct cli_engine ce;
+	struct cli_args a;
 	size_t i, n;
 	int rc;
 
-	if ((rc = cmd_domain_args(argc, argv, "query", &a)) >= 0)
+	if ((rc = cli_domain_args(argc, argv, "query", &a)) >= 0)
 		return rc;
-	if ((rc = cmd_engine_start(&ce, "query", a.ca_cfgpath, a.ca_logall, true,
+	if ((rc = cli_engine_start(&ce, "query", a.ca_cfgpath, a.ca_logall, true,
 	    a.ca_domains, a.ca_ndomains)) != 0)
 		return rc;
 	n = a.ca_ndomains;
@@ -107,7 +107,7 @@ cmd_query(int argc, char **argv)
 		verdict_unref(v);
 	}
 	fflush(stdout);
-	cmd_engine_stop(&ce);
+	cli_engine_stop(&ce);
 	free(slots);
 	return rc;
 }

@@ -5,10 +5,10 @@
  *   danemilter [-c FILE] [-f] [-p PIDFILE]   the daemon (daemon.c)
  *   danemilter query [-c FILE] [--json] [--log] DOMAIN...
  *   danemilter doctor [-c FILE] [--postfix-config DIR] [--resolv-conf FILE]
- *                                            Postfix's DANE settings (cmd_doctor.c)
+ *                                            Postfix's DANE settings (doctorcmd.c)
  *   danemilter check [-c FILE] [--json] [--log] DOMAIN...
  *   danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N]
- *       [--host H] [--port P] [--verify] CERT.pem   (cmd_tlsa.c)
+ *       [--host H] [--port P] [--verify] CERT.pem   (tlsacmd.c)
  *   danemilter -n [-c FILE]                  check a configuration file
  *   danemilter -V                            version
  */
@@ -20,7 +20,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "milter/cmd.h"
+#include "cli/cli.h"
+#include "daemon/daemon.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "dev"
@@ -53,13 +54,13 @@ main(int argc, char **argv)
 		return EX_SOFTWARE;
 	}
 	if (argc >= 2 && strcmp(argv[1], "query") == 0)
-		return cmd_query(argc - 1, argv + 1);
+		return query_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "doctor") == 0)
-		return cmd_doctor(argc - 1, argv + 1);
+		return doctorcmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
-		return cmd_check(argc - 1, argv + 1);
+		return check_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "tlsa") == 0)
-		return cmd_tlsa(argc - 1, argv + 1);
+		return tlsacmd_main(argc - 1, argv + 1);
 	opterr = 0;
 	while ((c = getopt(argc, argv, "c:fnp:Vh")) != -1) {
 		switch (c) {
@@ -77,9 +78,9 @@ main(int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
-	if ((cfg = cmd_load_config(cfgpath)) == NULL)
+	if ((cfg = cli_load_config(cfgpath)) == NULL)
 		return EX_CONFIG;
-	printf("%s: configuration OK\n", cfgpath ? cfgpath : CMD_DEFAULT_CONFIG);
+	printf("%s: configuration OK\n", cfgpath ? cfgpath : CLI_DEFAULT_CONFIG);
 	cfg_unref(cfg);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * cmd.c: see cmd.h: what the command-line faces share: the configuration
+ * cli.c: see cli.h: what the command-line faces share: the configuration
  * file, and the engine a one-shot command (query, check, tlsa --verify)
  * runs on this thread's loop.
  */
@@ -12,20 +12,20 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "milter/cmd.h"
+#include "cli/cli.h"
 #include "policy/cache.h"
 #include "policy/engine.h"
 
 struct cfg *
-cmd_load_config(const char *path)
+cli_load_config(const char *path)
 {
 	struct cfg *cfg;
 	char *err = NULL;
 
 	if (path == NULL) {
-		if (access(CMD_DEFAULT_CONFIG, F_OK) != 0)
+		if (access(CLI_DEFAULT_CONFIG, F_OK) != 0)
 			return cfg_default();
-		path = CMD_DEFAULT_CONFIG;
+		path = CLI_DEFAULT_CONFIG;
 	}
 	if ((cfg = cfg_load(path, &err)) == NULL) {
 		fprintf(stderr, "danemilter: %s\n", err);
@@ -35,13 +35,13 @@ cmd_load_config(const char *path)
 }
 
 static void
-cmd_domain_usage(const char *name)
+cli_domain_usage(const char *name)
 {
 	fprintf(stderr, "usage: danemilter %s [-c FILE] [--json] [--log] DOMAIN...\n", name);
 }
 
 int
-cmd_domain_args(int argc, char **argv, const char *name, struct cmd_args *a)
+cli_domain_args(int argc, char **argv, const char *name, struct cli_args *a)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -59,12 +59,12 @@ cmd_domain_args(int argc, char **argv, const char *name, struct cmd_args *a)
 		case 'c': a->ca_cfgpath = optarg; break;
 		case 'j': a->ca_json = true; break;
 		case 'l': a->ca_logall = true; break;
-		case 'h': cmd_domain_usage(name); return 0;
-		default: cmd_domain_usage(name); return EX_USAGE;
+		case 'h': cli_domain_usage(name); return 0;
+		default: cli_domain_usage(name); return EX_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		cmd_domain_usage(name);
+		cli_domain_usage(name);
 		return EX_USAGE;
 	}
 	a->ca_domains = argv + optind;
@@ -73,7 +73,7 @@ cmd_domain_args(int argc, char **argv, const char *name, struct cmd_args *a)
 }
 
 int
-cmd_engine_start(struct cmd_engine *ce, const char *name, const char *cfgpath, bool logall,
+cli_engine_start(struct cli_engine *ce, const char *name, const char *cfgpath, bool logall,
     bool with_cache, char *const *domains, size_t ndomains)
 {
 	char *err = NULL;
@@ -90,7 +90,7 @@ cmd_engine_start(struct cmd_engine *ce, const char *name, const char *cfgpath, b
 			free(ce->ce_domains);
 			return EX_USAGE;
 		}
-	if ((ce->ce_cfg = cmd_load_config(cfgpath)) == NULL) {
+	if ((ce->ce_cfg = cli_load_config(cfgpath)) == NULL) {
 		free(ce->ce_domains);
 		return EX_CONFIG;
 	}
@@ -110,7 +110,7 @@ cmd_engine_start(struct cmd_engine *ce, const char *name, const char *cfgpath, b
 }
 
 void
-cmd_engine_stop(struct cmd_engine *ce)
+cli_engine_stop(struct cli_engine *ce)
 {
 	if (ce->ce_cache != NULL)
 		cache_free(ce->ce_cache);

@@ -1,5 +1,5 @@
 /*
- * cmd_check.c: `danemilter check [-c FILE] [--json] [--log] DOMAIN...`
+ * check_main.c: `danemilter check [-c FILE] [--json] [--log] DOMAIN...`
  *
  * The verdict of each domain (as `query`), then a STARTTLS probe of every
  * MX host and address under the policy the verdict implies (DANE with the
@@ -22,7 +22,7 @@
 
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
-#include "milter/cmd.h"
+#include "cli/cli.h"
 #include "policy/cache.h"
 #include "policy/probeset.h"
 
@@ -34,7 +34,7 @@ struct check_slot {
 };
 
 struct check_run {
-	struct cmd_engine cr_ce;
+	struct cli_engine cr_ce;
 	struct probecache *cr_pc;
 	bool cr_json;
 	size_t cr_pending;
@@ -143,18 +143,18 @@ check_verdict(void *arg, struct verdict *v)
 }
 
 int
-cmd_check(int argc, char **argv)
+check_main(int argc, char **argv)
 {
 	struct check_slot *slots;
-	struct cmd_args a;
+	struct cli_args a;
 	size_t i, n;
 	int rc;
 
 	memset(&check_run, 0, sizeof(check_run));
-	if ((rc = cmd_domain_args(argc, argv, "check", &a)) >= 0)
+	if ((rc = cli_domain_args(argc, argv, "check", &a)) >= 0)
 		return rc;
 	check_run.cr_json = a.ca_json;
-	if ((rc = cmd_engine_start(&check_run.cr_ce, "check", a.ca_cfgpath, a.ca_logall, true,
+	if ((rc = cli_engine_start(&check_run.cr_ce, "check", a.ca_cfgpath, a.ca_logall, true,
 	    a.ca_domains, a.ca_ndomains)) != 0)
 		return rc;
 	n = a.ca_ndomains;
@@ -181,7 +181,7 @@ cmd_check(int argc, char **argv)
 	}
 	fflush(stdout);
 	probecache_free(check_run.cr_pc);
-	cmd_engine_stop(&check_run.cr_ce);
+	cli_engine_stop(&check_run.cr_ce);
 	free(slots);
 	return rc;
 }

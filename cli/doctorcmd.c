@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "common/sbuf.h"
+#include "common/deadline.h"
 #include "common/xmalloc.h"
 #include "cli/cli.h"
 #include "cli/doctor.h"
@@ -54,15 +55,6 @@ doctorcmd_usage(void)
 {
 	fprintf(stderr, "usage: danemilter doctor [-c FILE] [--postfix-config DIR] "
 	    "[--resolv-conf FILE]\n");
-}
-
-static long long
-doctorcmd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The command line as text, for messages. */
@@ -113,7 +105,7 @@ doctorcmd_postconf(char *const args[], char **out, char **errtext, char **why)
 {
 	struct sbuf ob = SBUF_INIT, eb = SBUF_INIT;
 	int op[2], ep[2], status = 0, rc;
-	long long deadline = doctorcmd_now_ms() + DOCTORCMD_TIMEOUT_MS, left;
+	long long deadline = deadline_now_ms() + DOCTORCMD_TIMEOUT_MS, left;
 	bool oopen = true, eopen = true, exited = false, toolong = false;
 	char buf[8192], *cmd = doctorcmd_argv_text(args);
 	pid_t pid;
@@ -147,7 +139,7 @@ doctorcmd_postconf(char *const args[], char **out, char **errtext, char **why)
 	setpgid(pid, pid);      /* also here: whichever runs first */
 	close(op[1]);
 	close(ep[1]);
-	while ((oopen || eopen || !exited) && (left = deadline - doctorcmd_now_ms()) > 0) {
+	while ((oopen || eopen || !exited) && (left = deadline - deadline_now_ms()) > 0) {
 		struct pollfd pfd[2];
 		nfds_t n = 0;
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -150,13 +151,7 @@ gate_wait(struct gate_job *job, unsigned timeout_ms)
 {
 	struct timespec deadline;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline_in(&deadline, CLOCK_MONOTONIC, timeout_ms);
 	return gate_wait_until(job, &deadline);
 }
 

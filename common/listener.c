@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "endpoint.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -44,12 +45,7 @@ void
 listener_after_ms(struct timespec *ts, unsigned ms)
 {
 	*ts = iv_now;
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
+	deadline_add_ms(ts, ms);
 }
 
 /* True when a warning last given at *last may be repeated now. */

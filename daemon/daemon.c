@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "milter/ask.h"
@@ -105,7 +106,7 @@ daemon_arm_save(struct daemon *d)
 		return;
 	iv_validate_now();
 	d->dm_save_timer.expires = iv_now;
-	d->dm_save_timer.expires.tv_sec += every;
+	deadline_add_ms(&d->dm_save_timer.expires, every * 1000);
 	iv_timer_register(&d->dm_save_timer);
 }
 
@@ -140,11 +141,7 @@ daemon_drain(void *cookie)
 	    (now.tv_sec == d->dm_drain_end.tv_sec && now.tv_nsec < d->dm_drain_end.tv_nsec))) {
 		iv_validate_now();
 		d->dm_drain_timer.expires = iv_now;
-		d->dm_drain_timer.expires.tv_nsec += 100000000L;
-		if (d->dm_drain_timer.expires.tv_nsec >= 1000000000L) {
-			d->dm_drain_timer.expires.tv_sec++;
-			d->dm_drain_timer.expires.tv_nsec -= 1000000000L;
-		}
+		deadline_add_ms(&d->dm_drain_timer.expires, 100);
 		iv_timer_register(&d->dm_drain_timer);
 		return;
 	}
@@ -172,7 +169,7 @@ daemon_stop(void *cookie)
 	ms = d->dm_en->en_cfg->c_milter.cm_drain_timeout_ms;
 	log_notice("stopping: new milter messages get 451 4.3.2; waiting up to %u ms for "
 	    "%d open messages", ms, filter_messages());
-	ask_deadline(&d->dm_drain_end, ms);
+	deadline_in(&d->dm_drain_end, CLOCK_MONOTONIC, ms);
 	daemon_drain(d);
 }
 

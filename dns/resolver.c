@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unbound.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/sbuf.h"
@@ -372,13 +373,7 @@ dns_resolver_free(struct dns_resolver *r)
 static uint64_t
 dns_elapsed_us(const struct timespec *start)
 {
-	struct timespec now;
-	long long us;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	us = (long long)(now.tv_sec - start->tv_sec) * 1000000LL +
-	    (now.tv_nsec - start->tv_nsec) / 1000L;
-	return us < 0 ? 0 : (uint64_t)us;
+	return deadline_since_us(start);
 }
 
 /* Count the answer: dns_queries_total{result} and the duration histogram. */
@@ -589,12 +584,7 @@ dns_query_start(struct dns_resolver *r, const char *name, uint16_t type,
 		q->dq_start_err = err;  /* delivered from the loop, at once */
 	} else {
 		q->dq_ub_live = true;
-		q->dq_timer.expires.tv_sec += r->dr_timeout_ms / 1000;
-		q->dq_timer.expires.tv_nsec += (long)(r->dr_timeout_ms % 1000) * 1000000L;
-		if (q->dq_timer.expires.tv_nsec >= 1000000000L) {
-			q->dq_timer.expires.tv_sec++;
-			q->dq_timer.expires.tv_nsec -= 1000000000L;
-		}
+		deadline_add_ms(&q->dq_timer.expires, r->dr_timeout_ms);
 	}
 	iv_timer_register(&q->dq_timer);
 	return q;

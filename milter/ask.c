@@ -37,18 +37,6 @@ static struct probecache *ask_pc;       /* engine thread */
 static struct ask *ask_inflight;        /* engine thread */
 static bool ask_down;                   /* engine thread */
 
-void
-ask_deadline(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* ---------------------------------------------------------- engine side */
 
 void

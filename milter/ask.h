@@ -50,7 +50,8 @@ struct ask *ask_start(struct gate *g, const char *domain);
  * started once its verdict is known; answered from the probe cache when
  * it can be. */
 struct ask *ask_probe_start(struct gate *g, const char *domain);
-/* Wait until the answer is there or the CLOCK_MONOTONIC deadline passes. */
+/* Wait until the answer is there or the CLOCK_MONOTONIC deadline passes
+ * (common/deadline.h makes one). */
 enum ask_status ask_wait(struct ask *a, const struct timespec *deadline);
 /* The status now, without waiting. */
 enum ask_status ask_poll(struct ask *a);
@@ -62,8 +63,5 @@ const char *ask_domain(const struct ask *a);
 enum probeset_verdict ask_probe_verdict(const struct ask *a);
 enum probe_reason ask_probe_reason(const struct ask *a);
 void ask_free(struct ask *a);
-
-/* A CLOCK_MONOTONIC deadline ms from now. */
-void ask_deadline(struct timespec *ts, unsigned ms);
 
 #endif

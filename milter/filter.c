@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/sbuf.h"
@@ -225,10 +226,7 @@ filter_cfg_get(void)
 static void
 filter_elapsed(const struct timespec *t0, unsigned *ms)
 {
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	*ms = (unsigned)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
+	*ms = (unsigned)(deadline_since_us(t0) / 1000);
 }
 
 /* ------------------------------------------------------ state lifetimes */
@@ -476,7 +474,7 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 	cfg_domain_lookup(fc->fc_cfg, r->fr_domain, &view);
 	if (view.cdv_require != CFG_REQUIRE_DANE && !cm->cm_bogus_tempfail)
 		return SMFIS_CONTINUE;
-	ask_deadline(&deadline, cm->cm_timeout_ms);
+	deadline_in(&deadline, CLOCK_MONOTONIC, cm->cm_timeout_ms);
 	v = filter_rcpt_verdict(r, &deadline);
 	dv = v ? v->v_dane->dr_verdict : DANE_TEMPERROR;
 	if (view.cdv_require == CFG_REQUIRE_DANE && v == NULL) {
@@ -615,7 +613,7 @@ filter_eom(SMFICTX *ctx)
 
 	/* One bound for everything still missing. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ask_deadline(&deadline, cm->cm_timeout_ms);
+	deadline_in(&deadline, CLOCK_MONOTONIC, cm->cm_timeout_ms);
 	if (m->fm_sender_ask != NULL) {
 		if (m->fm_sender_status == ASK_PENDING)
 			m->fm_sender_status = ask_wait(m->fm_sender_ask, &deadline);
@@ -982,12 +980,7 @@ filter_join(unsigned timeout_ms)
 	if (!F.f_started)
 		return true;
 	for (waited = 0; !done && waited <= timeout_ms; waited += 50) {
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_nsec += 50000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
+		deadline_in(&deadline, CLOCK_REALTIME, 50);
 		pthread_mutex_lock(&F.f_done_lock);
 		if (!F.f_done)
 			(void)pthread_cond_timedwait(&F.f_done_cond, &F.f_done_lock, &deadline);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
@@ -133,13 +134,7 @@ dane_finish(struct dane_lookup *l, enum dane_verdict v, char *reason)
 	res->dr_reason = reason;
 	if (v == DANE_BOGUS || v == DANE_TEMPERROR || res->dr_ttl == UINT32_MAX)
 		res->dr_ttl = 0;
-	{
-		struct timespec now;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		res->dr_elapsed_ms = (unsigned)((now.tv_sec - l->dl_start.tv_sec) * 1000L +
-		    (now.tv_nsec - l->dl_start.tv_nsec) / 1000000L);
-	}
+	res->dr_elapsed_ms = (unsigned)(deadline_since_us(&l->dl_start) / 1000);
 	if (l->dl_logtag)
 		log_info("%s: verdict dane=%s policy=%s ttl=%u reason=\"%s\"", l->dl_logtag,
 		    dane_verdict_name(v), dane_policy_name(res->dr_policy), res->dr_ttl, reason);

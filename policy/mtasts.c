@@ -63,6 +63,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/sbuf.h"
@@ -599,13 +600,7 @@ static void mtasts_aaaa_cb(void *arg, const struct dns_answer *a);
 static void
 mtasts_fetch_count(const struct mtasts_lookup *l, enum metrics_fetch result)
 {
-	struct timespec now;
-	long long us;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	us = (long long)(now.tv_sec - l->ml_fetch_t0.tv_sec) * 1000000LL +
-	    (now.tv_nsec - l->ml_fetch_t0.tv_nsec) / 1000L;
-	metrics_mtasts_fetch(result, us < 0 ? 0 : (uint64_t)us);
+	metrics_mtasts_fetch(result, deadline_since_us(&l->ml_fetch_t0));
 }
 
 /* Fetch the policy under l->ml_id: the policy host's addresses first. */
@@ -792,12 +787,7 @@ mtasts_timer_cb(CURLM *m, long timeout_ms, void *userp)
 		return 0;
 	iv_invalidate_now();
 	c->cx_timer.expires = iv_now;
-	c->cx_timer.expires.tv_sec += timeout_ms / 1000;
-	c->cx_timer.expires.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (c->cx_timer.expires.tv_nsec >= 1000000000L) {
-		c->cx_timer.expires.tv_sec++;
-		c->cx_timer.expires.tv_nsec -= 1000000000L;
-	}
+	deadline_add_ms(&c->cx_timer.expires, (unsigned)timeout_ms);
 	iv_timer_register(&c->cx_timer);
 	return 0;
 }

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
@@ -751,12 +752,7 @@ probe_start(const struct probe_req *req, probe_done_fn *done, void *arg)
 	p->p_timer.handler = probe_timeout;
 	iv_validate_now();
 	p->p_timer.expires = iv_now;
-	p->p_timer.expires.tv_sec += req->pr_timeout_ms / 1000;
-	p->p_timer.expires.tv_nsec += (long)(req->pr_timeout_ms % 1000) * 1000000L;
-	if (p->p_timer.expires.tv_nsec >= 1000000000L) {
-		p->p_timer.expires.tv_sec++;
-		p->p_timer.expires.tv_nsec -= 1000000000L;
-	}
+	deadline_add_ms(&p->p_timer.expires, req->pr_timeout_ms);
 	iv_timer_register(&p->p_timer);
 
 	p->p_stage = ST_CONNECT;

@@ -462,8 +462,8 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
     struct frcpt *r, const char *rcpt)
 {
 	const struct cfg_milter *cm = &fc->fc_cfg->c_milter;
-	struct cfg_domain_view view;
 	const struct verdict *v;
+	bool require;
 	enum dane_verdict dv;
 	struct timespec deadline;
 	struct sbuf who = SBUF_INIT;
@@ -471,17 +471,21 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 	const char *code = "450", *xcode = "4.7.5";
 	sfsistat st;
 
-	cfg_domain_lookup(fc->fc_cfg, r->fr_domain, &view);
-	if (view.cdv_require != CFG_REQUIRE_DANE && !cm->cm_bogus_tempfail)
+	/* The connection's configuration says whether to wait; a verdict
+	 * that comes says what it was built under (one rule: policy/verdict). */
+	require = verdict_require_dane(fc->fc_cfg, r->fr_domain);
+	if (!require && !cm->cm_bogus_tempfail)
 		return SMFIS_CONTINUE;
 	deadline_in(&deadline, CLOCK_MONOTONIC, cm->cm_timeout_ms);
 	v = filter_rcpt_verdict(r, &deadline);
 	dv = v ? v->v_dane->dr_verdict : DANE_TEMPERROR;
-	if (view.cdv_require == CFG_REQUIRE_DANE && v == NULL) {
+	if (v != NULL)
+		require = require || v->v_require_dane;
+	if (require && v == NULL) {
 		snprintf(text, sizeof(text), "DANE status of %s is not known yet "
 		    "(lookup %s); try again later", r->fr_domain,
 		    r->fr_status == ASK_PENDING ? "timed out" : "unavailable");
-	} else if (view.cdv_require == CFG_REQUIRE_DANE && dv != DANE_USABLE) {
+	} else if (require && dv != DANE_USABLE) {
 		if (dv != DANE_BOGUS && dv != DANE_TEMPERROR &&
 		    cm->cm_require_dane_reply == CFG_REPLY_PERMANENT) {
 			code = "550";

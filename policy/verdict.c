@@ -136,6 +136,24 @@ verdict_sts_of(const struct mtasts_result *sts)
 	}
 }
 
+const char *
+verdict_fixed_policy(const struct cfg *cfg, const char *domain)
+{
+	struct cfg_domain_view view;
+
+	cfg_domain_lookup(cfg, domain, &view);
+	return view.cdv_policy;
+}
+
+bool
+verdict_require_dane(const struct cfg *cfg, const char *domain)
+{
+	struct cfg_domain_view view;
+
+	cfg_domain_lookup(cfg, domain, &view);
+	return view.cdv_require == CFG_REQUIRE_DANE;
+}
+
 struct verdict *
 verdict_build(const struct cfg *cfg, struct dane_result *dane,
     const struct mtasts_result *sts, time_t now)
@@ -162,6 +180,7 @@ verdict_build(const struct cfg *cfg, struct dane_result *dane,
 	    (v->v_sts == VERDICT_STS_TESTING && cfg->c_mta_sts.cst_strict_testing));
 
 	cfg_domain_lookup(cfg, v->v_domain, &view);
+	v->v_require_dane = view.cdv_require == CFG_REQUIRE_DANE;
 	if (view.cdv_policy != NULL) {
 		v->v_kind = VERDICT_OK;
 		v->v_source = VERDICT_SRC_CONFIG;
@@ -176,10 +195,10 @@ verdict_build(const struct cfg *cfg, struct dane_result *dane,
 		v->v_source = VERDICT_SRC_DANE;
 		/* require = "dane": a host without usable TLSA is never used
 		 * (policy "dane" would fall back to opportunistic TLS there). */
-		v->v_policy = xstrdup(view.cdv_require == CFG_REQUIRE_DANE ? "dane-only" :
+		v->v_policy = xstrdup(v->v_require_dane ? "dane-only" :
 		    dane_policy_name(dane->dr_policy));
 		v->v_reason = xasprintf("DANE %s: %s", dane_verdict_name(dane->dr_verdict), dane->dr_reason);
-	} else if (view.cdv_require == CFG_REQUIRE_DANE) {
+	} else if (v->v_require_dane) {
 		v->v_kind = VERDICT_OK;
 		v->v_source = VERDICT_SRC_CONFIG;
 		v->v_policy = xstrdup("dane-only");

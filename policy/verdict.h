@@ -22,6 +22,7 @@
 #ifndef DM_VERDICT_H
 #define DM_VERDICT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -68,6 +69,7 @@ struct verdict {
 	size_t v_reply_len;
 	char *v_reply_tlsrpt;           /* the same with TLSRPT attributes (or == v_reply) */
 	size_t v_reply_tlsrpt_len;
+	bool v_require_dane;            /* built under require = "dane" (verdict_require_dane) */
 	time_t v_created;
 	int v_refs;                     /* private */
 };
@@ -79,6 +81,17 @@ struct verdict {
  */
 struct verdict *verdict_build(const struct cfg *cfg, struct dane_result *dane,
     const struct mtasts_result *sts, time_t now);
+
+/*
+ * The configuration rules about a domain, decided here once for every
+ * face. verdict_fixed_policy: the fixed Postfix policy text the
+ * configuration sets for domain (answered without DNS), or NULL.
+ * verdict_require_dane: does the configuration say require = "dane" for
+ * domain (the socketmap then never answers "dane"; the milter refuses a
+ * recipient without usable DANE)?
+ */
+const char *verdict_fixed_policy(const struct cfg *cfg, const char *domain);
+bool verdict_require_dane(const struct cfg *cfg, const char *domain);
 
 struct verdict *verdict_ref(struct verdict *v);
 void verdict_unref(struct verdict *v);

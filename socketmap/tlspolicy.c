@@ -89,14 +89,13 @@ tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_
 		return;
 	}
 	if (!json) {
-		struct cfg_domain_view dv;
+		const char *fixed = verdict_fixed_policy(tp->tp_cfg, key);
 
 		/* A fixed policy does not depend on DNS: answer it at once
 		 * (the cfg check limited it to printable text). */
-		cfg_domain_lookup(tp->tp_cfg, key, &dv);
-		if (dv.cdv_policy != NULL) {
+		if (fixed != NULL) {
 			char buf[SOCKETMAP_REPLY_MAX];
-			int n = snprintf(buf, sizeof(buf), "OK %s", dv.cdv_policy);
+			int n = snprintf(buf, sizeof(buf), "OK %s", fixed);
 
 			socketmap_reply(req, buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 			return;

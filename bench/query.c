@@ -37,6 +37,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "policy/cache.h"
+#include "policy/generation.h"
 #include "config/cfg.h"
 #include "policy/engine.h"
 
@@ -163,7 +164,8 @@ static double
 query_cached(struct cfg *cfg, const char *domain)
 {
 	struct engine *en = query_engine(cfg);
-	struct cache *c = cache_new(en);
+	struct generation *g = generation_new(en);
+	struct cache *c = cache_new(g);
 	struct verdict *v = NULL;
 	struct timespec t0, t1;
 	time_t now = time(NULL);
@@ -174,6 +176,7 @@ query_cached(struct cfg *cfg, const char *domain)
 	if (v == NULL || v->v_kind == VERDICT_TEMP) {
 		verdict_unref(v);
 		cache_free(c);
+		generation_free(g);
 		engine_unref(en);
 		return -1;
 	}
@@ -183,6 +186,7 @@ query_cached(struct cfg *cfg, const char *domain)
 		hits += cache_lookup(c, domain, now) != NULL;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cache_free(c);
+	generation_free(g);
 	engine_unref(en);
 	if (hits != n)
 		return -1;

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "policy/cache.h"
 #include "policy/engine.h"
+#include "policy/generation.h"
 
 struct cfg *
 cli_load_config(const char *path)
@@ -104,8 +105,10 @@ cli_engine_start(struct cli_engine *ce, const char *name, const char *cfgpath, b
 		free(ce->ce_domains);
 		return EX_CONFIG;
 	}
-	if (with_cache)
-		ce->ce_cache = cache_new(ce->ce_en);
+	if (with_cache) {
+		ce->ce_gen = generation_new(ce->ce_en);
+		ce->ce_cache = cache_new(ce->ce_gen);
+	}
 	return 0;
 }
 
@@ -114,6 +117,7 @@ cli_engine_stop(struct cli_engine *ce)
 {
 	if (ce->ce_cache != NULL)
 		cache_free(ce->ce_cache);
+	generation_free(ce->ce_gen);
 	engine_unref(ce->ce_en);
 	cfg_unref(ce->ce_cfg);
 	iv_deinit();

@@ -61,6 +61,7 @@ struct cli_domain {
 struct cli_engine {
 	struct cfg *ce_cfg;
 	struct engine *ce_en;
+	struct generation *ce_gen;      /* with_cache: holds ce_en for the cache */
 	struct cache *ce_cache;         /* with_cache, else NULL */
 	struct cli_domain *ce_domains;  /* the domains given, in order */
 	size_t ce_ndomains;

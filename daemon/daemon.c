@@ -51,12 +51,13 @@
 #include "daemon/daemon.h"
 #include "milter/filter.h"
 #include "policy/cache.h"
+#include "policy/generation.h"
 #include "http/metricsd.h"
 #include "socketmap/tlspolicy.h"
 
 struct daemon {
 	const char *dm_cfgpath;
-	struct engine *dm_en;
+	struct generation *dm_gen;      /* the configuration and engine in force */
 	struct cache *dm_cache;
 	struct tlspolicy *dm_tp;
 	struct metricsd *dm_md;         /* the metrics endpoint, or NULL */
@@ -71,6 +72,13 @@ struct daemon {
 	struct iv_event dm_milter_ended;
 };
 
+/* The configuration in force (loop thread). */
+static const struct cfg *
+daemon_cfg(const struct daemon *d)
+{
+	return generation_engine(d->dm_gen)->en_cfg;
+}
+
 static void
 daemon_log_setup(const struct cfg *cfg, bool foreground)
 {
@@ -84,7 +92,7 @@ daemon_log_setup(const struct cfg *cfg, bool foreground)
 static void
 daemon_save(struct daemon *d)
 {
-	const char *path = d->dm_en->en_cfg->c_cache.cca_file;
+	const char *path = daemon_cfg(d)->c_cache.cca_file;
 	char *err = NULL;
 
 	if (path == NULL || *path == '\0')
@@ -98,11 +106,11 @@ daemon_save(struct daemon *d)
 static void
 daemon_arm_save(struct daemon *d)
 {
-	unsigned every = d->dm_en->en_cfg->c_cache.cca_save_interval;
+	unsigned every = daemon_cfg(d)->c_cache.cca_save_interval;
 
 	if (iv_timer_registered(&d->dm_save_timer))
 		iv_timer_unregister(&d->dm_save_timer);
-	if (every == 0 || *d->dm_en->en_cfg->c_cache.cca_file == '\0')
+	if (every == 0 || *daemon_cfg(d)->c_cache.cca_file == '\0')
 		return;
 	iv_validate_now();
 	d->dm_save_timer.expires = iv_now;
@@ -166,7 +174,7 @@ daemon_stop(void *cookie)
 		return;
 	}
 	filter_drain();
-	ms = d->dm_en->en_cfg->c_milter.cm_drain_timeout_ms;
+	ms = daemon_cfg(d)->c_milter.cm_drain_timeout_ms;
 	log_notice("stopping: new milter messages get 451 4.3.2; waiting up to %u ms for "
 	    "%d open messages", ms, filter_messages());
 	deadline_in(&d->dm_drain_end, CLOCK_MONOTONIC, ms);
@@ -221,13 +229,11 @@ daemon_reload(void *cookie)
 		return;
 	}
 	daemon_log_setup(cfg, true);
-	cache_set_engine(d->dm_cache, en);
-	tlspolicy_set_cfg(d->dm_tp, cfg);
+	/* The one reload point: every face reads the generation in force. */
+	generation_swap(d->dm_gen, en);
 	if (d->dm_milter)
 		filter_set_cfg(cfg);
-	ask_engine_set(en);
-	engine_unref(d->dm_en);
-	d->dm_en = en;
+	engine_unref(en);
 	cfg_unref(cfg);
 	daemon_arm_save(d);
 	log_notice("configuration reloaded from %s", d->dm_cfgpath);
@@ -329,6 +335,7 @@ daemon_main(int argc, char **argv)
 	static char cfgabs[PATH_MAX], pidabs[PATH_MAX + 256];
 	char cwd[PATH_MAX];
 	struct daemon d;
+	struct engine *en;
 	struct cfg *cfg;
 	char *err = NULL;
 	long loaded;
@@ -368,15 +375,17 @@ daemon_main(int argc, char **argv)
 		pidfile = cfg->c_daemon.cdm_pidfile;
 
 	iv_init();
-	if ((d.dm_en = engine_new(cfg, false, &err)) == NULL) {
+	if ((en = engine_new(cfg, false, &err)) == NULL) {
 		fprintf(stderr, "danemilter: %s\n", err);
 		free(err);
 		return EX_CONFIG;
 	}
 	cfg_unref(cfg);
-	d.dm_cache = cache_new(d.dm_en);
-	if (*d.dm_en->en_cfg->c_cache.cca_file != '\0') {
-		loaded = cache_load(d.dm_cache, d.dm_en->en_cfg->c_cache.cca_file, time(NULL), &err);
+	d.dm_gen = generation_new(en);
+	engine_unref(en);
+	d.dm_cache = cache_new(d.dm_gen);
+	if (*daemon_cfg(&d)->c_cache.cca_file != '\0') {
+		loaded = cache_load(d.dm_cache, daemon_cfg(&d)->c_cache.cca_file, time(NULL), &err);
 		if (loaded < 0) {
 			fprintf(stderr, "danemilter: cache: %s\n", err);
 			free(err);
@@ -385,24 +394,26 @@ daemon_main(int argc, char **argv)
 	} else {
 		loaded = 0;
 	}
-	if ((d.dm_tp = tlspolicy_new(d.dm_cache, d.dm_en->en_cfg, &err)) == NULL) {
+	if ((d.dm_tp = tlspolicy_new(d.dm_cache, d.dm_gen, &err)) == NULL) {
 		fprintf(stderr, "danemilter: socketmap: %s\n", err);
 		free(err);
 		return EX_OSERR;
 	}
 	d.dm_gate = gate_new();
 	d.dm_pc = probecache_new();
-	ask_engine_init(d.dm_cache, d.dm_en, d.dm_pc);
-	if (*d.dm_en->en_cfg->c_milter.cm_socket != '\0') {
-		if (filter_open(d.dm_en->en_cfg, d.dm_gate, uid, gid, &err) != 0) {
+	ask_engine_init(d.dm_cache, d.dm_gen, d.dm_pc);
+	if (*daemon_cfg(&d)->c_milter.cm_socket != '\0') {
+		cfg = generation_cfg(d.dm_gen);
+		if (filter_open(cfg, d.dm_gate, uid, gid, &err) != 0) {
 			fprintf(stderr, "danemilter: %s\n", err);
 			free(err);
 			return EX_OSERR;
 		}
+		cfg_unref(cfg);
 		d.dm_milter = true;
 	}
-	if (*d.dm_en->en_cfg->c_metrics.cmt_listen != '\0' &&
-	    (d.dm_md = metricsd_new(d.dm_en->en_cfg, d.dm_cache, &err)) == NULL) {
+	if (*daemon_cfg(&d)->c_metrics.cmt_listen != '\0' &&
+	    (d.dm_md = metricsd_new(daemon_cfg(&d), d.dm_cache, &err)) == NULL) {
 		fprintf(stderr, "danemilter: %s\n", err);
 		free(err);
 		gate_destroy(d.dm_gate);        /* no milter thread runs yet */
@@ -415,7 +426,7 @@ daemon_main(int argc, char **argv)
 	}
 	if (daemon_drop(uid, gid) != 0) {
 		fprintf(stderr, "danemilter: cannot drop to %s/%s: %s\n",
-		    d.dm_en->en_cfg->c_daemon.cdm_user, d.dm_en->en_cfg->c_daemon.cdm_group,
+		    daemon_cfg(&d)->c_daemon.cdm_user, daemon_cfg(&d)->c_daemon.cdm_group,
 		    strerror(errno));
 		return EX_OSERR;
 	}
@@ -423,7 +434,7 @@ daemon_main(int argc, char **argv)
 		fprintf(stderr, "danemilter: cannot detach: %s\n", strerror(errno));
 		return EX_OSERR;
 	}
-	daemon_log_setup(d.dm_en->en_cfg, foreground);
+	daemon_log_setup(daemon_cfg(&d), foreground);
 	if (pidfd >= 0 && daemon_pidfile_write(pidfd) != 0)
 		log_warn("cannot write the pid file %s", pidfile);
 
@@ -450,9 +461,9 @@ daemon_main(int argc, char **argv)
 	}
 	log_notice("danemilter %s started: %ld cache entries loaded%s%s%s%s", PACKAGE_VERSION,
 	    loaded, d.dm_milter ? ", milter on " : ", no milter",
-	    d.dm_milter ? d.dm_en->en_cfg->c_milter.cm_socket : "",
+	    d.dm_milter ? daemon_cfg(&d)->c_milter.cm_socket : "",
 	    d.dm_md != NULL ? ", metrics on " : "",
-	    d.dm_md != NULL ? d.dm_en->en_cfg->c_metrics.cmt_listen : "");
+	    d.dm_md != NULL ? daemon_cfg(&d)->c_metrics.cmt_listen : "");
 
 	iv_main();
 
@@ -478,7 +489,7 @@ daemon_main(int argc, char **argv)
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);
 	cache_free(d.dm_cache);
-	engine_unref(d.dm_en);
+	generation_free(d.dm_gen);
 	open_conns = d.dm_milter ? filter_connections() : 0;
 	if (open_conns == 0) {
 		/* no milter thread can reach these any more */

@@ -32,7 +32,7 @@ struct ask {
 };
 
 static struct cache *ask_cache;         /* engine thread */
-static struct engine *ask_en;           /* engine thread: a reference */
+static struct generation *ask_g;        /* engine thread: the engine in force (probes) */
 static struct probecache *ask_pc;       /* engine thread */
 static struct ask *ask_inflight;        /* engine thread */
 static bool ask_down;                   /* engine thread */
@@ -40,22 +40,12 @@ static bool ask_down;                   /* engine thread */
 /* ---------------------------------------------------------- engine side */
 
 void
-ask_engine_init(struct cache *c, struct engine *en, struct probecache *pc)
+ask_engine_init(struct cache *c, struct generation *g, struct probecache *pc)
 {
 	ask_cache = c;
-	ask_en = en ? engine_ref(en) : NULL;
+	ask_g = g;
 	ask_pc = pc;
 	ask_down = false;
-}
-
-void
-ask_engine_set(struct engine *en)
-{
-	struct engine *old = ask_en;
-
-	ask_en = en ? engine_ref(en) : NULL;
-	if (old)
-		engine_unref(old);
 }
 
 static void
@@ -114,13 +104,13 @@ ask_cache_done(void *arg, struct verdict *v)
 	struct ask *a = arg;
 
 	a->a_wait = NULL;
-	if (!a->a_probe || ask_en == NULL || ask_pc == NULL) {
+	if (!a->a_probe || ask_g == NULL || ask_pc == NULL) {
 		ask_finish(a, v);
 		return;
 	}
 	/* the verdict is known: now the probe (the verdict is held meanwhile) */
 	a->a_verdict = verdict_ref(v);
-	a->a_ps = probeset_start(ask_en, ask_pc, v, time(NULL), ask_probe_done, a);
+	a->a_ps = probeset_start(generation_engine(ask_g), ask_pc, v, time(NULL), ask_probe_done, a);
 }
 
 static void
@@ -158,9 +148,7 @@ ask_engine_shutdown(void)
 	}
 	ask_cache = NULL;
 	ask_pc = NULL;
-	if (ask_en)
-		engine_unref(ask_en);
-	ask_en = NULL;
+	ask_g = NULL;
 }
 
 /* ----------------------------------------------------------- asker side */

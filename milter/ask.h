@@ -23,6 +23,7 @@
 
 #include "common/gate.h"
 #include "policy/cache.h"
+#include "policy/generation.h"
 #include "policy/probeset.h"
 #include "policy/verdict.h"
 
@@ -35,10 +36,9 @@ enum ask_status {
 };
 
 /* Engine thread: the cache the answers come from (before any ask_start),
- * and the engine and probe cache for ask_probe_start (NULLs: no probes). */
-void ask_engine_init(struct cache *c, struct engine *en, struct probecache *pc);
-/* Engine thread, after a reload: probes use en from now on. */
-void ask_engine_set(struct engine *en);
+ * and the generation whose engine runs probes and the probe cache for
+ * ask_probe_start (NULLs: no probes). g and pc are the caller's. */
+void ask_engine_init(struct cache *c, struct generation *g, struct probecache *pc);
 /* Engine thread, at shutdown: every lookup still in flight ends now with
  * ASK_FAILED (its cache waiter is cancelled). */
 void ask_engine_shutdown(void);

@@ -57,7 +57,8 @@ struct cache_entry {
 struct cache_job {
 	struct cache *cj_c;
 	struct cache_entry *cj_e;
-	struct engine *cj_en;
+	struct engine *cj_en;                   /* the engine it runs on (a reference) */
+	unsigned cj_gen;                        /* ... and its generation number */
 	struct dane_lookup *cj_dane;
 	struct mtasts_lookup *cj_sts;
 	struct dane_result *cj_dane_res;
@@ -68,14 +69,13 @@ struct cache_job {
 };
 
 struct cache {
-	struct engine *c_en;
+	struct generation *c_g;                 /* the caller's: the engine in force */
 	struct engine **c_dead;                 /* engine references to drop... */
 	size_t c_ndead;
 	struct iv_task c_reaper;                /* ...outside their own callbacks */
 	struct cache_entry **c_buckets;
 	size_t c_nbuckets;                      /* power of two */
 	struct cache_entry *c_lru_head, *c_lru_tail;
-	unsigned c_gen;
 	struct cache_stats c_stats;
 };
 
@@ -92,7 +92,14 @@ cache_hash(const char *s)
 static const struct cfg_cache *
 cache_cfg(const struct cache *c)
 {
-	return &c->c_en->en_cfg->c_cache;
+	return &generation_engine(c->c_g)->en_cfg->c_cache;
+}
+
+/* The generation cached verdicts must have been built under to be used. */
+static unsigned
+cache_gen(const struct cache *c)
+{
+	return generation_number(c->c_g);
 }
 
 /* Drop the engine references of finished jobs. A job ends inside a DNS
@@ -120,12 +127,12 @@ cache_release_engine(struct cache *c, struct engine *en)
 }
 
 struct cache *
-cache_new(struct engine *en)
+cache_new(struct generation *g)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
-	size_t want = en->en_cfg->c_cache.cca_max_entries;
+	size_t want = generation_engine(g)->en_cfg->c_cache.cca_max_entries;
 
-	c->c_en = engine_ref(en);
+	c->c_g = g;
 	IV_TASK_INIT(&c->c_reaper);
 	c->c_reaper.cookie = c;
 	c->c_reaper.handler = cache_reap;
@@ -240,17 +247,7 @@ cache_free(struct cache *c)
 	cache_reap(c);
 	free(c->c_dead);
 	free(c->c_buckets);
-	engine_unref(c->c_en);
 	free(c);
-}
-
-void
-cache_set_engine(struct cache *c, struct engine *en)
-{
-	engine_ref(en);
-	engine_unref(c->c_en);
-	c->c_en = en;
-	c->c_gen++;
 }
 
 static uint32_t
@@ -392,7 +389,7 @@ cache_job_finish(struct cache_job *j)
 			e->ce_sts_last_failure = 0;
 	}
 	if (v->v_kind == VERDICT_TEMP && e->ce_v != NULL && e->ce_v->v_kind != VERDICT_TEMP &&
-	    e->ce_gen == c->c_gen && now < e->ce_expires) {
+	    e->ce_gen == cache_gen(c) && now < e->ce_expires) {
 		/* A refresh ahead failed: the verdict in hand is still valid.
 		 * Keep it until it expires and try again after error_ttl. */
 		log_warnx("cache: refresh of %s failed (%s); the cached verdict stays until it expires",
@@ -404,7 +401,7 @@ cache_job_finish(struct cache_job *j)
 		life = cache_lifetime(c, v, sts, now);
 		verdict_unref(e->ce_v);
 		e->ce_v = v;
-		e->ce_gen = j->cj_en == c->c_en ? c->c_gen : c->c_gen - 1;
+		e->ce_gen = j->cj_gen;          /* stale at once if a reload came meanwhile */
 		e->ce_expires = now + (time_t)life;
 		e->ce_refresh_at = e->ce_expires - (time_t)cache_refresh_window(life);
 	}
@@ -451,7 +448,8 @@ cache_resolve(struct cache *c, struct cache_entry *e, time_t now)
 
 	j->cj_c = c;
 	j->cj_e = e;
-	j->cj_en = engine_ref(c->c_en);
+	j->cj_en = engine_ref(generation_engine(c->c_g));
+	j->cj_gen = cache_gen(c);
 	j->cj_now = now;
 	e->ce_job = j;
 	c->c_stats.cs_resolutions++;
@@ -474,7 +472,7 @@ cache_lookup(struct cache *c, const char *domain, time_t now)
 {
 	struct cache_entry *e = cache_find(c, domain, cache_hash(domain));
 
-	if (e == NULL || e->ce_v == NULL || e->ce_gen != c->c_gen || now >= e->ce_expires)
+	if (e == NULL || e->ce_v == NULL || e->ce_gen != cache_gen(c) || now >= e->ce_expires)
 		return NULL;
 	c->c_stats.cs_hits++;
 	cache_lru_front(c, e);
@@ -739,8 +737,8 @@ cache_load_line(struct cache *c, char *line, time_t now)
 			sts.mr_status = MTASTS_ERROR;
 		if (e == NULL)
 			e = cache_entry_new(c, key, cache_hash(key));
-		e->ce_v = verdict_build(c->c_en->en_cfg, d, &sts, now);
-		e->ce_gen = c->c_gen;
+		e->ce_v = verdict_build(generation_engine(c->c_g)->en_cfg, d, &sts, now);
+		e->ce_gen = cache_gen(c);
 		e->ce_expires = (time_t)expires;
 		e->ce_refresh_at = e->ce_expires - 2;
 	}

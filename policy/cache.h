@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "policy/engine.h"
+#include "policy/generation.h"
 #include "policy/verdict.h"
 
 struct cache;
@@ -34,14 +35,14 @@ struct cache_wait;
 /* v is borrowed (see above). Runs once, from the loop. */
 typedef void cache_done_fn(void *arg, struct verdict *v);
 
-/* The cache takes a reference on en. */
-struct cache *cache_new(struct engine *en);
+/*
+ * Resolutions run on g's engine in force (g is the caller's and outlives
+ * the cache). After a reload (generation_swap) every cached verdict is
+ * recomputed at its next use; MTA-STS policies are kept.
+ */
+struct cache *cache_new(struct generation *g);
 /* Drop every entry; waiters are not called back. */
 void cache_free(struct cache *c);
-
-/* After a configuration reload: new resolutions use en, and every cached
- * verdict is recomputed at its next use (MTA-STS policies are kept). */
-void cache_set_engine(struct cache *c, struct engine *en);
 
 /*
  * The fresh cached verdict for domain, or NULL (nothing is started then).

@@ -18,8 +18,7 @@
 struct tlspolicy {
 	struct cache *tp_cache;
 	struct socketmap *tp_sm;
-	struct cfg *tp_cfg;             /* a reference: per-domain fixed policies */
-	bool tp_tlsrpt;
+	struct generation *tp_g;        /* the caller's: the configuration in force */
 };
 
 /* What a request needs when its answer comes later. */
@@ -45,6 +44,14 @@ tlspolicy_key(const char *in, char *buf, size_t buflen)
 	return buf;
 }
 
+/* The configuration in force (fixed policies, tlsrpt): read per request,
+ * so that a reload applies to the next one. */
+static const struct cfg *
+tlspolicy_cfg(const struct tlspolicy *tp)
+{
+	return generation_engine(tp->tp_g)->en_cfg;
+}
+
 static void
 tlspolicy_answer(struct tlspolicy *tp, struct socketmap_req *req, const struct verdict *v,
     bool json, bool tlsrpt)
@@ -56,7 +63,7 @@ tlspolicy_answer(struct tlspolicy *tp, struct socketmap_req *req, const struct v
 		verdict_json(&sb, v);
 		socketmap_reply(req, sbuf_str(&sb), sb.sb_len);
 		sbuf_free(&sb);
-	} else if (tlsrpt || tp->tp_tlsrpt) {
+	} else if (tlsrpt || tlspolicy_cfg(tp)->c_socketmap.csm_tlsrpt) {
 		socketmap_reply(req, v->v_reply_tlsrpt, v->v_reply_tlsrpt_len);
 	} else {
 		socketmap_reply(req, v->v_reply, v->v_reply_len);
@@ -89,7 +96,7 @@ tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_
 		return;
 	}
 	if (!json) {
-		const char *fixed = verdict_fixed_policy(tp->tp_cfg, key);
+		const char *fixed = verdict_fixed_policy(tlspolicy_cfg(tp), key);
 
 		/* A fixed policy does not depend on DNS: answer it at once
 		 * (the cfg check limited it to printable text). */
@@ -134,17 +141,17 @@ tlspolicy_cancel(void *arg, struct socketmap_req *req, struct socketmap_request_
 }
 
 struct tlspolicy *
-tlspolicy_new(struct cache *c, const struct cfg *cfg, char **errp)
+tlspolicy_new(struct cache *c, struct generation *g, char **errp)
 {
 	static const char *const def_listen[] = { TLSPOLICY_DEFAULT_LISTEN };
-	const struct cfg_socketmap *cs = &cfg->c_socketmap;
 	struct tlspolicy *tp = xcalloc(1, sizeof(*tp));
+	const struct cfg_socketmap *cs;
 	struct socketmap_limits lim;
 	struct socketmap_ops ops;
 
 	tp->tp_cache = c;
-	tp->tp_cfg = cfg_ref((struct cfg *)cfg);
-	tp->tp_tlsrpt = cs->csm_tlsrpt;
+	tp->tp_g = g;
+	cs = &tlspolicy_cfg(tp)->c_socketmap;
 	memset(&lim, 0, sizeof(lim));
 	lim.sl_max_connections = cs->csm_max_connections;
 	lim.sl_idle_timeout_ms = cs->csm_idle_timeout_ms;
@@ -160,19 +167,10 @@ tlspolicy_new(struct cache *c, const struct cfg *cfg, char **errp)
 	else
 		tp->tp_sm = socketmap_new(def_listen, 1, &lim, &ops, errp);
 	if (tp->tp_sm == NULL) {
-		cfg_unref(tp->tp_cfg);
 		free(tp);
 		return NULL;
 	}
 	return tp;
-}
-
-void
-tlspolicy_set_cfg(struct tlspolicy *tp, const struct cfg *cfg)
-{
-	cfg_unref(tp->tp_cfg);
-	tp->tp_cfg = cfg_ref((struct cfg *)cfg);
-	tp->tp_tlsrpt = cfg->c_socketmap.csm_tlsrpt;
 }
 
 void
@@ -181,7 +179,6 @@ tlspolicy_free(struct tlspolicy *tp)
 	if (tp == NULL)
 		return;
 	socketmap_free(tp->tp_sm);
-	cfg_unref(tp->tp_cfg);
 	free(tp);
 }
 

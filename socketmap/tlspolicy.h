@@ -11,22 +11,24 @@
  *
  * A domain with a fixed `policy` in the configuration is answered at once,
  * without DNS (the JSON request still shows the whole verdict). The
- * service owns its socketmap server and a reference on the configuration;
- * the cache is the caller's.
+ * service owns its socketmap server; the cache and the generation are the
+ * caller's. Settings that a reload may change (fixed policies, tlsrpt) are
+ * read from the generation in force at each request; the listeners and
+ * their limits stay as they were opened.
  */
 #ifndef DM_TLSPOLICY_H
 #define DM_TLSPOLICY_H
 
 #include "policy/cache.h"
+#include "policy/generation.h"
 #include "socketmap/socketmap.h"
 
 struct tlspolicy;
 
-/* Listen where cfg's socketmap section says (default inet:127.0.0.1:8642).
- * NULL with a malloc'ed *errp when a listener cannot be opened. */
-struct tlspolicy *tlspolicy_new(struct cache *c, const struct cfg *cfg, char **errp);
-/* A reload: the tlsrpt setting may change (listeners stay as they are). */
-void tlspolicy_set_cfg(struct tlspolicy *tp, const struct cfg *cfg);
+/* Listen where the socketmap section of g's configuration says (default
+ * inet:127.0.0.1:8642). NULL with a malloc'ed *errp when a listener
+ * cannot be opened. */
+struct tlspolicy *tlspolicy_new(struct cache *c, struct generation *g, char **errp);
 void tlspolicy_free(struct tlspolicy *tp);
 
 /* The normalized key, or NULL when the key gets no policy. */

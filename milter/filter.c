@@ -1,7 +1,7 @@
 /*
  * filter.c: see filter.h.
  *
- * Per connection (struct fconn, smfi_setpriv): the configuration it
+ * Per connection (struct fconn, mfi_setpriv): the configuration it
  * started with, the client, the authserv-id, what was negotiated. Per
  * message (struct fmsg, MAIL FROM to end of message or abort): queue id,
  * the inbound TLS macros, the sender domain and the distinct recipient
@@ -13,7 +13,7 @@
  *              offered; a connection that cannot change headers gets no
  *              filter); skip HELO, DATA, EOH, body and unknown commands; no
  *              replies for connect, MAIL and headers; ask only for the
- *              macros used (smfi_setsymlist)
+ *              macros used (mfi_setsymlist)
  *   connect    client name and address, authserv-id
  *   envfrom    new message; TLS macros; start the sender domain's lookup
  *   envrcpt    start each new recipient domain's lookup; enforce
@@ -35,7 +35,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -57,6 +56,7 @@
 #include "common/xmalloc.h"
 #include "milter/ask.h"
 #include "milter/hdr.h"
+#include "milter/mfi.h"
 #include "milter/summary.h"
 #include "policy/dane.h"
 #include "policy/engine.h"
@@ -115,7 +115,7 @@ static struct {
 	bool f_started;
 	bool f_draining;                /* atomic: shutting down, finish open messages only */
 	bool f_stopping;                /* filter_stop() was called */
-	bool f_stop_done;               /* atomic: smfi_stop() returned */
+	bool f_stop_done;               /* atomic: mfi_stop() returned */
 	void (*f_ended)(void *);
 	void *f_ended_arg;
 	pthread_mutex_t f_done_lock;
@@ -147,7 +147,7 @@ filter_copy(char *dst, size_t len, const char *src)
 static bool
 filter_macro(SMFICTX *ctx, const char *name, char *buf, size_t len)
 {
-	const char *v = smfi_getsymval(ctx, (char *)name);
+	const char *v = mfi_getsymval(ctx, name);
 
 	filter_copy(buf, len, v);
 	return v != NULL;
@@ -275,11 +275,11 @@ fconn_free(struct fconn *fc)
 static struct fconn *
 filter_conn(SMFICTX *ctx)
 {
-	struct fconn *fc = smfi_getpriv(ctx);
+	struct fconn *fc = mfi_getpriv(ctx);
 
 	if (fc == NULL) {               /* no negotiate callback (old MTA) */
 		fc = fconn_new();
-		smfi_setpriv(ctx, fc);
+		mfi_setpriv(ctx, fc);
 	}
 	return fc;
 }
@@ -313,17 +313,17 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	fc = fconn_new();
 	fc->fc_actions = f0 & (need | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
 	fc->fc_steps = f1 & (skip | noreply);
-	smfi_setpriv(ctx, fc);
+	mfi_setpriv(ctx, fc);
 	*pf0 = fc->fc_actions;
 	*pf1 = fc->fc_steps;
 	*pf2 = 0;
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "j {client_addr} {client_name}");
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {mail_addr} {tls_version} "
+		mfi_setsymlist(ctx, SMFIM_CONNECT, "j {client_addr} {client_name}");
+		mfi_setsymlist(ctx, SMFIM_ENVFROM, "i {mail_addr} {tls_version} "
 		    "{cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}");
-		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
-		smfi_setsymlist(ctx, SMFIM_EOM, "i");
+		mfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
+		mfi_setsymlist(ctx, SMFIM_EOM, "i");
 	}
 	return SMFIS_CONTINUE;
 }
@@ -390,7 +390,7 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 		fc->fc_refuse = true;
 		if (fc->fc_steps & SMFIP_NR_MAIL)
 			return SMFIS_NOREPLY;
-		smfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
+		mfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
 		return SMFIS_TEMPFAIL;
 	}
 	m = fc->fc_msg = xcalloc(1, sizeof(*m));
@@ -500,7 +500,7 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 		return SMFIS_CONTINUE;
 	}
 	st = *code == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-	if (smfi_setreply(ctx, (char *)code, (char *)xcode, text) != MI_SUCCESS)
+	if (mfi_setreply(ctx, code, xcode, text) != MI_SUCCESS)
 		st = SMFIS_TEMPFAIL;    /* never accept what the rule refuses */
 	metrics_rcpt_refused(st == SMFIS_REJECT ? METRICS_RCPT_5XX : METRICS_RCPT_4XX);
 	if (*rcpt == '<')
@@ -523,7 +523,7 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	sfsistat st;
 
 	if (fc->fc_refuse) {
-		smfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
+		mfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
 		return SMFIS_TEMPFAIL;
 	}
 	if (m == NULL || argv == NULL || fc->fc_cfg == NULL)
@@ -564,7 +564,7 @@ filter_strip(SMFICTX *ctx, const struct fmsg *m)
 
 	for (i = 0; i < 3; i++)
 		for (n = m->fm_ours[i]; n >= 1; n--)
-			if (smfi_chgheader(ctx, (char *)filter_hdr_names[i], (int)n, NULL) != MI_SUCCESS)
+			if (mfi_chgheader(ctx, filter_hdr_names[i], (int)n, NULL) != MI_SUCCESS)
 				log_warnx("%s: milter: cannot delete %s #%u", filter_qid_or(m),
 				    filter_hdr_names[i], n);
 }
@@ -572,7 +572,7 @@ filter_strip(SMFICTX *ctx, const struct fmsg *m)
 static void
 filter_insert(SMFICTX *ctx, const struct fmsg *m, const char *name, struct sbuf *sb)
 {
-	if (smfi_insheader(ctx, 0, (char *)name, (char *)sbuf_str(sb)) != MI_SUCCESS)
+	if (mfi_insheader(ctx, 0, name, sbuf_str(sb)) != MI_SUCCESS)
 		log_warnx("%s: milter: cannot add %s", filter_qid_or(m), name);
 	sbuf_reset(sb);
 }
@@ -685,7 +685,7 @@ filter_eom(SMFICTX *ctx)
 		s.s_action = "tempfail";
 		act = METRICS_ACTION_TEMPFAIL;
 		s.s_reason = "TLS policy lookups did not finish in time";
-		smfi_setreply(ctx, "451", "4.4.3", "TLS policy lookups did not finish "
+		mfi_setreply(ctx, "451", "4.4.3", "TLS policy lookups did not finish "
 		    "in time; try again later");
 		ret = SMFIS_TEMPFAIL;
 	} else if (violation && cm->cm_plaintext_sender == CFG_PLAINTEXT_REJECT) {
@@ -696,7 +696,7 @@ filter_eom(SMFICTX *ctx)
 		s.s_action = "reject";
 		act = METRICS_ACTION_REJECT;
 		s.s_reason = "plaintext message from a domain that requires TLS";
-		if (smfi_setreply(ctx, "550", "5.7.10", text) != MI_SUCCESS)
+		if (mfi_setreply(ctx, "550", "5.7.10", text) != MI_SUCCESS)
 			log_warnx("%s: milter: cannot set the reply", filter_qid_or(m));
 		ret = SMFIS_REJECT;
 	}
@@ -737,7 +737,7 @@ filter_eom(SMFICTX *ctx)
 			s.s_reason = "plaintext message from a domain that requires TLS";
 			if (cm->cm_plaintext_sender == CFG_PLAINTEXT_QUARANTINE) {
 				if ((fc->fc_actions & SMFIF_QUARANTINE) &&
-				    smfi_quarantine(ctx, "danemilter: plaintext message "
+				    mfi_quarantine(ctx, "danemilter: plaintext message "
 				    "from a domain that requires TLS") == MI_SUCCESS) {
 					s.s_action = "quarantine";
 					act = METRICS_ACTION_QUARANTINE;
@@ -763,7 +763,7 @@ filter_eom(SMFICTX *ctx)
 static sfsistat
 filter_abort(SMFICTX *ctx)
 {
-	struct fconn *fc = smfi_getpriv(ctx);
+	struct fconn *fc = mfi_getpriv(ctx);
 
 	if (fc != NULL) {
 		fmsg_free(fc->fc_msg);
@@ -775,9 +775,9 @@ filter_abort(SMFICTX *ctx)
 static sfsistat
 filter_close(SMFICTX *ctx)
 {
-	struct fconn *fc = smfi_getpriv(ctx);
+	struct fconn *fc = mfi_getpriv(ctx);
 
-	smfi_setpriv(ctx, NULL);
+	mfi_setpriv(ctx, NULL);
 	fconn_free(fc);
 	return SMFIS_CONTINUE;
 }
@@ -811,13 +811,13 @@ filter_open(struct cfg *cfg, struct gate *g, int uid, int gid, char **errp)
 	F.f_cfg = cfg_ref(cfg);
 	free(F.f_conn);
 	F.f_conn = xstrdup(spec);
-	if (smfi_setconn(F.f_conn) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
-	    smfi_setbacklog(256) != MI_SUCCESS) {
+	if (mfi_setconn(F.f_conn) != MI_SUCCESS || mfi_register(&desc) != MI_SUCCESS ||
+	    mfi_setbacklog(256) != MI_SUCCESS) {
 		*errp = xasprintf("milter: cannot set up libmilter for %s", spec);
 		return -1;
 	}
 	errno = 0;
-	if (smfi_opensocket(true) != MI_SUCCESS) {
+	if (mfi_opensocket(true) != MI_SUCCESS) {
 		*errp = xasprintf("milter: cannot listen on %s: %s", spec,
 		    errno ? strerror(errno) : "in use, or not permitted");
 		return -1;
@@ -839,7 +839,7 @@ filter_thread(void *arg)
 	int r;
 
 	(void)arg;
-	r = smfi_main();
+	r = mfi_main();
 	if (r != MI_SUCCESS)
 		log_errx("milter: libmilter stopped with an error");
 	pthread_mutex_lock(&F.f_done_lock);
@@ -937,13 +937,13 @@ filter_drain(void)
 	__atomic_store_n(&F.f_draining, true, __ATOMIC_RELEASE);
 }
 
-/* smfi_stop() waits for the listener's lock, which the listener holds
+/* mfi_stop() waits for the listener's lock, which the listener holds
  * while it polls: call it off the engine thread. */
 static void *
 filter_stopper(void *arg)
 {
 	(void)arg;
-	(void)smfi_stop();
+	(void)mfi_stop();
 	__atomic_store_n(&F.f_stop_done, true, __ATOMIC_RELEASE);
 	return NULL;
 }

@@ -24,12 +24,8 @@
  *              plaintext message from a DANE / MTA-STS sender; log the
  *              summary line
  *   abort      drop the message; close: drop the connection
- * Enforcement replies:
- *   require = "dane", no usable DANE      450 4.7.5 / 550 5.7.5 (config)
- *   ... lookup error or not in time       450 4.7.5 (always temporary)
- *   bogus_tempfail, dane=bogus            450 4.7.5
- *   plaintext_sender = "reject"           550 5.7.10
- *   on_timeout = "tempfail"               451 4.4.3
+ * What to enforce and the replies are decided in milter/rules.c (pure);
+ * envrcpt and eom gather its inputs and perform what it returns.
  */
 #include "filter.h"
 
@@ -57,6 +53,7 @@
 #include "milter/ask.h"
 #include "milter/hdr.h"
 #include "milter/mfi.h"
+#include "milter/rules.h"
 #include "milter/summary.h"
 #include "policy/dane.h"
 #include "policy/engine.h"
@@ -453,9 +450,18 @@ filter_rcpt_verdict(struct frcpt *r, const struct timespec *deadline)
 	return r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
 }
 
+/* What the rules call a lookup: v is r's verdict, or NULL. */
+static enum rules_lookup
+filter_lookup(const struct verdict *v, enum ask_status st)
+{
+	if (v != NULL)
+		return RULES_READY;
+	return st == ASK_PENDING ? RULES_TIMEDOUT : RULES_UNAVAILABLE;
+}
+
 /*
- * The RCPT-time rules for r's domain: 0 to accept, or an SMFIS_* refusal
- * with its reply set.
+ * The RCPT-time rules (milter/rules.h) for r's domain: 0 to accept, or an
+ * SMFIS_* refusal with its reply set.
  */
 static sfsistat
 filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
@@ -463,53 +469,48 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 {
 	const struct cfg_milter *cm = &fc->fc_cfg->c_milter;
 	const struct verdict *v;
-	bool require;
-	enum dane_verdict dv;
+	struct rules_rcpt in;
+	struct rules_reply reply;
 	struct timespec deadline;
 	struct sbuf who = SBUF_INIT;
-	char text[512];
-	const char *code = "450", *xcode = "4.7.5";
 	sfsistat st;
 
+	memset(&in, 0, sizeof(in));
+	in.rr_domain = r->fr_domain;
+	in.rr_bogus_tempfail = cm->cm_bogus_tempfail;
+	in.rr_reply_class = cm->cm_require_dane_reply;
 	/* The connection's configuration says whether to wait; a verdict
 	 * that comes says what it was built under (one rule: policy/verdict). */
-	require = verdict_require_dane(fc->fc_cfg, r->fr_domain);
-	if (!require && !cm->cm_bogus_tempfail)
+	in.rr_require_dane = verdict_require_dane(fc->fc_cfg, r->fr_domain);
+	if (!rules_rcpt_needs_verdict(in.rr_require_dane, in.rr_bogus_tempfail))
 		return SMFIS_CONTINUE;
 	deadline_in(&deadline, CLOCK_MONOTONIC, cm->cm_timeout_ms);
 	v = filter_rcpt_verdict(r, &deadline);
-	dv = v ? v->v_dane->dr_verdict : DANE_TEMPERROR;
-	if (v != NULL)
-		require = require || v->v_require_dane;
-	if (require && v == NULL) {
-		snprintf(text, sizeof(text), "DANE status of %s is not known yet "
-		    "(lookup %s); try again later", r->fr_domain,
-		    r->fr_status == ASK_PENDING ? "timed out" : "unavailable");
-	} else if (require && dv != DANE_USABLE) {
-		if (dv != DANE_BOGUS && dv != DANE_TEMPERROR &&
-		    cm->cm_require_dane_reply == CFG_REPLY_PERMANENT) {
-			code = "550";
-			xcode = "5.7.5";
-		}
-		snprintf(text, sizeof(text), "Recipient domain %s requires DANE, "
-		    "but its DANE status is %s", r->fr_domain, dane_verdict_name(dv));
-	} else if (cm->cm_bogus_tempfail && v != NULL && dv == DANE_BOGUS) {
-		snprintf(text, sizeof(text), "DNSSEC validation failed for recipient "
-		    "domain %s (dane=bogus); try again later", r->fr_domain);
-	} else {
-		return SMFIS_CONTINUE;
+	in.rr_lookup = filter_lookup(v, r->fr_status);
+	if (v != NULL) {
+		in.rr_dane = v->v_dane->dr_verdict;
+		in.rr_require_dane = in.rr_require_dane || v->v_require_dane;
 	}
-	st = *code == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-	if (mfi_setreply(ctx, code, xcode, text) != MI_SUCCESS)
+	switch (rules_rcpt(&in, &reply)) {
+	case RULES_ACCEPT:
+		return SMFIS_CONTINUE;
+	case RULES_REJECT:
+		st = SMFIS_REJECT;
+		break;
+	default:
+		st = SMFIS_TEMPFAIL;
+		break;
+	}
+	if (mfi_setreply(ctx, reply.rp_code, reply.rp_xcode, reply.rp_text) != MI_SUCCESS)
 		st = SMFIS_TEMPFAIL;    /* never accept what the rule refuses */
 	metrics_rcpt_refused(st == SMFIS_REJECT ? METRICS_RCPT_5XX : METRICS_RCPT_4XX);
 	if (*rcpt == '<')
 		rcpt++;
 	sbuf_appendn(&who, rcpt, strcspn(rcpt, ">"));
 	log_info("%s: milter: RCPT <%s> refused: %s %s %s", filter_qid_or(m),
-	    filter_safe(&who), code, xcode, text);
+	    filter_safe(&who), reply.rp_code, reply.rp_xcode, reply.rp_text);
 	sbuf_free(&who);
-	r->fr_refusal = st == SMFIS_REJECT ? "reject" : "tempfail";
+	r->fr_refusal = rules_action_name(st == SMFIS_REJECT ? RULES_REJECT : RULES_TEMPFAIL);
 	return st;
 }
 
@@ -590,6 +591,70 @@ filter_log_summary(const struct fconn *fc, const struct summary *s)
 	sbuf_free(&sb);
 }
 
+/*
+ * Delete the incoming copies of our headers, then insert fresh ones at the
+ * top in reverse (Inbound, Sender, Recipient... from the top): the first
+ * `shown` recipient domains of s, each with its probe result when it is
+ * there by the deadline.
+ */
+static void
+filter_headers(SMFICTX *ctx, const struct fconn *fc, struct fmsg *m,
+    const struct summary *s, size_t shown, const struct timespec *deadline,
+    const char *violation)
+{
+	const struct cfg_milter *cm = &fc->fc_cfg->c_milter;
+	struct sbuf sb = SBUF_INIT;
+	unsigned more = 0;
+	size_t i;
+
+	filter_strip(ctx, m);
+	if (shown > cm->cm_max_recipient_headers) {
+		more = (unsigned)(shown - cm->cm_max_recipient_headers);
+		shown = cm->cm_max_recipient_headers;
+	}
+	for (i = shown; i-- > 0;) {
+		const struct summary_rcpt *sr = &s->s_rcpts[i];
+		const char *probe = NULL, *why = NULL;
+		struct frcpt *r = filter_find(m, sr->sr_domain);
+
+		if (r != NULL && r->fr_probe != NULL &&
+		    ask_wait(r->fr_probe, deadline) == ASK_READY) {
+			enum probeset_verdict pv = ask_probe_verdict(r->fr_probe);
+
+			probe = pv == PROBESET_TEMP ? "skipped" : probeset_verdict_name(pv);
+			why = probe_reason_name(ask_probe_reason(r->fr_probe));
+		}
+		hdr_recipient_value(&sb, fc->fc_authserv, sr->sr_domain,
+		    sr->sr_verdict, sr->sr_missing, probe, why,
+		    i + 1 == shown ? more : 0);
+		filter_insert(ctx, m, HDR_RECIPIENT, &sb);
+	}
+	hdr_sender_value(&sb, fc->fc_authserv, s->s_sender, s->s_sender_verdict,
+	    s->s_sender_missing, violation);
+	filter_insert(ctx, m, HDR_SENDER, &sb);
+	hdr_inbound_value(&sb, fc->fc_authserv, s->s_in);
+	filter_insert(ctx, m, HDR_INBOUND, &sb);
+	sbuf_free(&sb);
+}
+
+static enum metrics_action
+filter_metrics_action(enum rules_action a)
+{
+	switch (a) {
+	case RULES_TAG:
+		return METRICS_ACTION_TAG;
+	case RULES_QUARANTINE:
+		return METRICS_ACTION_QUARANTINE;
+	case RULES_REJECT:
+		return METRICS_ACTION_REJECT;
+	case RULES_TEMPFAIL:
+		return METRICS_ACTION_TEMPFAIL;
+	case RULES_ACCEPT:
+		break;
+	}
+	return METRICS_ACTION_ACCEPT;
+}
+
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
@@ -600,15 +665,12 @@ filter_eom(SMFICTX *ctx)
 	struct summary s;
 	struct summary_rcpt *sr = NULL;
 	struct timespec t0, deadline;
-	struct sbuf sb = SBUF_INIT;
 	const struct verdict *sv = NULL;
-	const char *violation = NULL;
-	char text[512];
+	struct rules_eom re;
+	struct rules_eom_result rr;
 	size_t i, n = 0, shown;
-	unsigned more;
 	bool missing = false;
 	sfsistat ret = SMFIS_CONTINUE;
-	enum metrics_action act = METRICS_ACTION_ACCEPT;        /* follows s.s_action */
 
 	if (m == NULL || fc->fc_cfg == NULL)
 		return SMFIS_CONTINUE;
@@ -674,86 +736,44 @@ filter_eom(SMFICTX *ctx)
 	s.s_sender_missing = m->fm_sender_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
 	s.s_rcpts = sr;
 	s.s_nrcpts = n;
-	s.s_action = "accept";
 	filter_elapsed(&t0, &s.s_wait_ms);
 
-	if (sv != NULL && !hdr_inbound_tls(&in) &&
-	    (sv->v_dane->dr_verdict == DANE_USABLE || sv->v_sts == VERDICT_STS_ENFORCE))
-		violation = "plaintext";
+	/* The end-of-message rule (milter/rules.h), then what it says. */
+	memset(&re, 0, sizeof(re));
+	re.re_sender = m->fm_sender;
+	re.re_sender_known = sv != NULL;
+	if (sv != NULL) {
+		re.re_sender_dane = sv->v_dane->dr_verdict;
+		re.re_sender_sts = sv->v_sts;
+	}
+	re.re_tls = hdr_inbound_tls(&in);
+	re.re_missing = missing;
+	re.re_on_timeout = cm->cm_on_timeout;
+	re.re_plaintext = cm->cm_plaintext_sender;
+	rules_eom(&re, &rr);
 
-	if (missing && cm->cm_on_timeout == CFG_TIMEOUT_TEMPFAIL) {
-		s.s_action = "tempfail";
-		act = METRICS_ACTION_TEMPFAIL;
-		s.s_reason = "TLS policy lookups did not finish in time";
-		mfi_setreply(ctx, "451", "4.4.3", "TLS policy lookups did not finish "
-		    "in time; try again later");
-		ret = SMFIS_TEMPFAIL;
-	} else if (violation && cm->cm_plaintext_sender == CFG_PLAINTEXT_REJECT) {
-		snprintf(text, sizeof(text), "Sender domain %s requires TLS "
-		    "(dane=%s, mta-sts=%s) but this message arrived without it",
-		    m->fm_sender, dane_verdict_name(sv->v_dane->dr_verdict),
-		    verdict_sts_name(sv->v_sts));
-		s.s_action = "reject";
-		act = METRICS_ACTION_REJECT;
-		s.s_reason = "plaintext message from a domain that requires TLS";
-		if (mfi_setreply(ctx, "550", "5.7.10", text) != MI_SUCCESS)
+	if (rr.rer_action == RULES_TEMPFAIL || rr.rer_action == RULES_REJECT) {
+		ret = rr.rer_action == RULES_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+		if (mfi_setreply(ctx, rr.rer_reply.rp_code, rr.rer_reply.rp_xcode,
+		    rr.rer_reply.rp_text) != MI_SUCCESS && ret == SMFIS_REJECT)
 			log_warnx("%s: milter: cannot set the reply", filter_qid_or(m));
-		ret = SMFIS_REJECT;
-	}
-
-	if (ret == SMFIS_CONTINUE) {
-		filter_strip(ctx, m);
-		/* Inserted at the top in reverse: Inbound, Sender, Recipient... */
-		more = 0;
-		if (shown > cm->cm_max_recipient_headers) {
-			more = (unsigned)(shown - cm->cm_max_recipient_headers);
-			shown = cm->cm_max_recipient_headers;
-		}
-		for (i = shown; i-- > 0;) {
-			const char *probe = NULL, *why = NULL;
-			struct frcpt *r = filter_find(m, sr[i].sr_domain);
-
-			/* a probe result when it is there by the same deadline */
-			if (r != NULL && r->fr_probe != NULL &&
-			    ask_wait(r->fr_probe, &deadline) == ASK_READY) {
-				enum probeset_verdict pv = ask_probe_verdict(r->fr_probe);
-
-				probe = pv == PROBESET_TEMP ? "skipped" : probeset_verdict_name(pv);
-				why = probe_reason_name(ask_probe_reason(r->fr_probe));
-			}
-			hdr_recipient_value(&sb, fc->fc_authserv, sr[i].sr_domain,
-			    sr[i].sr_verdict, sr[i].sr_missing, probe, why,
-			    i + 1 == shown ? more : 0);
-			filter_insert(ctx, m, HDR_RECIPIENT, &sb);
-		}
-		hdr_sender_value(&sb, fc->fc_authserv, s.s_sender, sv, s.s_sender_missing,
-		    violation);
-		filter_insert(ctx, m, HDR_SENDER, &sb);
-		hdr_inbound_value(&sb, fc->fc_authserv, &in);
-		filter_insert(ctx, m, HDR_INBOUND, &sb);
-		if (violation != NULL) {
-			s.s_action = "tag";
-			act = METRICS_ACTION_TAG;
-			s.s_reason = "plaintext message from a domain that requires TLS";
-			if (cm->cm_plaintext_sender == CFG_PLAINTEXT_QUARANTINE) {
-				if ((fc->fc_actions & SMFIF_QUARANTINE) &&
-				    mfi_quarantine(ctx, "danemilter: plaintext message "
-				    "from a domain that requires TLS") == MI_SUCCESS) {
-					s.s_action = "quarantine";
-					act = METRICS_ACTION_QUARANTINE;
-				} else {
-					log_warnx("%s: milter: cannot quarantine (not allowed "
-					    "by the MTA): tagged only", filter_qid_or(m));
-				}
-			}
+	} else {
+		filter_headers(ctx, fc, m, &s, shown, &deadline, rr.rer_violation);
+		if (rr.rer_action == RULES_QUARANTINE &&
+		    (!(fc->fc_actions & SMFIF_QUARANTINE) ||
+		    mfi_quarantine(ctx, rr.rer_quarantine) != MI_SUCCESS)) {
+			log_warnx("%s: milter: cannot quarantine (not allowed "
+			    "by the MTA): tagged only", filter_qid_or(m));
+			rr.rer_action = RULES_TAG;
 		}
 	}
-	if (strcmp(s.s_action, "accept") != 0)
+	s.s_action = rules_action_name(rr.rer_action);
+	s.s_reason = rr.rer_reason;
+	if (rr.rer_action != RULES_ACCEPT)
 		log_info("%s: milter: %s: %s (sender %s)", filter_qid_or(m), s.s_action,
 		    s.s_reason, m->fm_sender[0] ? m->fm_sender : "none");
 	filter_log_summary(fc, &s);
-	metrics_milter_message(act);
-	sbuf_free(&sb);
+	metrics_milter_message(filter_metrics_action(rr.rer_action));
 	free(sr);
 	fmsg_free(m);
 	fc->fc_msg = NULL;

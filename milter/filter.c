@@ -25,25 +25,26 @@
  *              summary line
  *   abort      drop the message; close: drop the connection
  * What to enforce and the replies are decided in milter/rules.c (pure);
- * envrcpt and eom gather its inputs and perform what it returns.
+ * envrcpt and eom gather its inputs and perform what it returns. Every
+ * libmilter call goes through milter/mfi.h; the filter's life (open, run,
+ * reload, drain, stop, counters) is in milter/lifecycle.c, which owns the
+ * state both share (milter/filter_private.h).
+ *
+ * Ownership: a struct fconn is allocated at negotiate (or at the first
+ * callback of an MTA that does not negotiate) and freed at close with its
+ * cfg reference; a struct fmsg at MAIL FROM, freed (with its asks) at end
+ * of message, abort, the next MAIL FROM or close. Threads: libmilter's,
+ * one connection's callbacks at a time.
  */
 #include "filter.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <netdb.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/deadline.h"
 #include "common/log.h"
@@ -51,14 +52,13 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "milter/ask.h"
+#include "milter/filter_private.h"
 #include "milter/hdr.h"
 #include "milter/mfi.h"
 #include "milter/rules.h"
 #include "milter/summary.h"
 #include "policy/dane.h"
 #include "policy/engine.h"
-
-#define FILTER_NAME     "danemilter"
 
 static const char *const filter_hdr_names[3] = { HDR_INBOUND, HDR_SENDER, HDR_RECIPIENT };
 
@@ -100,33 +100,9 @@ struct fconn {
 	struct fmsg *fc_msg;
 };
 
-static struct {
-	pthread_mutex_t f_lock;         /* f_cfg */
-	struct cfg *f_cfg;
-	struct gate *f_gate;            /* set before the milter thread starts */
-	char f_hostname[256];
-	char *f_conn;                   /* the socket spec given to libmilter */
-	int f_conns;                    /* atomic */
-	int f_msgs;                     /* atomic */
-	pthread_t f_thread;
-	bool f_started;
-	bool f_draining;                /* atomic: shutting down, finish open messages only */
-	bool f_stopping;                /* filter_stop() was called */
-	bool f_stop_done;               /* atomic: mfi_stop() returned */
-	void (*f_ended)(void *);
-	void *f_ended_arg;
-	pthread_mutex_t f_done_lock;
-	pthread_cond_t f_done_cond;
-	bool f_done;
-} F = {
-	.f_lock = PTHREAD_MUTEX_INITIALIZER,
-	.f_done_lock = PTHREAD_MUTEX_INITIALIZER,
-	.f_done_cond = PTHREAD_COND_INITIALIZER,
-};
-
 /* ------------------------------------------------------------- helpers */
 
-static void
+void
 filter_copy(char *dst, size_t len, const char *src)
 {
 	size_t n;
@@ -209,17 +185,6 @@ filter_addr_domain(const char *addr, char *buf, size_t len)
 	return engine_domain_key(at + 1, buf, len) != NULL;
 }
 
-static struct cfg *
-filter_cfg_get(void)
-{
-	struct cfg *c;
-
-	pthread_mutex_lock(&F.f_lock);
-	c = F.f_cfg ? cfg_ref(F.f_cfg) : NULL;
-	pthread_mutex_unlock(&F.f_lock);
-	return c;
-}
-
 static void
 filter_elapsed(const struct timespec *t0, unsigned *ms)
 {
@@ -242,7 +207,7 @@ fmsg_free(struct fmsg *m)
 	}
 	free(m->fm_rcpts);
 	free(m);
-	__atomic_sub_fetch(&F.f_msgs, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&filter_shared.fs_msgs, 1, __ATOMIC_RELAXED);
 }
 
 static struct fconn *
@@ -253,7 +218,7 @@ fconn_new(void)
 	fc->fc_cfg = filter_cfg_get();
 	/* without negotiation (protocol < 6): what libmilter allows by default */
 	fc->fc_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
-	__atomic_add_fetch(&F.f_conns, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&filter_shared.fs_conns, 1, __ATOMIC_RELAXED);
 	return fc;
 }
 
@@ -266,7 +231,7 @@ fconn_free(struct fconn *fc)
 	if (fc->fc_cfg)
 		cfg_unref(fc->fc_cfg);
 	free(fc);
-	__atomic_sub_fetch(&F.f_conns, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&filter_shared.fs_conns, 1, __ATOMIC_RELAXED);
 }
 
 static struct fconn *
@@ -325,8 +290,7 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	return SMFIS_CONTINUE;
 }
 
-/* An authserv-id must be a header-safe token. */
-static bool
+bool
 filter_token_ok(const char *s)
 {
 	const unsigned char *p;
@@ -364,8 +328,8 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	else if (filter_macro(ctx, "j", j, sizeof(j)) && filter_token_ok(j))
 		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), j);
 	else
-		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), F.f_hostname);
-	if (__atomic_load_n(&F.f_draining, __ATOMIC_ACQUIRE)) {
+		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), filter_shared.fs_hostname);
+	if (__atomic_load_n(&filter_shared.fs_draining, __ATOMIC_ACQUIRE)) {
 		fc->fc_refuse = true;   /* NR_CONN: refused at MAIL FROM instead */
 		if (!(fc->fc_steps & SMFIP_NR_CONN))
 			return SMFIS_TEMPFAIL;
@@ -381,7 +345,7 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 
 	fmsg_free(fc->fc_msg);
 	fc->fc_msg = NULL;
-	if (fc->fc_refuse || __atomic_load_n(&F.f_draining, __ATOMIC_ACQUIRE)) {
+	if (fc->fc_refuse || __atomic_load_n(&filter_shared.fs_draining, __ATOMIC_ACQUIRE)) {
 		/* shutting down: no new message (an error is a tempfail); with
 		 * no reply allowed at MAIL the refusal comes at RCPT */
 		fc->fc_refuse = true;
@@ -391,7 +355,7 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	}
 	m = fc->fc_msg = xcalloc(1, sizeof(*m));
-	__atomic_add_fetch(&F.f_msgs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&filter_shared.fs_msgs, 1, __ATOMIC_RELAXED);
 	filter_qid(ctx, m);
 	filter_macro(ctx, "{tls_version}", m->fm_tls_version, sizeof(m->fm_tls_version));
 	filter_macro(ctx, "{cipher}", m->fm_cipher, sizeof(m->fm_cipher));
@@ -400,34 +364,11 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	filter_macro(ctx, "{cert_issuer}", m->fm_cert_issuer, sizeof(m->fm_cert_issuer));
 	m->fm_has_verify = filter_macro(ctx, "{verify}", m->fm_verify, sizeof(m->fm_verify));
 	if (argv != NULL && filter_addr_domain(argv[0], m->fm_sender, sizeof(m->fm_sender)))
-		m->fm_sender_ask = ask_start(F.f_gate, m->fm_sender);
+		m->fm_sender_ask = ask_start(filter_shared.fs_gate, m->fm_sender);
 	else
 		m->fm_sender[0] = '\0';
 	m->fm_sender_status = ASK_PENDING;
 	return filter_noreply(fc, SMFIP_NR_MAIL);
-}
-
-static struct frcpt *
-fmsg_rcpt(struct fmsg *m, const char *domain, bool probe)
-{
-	struct frcpt *r;
-	size_t i;
-
-	for (i = 0; i < m->fm_nrcpts; i++)
-		if (strcmp(m->fm_rcpts[i].fr_domain, domain) == 0)
-			return &m->fm_rcpts[i];
-	if (m->fm_nrcpts == m->fm_rcpts_cap) {
-		m->fm_rcpts_cap = m->fm_rcpts_cap ? 2 * m->fm_rcpts_cap : 4;
-		m->fm_rcpts = xreallocarray(m->fm_rcpts, m->fm_rcpts_cap, sizeof(*r));
-	}
-	r = &m->fm_rcpts[m->fm_nrcpts++];
-	memset(r, 0, sizeof(*r));
-	filter_copy(r->fr_domain, sizeof(r->fr_domain), domain);
-	r->fr_ask = ask_start(F.f_gate, domain);
-	r->fr_status = ASK_PENDING;
-	if (probe)
-		r->fr_probe = ask_probe_start(F.f_gate, domain);
-	return r;
 }
 
 static struct frcpt *
@@ -439,6 +380,28 @@ filter_find(struct fmsg *m, const char *domain)
 		if (strcmp(m->fm_rcpts[i].fr_domain, domain) == 0)
 			return &m->fm_rcpts[i];
 	return NULL;
+}
+
+/* domain's entry in m, new (its lookups started) when it is not there yet. */
+static struct frcpt *
+fmsg_rcpt(struct fmsg *m, const char *domain, bool probe)
+{
+	struct frcpt *r;
+
+	if ((r = filter_find(m, domain)) != NULL)
+		return r;
+	if (m->fm_nrcpts == m->fm_rcpts_cap) {
+		m->fm_rcpts_cap = m->fm_rcpts_cap ? 2 * m->fm_rcpts_cap : 4;
+		m->fm_rcpts = xreallocarray(m->fm_rcpts, m->fm_rcpts_cap, sizeof(*r));
+	}
+	r = &m->fm_rcpts[m->fm_nrcpts++];
+	memset(r, 0, sizeof(*r));
+	filter_copy(r->fr_domain, sizeof(r->fr_domain), domain);
+	r->fr_ask = ask_start(filter_shared.fs_gate, domain);
+	r->fr_status = ASK_PENDING;
+	if (probe)
+		r->fr_probe = ask_probe_start(filter_shared.fs_gate, domain);
+	return r;
 }
 
 /* The verdict of r, waiting (bounded) when it is not there yet. */
@@ -802,247 +765,17 @@ filter_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* ------------------------------------------------------- life of the filter */
-
-int
-filter_open(struct cfg *cfg, struct gate *g, int uid, int gid, char **errp)
-{
-	struct smfiDesc desc = {
-		.xxfi_name = FILTER_NAME,
-		.xxfi_version = SMFI_VERSION,
-		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
-		    SMFIF_SETSYMLIST,
-		.xxfi_connect = filter_connect,
-		.xxfi_envfrom = filter_envfrom,
-		.xxfi_envrcpt = filter_envrcpt,
-		.xxfi_header = filter_header,
-		.xxfi_eom = filter_eom,
-		.xxfi_abort = filter_abort,
-		.xxfi_close = filter_close,
-		.xxfi_negotiate = filter_negotiate,
-	};
-	const char *spec = cfg->c_milter.cm_socket;
-	const char *path;
-
-	if (gethostname(F.f_hostname, sizeof(F.f_hostname) - 1) != 0 ||
-	    !filter_token_ok(F.f_hostname))
-		filter_copy(F.f_hostname, sizeof(F.f_hostname), "localhost");
-	F.f_gate = g;
-	F.f_cfg = cfg_ref(cfg);
-	free(F.f_conn);
-	F.f_conn = xstrdup(spec);
-	if (mfi_setconn(F.f_conn) != MI_SUCCESS || mfi_register(&desc) != MI_SUCCESS ||
-	    mfi_setbacklog(256) != MI_SUCCESS) {
-		*errp = xasprintf("milter: cannot set up libmilter for %s", spec);
-		return -1;
-	}
-	errno = 0;
-	if (mfi_opensocket(true) != MI_SUCCESS) {
-		*errp = xasprintf("milter: cannot listen on %s: %s", spec,
-		    errno ? strerror(errno) : "in use, or not permitted");
-		return -1;
-	}
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
-		path = strchr(spec, ':') + 1;
-		if (chmod(path, 0660) != 0 ||
-		    ((uid != -1 || gid != -1) && chown(path, (uid_t)uid, (gid_t)gid) != 0)) {
-			*errp = xasprintf("milter: %s: %s", path, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void *
-filter_thread(void *arg)
-{
-	int r;
-
-	(void)arg;
-	r = mfi_main();
-	if (r != MI_SUCCESS)
-		log_errx("milter: libmilter stopped with an error");
-	pthread_mutex_lock(&F.f_done_lock);
-	F.f_done = true;
-	pthread_cond_broadcast(&F.f_done_cond);
-	pthread_mutex_unlock(&F.f_done_lock);
-	if (F.f_ended)
-		F.f_ended(F.f_ended_arg);
-	return NULL;
-}
-
-int
-filter_run(void (*ended)(void *), void *arg, char **errp)
-{
-	sigset_t block, old;
-	int e;
-
-	F.f_ended = ended;
-	F.f_ended_arg = arg;
-	/* The thread (and every thread libmilter starts from it) inherits
-	 * this mask: the engine thread alone takes these signals. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGUSR1);
-	sigaddset(&block, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	e = pthread_create(&F.f_thread, NULL, filter_thread, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0) {
-		*errp = xasprintf("milter: cannot start its thread: %s", strerror(e));
-		return -1;
-	}
-	F.f_started = true;
-	return 0;
-}
-
-void
-filter_set_cfg(struct cfg *cfg)
-{
-	struct cfg *old;
-
-	pthread_mutex_lock(&F.f_lock);
-	old = F.f_cfg;
-	F.f_cfg = cfg_ref(cfg);
-	pthread_mutex_unlock(&F.f_lock);
-	if (old)
-		cfg_unref(old);
-}
-
-/*
- * libmilter's listener only looks at its stop flag between polls of up to
- * five seconds: one connection to our own socket wakes it at once.
- */
-static void
-filter_wake(const char *spec)
-{
-	struct addrinfo hints, *res = NULL;
-	struct sockaddr_un sun;
-	char port[8], host[256];
-	const char *p, *at;
-	int fd;
-
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		filter_copy(sun.sun_path, sizeof(sun.sun_path), strchr(spec, ':') + 1);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
-			(void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-			close(fd);
-		}
-		return;
-	}
-	p = strchr(spec, ':') + 1;
-	filter_copy(port, sizeof(port), p);
-	port[strcspn(port, "@")] = '\0';
-	at = strchr(p, '@');
-	filter_copy(host, sizeof(host), at ? at + 1 : "127.0.0.1");
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_family = strncmp(spec, "inet6:", 6) == 0 ? AF_INET6 : AF_INET;
-	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
-		return;
-	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
-		(void)connect(fd, res->ai_addr, res->ai_addrlen);
-		close(fd);
-	}
-	freeaddrinfo(res);
-}
-
-void
-filter_drain(void)
-{
-	__atomic_store_n(&F.f_draining, true, __ATOMIC_RELEASE);
-}
-
-/* mfi_stop() waits for the listener's lock, which the listener holds
- * while it polls: call it off the engine thread. */
-static void *
-filter_stopper(void *arg)
-{
-	(void)arg;
-	(void)mfi_stop();
-	__atomic_store_n(&F.f_stop_done, true, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-void
-filter_stop(void)
-{
-	sigset_t block, old;
-	pthread_t t;
-
-	if (!F.f_started || F.f_stopping)
-		return;
-	F.f_stopping = true;
-	sigfillset(&block);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	if (pthread_create(&t, NULL, filter_stopper, NULL) == 0)
-		pthread_detach(t);
-	else
-		log_errx("milter: cannot start the thread that stops libmilter");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	filter_wake(F.f_conn);
-}
-
-void
-filter_poke(void)
-{
-	if (F.f_stopping && !__atomic_load_n(&F.f_stop_done, __ATOMIC_ACQUIRE))
-		filter_wake(F.f_conn);
-}
-
-bool
-filter_join(unsigned timeout_ms)
-{
-	struct timespec deadline;
-	unsigned waited;
-	bool done = false;
-
-	if (!F.f_started)
-		return true;
-	for (waited = 0; !done && waited <= timeout_ms; waited += 50) {
-		deadline_in(&deadline, CLOCK_REALTIME, 50);
-		pthread_mutex_lock(&F.f_done_lock);
-		if (!F.f_done)
-			(void)pthread_cond_timedwait(&F.f_done_cond, &F.f_done_lock, &deadline);
-		done = F.f_done;
-		pthread_mutex_unlock(&F.f_done_lock);
-		if (!done)
-			filter_poke();
-	}
-	if (done) {
-		pthread_join(F.f_thread, NULL);
-		F.f_started = false;
-	}
-	return done;
-}
-
-int
-filter_connections(void)
-{
-	return __atomic_load_n(&F.f_conns, __ATOMIC_RELAXED);
-}
-
-int
-filter_messages(void)
-{
-	return __atomic_load_n(&F.f_msgs, __ATOMIC_RELAXED);
-}
-
-void
-filter_free(void)
-{
-	struct cfg *old;
-
-	pthread_mutex_lock(&F.f_lock);
-	old = F.f_cfg;
-	F.f_cfg = NULL;
-	pthread_mutex_unlock(&F.f_lock);
-	if (old)
-		cfg_unref(old);
-	free(F.f_conn);
-	F.f_conn = NULL;
-}
+const struct smfiDesc filter_desc = {
+	.xxfi_name = "danemilter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+	    SMFIF_SETSYMLIST,
+	.xxfi_connect = filter_connect,
+	.xxfi_envfrom = filter_envfrom,
+	.xxfi_envrcpt = filter_envrcpt,
+	.xxfi_header = filter_header,
+	.xxfi_eom = filter_eom,
+	.xxfi_abort = filter_abort,
+	.xxfi_close = filter_close,
+	.xxfi_negotiate = filter_negotiate,
+};

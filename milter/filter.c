@@ -3,10 +3,10 @@
  *
  * Per connection (struct fconn, mfi_setpriv): the configuration it
  * started with, the client, the authserv-id, what was negotiated. Per
- * message (struct fmsg, MAIL FROM to end of message or abort): queue id,
- * the inbound TLS macros, the sender domain and the distinct recipient
- * domains, each with the engine lookup started as soon as the domain is
- * known, and how many copies of our own headers came in.
+ * message (struct fmsg, milter/fmsg.h, MAIL FROM to end of message or
+ * abort): queue id, the inbound TLS macros, the sender domain and the
+ * distinct recipient domains, each with the engine lookup started as soon
+ * as the domain is known, and how many copies of our own headers came in.
  *
  * Callbacks and what they do:
  *   negotiate  actions ADDHDRS|CHGHDRS (+QUARANTINE, SETSYMLIST when
@@ -53,6 +53,7 @@
 #include "common/xmalloc.h"
 #include "milter/ask.h"
 #include "milter/filter_private.h"
+#include "milter/fmsg.h"
 #include "milter/hdr.h"
 #include "milter/mfi.h"
 #include "milter/rules.h"
@@ -61,33 +62,6 @@
 #include "policy/engine.h"
 
 static const char *const filter_hdr_names[3] = { HDR_INBOUND, HDR_SENDER, HDR_RECIPIENT };
-
-struct frcpt {
-	char fr_domain[256];
-	struct ask *fr_ask;
-	enum ask_status fr_status;      /* as last seen */
-	struct ask *fr_probe;           /* probe.enabled: the MX probe, or NULL */
-	unsigned fr_accepted;           /* recipients accepted at this domain */
-	unsigned fr_refused;
-	const char *fr_refusal;         /* "reject" / "tempfail" when refused */
-};
-
-struct fmsg {
-	char fm_qid[64];
-	char fm_tls_version[32];
-	char fm_cipher[128];
-	char fm_bits[16];
-	char fm_cert_subject[256];
-	char fm_cert_issuer[256];
-	char fm_verify[32];
-	bool fm_has_verify;
-	char fm_sender[256];            /* "" = null sender / no domain */
-	struct ask *fm_sender_ask;
-	enum ask_status fm_sender_status;
-	struct frcpt *fm_rcpts;
-	size_t fm_nrcpts, fm_rcpts_cap;
-	unsigned fm_ours[3];            /* incoming copies of each header name */
-};
 
 struct fconn {
 	struct cfg *fc_cfg;             /* a reference: the config at connect */
@@ -191,24 +165,7 @@ filter_elapsed(const struct timespec *t0, unsigned *ms)
 	*ms = (unsigned)(deadline_since_us(t0) / 1000);
 }
 
-/* ------------------------------------------------------ state lifetimes */
-
-static void
-fmsg_free(struct fmsg *m)
-{
-	size_t i;
-
-	if (m == NULL)
-		return;
-	ask_free(m->fm_sender_ask);
-	for (i = 0; i < m->fm_nrcpts; i++) {
-		ask_free(m->fm_rcpts[i].fr_ask);
-		ask_free(m->fm_rcpts[i].fr_probe);
-	}
-	free(m->fm_rcpts);
-	free(m);
-	__atomic_sub_fetch(&filter_shared.fs_msgs, 1, __ATOMIC_RELAXED);
-}
+/* ------------------------------------------------- connection lifetime */
 
 static struct fconn *
 fconn_new(void)
@@ -354,8 +311,7 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 		mfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
 		return SMFIS_TEMPFAIL;
 	}
-	m = fc->fc_msg = xcalloc(1, sizeof(*m));
-	__atomic_add_fetch(&filter_shared.fs_msgs, 1, __ATOMIC_RELAXED);
+	m = fc->fc_msg = fmsg_new();
 	filter_qid(ctx, m);
 	filter_macro(ctx, "{tls_version}", m->fm_tls_version, sizeof(m->fm_tls_version));
 	filter_macro(ctx, "{cipher}", m->fm_cipher, sizeof(m->fm_cipher));
@@ -369,48 +325,6 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 		m->fm_sender[0] = '\0';
 	m->fm_sender_status = ASK_PENDING;
 	return filter_noreply(fc, SMFIP_NR_MAIL);
-}
-
-static struct frcpt *
-filter_find(struct fmsg *m, const char *domain)
-{
-	size_t i;
-
-	for (i = 0; i < m->fm_nrcpts; i++)
-		if (strcmp(m->fm_rcpts[i].fr_domain, domain) == 0)
-			return &m->fm_rcpts[i];
-	return NULL;
-}
-
-/* domain's entry in m, new (its lookups started) when it is not there yet. */
-static struct frcpt *
-fmsg_rcpt(struct fmsg *m, const char *domain, bool probe)
-{
-	struct frcpt *r;
-
-	if ((r = filter_find(m, domain)) != NULL)
-		return r;
-	if (m->fm_nrcpts == m->fm_rcpts_cap) {
-		m->fm_rcpts_cap = m->fm_rcpts_cap ? 2 * m->fm_rcpts_cap : 4;
-		m->fm_rcpts = xreallocarray(m->fm_rcpts, m->fm_rcpts_cap, sizeof(*r));
-	}
-	r = &m->fm_rcpts[m->fm_nrcpts++];
-	memset(r, 0, sizeof(*r));
-	filter_copy(r->fr_domain, sizeof(r->fr_domain), domain);
-	r->fr_ask = ask_start(filter_shared.fs_gate, domain);
-	r->fr_status = ASK_PENDING;
-	if (probe)
-		r->fr_probe = ask_probe_start(filter_shared.fs_gate, domain);
-	return r;
-}
-
-/* The verdict of r, waiting (bounded) when it is not there yet. */
-static const struct verdict *
-filter_rcpt_verdict(struct frcpt *r, const struct timespec *deadline)
-{
-	if (r->fr_status == ASK_PENDING)
-		r->fr_status = ask_wait(r->fr_ask, deadline);
-	return r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
 }
 
 /* What the rules call a lookup: v is r's verdict, or NULL. */
@@ -448,7 +362,7 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 	if (!rules_rcpt_needs_verdict(in.rr_require_dane, in.rr_bogus_tempfail))
 		return SMFIS_CONTINUE;
 	deadline_in(&deadline, CLOCK_MONOTONIC, cm->cm_timeout_ms);
-	v = filter_rcpt_verdict(r, &deadline);
+	v = fmsg_rcpt_verdict(r, &deadline);
 	in.rr_lookup = filter_lookup(v, r->fr_status);
 	if (v != NULL) {
 		in.rr_dane = v->v_dane->dr_verdict;
@@ -495,7 +409,8 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	filter_qid(ctx, m);
 	if (!filter_addr_domain(argv[0], domain, sizeof(domain)))
 		return SMFIS_CONTINUE;
-	r = fmsg_rcpt(m, domain, fc->fc_cfg->c_probe.cpr_enabled);
+	r = fmsg_rcpt(m, filter_shared.fs_gate, domain,
+	    fc->fc_cfg->c_probe.cpr_enabled);
 	st = filter_rcpt_rules(ctx, fc, m, r, argv[0]);
 	if (st != SMFIS_CONTINUE) {
 		r->fr_refused++;
@@ -578,7 +493,7 @@ filter_headers(SMFICTX *ctx, const struct fconn *fc, struct fmsg *m,
 	for (i = shown; i-- > 0;) {
 		const struct summary_rcpt *sr = &s->s_rcpts[i];
 		const char *probe = NULL, *why = NULL;
-		struct frcpt *r = filter_find(m, sr->sr_domain);
+		struct frcpt *r = fmsg_find(m, sr->sr_domain);
 
 		if (r != NULL && r->fr_probe != NULL &&
 		    ask_wait(r->fr_probe, deadline) == ASK_READY) {
@@ -658,7 +573,7 @@ filter_eom(SMFICTX *ctx)
 		if (r->fr_accepted == 0)
 			continue;
 		sr[n].sr_domain = r->fr_domain;
-		sr[n].sr_verdict = filter_rcpt_verdict(r, &deadline);
+		sr[n].sr_verdict = fmsg_rcpt_verdict(r, &deadline);
 		sr[n].sr_missing = r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
 		sr[n].sr_action = "accept";
 		sr[n].sr_count = r->fr_accepted;

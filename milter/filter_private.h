@@ -1,14 +1,14 @@
 /*
  * filter_private.h: what the two halves of filter.h share, and nothing
  * else includes: milter/filter.c (the libmilter callbacks and the
- * per-connection / per-message state) and milter/lifecycle.c (open, run,
- * reload, drain, stop, the counters).
+ * per-connection state), milter/fmsg.c (the per-message state) and
+ * milter/lifecycle.c (open, run, reload, drain, stop, the counters).
  *
  * filter_shared is defined and owned by lifecycle.c: filter_open() sets
  * fs_gate and fs_hostname on the engine thread before the milter thread
- * starts (read-only afterwards); the callbacks keep fs_conns and fs_msgs
- * (atomic) and read fs_draining (atomic, set by filter_drain() on any
- * thread). The gate belongs to the daemon (filter.h).
+ * starts (read-only afterwards); the callbacks keep fs_conns (atomic) and
+ * read fs_draining (atomic, set by filter_drain() on any thread). The gate
+ * belongs to the daemon (filter.h). Messages are counted by milter/fmsg.c.
  */
 #ifndef DM_FILTER_PRIVATE_H
 #define DM_FILTER_PRIVATE_H
@@ -24,7 +24,6 @@ struct filter_shared {
 	struct gate *fs_gate;           /* the asks go through it */
 	char fs_hostname[256];          /* authserv-id without authserv_id and j */
 	int fs_conns;                   /* atomic: open connections */
-	int fs_msgs;                    /* atomic: messages between MAIL FROM and their end */
 	bool fs_draining;               /* atomic: shutting down, finish open messages only */
 };
 

@@ -38,6 +38,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "milter/filter_private.h"
+#include "milter/fmsg.h"
 #include "milter/mfi.h"
 
 struct filter_shared filter_shared;
@@ -284,7 +285,7 @@ filter_connections(void)
 int
 filter_messages(void)
 {
-	return __atomic_load_n(&filter_shared.fs_msgs, __ATOMIC_RELAXED);
+	return fmsg_count();
 }
 
 void

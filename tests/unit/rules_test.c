@@ -30,56 +30,63 @@ struct rcpt_row {
 #define PERM    CFG_REPLY_PERMANENT
 #define TEMP    CFG_REPLY_TEMPORARY
 #define READY   RULES_READY
+#define TOUT    RULES_TIMEDOUT
+#define UNAV    RULES_UNAVAILABLE
+/* the expectations: action, code, xcode (then the text) */
+#define ACCEPT  RULES_ACCEPT, NULL, NULL, NULL
+#define T450    RULES_TEMPFAIL, "450", "4.7.5"
+#define R550    RULES_REJECT, "550", "5.7.5"
 #define REQ(v)  "Recipient domain " D " requires DANE, but its DANE status is " v
-#define BOGUS   "DNSSEC validation failed for recipient domain " D " (dane=bogus); try again later"
+#define BOGUS   "DNSSEC validation failed for recipient domain " D " (dane=bogus); " \
+	"try again later"
 #define UNKNOWN(why) "DANE status of " D " is not known yet (lookup " why "); try again later"
 
 static const struct rcpt_row rcpt_rows[] = {
 	/* require = "dane", permanent replies: 5xx but for errors */
-	{ "require, permanent, usable", true, false, PERM, READY, DANE_USABLE, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "require, permanent, partial", true, false, PERM, READY, DANE_PARTIAL, RULES_REJECT, "550", "5.7.5", REQ("partial") },
-	{ "require, permanent, unusable", true, false, PERM, READY, DANE_UNUSABLE, RULES_REJECT, "550", "5.7.5", REQ("unusable") },
-	{ "require, permanent, none", true, false, PERM, READY, DANE_NONE, RULES_REJECT, "550", "5.7.5", REQ("none") },
-	{ "require, permanent, insecure", true, false, PERM, READY, DANE_INSECURE, RULES_REJECT, "550", "5.7.5", REQ("insecure") },
-	{ "require, permanent, nullmx", true, false, PERM, READY, DANE_NULLMX, RULES_REJECT, "550", "5.7.5", REQ("nullmx") },
-	{ "require, permanent, bogus is temporary", true, false, PERM, READY, DANE_BOGUS, RULES_TEMPFAIL, "450", "4.7.5", REQ("bogus") },
-	{ "require, permanent, temperror is temporary", true, false, PERM, READY, DANE_TEMPERROR, RULES_TEMPFAIL, "450", "4.7.5", REQ("temperror") },
+	{ "require, permanent, usable", true, false, PERM, READY, DANE_USABLE, ACCEPT },
+	{ "require, permanent, partial", true, false, PERM, READY, DANE_PARTIAL, R550, REQ("partial") },
+	{ "require, permanent, unusable", true, false, PERM, READY, DANE_UNUSABLE, R550, REQ("unusable") },
+	{ "require, permanent, none", true, false, PERM, READY, DANE_NONE, R550, REQ("none") },
+	{ "require, permanent, insecure", true, false, PERM, READY, DANE_INSECURE, R550, REQ("insecure") },
+	{ "require, permanent, nullmx", true, false, PERM, READY, DANE_NULLMX, R550, REQ("nullmx") },
+	{ "require, permanent, bogus is temporary", true, false, PERM, READY, DANE_BOGUS, T450, REQ("bogus") },
+	{ "require, permanent, temperror is temporary", true, false, PERM, READY, DANE_TEMPERROR, T450, REQ("temperror") },
 	/* require = "dane", temporary replies */
-	{ "require, temporary, usable", true, false, TEMP, READY, DANE_USABLE, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "require, temporary, partial", true, false, TEMP, READY, DANE_PARTIAL, RULES_TEMPFAIL, "450", "4.7.5", REQ("partial") },
-	{ "require, temporary, unusable", true, false, TEMP, READY, DANE_UNUSABLE, RULES_TEMPFAIL, "450", "4.7.5", REQ("unusable") },
-	{ "require, temporary, none", true, false, TEMP, READY, DANE_NONE, RULES_TEMPFAIL, "450", "4.7.5", REQ("none") },
-	{ "require, temporary, insecure", true, false, TEMP, READY, DANE_INSECURE, RULES_TEMPFAIL, "450", "4.7.5", REQ("insecure") },
-	{ "require, temporary, nullmx", true, false, TEMP, READY, DANE_NULLMX, RULES_TEMPFAIL, "450", "4.7.5", REQ("nullmx") },
-	{ "require, temporary, bogus", true, false, TEMP, READY, DANE_BOGUS, RULES_TEMPFAIL, "450", "4.7.5", REQ("bogus") },
-	{ "require, temporary, temperror", true, false, TEMP, READY, DANE_TEMPERROR, RULES_TEMPFAIL, "450", "4.7.5", REQ("temperror") },
+	{ "require, temporary, usable", true, false, TEMP, READY, DANE_USABLE, ACCEPT },
+	{ "require, temporary, partial", true, false, TEMP, READY, DANE_PARTIAL, T450, REQ("partial") },
+	{ "require, temporary, unusable", true, false, TEMP, READY, DANE_UNUSABLE, T450, REQ("unusable") },
+	{ "require, temporary, none", true, false, TEMP, READY, DANE_NONE, T450, REQ("none") },
+	{ "require, temporary, insecure", true, false, TEMP, READY, DANE_INSECURE, T450, REQ("insecure") },
+	{ "require, temporary, nullmx", true, false, TEMP, READY, DANE_NULLMX, T450, REQ("nullmx") },
+	{ "require, temporary, bogus", true, false, TEMP, READY, DANE_BOGUS, T450, REQ("bogus") },
+	{ "require, temporary, temperror", true, false, TEMP, READY, DANE_TEMPERROR, T450, REQ("temperror") },
 	/* require = "dane", no verdict: always temporary, says why */
-	{ "require, permanent, timed out", true, false, PERM, RULES_TIMEDOUT, DANE_USABLE, RULES_TEMPFAIL, "450", "4.7.5", UNKNOWN("timed out") },
-	{ "require, permanent, unavailable", true, false, PERM, RULES_UNAVAILABLE, DANE_USABLE, RULES_TEMPFAIL, "450", "4.7.5", UNKNOWN("unavailable") },
-	{ "require, temporary, timed out", true, false, TEMP, RULES_TIMEDOUT, DANE_NONE, RULES_TEMPFAIL, "450", "4.7.5", UNKNOWN("timed out") },
-	{ "require, temporary, unavailable", true, false, TEMP, RULES_UNAVAILABLE, DANE_NONE, RULES_TEMPFAIL, "450", "4.7.5", UNKNOWN("unavailable") },
-	{ "require + bogus_tempfail, timed out", true, true, TEMP, RULES_TIMEDOUT, DANE_BOGUS, RULES_TEMPFAIL, "450", "4.7.5", UNKNOWN("timed out") },
+	{ "require, permanent, timed out", true, false, PERM, TOUT, DANE_USABLE, T450, UNKNOWN("timed out") },
+	{ "require, permanent, unavailable", true, false, PERM, UNAV, DANE_USABLE, T450, UNKNOWN("unavailable") },
+	{ "require, temporary, timed out", true, false, TEMP, TOUT, DANE_NONE, T450, UNKNOWN("timed out") },
+	{ "require, temporary, unavailable", true, false, TEMP, UNAV, DANE_NONE, T450, UNKNOWN("unavailable") },
+	{ "require + bogus_tempfail, timed out", true, true, TEMP, TOUT, DANE_BOGUS, T450, UNKNOWN("timed out") },
 	/* require and bogus_tempfail: the require text wins */
-	{ "require + bogus_tempfail, bogus", true, true, PERM, READY, DANE_BOGUS, RULES_TEMPFAIL, "450", "4.7.5", REQ("bogus") },
-	{ "require + bogus_tempfail, usable", true, true, PERM, READY, DANE_USABLE, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "require + bogus_tempfail, none", true, true, PERM, READY, DANE_NONE, RULES_REJECT, "550", "5.7.5", REQ("none") },
+	{ "require + bogus_tempfail, bogus", true, true, PERM, READY, DANE_BOGUS, T450, REQ("bogus") },
+	{ "require + bogus_tempfail, usable", true, true, PERM, READY, DANE_USABLE, ACCEPT },
+	{ "require + bogus_tempfail, none", true, true, PERM, READY, DANE_NONE, R550, REQ("none") },
 	/* bogus_tempfail alone: only dane=bogus is refused, never for lack of a verdict */
-	{ "bogus_tempfail, bogus", false, true, PERM, READY, DANE_BOGUS, RULES_TEMPFAIL, "450", "4.7.5", BOGUS },
-	{ "bogus_tempfail, bogus (temporary class)", false, true, TEMP, READY, DANE_BOGUS, RULES_TEMPFAIL, "450", "4.7.5", BOGUS },
-	{ "bogus_tempfail, usable", false, true, PERM, READY, DANE_USABLE, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "bogus_tempfail, partial", false, true, PERM, READY, DANE_PARTIAL, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "bogus_tempfail, unusable", false, true, PERM, READY, DANE_UNUSABLE, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "bogus_tempfail, none", false, true, PERM, READY, DANE_NONE, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "bogus_tempfail, insecure", false, true, PERM, READY, DANE_INSECURE, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "bogus_tempfail, nullmx", false, true, PERM, READY, DANE_NULLMX, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "bogus_tempfail, temperror", false, true, PERM, READY, DANE_TEMPERROR, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "bogus_tempfail, timed out", false, true, PERM, RULES_TIMEDOUT, DANE_BOGUS, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "bogus_tempfail, unavailable", false, true, PERM, RULES_UNAVAILABLE, DANE_BOGUS, RULES_ACCEPT, NULL, NULL, NULL },
+	{ "bogus_tempfail, bogus", false, true, PERM, READY, DANE_BOGUS, T450, BOGUS },
+	{ "bogus_tempfail, bogus (temporary class)", false, true, TEMP, READY, DANE_BOGUS, T450, BOGUS },
+	{ "bogus_tempfail, usable", false, true, PERM, READY, DANE_USABLE, ACCEPT },
+	{ "bogus_tempfail, partial", false, true, PERM, READY, DANE_PARTIAL, ACCEPT },
+	{ "bogus_tempfail, unusable", false, true, PERM, READY, DANE_UNUSABLE, ACCEPT },
+	{ "bogus_tempfail, none", false, true, PERM, READY, DANE_NONE, ACCEPT },
+	{ "bogus_tempfail, insecure", false, true, PERM, READY, DANE_INSECURE, ACCEPT },
+	{ "bogus_tempfail, nullmx", false, true, PERM, READY, DANE_NULLMX, ACCEPT },
+	{ "bogus_tempfail, temperror", false, true, PERM, READY, DANE_TEMPERROR, ACCEPT },
+	{ "bogus_tempfail, timed out", false, true, PERM, TOUT, DANE_BOGUS, ACCEPT },
+	{ "bogus_tempfail, unavailable", false, true, PERM, UNAV, DANE_BOGUS, ACCEPT },
 	/* neither rule */
-	{ "no rule, bogus", false, false, PERM, READY, DANE_BOGUS, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "no rule, none", false, false, PERM, READY, DANE_NONE, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "no rule, timed out", false, false, PERM, RULES_TIMEDOUT, DANE_NONE, RULES_ACCEPT, NULL, NULL, NULL },
-	{ "no rule, unavailable", false, false, TEMP, RULES_UNAVAILABLE, DANE_NONE, RULES_ACCEPT, NULL, NULL, NULL },
+	{ "no rule, bogus", false, false, PERM, READY, DANE_BOGUS, ACCEPT },
+	{ "no rule, none", false, false, PERM, READY, DANE_NONE, ACCEPT },
+	{ "no rule, timed out", false, false, PERM, TOUT, DANE_NONE, ACCEPT },
+	{ "no rule, unavailable", false, false, TEMP, UNAV, DANE_NONE, ACCEPT },
 };
 
 static void
@@ -182,53 +189,74 @@ struct eom_row {
 #define TFAIL   CFG_TIMEOUT_TEMPFAIL
 #define ENF     VERDICT_STS_ENFORCE
 #define ABS     VERDICT_STS_ABSENT
-#define PT      "plaintext"
 #define PTWHY   "plaintext message from a domain that requires TLS"
-#define PTQ     "danemilter: plaintext message from a domain that requires TLS"
-#define PTREJ(d, s) "Sender domain " D " requires TLS (dane=" d ", mta-sts=" s \
-	") but this message arrived without it"
 #define LATE    "TLS policy lookups did not finish in time"
-#define LATEREPLY LATE "; try again later"
-#define NOREPLY NULL, NULL, NULL
-#define NOQ     NULL
+/* the expectations: action, violation, reason, code, xcode, text, quarantine reason */
+#define E_ACCEPT        RULES_ACCEPT, NULL, NULL, NULL, NULL, NULL, NULL
+#define E_TAG           RULES_TAG, "plaintext", PTWHY, NULL, NULL, NULL, NULL
+#define E_QUAR          RULES_QUARANTINE, "plaintext", PTWHY, NULL, NULL, NULL, \
+	"danemilter: " PTWHY
+#define E_REJ(d, s)     RULES_REJECT, "plaintext", PTWHY, "550", "5.7.10", \
+	"Sender domain " D " requires TLS (dane=" d ", mta-sts=" s ") but this " \
+	"message arrived without it", NULL
+#define E_LATE(viol)    RULES_TEMPFAIL, viol, LATE, "451", "4.4.3", \
+	LATE "; try again later", NULL
 
+/* { desc, sender verdict known, its dane, its mta-sts, tls, missing,
+ *   on_timeout, plaintext_sender, expectations } */
 static const struct eom_row eom_rows[] = {
 	/* a sender with usable DANE, without TLS: each plaintext_sender */
-	{ "dane usable, plaintext, tag", true, DANE_USABLE, ABS, false, false, CONT, TAG, RULES_TAG, PT, PTWHY, NOREPLY, NOQ },
-	{ "dane usable, plaintext, quarantine", true, DANE_USABLE, ABS, false, false, CONT, QUAR, RULES_QUARANTINE, PT, PTWHY, NOREPLY, PTQ },
-	{ "dane usable, plaintext, reject", true, DANE_USABLE, ABS, false, false, CONT, REJ, RULES_REJECT, PT, PTWHY, "550", "5.7.10", PTREJ("usable", "absent"), NOQ },
+	{ "dane usable, plaintext, tag", true, DANE_USABLE, ABS, false, false, CONT, TAG, E_TAG },
+	{ "dane usable, plaintext, quarantine", true, DANE_USABLE, ABS, false, false, CONT, QUAR, E_QUAR },
+	{ "dane usable, plaintext, reject", true, DANE_USABLE, ABS, false, false, CONT, REJ,
+	    E_REJ("usable", "absent") },
 	/* ... with TLS: nothing to enforce */
-	{ "dane usable, TLS, tag", true, DANE_USABLE, ABS, true, false, CONT, TAG, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "dane usable, TLS, quarantine", true, DANE_USABLE, ABS, true, false, CONT, QUAR, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "dane usable, TLS, reject", true, DANE_USABLE, ABS, true, false, CONT, REJ, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
+	{ "dane usable, TLS, tag", true, DANE_USABLE, ABS, true, false, CONT, TAG, E_ACCEPT },
+	{ "dane usable, TLS, quarantine", true, DANE_USABLE, ABS, true, false, CONT, QUAR, E_ACCEPT },
+	{ "dane usable, TLS, reject", true, DANE_USABLE, ABS, true, false, CONT, REJ, E_ACCEPT },
 	/* a sender with MTA-STS enforce (and no DANE) */
-	{ "mta-sts enforce, plaintext, tag", true, DANE_INSECURE, ENF, false, false, CONT, TAG, RULES_TAG, PT, PTWHY, NOREPLY, NOQ },
-	{ "mta-sts enforce, plaintext, quarantine", true, DANE_INSECURE, ENF, false, false, CONT, QUAR, RULES_QUARANTINE, PT, PTWHY, NOREPLY, PTQ },
-	{ "mta-sts enforce, plaintext, reject", true, DANE_INSECURE, ENF, false, false, CONT, REJ, RULES_REJECT, PT, PTWHY, "550", "5.7.10", PTREJ("insecure", "enforce"), NOQ },
-	{ "mta-sts enforce, TLS, reject", true, DANE_INSECURE, ENF, true, false, CONT, REJ, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "mta-sts enforce, TLS, quarantine", true, DANE_NONE, ENF, true, false, CONT, QUAR, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "dane usable + mta-sts enforce, plaintext, reject", true, DANE_USABLE, ENF, false, false, CONT, REJ, RULES_REJECT, PT, PTWHY, "550", "5.7.10", PTREJ("usable", "enforce"), NOQ },
+	{ "mta-sts enforce, plaintext, tag", true, DANE_INSECURE, ENF, false, false, CONT, TAG, E_TAG },
+	{ "mta-sts enforce, plaintext, quarantine", true, DANE_INSECURE, ENF, false, false, CONT, QUAR,
+	    E_QUAR },
+	{ "mta-sts enforce, plaintext, reject", true, DANE_INSECURE, ENF, false, false, CONT, REJ,
+	    E_REJ("insecure", "enforce") },
+	{ "mta-sts enforce, TLS, tag", true, DANE_NONE, ENF, true, false, CONT, TAG, E_ACCEPT },
+	{ "mta-sts enforce, TLS, quarantine", true, DANE_NONE, ENF, true, false, CONT, QUAR, E_ACCEPT },
+	{ "mta-sts enforce, TLS, reject", true, DANE_INSECURE, ENF, true, false, CONT, REJ, E_ACCEPT },
+	{ "dane usable + mta-sts enforce, plaintext, reject", true, DANE_USABLE, ENF, false, false, CONT,
+	    REJ, E_REJ("usable", "enforce") },
 	/* a sender with neither: plaintext is fine */
-	{ "dane partial, mta-sts testing, plaintext, reject", true, DANE_PARTIAL, VERDICT_STS_TESTING, false, false, CONT, REJ, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "dane none, mta-sts none, plaintext, reject", true, DANE_NONE, VERDICT_STS_NONE, false, false, CONT, REJ, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "dane insecure, mta-sts absent, plaintext, quarantine", true, DANE_INSECURE, ABS, false, false, CONT, QUAR, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "dane unusable, mta-sts error, plaintext, tag", true, DANE_UNUSABLE, VERDICT_STS_ERROR, false, false, CONT, TAG, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "dane bogus, mta-sts absent, plaintext, reject", true, DANE_BOGUS, ABS, false, false, CONT, REJ, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
+	{ "dane partial, mta-sts testing, plaintext, reject", true, DANE_PARTIAL, VERDICT_STS_TESTING,
+	    false, false, CONT, REJ, E_ACCEPT },
+	{ "dane none, mta-sts none, plaintext, reject", true, DANE_NONE, VERDICT_STS_NONE,
+	    false, false, CONT, REJ, E_ACCEPT },
+	{ "dane insecure, mta-sts absent, plaintext, quarantine", true, DANE_INSECURE, ABS,
+	    false, false, CONT, QUAR, E_ACCEPT },
+	{ "dane unusable, mta-sts error, plaintext, tag", true, DANE_UNUSABLE, VERDICT_STS_ERROR,
+	    false, false, CONT, TAG, E_ACCEPT },
+	{ "dane bogus, mta-sts absent, plaintext, reject", true, DANE_BOGUS, ABS,
+	    false, false, CONT, REJ, E_ACCEPT },
 	/* no sender verdict (null sender, or not there): nothing known to enforce */
-	{ "no sender verdict, plaintext, reject", false, DANE_USABLE, ENF, false, false, CONT, REJ, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "no sender verdict, missing, continue, reject", false, DANE_USABLE, ENF, false, true, CONT, REJ, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
+	{ "no sender verdict, plaintext, reject", false, DANE_USABLE, ENF, false, false, CONT, REJ,
+	    E_ACCEPT },
+	{ "no sender verdict, missing, continue, reject", false, DANE_USABLE, ENF, false, true, CONT, REJ,
+	    E_ACCEPT },
 	/* on_timeout */
-	{ "missing, tempfail", false, DANE_NONE, ABS, true, true, TFAIL, TAG, RULES_TEMPFAIL, NULL, LATE, "451", "4.4.3", LATEREPLY, NOQ },
-	{ "missing, tempfail, plaintext", false, DANE_NONE, ABS, false, true, TFAIL, REJ, RULES_TEMPFAIL, NULL, LATE, "451", "4.4.3", LATEREPLY, NOQ },
-	{ "missing, continue", false, DANE_NONE, ABS, true, true, CONT, TAG, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "nothing missing, tempfail", true, DANE_NONE, ABS, true, false, TFAIL, TAG, RULES_ACCEPT, NULL, NULL, NOREPLY, NOQ },
-	{ "nothing missing, tempfail, plaintext dane sender, reject", true, DANE_USABLE, ABS, false, false, TFAIL, REJ, RULES_REJECT, PT, PTWHY, "550", "5.7.10", PTREJ("usable", "absent"), NOQ },
+	{ "missing, tempfail", false, DANE_NONE, ABS, true, true, TFAIL, TAG, E_LATE(NULL) },
+	{ "missing, tempfail, plaintext", false, DANE_NONE, ABS, false, true, TFAIL, REJ, E_LATE(NULL) },
+	{ "missing, continue", false, DANE_NONE, ABS, true, true, CONT, TAG, E_ACCEPT },
+	{ "nothing missing, tempfail", true, DANE_NONE, ABS, true, false, TFAIL, TAG, E_ACCEPT },
+	{ "nothing missing, tempfail, plaintext dane sender, reject", true, DANE_USABLE, ABS,
+	    false, false, TFAIL, REJ, E_REJ("usable", "absent") },
 	/* a recipient verdict missing while the sender's is there */
-	{ "rcpt missing, tempfail wins over reject", true, DANE_USABLE, ABS, false, true, TFAIL, REJ, RULES_TEMPFAIL, PT, LATE, "451", "4.4.3", LATEREPLY, NOQ },
-	{ "rcpt missing, tempfail wins over quarantine", true, DANE_USABLE, ENF, false, true, TFAIL, QUAR, RULES_TEMPFAIL, PT, LATE, "451", "4.4.3", LATEREPLY, NOQ },
-	{ "rcpt missing, continue, plaintext, tag", true, DANE_USABLE, ABS, false, true, CONT, TAG, RULES_TAG, PT, PTWHY, NOREPLY, NOQ },
-	{ "rcpt missing, continue, plaintext, reject", true, DANE_NONE, ENF, false, true, CONT, REJ, RULES_REJECT, PT, PTWHY, "550", "5.7.10", PTREJ("none", "enforce"), NOQ },
-	{ "rcpt missing, tempfail, TLS", true, DANE_USABLE, ENF, true, true, TFAIL, REJ, RULES_TEMPFAIL, NULL, LATE, "451", "4.4.3", LATEREPLY, NOQ },
+	{ "rcpt missing, tempfail wins over reject", true, DANE_USABLE, ABS, false, true, TFAIL, REJ,
+	    E_LATE("plaintext") },
+	{ "rcpt missing, tempfail wins over quarantine", true, DANE_USABLE, ENF, false, true, TFAIL, QUAR,
+	    E_LATE("plaintext") },
+	{ "rcpt missing, continue, plaintext, tag", true, DANE_USABLE, ABS, false, true, CONT, TAG, E_TAG },
+	{ "rcpt missing, continue, plaintext, reject", true, DANE_NONE, ENF, false, true, CONT, REJ,
+	    E_REJ("none", "enforce") },
+	{ "rcpt missing, tempfail, TLS", true, DANE_USABLE, ENF, true, true, TFAIL, REJ, E_LATE(NULL) },
 };
 
 static void

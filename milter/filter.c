@@ -1,19 +1,19 @@
 /*
  * filter.c: see filter.h.
  *
- * Per connection (struct fconn, smfi_setpriv): the configuration it
+ * Per connection (struct fconn, mfi_setpriv): the configuration it
  * started with, the client, the authserv-id, what was negotiated. Per
- * message (struct fmsg, MAIL FROM to end of message or abort): queue id,
- * the inbound TLS macros, the sender domain and the distinct recipient
- * domains, each with the engine lookup started as soon as the domain is
- * known, and how many copies of our own headers came in.
+ * message (struct fmsg, milter/fmsg.h, MAIL FROM to end of message or
+ * abort): queue id, the inbound TLS macros, the sender domain and the
+ * distinct recipient domains, each with the engine lookup started as soon
+ * as the domain is known, and how many copies of our own headers came in.
  *
  * Callbacks and what they do:
  *   negotiate  actions ADDHDRS|CHGHDRS (+QUARANTINE, SETSYMLIST when
  *              offered; a connection that cannot change headers gets no
  *              filter); skip HELO, DATA, EOH, body and unknown commands; no
  *              replies for connect, MAIL and headers; ask only for the
- *              macros used (smfi_setsymlist)
+ *              macros used (mfi_setsymlist)
  *   connect    client name and address, authserv-id
  *   envfrom    new message; TLS macros; start the sender domain's lookup
  *   envrcpt    start each new recipient domain's lookup; enforce
@@ -24,31 +24,27 @@
  *              plaintext message from a DANE / MTA-STS sender; log the
  *              summary line
  *   abort      drop the message; close: drop the connection
- * Enforcement replies:
- *   require = "dane", no usable DANE      450 4.7.5 / 550 5.7.5 (config)
- *   ... lookup error or not in time       450 4.7.5 (always temporary)
- *   bogus_tempfail, dane=bogus            450 4.7.5
- *   plaintext_sender = "reject"           550 5.7.10
- *   on_timeout = "tempfail"               451 4.4.3
+ * What to enforce and the replies are decided in milter/rules.c (pure);
+ * envrcpt and eom gather its inputs and perform what it returns. Every
+ * libmilter call goes through milter/mfi.h; the filter's life (open, run,
+ * reload, drain, stop, counters) is in milter/lifecycle.c, which owns the
+ * state both share (milter/filter_private.h).
+ *
+ * Ownership: a struct fconn is allocated at negotiate (or at the first
+ * callback of an MTA that does not negotiate) and freed at close with its
+ * cfg reference; a struct fmsg at MAIL FROM, freed (with its asks) at end
+ * of message, abort, the next MAIL FROM or close. Threads: libmilter's,
+ * one connection's callbacks at a time.
  */
 #include "filter.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <libmilter/mfapi.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <netdb.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/deadline.h"
 #include "common/log.h"
@@ -56,41 +52,16 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "milter/ask.h"
+#include "milter/filter_private.h"
+#include "milter/fmsg.h"
 #include "milter/hdr.h"
+#include "milter/mfi.h"
+#include "milter/rules.h"
 #include "milter/summary.h"
 #include "policy/dane.h"
 #include "policy/engine.h"
 
-#define FILTER_NAME     "danemilter"
-
 static const char *const filter_hdr_names[3] = { HDR_INBOUND, HDR_SENDER, HDR_RECIPIENT };
-
-struct frcpt {
-	char fr_domain[256];
-	struct ask *fr_ask;
-	enum ask_status fr_status;      /* as last seen */
-	struct ask *fr_probe;           /* probe.enabled: the MX probe, or NULL */
-	unsigned fr_accepted;           /* recipients accepted at this domain */
-	unsigned fr_refused;
-	const char *fr_refusal;         /* "reject" / "tempfail" when refused */
-};
-
-struct fmsg {
-	char fm_qid[64];
-	char fm_tls_version[32];
-	char fm_cipher[128];
-	char fm_bits[16];
-	char fm_cert_subject[256];
-	char fm_cert_issuer[256];
-	char fm_verify[32];
-	bool fm_has_verify;
-	char fm_sender[256];            /* "" = null sender / no domain */
-	struct ask *fm_sender_ask;
-	enum ask_status fm_sender_status;
-	struct frcpt *fm_rcpts;
-	size_t fm_nrcpts, fm_rcpts_cap;
-	unsigned fm_ours[3];            /* incoming copies of each header name */
-};
 
 struct fconn {
 	struct cfg *fc_cfg;             /* a reference: the config at connect */
@@ -103,33 +74,9 @@ struct fconn {
 	struct fmsg *fc_msg;
 };
 
-static struct {
-	pthread_mutex_t f_lock;         /* f_cfg */
-	struct cfg *f_cfg;
-	struct gate *f_gate;            /* set before the milter thread starts */
-	char f_hostname[256];
-	char *f_conn;                   /* the socket spec given to libmilter */
-	int f_conns;                    /* atomic */
-	int f_msgs;                     /* atomic */
-	pthread_t f_thread;
-	bool f_started;
-	bool f_draining;                /* atomic: shutting down, finish open messages only */
-	bool f_stopping;                /* filter_stop() was called */
-	bool f_stop_done;               /* atomic: smfi_stop() returned */
-	void (*f_ended)(void *);
-	void *f_ended_arg;
-	pthread_mutex_t f_done_lock;
-	pthread_cond_t f_done_cond;
-	bool f_done;
-} F = {
-	.f_lock = PTHREAD_MUTEX_INITIALIZER,
-	.f_done_lock = PTHREAD_MUTEX_INITIALIZER,
-	.f_done_cond = PTHREAD_COND_INITIALIZER,
-};
-
 /* ------------------------------------------------------------- helpers */
 
-static void
+void
 filter_copy(char *dst, size_t len, const char *src)
 {
 	size_t n;
@@ -147,7 +94,7 @@ filter_copy(char *dst, size_t len, const char *src)
 static bool
 filter_macro(SMFICTX *ctx, const char *name, char *buf, size_t len)
 {
-	const char *v = smfi_getsymval(ctx, (char *)name);
+	const char *v = mfi_getsymval(ctx, name);
 
 	filter_copy(buf, len, v);
 	return v != NULL;
@@ -212,41 +159,13 @@ filter_addr_domain(const char *addr, char *buf, size_t len)
 	return engine_domain_key(at + 1, buf, len) != NULL;
 }
 
-static struct cfg *
-filter_cfg_get(void)
-{
-	struct cfg *c;
-
-	pthread_mutex_lock(&F.f_lock);
-	c = F.f_cfg ? cfg_ref(F.f_cfg) : NULL;
-	pthread_mutex_unlock(&F.f_lock);
-	return c;
-}
-
 static void
 filter_elapsed(const struct timespec *t0, unsigned *ms)
 {
 	*ms = (unsigned)(deadline_since_us(t0) / 1000);
 }
 
-/* ------------------------------------------------------ state lifetimes */
-
-static void
-fmsg_free(struct fmsg *m)
-{
-	size_t i;
-
-	if (m == NULL)
-		return;
-	ask_free(m->fm_sender_ask);
-	for (i = 0; i < m->fm_nrcpts; i++) {
-		ask_free(m->fm_rcpts[i].fr_ask);
-		ask_free(m->fm_rcpts[i].fr_probe);
-	}
-	free(m->fm_rcpts);
-	free(m);
-	__atomic_sub_fetch(&F.f_msgs, 1, __ATOMIC_RELAXED);
-}
+/* ------------------------------------------------- connection lifetime */
 
 static struct fconn *
 fconn_new(void)
@@ -256,7 +175,7 @@ fconn_new(void)
 	fc->fc_cfg = filter_cfg_get();
 	/* without negotiation (protocol < 6): what libmilter allows by default */
 	fc->fc_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
-	__atomic_add_fetch(&F.f_conns, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&filter_shared.fs_conns, 1, __ATOMIC_RELAXED);
 	return fc;
 }
 
@@ -269,17 +188,17 @@ fconn_free(struct fconn *fc)
 	if (fc->fc_cfg)
 		cfg_unref(fc->fc_cfg);
 	free(fc);
-	__atomic_sub_fetch(&F.f_conns, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&filter_shared.fs_conns, 1, __ATOMIC_RELAXED);
 }
 
 static struct fconn *
 filter_conn(SMFICTX *ctx)
 {
-	struct fconn *fc = smfi_getpriv(ctx);
+	struct fconn *fc = mfi_getpriv(ctx);
 
 	if (fc == NULL) {               /* no negotiate callback (old MTA) */
 		fc = fconn_new();
-		smfi_setpriv(ctx, fc);
+		mfi_setpriv(ctx, fc);
 	}
 	return fc;
 }
@@ -313,23 +232,22 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	fc = fconn_new();
 	fc->fc_actions = f0 & (need | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
 	fc->fc_steps = f1 & (skip | noreply);
-	smfi_setpriv(ctx, fc);
+	mfi_setpriv(ctx, fc);
 	*pf0 = fc->fc_actions;
 	*pf1 = fc->fc_steps;
 	*pf2 = 0;
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "j {client_addr} {client_name}");
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {mail_addr} {tls_version} "
+		mfi_setsymlist(ctx, SMFIM_CONNECT, "j {client_addr} {client_name}");
+		mfi_setsymlist(ctx, SMFIM_ENVFROM, "i {mail_addr} {tls_version} "
 		    "{cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}");
-		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
-		smfi_setsymlist(ctx, SMFIM_EOM, "i");
+		mfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
+		mfi_setsymlist(ctx, SMFIM_EOM, "i");
 	}
 	return SMFIS_CONTINUE;
 }
 
-/* An authserv-id must be a header-safe token. */
-static bool
+bool
 filter_token_ok(const char *s)
 {
 	const unsigned char *p;
@@ -367,8 +285,8 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	else if (filter_macro(ctx, "j", j, sizeof(j)) && filter_token_ok(j))
 		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), j);
 	else
-		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), F.f_hostname);
-	if (__atomic_load_n(&F.f_draining, __ATOMIC_ACQUIRE)) {
+		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv), filter_shared.fs_hostname);
+	if (__atomic_load_n(&filter_shared.fs_draining, __ATOMIC_ACQUIRE)) {
 		fc->fc_refuse = true;   /* NR_CONN: refused at MAIL FROM instead */
 		if (!(fc->fc_steps & SMFIP_NR_CONN))
 			return SMFIS_TEMPFAIL;
@@ -384,17 +302,16 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 
 	fmsg_free(fc->fc_msg);
 	fc->fc_msg = NULL;
-	if (fc->fc_refuse || __atomic_load_n(&F.f_draining, __ATOMIC_ACQUIRE)) {
+	if (fc->fc_refuse || __atomic_load_n(&filter_shared.fs_draining, __ATOMIC_ACQUIRE)) {
 		/* shutting down: no new message (an error is a tempfail); with
 		 * no reply allowed at MAIL the refusal comes at RCPT */
 		fc->fc_refuse = true;
 		if (fc->fc_steps & SMFIP_NR_MAIL)
 			return SMFIS_NOREPLY;
-		smfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
+		mfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
 		return SMFIS_TEMPFAIL;
 	}
-	m = fc->fc_msg = xcalloc(1, sizeof(*m));
-	__atomic_add_fetch(&F.f_msgs, 1, __ATOMIC_RELAXED);
+	m = fc->fc_msg = fmsg_new();
 	filter_qid(ctx, m);
 	filter_macro(ctx, "{tls_version}", m->fm_tls_version, sizeof(m->fm_tls_version));
 	filter_macro(ctx, "{cipher}", m->fm_cipher, sizeof(m->fm_cipher));
@@ -403,59 +320,25 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	filter_macro(ctx, "{cert_issuer}", m->fm_cert_issuer, sizeof(m->fm_cert_issuer));
 	m->fm_has_verify = filter_macro(ctx, "{verify}", m->fm_verify, sizeof(m->fm_verify));
 	if (argv != NULL && filter_addr_domain(argv[0], m->fm_sender, sizeof(m->fm_sender)))
-		m->fm_sender_ask = ask_start(F.f_gate, m->fm_sender);
+		m->fm_sender_ask = ask_start(filter_shared.fs_gate, m->fm_sender);
 	else
 		m->fm_sender[0] = '\0';
 	m->fm_sender_status = ASK_PENDING;
 	return filter_noreply(fc, SMFIP_NR_MAIL);
 }
 
-static struct frcpt *
-fmsg_rcpt(struct fmsg *m, const char *domain, bool probe)
+/* What the rules call a lookup: v is r's verdict, or NULL. */
+static enum rules_lookup
+filter_lookup(const struct verdict *v, enum ask_status st)
 {
-	struct frcpt *r;
-	size_t i;
-
-	for (i = 0; i < m->fm_nrcpts; i++)
-		if (strcmp(m->fm_rcpts[i].fr_domain, domain) == 0)
-			return &m->fm_rcpts[i];
-	if (m->fm_nrcpts == m->fm_rcpts_cap) {
-		m->fm_rcpts_cap = m->fm_rcpts_cap ? 2 * m->fm_rcpts_cap : 4;
-		m->fm_rcpts = xreallocarray(m->fm_rcpts, m->fm_rcpts_cap, sizeof(*r));
-	}
-	r = &m->fm_rcpts[m->fm_nrcpts++];
-	memset(r, 0, sizeof(*r));
-	filter_copy(r->fr_domain, sizeof(r->fr_domain), domain);
-	r->fr_ask = ask_start(F.f_gate, domain);
-	r->fr_status = ASK_PENDING;
-	if (probe)
-		r->fr_probe = ask_probe_start(F.f_gate, domain);
-	return r;
-}
-
-static struct frcpt *
-filter_find(struct fmsg *m, const char *domain)
-{
-	size_t i;
-
-	for (i = 0; i < m->fm_nrcpts; i++)
-		if (strcmp(m->fm_rcpts[i].fr_domain, domain) == 0)
-			return &m->fm_rcpts[i];
-	return NULL;
-}
-
-/* The verdict of r, waiting (bounded) when it is not there yet. */
-static const struct verdict *
-filter_rcpt_verdict(struct frcpt *r, const struct timespec *deadline)
-{
-	if (r->fr_status == ASK_PENDING)
-		r->fr_status = ask_wait(r->fr_ask, deadline);
-	return r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
+	if (v != NULL)
+		return RULES_READY;
+	return st == ASK_PENDING ? RULES_TIMEDOUT : RULES_UNAVAILABLE;
 }
 
 /*
- * The RCPT-time rules for r's domain: 0 to accept, or an SMFIS_* refusal
- * with its reply set.
+ * The RCPT-time rules (milter/rules.h) for r's domain: 0 to accept, or an
+ * SMFIS_* refusal with its reply set.
  */
 static sfsistat
 filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
@@ -463,53 +346,48 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 {
 	const struct cfg_milter *cm = &fc->fc_cfg->c_milter;
 	const struct verdict *v;
-	bool require;
-	enum dane_verdict dv;
+	struct rules_rcpt in;
+	struct rules_reply reply;
 	struct timespec deadline;
 	struct sbuf who = SBUF_INIT;
-	char text[512];
-	const char *code = "450", *xcode = "4.7.5";
 	sfsistat st;
 
+	memset(&in, 0, sizeof(in));
+	in.rr_domain = r->fr_domain;
+	in.rr_bogus_tempfail = cm->cm_bogus_tempfail;
+	in.rr_reply_class = cm->cm_require_dane_reply;
 	/* The connection's configuration says whether to wait; a verdict
 	 * that comes says what it was built under (one rule: policy/verdict). */
-	require = verdict_require_dane(fc->fc_cfg, r->fr_domain);
-	if (!require && !cm->cm_bogus_tempfail)
+	in.rr_require_dane = verdict_require_dane(fc->fc_cfg, r->fr_domain);
+	if (!rules_rcpt_needs_verdict(in.rr_require_dane, in.rr_bogus_tempfail))
 		return SMFIS_CONTINUE;
 	deadline_in(&deadline, CLOCK_MONOTONIC, cm->cm_timeout_ms);
-	v = filter_rcpt_verdict(r, &deadline);
-	dv = v ? v->v_dane->dr_verdict : DANE_TEMPERROR;
-	if (v != NULL)
-		require = require || v->v_require_dane;
-	if (require && v == NULL) {
-		snprintf(text, sizeof(text), "DANE status of %s is not known yet "
-		    "(lookup %s); try again later", r->fr_domain,
-		    r->fr_status == ASK_PENDING ? "timed out" : "unavailable");
-	} else if (require && dv != DANE_USABLE) {
-		if (dv != DANE_BOGUS && dv != DANE_TEMPERROR &&
-		    cm->cm_require_dane_reply == CFG_REPLY_PERMANENT) {
-			code = "550";
-			xcode = "5.7.5";
-		}
-		snprintf(text, sizeof(text), "Recipient domain %s requires DANE, "
-		    "but its DANE status is %s", r->fr_domain, dane_verdict_name(dv));
-	} else if (cm->cm_bogus_tempfail && v != NULL && dv == DANE_BOGUS) {
-		snprintf(text, sizeof(text), "DNSSEC validation failed for recipient "
-		    "domain %s (dane=bogus); try again later", r->fr_domain);
-	} else {
-		return SMFIS_CONTINUE;
+	v = fmsg_rcpt_verdict(r, &deadline);
+	in.rr_lookup = filter_lookup(v, r->fr_status);
+	if (v != NULL) {
+		in.rr_dane = v->v_dane->dr_verdict;
+		in.rr_require_dane = in.rr_require_dane || v->v_require_dane;
 	}
-	st = *code == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-	if (smfi_setreply(ctx, (char *)code, (char *)xcode, text) != MI_SUCCESS)
+	switch (rules_rcpt(&in, &reply)) {
+	case RULES_ACCEPT:
+		return SMFIS_CONTINUE;
+	case RULES_REJECT:
+		st = SMFIS_REJECT;
+		break;
+	default:
+		st = SMFIS_TEMPFAIL;
+		break;
+	}
+	if (mfi_setreply(ctx, reply.rp_code, reply.rp_xcode, reply.rp_text) != MI_SUCCESS)
 		st = SMFIS_TEMPFAIL;    /* never accept what the rule refuses */
 	metrics_rcpt_refused(st == SMFIS_REJECT ? METRICS_RCPT_5XX : METRICS_RCPT_4XX);
 	if (*rcpt == '<')
 		rcpt++;
 	sbuf_appendn(&who, rcpt, strcspn(rcpt, ">"));
 	log_info("%s: milter: RCPT <%s> refused: %s %s %s", filter_qid_or(m),
-	    filter_safe(&who), code, xcode, text);
+	    filter_safe(&who), reply.rp_code, reply.rp_xcode, reply.rp_text);
 	sbuf_free(&who);
-	r->fr_refusal = st == SMFIS_REJECT ? "reject" : "tempfail";
+	r->fr_refusal = rules_action_name(st == SMFIS_REJECT ? RULES_REJECT : RULES_TEMPFAIL);
 	return st;
 }
 
@@ -523,7 +401,7 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	sfsistat st;
 
 	if (fc->fc_refuse) {
-		smfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
+		mfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
 		return SMFIS_TEMPFAIL;
 	}
 	if (m == NULL || argv == NULL || fc->fc_cfg == NULL)
@@ -531,7 +409,8 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	filter_qid(ctx, m);
 	if (!filter_addr_domain(argv[0], domain, sizeof(domain)))
 		return SMFIS_CONTINUE;
-	r = fmsg_rcpt(m, domain, fc->fc_cfg->c_probe.cpr_enabled);
+	r = fmsg_rcpt(m, filter_shared.fs_gate, domain,
+	    fc->fc_cfg->c_probe.cpr_enabled);
 	st = filter_rcpt_rules(ctx, fc, m, r, argv[0]);
 	if (st != SMFIS_CONTINUE) {
 		r->fr_refused++;
@@ -564,7 +443,7 @@ filter_strip(SMFICTX *ctx, const struct fmsg *m)
 
 	for (i = 0; i < 3; i++)
 		for (n = m->fm_ours[i]; n >= 1; n--)
-			if (smfi_chgheader(ctx, (char *)filter_hdr_names[i], (int)n, NULL) != MI_SUCCESS)
+			if (mfi_chgheader(ctx, filter_hdr_names[i], (int)n, NULL) != MI_SUCCESS)
 				log_warnx("%s: milter: cannot delete %s #%u", filter_qid_or(m),
 				    filter_hdr_names[i], n);
 }
@@ -572,7 +451,7 @@ filter_strip(SMFICTX *ctx, const struct fmsg *m)
 static void
 filter_insert(SMFICTX *ctx, const struct fmsg *m, const char *name, struct sbuf *sb)
 {
-	if (smfi_insheader(ctx, 0, (char *)name, (char *)sbuf_str(sb)) != MI_SUCCESS)
+	if (mfi_insheader(ctx, 0, name, sbuf_str(sb)) != MI_SUCCESS)
 		log_warnx("%s: milter: cannot add %s", filter_qid_or(m), name);
 	sbuf_reset(sb);
 }
@@ -590,6 +469,70 @@ filter_log_summary(const struct fconn *fc, const struct summary *s)
 	sbuf_free(&sb);
 }
 
+/*
+ * Delete the incoming copies of our headers, then insert fresh ones at the
+ * top in reverse (Inbound, Sender, Recipient... from the top): the first
+ * `shown` recipient domains of s, each with its probe result when it is
+ * there by the deadline.
+ */
+static void
+filter_headers(SMFICTX *ctx, const struct fconn *fc, struct fmsg *m,
+    const struct summary *s, size_t shown, const struct timespec *deadline,
+    const char *violation)
+{
+	const struct cfg_milter *cm = &fc->fc_cfg->c_milter;
+	struct sbuf sb = SBUF_INIT;
+	unsigned more = 0;
+	size_t i;
+
+	filter_strip(ctx, m);
+	if (shown > cm->cm_max_recipient_headers) {
+		more = (unsigned)(shown - cm->cm_max_recipient_headers);
+		shown = cm->cm_max_recipient_headers;
+	}
+	for (i = shown; i-- > 0;) {
+		const struct summary_rcpt *sr = &s->s_rcpts[i];
+		const char *probe = NULL, *why = NULL;
+		struct frcpt *r = fmsg_find(m, sr->sr_domain);
+
+		if (r != NULL && r->fr_probe != NULL &&
+		    ask_wait(r->fr_probe, deadline) == ASK_READY) {
+			enum probeset_verdict pv = ask_probe_verdict(r->fr_probe);
+
+			probe = pv == PROBESET_TEMP ? "skipped" : probeset_verdict_name(pv);
+			why = probe_reason_name(ask_probe_reason(r->fr_probe));
+		}
+		hdr_recipient_value(&sb, fc->fc_authserv, sr->sr_domain,
+		    sr->sr_verdict, sr->sr_missing, probe, why,
+		    i + 1 == shown ? more : 0);
+		filter_insert(ctx, m, HDR_RECIPIENT, &sb);
+	}
+	hdr_sender_value(&sb, fc->fc_authserv, s->s_sender, s->s_sender_verdict,
+	    s->s_sender_missing, violation);
+	filter_insert(ctx, m, HDR_SENDER, &sb);
+	hdr_inbound_value(&sb, fc->fc_authserv, s->s_in);
+	filter_insert(ctx, m, HDR_INBOUND, &sb);
+	sbuf_free(&sb);
+}
+
+static enum metrics_action
+filter_metrics_action(enum rules_action a)
+{
+	switch (a) {
+	case RULES_TAG:
+		return METRICS_ACTION_TAG;
+	case RULES_QUARANTINE:
+		return METRICS_ACTION_QUARANTINE;
+	case RULES_REJECT:
+		return METRICS_ACTION_REJECT;
+	case RULES_TEMPFAIL:
+		return METRICS_ACTION_TEMPFAIL;
+	case RULES_ACCEPT:
+		break;
+	}
+	return METRICS_ACTION_ACCEPT;
+}
+
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
@@ -600,15 +543,12 @@ filter_eom(SMFICTX *ctx)
 	struct summary s;
 	struct summary_rcpt *sr = NULL;
 	struct timespec t0, deadline;
-	struct sbuf sb = SBUF_INIT;
 	const struct verdict *sv = NULL;
-	const char *violation = NULL;
-	char text[512];
+	struct rules_eom re;
+	struct rules_eom_result rr;
 	size_t i, n = 0, shown;
-	unsigned more;
 	bool missing = false;
 	sfsistat ret = SMFIS_CONTINUE;
-	enum metrics_action act = METRICS_ACTION_ACCEPT;        /* follows s.s_action */
 
 	if (m == NULL || fc->fc_cfg == NULL)
 		return SMFIS_CONTINUE;
@@ -633,7 +573,7 @@ filter_eom(SMFICTX *ctx)
 		if (r->fr_accepted == 0)
 			continue;
 		sr[n].sr_domain = r->fr_domain;
-		sr[n].sr_verdict = filter_rcpt_verdict(r, &deadline);
+		sr[n].sr_verdict = fmsg_rcpt_verdict(r, &deadline);
 		sr[n].sr_missing = r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
 		sr[n].sr_action = "accept";
 		sr[n].sr_count = r->fr_accepted;
@@ -674,86 +614,44 @@ filter_eom(SMFICTX *ctx)
 	s.s_sender_missing = m->fm_sender_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
 	s.s_rcpts = sr;
 	s.s_nrcpts = n;
-	s.s_action = "accept";
 	filter_elapsed(&t0, &s.s_wait_ms);
 
-	if (sv != NULL && !hdr_inbound_tls(&in) &&
-	    (sv->v_dane->dr_verdict == DANE_USABLE || sv->v_sts == VERDICT_STS_ENFORCE))
-		violation = "plaintext";
+	/* The end-of-message rule (milter/rules.h), then what it says. */
+	memset(&re, 0, sizeof(re));
+	re.re_sender = m->fm_sender;
+	re.re_sender_known = sv != NULL;
+	if (sv != NULL) {
+		re.re_sender_dane = sv->v_dane->dr_verdict;
+		re.re_sender_sts = sv->v_sts;
+	}
+	re.re_tls = hdr_inbound_tls(&in);
+	re.re_missing = missing;
+	re.re_on_timeout = cm->cm_on_timeout;
+	re.re_plaintext = cm->cm_plaintext_sender;
+	rules_eom(&re, &rr);
 
-	if (missing && cm->cm_on_timeout == CFG_TIMEOUT_TEMPFAIL) {
-		s.s_action = "tempfail";
-		act = METRICS_ACTION_TEMPFAIL;
-		s.s_reason = "TLS policy lookups did not finish in time";
-		smfi_setreply(ctx, "451", "4.4.3", "TLS policy lookups did not finish "
-		    "in time; try again later");
-		ret = SMFIS_TEMPFAIL;
-	} else if (violation && cm->cm_plaintext_sender == CFG_PLAINTEXT_REJECT) {
-		snprintf(text, sizeof(text), "Sender domain %s requires TLS "
-		    "(dane=%s, mta-sts=%s) but this message arrived without it",
-		    m->fm_sender, dane_verdict_name(sv->v_dane->dr_verdict),
-		    verdict_sts_name(sv->v_sts));
-		s.s_action = "reject";
-		act = METRICS_ACTION_REJECT;
-		s.s_reason = "plaintext message from a domain that requires TLS";
-		if (smfi_setreply(ctx, "550", "5.7.10", text) != MI_SUCCESS)
+	if (rr.rer_action == RULES_TEMPFAIL || rr.rer_action == RULES_REJECT) {
+		ret = rr.rer_action == RULES_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+		if (mfi_setreply(ctx, rr.rer_reply.rp_code, rr.rer_reply.rp_xcode,
+		    rr.rer_reply.rp_text) != MI_SUCCESS && ret == SMFIS_REJECT)
 			log_warnx("%s: milter: cannot set the reply", filter_qid_or(m));
-		ret = SMFIS_REJECT;
-	}
-
-	if (ret == SMFIS_CONTINUE) {
-		filter_strip(ctx, m);
-		/* Inserted at the top in reverse: Inbound, Sender, Recipient... */
-		more = 0;
-		if (shown > cm->cm_max_recipient_headers) {
-			more = (unsigned)(shown - cm->cm_max_recipient_headers);
-			shown = cm->cm_max_recipient_headers;
-		}
-		for (i = shown; i-- > 0;) {
-			const char *probe = NULL, *why = NULL;
-			struct frcpt *r = filter_find(m, sr[i].sr_domain);
-
-			/* a probe result when it is there by the same deadline */
-			if (r != NULL && r->fr_probe != NULL &&
-			    ask_wait(r->fr_probe, &deadline) == ASK_READY) {
-				enum probeset_verdict pv = ask_probe_verdict(r->fr_probe);
-
-				probe = pv == PROBESET_TEMP ? "skipped" : probeset_verdict_name(pv);
-				why = probe_reason_name(ask_probe_reason(r->fr_probe));
-			}
-			hdr_recipient_value(&sb, fc->fc_authserv, sr[i].sr_domain,
-			    sr[i].sr_verdict, sr[i].sr_missing, probe, why,
-			    i + 1 == shown ? more : 0);
-			filter_insert(ctx, m, HDR_RECIPIENT, &sb);
-		}
-		hdr_sender_value(&sb, fc->fc_authserv, s.s_sender, sv, s.s_sender_missing,
-		    violation);
-		filter_insert(ctx, m, HDR_SENDER, &sb);
-		hdr_inbound_value(&sb, fc->fc_authserv, &in);
-		filter_insert(ctx, m, HDR_INBOUND, &sb);
-		if (violation != NULL) {
-			s.s_action = "tag";
-			act = METRICS_ACTION_TAG;
-			s.s_reason = "plaintext message from a domain that requires TLS";
-			if (cm->cm_plaintext_sender == CFG_PLAINTEXT_QUARANTINE) {
-				if ((fc->fc_actions & SMFIF_QUARANTINE) &&
-				    smfi_quarantine(ctx, "danemilter: plaintext message "
-				    "from a domain that requires TLS") == MI_SUCCESS) {
-					s.s_action = "quarantine";
-					act = METRICS_ACTION_QUARANTINE;
-				} else {
-					log_warnx("%s: milter: cannot quarantine (not allowed "
-					    "by the MTA): tagged only", filter_qid_or(m));
-				}
-			}
+	} else {
+		filter_headers(ctx, fc, m, &s, shown, &deadline, rr.rer_violation);
+		if (rr.rer_action == RULES_QUARANTINE &&
+		    (!(fc->fc_actions & SMFIF_QUARANTINE) ||
+		    mfi_quarantine(ctx, rr.rer_quarantine) != MI_SUCCESS)) {
+			log_warnx("%s: milter: cannot quarantine (not allowed "
+			    "by the MTA): tagged only", filter_qid_or(m));
+			rr.rer_action = RULES_TAG;
 		}
 	}
-	if (strcmp(s.s_action, "accept") != 0)
+	s.s_action = rules_action_name(rr.rer_action);
+	s.s_reason = rr.rer_reason;
+	if (rr.rer_action != RULES_ACCEPT)
 		log_info("%s: milter: %s: %s (sender %s)", filter_qid_or(m), s.s_action,
 		    s.s_reason, m->fm_sender[0] ? m->fm_sender : "none");
 	filter_log_summary(fc, &s);
-	metrics_milter_message(act);
-	sbuf_free(&sb);
+	metrics_milter_message(filter_metrics_action(rr.rer_action));
 	free(sr);
 	fmsg_free(m);
 	fc->fc_msg = NULL;
@@ -763,7 +661,7 @@ filter_eom(SMFICTX *ctx)
 static sfsistat
 filter_abort(SMFICTX *ctx)
 {
-	struct fconn *fc = smfi_getpriv(ctx);
+	struct fconn *fc = mfi_getpriv(ctx);
 
 	if (fc != NULL) {
 		fmsg_free(fc->fc_msg);
@@ -775,254 +673,24 @@ filter_abort(SMFICTX *ctx)
 static sfsistat
 filter_close(SMFICTX *ctx)
 {
-	struct fconn *fc = smfi_getpriv(ctx);
+	struct fconn *fc = mfi_getpriv(ctx);
 
-	smfi_setpriv(ctx, NULL);
+	mfi_setpriv(ctx, NULL);
 	fconn_free(fc);
 	return SMFIS_CONTINUE;
 }
 
-/* ------------------------------------------------------- life of the filter */
-
-int
-filter_open(struct cfg *cfg, struct gate *g, int uid, int gid, char **errp)
-{
-	struct smfiDesc desc = {
-		.xxfi_name = FILTER_NAME,
-		.xxfi_version = SMFI_VERSION,
-		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
-		    SMFIF_SETSYMLIST,
-		.xxfi_connect = filter_connect,
-		.xxfi_envfrom = filter_envfrom,
-		.xxfi_envrcpt = filter_envrcpt,
-		.xxfi_header = filter_header,
-		.xxfi_eom = filter_eom,
-		.xxfi_abort = filter_abort,
-		.xxfi_close = filter_close,
-		.xxfi_negotiate = filter_negotiate,
-	};
-	const char *spec = cfg->c_milter.cm_socket;
-	const char *path;
-
-	if (gethostname(F.f_hostname, sizeof(F.f_hostname) - 1) != 0 ||
-	    !filter_token_ok(F.f_hostname))
-		filter_copy(F.f_hostname, sizeof(F.f_hostname), "localhost");
-	F.f_gate = g;
-	F.f_cfg = cfg_ref(cfg);
-	free(F.f_conn);
-	F.f_conn = xstrdup(spec);
-	if (smfi_setconn(F.f_conn) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
-	    smfi_setbacklog(256) != MI_SUCCESS) {
-		*errp = xasprintf("milter: cannot set up libmilter for %s", spec);
-		return -1;
-	}
-	errno = 0;
-	if (smfi_opensocket(true) != MI_SUCCESS) {
-		*errp = xasprintf("milter: cannot listen on %s: %s", spec,
-		    errno ? strerror(errno) : "in use, or not permitted");
-		return -1;
-	}
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
-		path = strchr(spec, ':') + 1;
-		if (chmod(path, 0660) != 0 ||
-		    ((uid != -1 || gid != -1) && chown(path, (uid_t)uid, (gid_t)gid) != 0)) {
-			*errp = xasprintf("milter: %s: %s", path, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void *
-filter_thread(void *arg)
-{
-	int r;
-
-	(void)arg;
-	r = smfi_main();
-	if (r != MI_SUCCESS)
-		log_errx("milter: libmilter stopped with an error");
-	pthread_mutex_lock(&F.f_done_lock);
-	F.f_done = true;
-	pthread_cond_broadcast(&F.f_done_cond);
-	pthread_mutex_unlock(&F.f_done_lock);
-	if (F.f_ended)
-		F.f_ended(F.f_ended_arg);
-	return NULL;
-}
-
-int
-filter_run(void (*ended)(void *), void *arg, char **errp)
-{
-	sigset_t block, old;
-	int e;
-
-	F.f_ended = ended;
-	F.f_ended_arg = arg;
-	/* The thread (and every thread libmilter starts from it) inherits
-	 * this mask: the engine thread alone takes these signals. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGUSR1);
-	sigaddset(&block, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	e = pthread_create(&F.f_thread, NULL, filter_thread, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0) {
-		*errp = xasprintf("milter: cannot start its thread: %s", strerror(e));
-		return -1;
-	}
-	F.f_started = true;
-	return 0;
-}
-
-void
-filter_set_cfg(struct cfg *cfg)
-{
-	struct cfg *old;
-
-	pthread_mutex_lock(&F.f_lock);
-	old = F.f_cfg;
-	F.f_cfg = cfg_ref(cfg);
-	pthread_mutex_unlock(&F.f_lock);
-	if (old)
-		cfg_unref(old);
-}
-
-/*
- * libmilter's listener only looks at its stop flag between polls of up to
- * five seconds: one connection to our own socket wakes it at once.
- */
-static void
-filter_wake(const char *spec)
-{
-	struct addrinfo hints, *res = NULL;
-	struct sockaddr_un sun;
-	char port[8], host[256];
-	const char *p, *at;
-	int fd;
-
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		filter_copy(sun.sun_path, sizeof(sun.sun_path), strchr(spec, ':') + 1);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
-			(void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-			close(fd);
-		}
-		return;
-	}
-	p = strchr(spec, ':') + 1;
-	filter_copy(port, sizeof(port), p);
-	port[strcspn(port, "@")] = '\0';
-	at = strchr(p, '@');
-	filter_copy(host, sizeof(host), at ? at + 1 : "127.0.0.1");
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_family = strncmp(spec, "inet6:", 6) == 0 ? AF_INET6 : AF_INET;
-	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
-		return;
-	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
-		(void)connect(fd, res->ai_addr, res->ai_addrlen);
-		close(fd);
-	}
-	freeaddrinfo(res);
-}
-
-void
-filter_drain(void)
-{
-	__atomic_store_n(&F.f_draining, true, __ATOMIC_RELEASE);
-}
-
-/* smfi_stop() waits for the listener's lock, which the listener holds
- * while it polls: call it off the engine thread. */
-static void *
-filter_stopper(void *arg)
-{
-	(void)arg;
-	(void)smfi_stop();
-	__atomic_store_n(&F.f_stop_done, true, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-void
-filter_stop(void)
-{
-	sigset_t block, old;
-	pthread_t t;
-
-	if (!F.f_started || F.f_stopping)
-		return;
-	F.f_stopping = true;
-	sigfillset(&block);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	if (pthread_create(&t, NULL, filter_stopper, NULL) == 0)
-		pthread_detach(t);
-	else
-		log_errx("milter: cannot start the thread that stops libmilter");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	filter_wake(F.f_conn);
-}
-
-void
-filter_poke(void)
-{
-	if (F.f_stopping && !__atomic_load_n(&F.f_stop_done, __ATOMIC_ACQUIRE))
-		filter_wake(F.f_conn);
-}
-
-bool
-filter_join(unsigned timeout_ms)
-{
-	struct timespec deadline;
-	unsigned waited;
-	bool done = false;
-
-	if (!F.f_started)
-		return true;
-	for (waited = 0; !done && waited <= timeout_ms; waited += 50) {
-		deadline_in(&deadline, CLOCK_REALTIME, 50);
-		pthread_mutex_lock(&F.f_done_lock);
-		if (!F.f_done)
-			(void)pthread_cond_timedwait(&F.f_done_cond, &F.f_done_lock, &deadline);
-		done = F.f_done;
-		pthread_mutex_unlock(&F.f_done_lock);
-		if (!done)
-			filter_poke();
-	}
-	if (done) {
-		pthread_join(F.f_thread, NULL);
-		F.f_started = false;
-	}
-	return done;
-}
-
-int
-filter_connections(void)
-{
-	return __atomic_load_n(&F.f_conns, __ATOMIC_RELAXED);
-}
-
-int
-filter_messages(void)
-{
-	return __atomic_load_n(&F.f_msgs, __ATOMIC_RELAXED);
-}
-
-void
-filter_free(void)
-{
-	struct cfg *old;
-
-	pthread_mutex_lock(&F.f_lock);
-	old = F.f_cfg;
-	F.f_cfg = NULL;
-	pthread_mutex_unlock(&F.f_lock);
-	if (old)
-		cfg_unref(old);
-	free(F.f_conn);
-	F.f_conn = NULL;
-}
+const struct smfiDesc filter_desc = {
+	.xxfi_name = "danemilter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+	    SMFIF_SETSYMLIST,
+	.xxfi_connect = filter_connect,
+	.xxfi_envfrom = filter_envfrom,
+	.xxfi_envrcpt = filter_envrcpt,
+	.xxfi_header = filter_header,
+	.xxfi_eom = filter_eom,
+	.xxfi_abort = filter_abort,
+	.xxfi_close = filter_close,
+	.xxfi_negotiate = filter_negotiate,
+};

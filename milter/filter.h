@@ -15,6 +15,9 @@
  * The filter holds its own references on the cfg; the gate belongs to the
  * daemon, which may close it (late asks then fail) and must not free it
  * while filter_connections() > 0.
+ *
+ * Implemented by milter/lifecycle.c (the functions below) and
+ * milter/filter.c (libmilter's callbacks).
  */
 #ifndef DM_FILTER_H
 #define DM_FILTER_H

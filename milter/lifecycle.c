@@ -1,0 +1,304 @@
+/*
+ * lifecycle.c: the life of the filter (filter.h): registering with
+ * libmilter and binding its socket (filter_open), the thread that runs
+ * mfi_main (filter_run), the configuration new connections take
+ * (filter_set_cfg, filter_cfg_get), shutting down (filter_drain,
+ * filter_stop, filter_poke, filter_join, filter_free) and the counters the
+ * daemon drains by (filter_connections, filter_messages). The callbacks
+ * are in milter/filter.c; what the two share is in milter/filter_private.h.
+ *
+ * Owns: the reference on the current cfg (F.f_cfg, swapped under
+ * F.f_lock; each connection takes a reference of its own with
+ * filter_cfg_get and drops it at close), the socket spec given to
+ * libmilter (F.f_conn: libmilter may keep the pointer), the mfi_main
+ * thread, and filter_shared (filter_private.h). filter_free releases the
+ * cfg and the spec, once no connection is left.
+ *
+ * Threads: filter_open, filter_run, filter_stop, filter_poke, filter_join
+ * and filter_free on the engine thread; filter_set_cfg, filter_cfg_get,
+ * filter_drain and the counters on any thread. lifecycle_thread runs
+ * mfi_main (and libmilter's threads start from it); libmilter's stop runs
+ * on a detached thread of its own (lifecycle_stopper).
+ */
+#include "filter.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/deadline.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "milter/filter_private.h"
+#include "milter/fmsg.h"
+#include "milter/mfi.h"
+
+struct filter_shared filter_shared;
+
+static struct {
+	pthread_mutex_t f_lock;         /* f_cfg */
+	struct cfg *f_cfg;
+	char *f_conn;                   /* the socket spec given to libmilter */
+	pthread_t f_thread;
+	bool f_started;
+	bool f_stopping;                /* filter_stop() was called */
+	bool f_stop_done;               /* atomic: mfi_stop() returned */
+	void (*f_ended)(void *);
+	void *f_ended_arg;
+	pthread_mutex_t f_done_lock;
+	pthread_cond_t f_done_cond;
+	bool f_done;
+} F = {
+	.f_lock = PTHREAD_MUTEX_INITIALIZER,
+	.f_done_lock = PTHREAD_MUTEX_INITIALIZER,
+	.f_done_cond = PTHREAD_COND_INITIALIZER,
+};
+
+int
+filter_open(struct cfg *cfg, struct gate *g, int uid, int gid, char **errp)
+{
+	const char *spec = cfg->c_milter.cm_socket;
+	const char *path;
+	char *host = filter_shared.fs_hostname;
+	const size_t hostlen = sizeof(filter_shared.fs_hostname);
+
+	if (gethostname(host, hostlen - 1) != 0 || !filter_token_ok(host))
+		filter_copy(host, hostlen, "localhost");
+	filter_shared.fs_gate = g;
+	F.f_cfg = cfg_ref(cfg);
+	free(F.f_conn);
+	F.f_conn = xstrdup(spec);
+	if (mfi_setconn(F.f_conn) != MI_SUCCESS || mfi_register(&filter_desc) != MI_SUCCESS ||
+	    mfi_setbacklog(256) != MI_SUCCESS) {
+		*errp = xasprintf("milter: cannot set up libmilter for %s", spec);
+		return -1;
+	}
+	errno = 0;
+	if (mfi_opensocket(true) != MI_SUCCESS) {
+		*errp = xasprintf("milter: cannot listen on %s: %s", spec,
+		    errno ? strerror(errno) : "in use, or not permitted");
+		return -1;
+	}
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+		path = strchr(spec, ':') + 1;
+		if (chmod(path, 0660) != 0 ||
+		    ((uid != -1 || gid != -1) && chown(path, (uid_t)uid, (gid_t)gid) != 0)) {
+			*errp = xasprintf("milter: %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void *
+lifecycle_thread(void *arg)
+{
+	int r;
+
+	(void)arg;
+	r = mfi_main();
+	if (r != MI_SUCCESS)
+		log_errx("milter: libmilter stopped with an error");
+	pthread_mutex_lock(&F.f_done_lock);
+	F.f_done = true;
+	pthread_cond_broadcast(&F.f_done_cond);
+	pthread_mutex_unlock(&F.f_done_lock);
+	if (F.f_ended)
+		F.f_ended(F.f_ended_arg);
+	return NULL;
+}
+
+int
+filter_run(void (*ended)(void *), void *arg, char **errp)
+{
+	sigset_t block, old;
+	int e;
+
+	F.f_ended = ended;
+	F.f_ended_arg = arg;
+	/* The thread (and every thread libmilter starts from it) inherits
+	 * this mask: the engine thread alone takes these signals. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	e = pthread_create(&F.f_thread, NULL, lifecycle_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		*errp = xasprintf("milter: cannot start its thread: %s", strerror(e));
+		return -1;
+	}
+	F.f_started = true;
+	return 0;
+}
+
+struct cfg *
+filter_cfg_get(void)
+{
+	struct cfg *c;
+
+	pthread_mutex_lock(&F.f_lock);
+	c = F.f_cfg ? cfg_ref(F.f_cfg) : NULL;
+	pthread_mutex_unlock(&F.f_lock);
+	return c;
+}
+
+void
+filter_set_cfg(struct cfg *cfg)
+{
+	struct cfg *old;
+
+	pthread_mutex_lock(&F.f_lock);
+	old = F.f_cfg;
+	F.f_cfg = cfg_ref(cfg);
+	pthread_mutex_unlock(&F.f_lock);
+	if (old)
+		cfg_unref(old);
+}
+
+/*
+ * libmilter's listener only looks at its stop flag between polls of up to
+ * five seconds: one connection to our own socket wakes it at once.
+ */
+static void
+lifecycle_wake(const char *spec)
+{
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_un sun;
+	char port[8], host[256];
+	const char *p, *at;
+	int fd;
+
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		filter_copy(sun.sun_path, sizeof(sun.sun_path), strchr(spec, ':') + 1);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+			(void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+			close(fd);
+		}
+		return;
+	}
+	p = strchr(spec, ':') + 1;
+	filter_copy(port, sizeof(port), p);
+	port[strcspn(port, "@")] = '\0';
+	at = strchr(p, '@');
+	filter_copy(host, sizeof(host), at ? at + 1 : "127.0.0.1");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_family = strncmp(spec, "inet6:", 6) == 0 ? AF_INET6 : AF_INET;
+	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
+		return;
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		(void)connect(fd, res->ai_addr, res->ai_addrlen);
+		close(fd);
+	}
+	freeaddrinfo(res);
+}
+
+void
+filter_drain(void)
+{
+	__atomic_store_n(&filter_shared.fs_draining, true, __ATOMIC_RELEASE);
+}
+
+/* libmilter's stop waits for the listener's lock, which the listener holds
+ * while it polls: call it off the engine thread. */
+static void *
+lifecycle_stopper(void *arg)
+{
+	(void)arg;
+	(void)mfi_stop();
+	__atomic_store_n(&F.f_stop_done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+void
+filter_stop(void)
+{
+	sigset_t block, old;
+	pthread_t t;
+
+	if (!F.f_started || F.f_stopping)
+		return;
+	F.f_stopping = true;
+	sigfillset(&block);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (pthread_create(&t, NULL, lifecycle_stopper, NULL) == 0)
+		pthread_detach(t);
+	else
+		log_errx("milter: cannot start the thread that stops libmilter");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	lifecycle_wake(F.f_conn);
+}
+
+void
+filter_poke(void)
+{
+	if (F.f_stopping && !__atomic_load_n(&F.f_stop_done, __ATOMIC_ACQUIRE))
+		lifecycle_wake(F.f_conn);
+}
+
+bool
+filter_join(unsigned timeout_ms)
+{
+	struct timespec deadline;
+	unsigned waited;
+	bool done = false;
+
+	if (!F.f_started)
+		return true;
+	for (waited = 0; !done && waited <= timeout_ms; waited += 50) {
+		deadline_in(&deadline, CLOCK_REALTIME, 50);
+		pthread_mutex_lock(&F.f_done_lock);
+		if (!F.f_done)
+			(void)pthread_cond_timedwait(&F.f_done_cond, &F.f_done_lock, &deadline);
+		done = F.f_done;
+		pthread_mutex_unlock(&F.f_done_lock);
+		if (!done)
+			filter_poke();
+	}
+	if (done) {
+		pthread_join(F.f_thread, NULL);
+		F.f_started = false;
+	}
+	return done;
+}
+
+int
+filter_connections(void)
+{
+	return __atomic_load_n(&filter_shared.fs_conns, __ATOMIC_RELAXED);
+}
+
+int
+filter_messages(void)
+{
+	return fmsg_count();
+}
+
+void
+filter_free(void)
+{
+	struct cfg *old;
+
+	pthread_mutex_lock(&F.f_lock);
+	old = F.f_cfg;
+	F.f_cfg = NULL;
+	pthread_mutex_unlock(&F.f_lock);
+	if (old)
+		cfg_unref(old);
+	free(F.f_conn);
+	F.f_conn = NULL;
+}

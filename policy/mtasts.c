@@ -18,9 +18,10 @@
  *	1. TXT _mta-sts.DOMAIN. Each record's strings are concatenated.
  *	   Records that begin with the version field ("v=STSv1" then *WSP and
  *	   ";" or the end) are the candidates; exactly one is needed and it
- *	   must parse (mtasts_txt_parse), else there is no policy (a cached
- *	   one is kept). NXDOMAIN/NODATA: no policy. SERVFAIL/timeout: the
- *	   cached policy, or MTASTS_ERROR. Security does not matter here.
+ *	   must parse (mtasts_policy_txt_parse), else there is no policy
+ *	   (a cached one is kept). NXDOMAIN/NODATA: no policy.
+ *	   SERVFAIL/timeout: the cached policy, or MTASTS_ERROR. Security does
+ *	   not matter here.
  *	2. Same id as the cached policy: done, no fetch. A failed fetch less
  *	   than MTASTS_RETRY_SECONDS ago: no fetch either.
  *	3. A and AAAA of mta-sts.DOMAIN in parallel (our resolver; libcurl
@@ -31,18 +32,13 @@
  *	   bounded. The write callback refuses a status other than 200, a
  *	   Content-Type other than text/plain and a body past MTASTS_BODY_MAX
  *	   as soon as the first body bytes arrive.
- *	5. mtasts_policy_parse() on the body.
+ *	5. mtasts_policy_parse() on the body (policy/mtasts_policy.c holds
+ *	   the TXT and policy body grammars).
  *
  *	The result is handed over from an iv_task, never from inside
  *	libcurl or the resolver's callbacks, so the callback may cancel
  *	other lookups or free the context. The lookup is gone by the time
  *	the callback runs.
- *
- *	Policy body grammar (RFC 8461 §3.2) as enforced here: lines end in
- *	LF or CRLF; each is "key:" *WSP value *WSP, key 1-32 characters
- *	(ALPHA/DIGIT first, then ALPHA/DIGIT/"_"/"-"/"."), value printable
- *	(SP inside, UTF-8 allowed, no other control characters, no NUL).
- *	Empty (or all-blank) lines are skipped. At most MTASTS_MX_LINES mx.
  *
  *	Steps 3 to 5 are one fetch for danemilter_mtasts_fetches_total and
  *	danemilter_mtasts_fetch_duration_seconds (common/metrics.h): ok when
@@ -75,10 +71,7 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
-#define MTASTS_MX_LINES         1024    /* mx lines accepted in one policy (64 KiB bounds it anyway) */
 #define MTASTS_ADDRS_MAX        16      /* policy host addresses handed to curl */
-#define MTASTS_KEY_MAX          32      /* sts-ext-name / sts-policy-ext-name */
-#define MTASTS_QUOTE_MAX        40      /* untrusted text quoted in messages */
 #define MTASTS_PATH             "/.well-known/mta-sts.txt"
 
 /* A socket libcurl asked us to watch. */
@@ -138,14 +131,6 @@ struct mtasts_lookup {
 /* ---------------------------------------------------------------- names */
 
 const char *
-mtasts_mode_name(enum mtasts_mode m)
-{
-	static const char *const n[] = { "enforce", "testing", "none" };
-
-	return (unsigned)m < sizeof(n) / sizeof(n[0]) ? n[m] : "?";
-}
-
-const char *
 mtasts_failure_name(enum mtasts_failure f)
 {
 	static const char *const n[] = {
@@ -153,389 +138,6 @@ mtasts_failure_name(enum mtasts_failure f)
 	};
 
 	return (unsigned)f < sizeof(n) / sizeof(n[0]) ? n[f] : "?";
-}
-
-/* ---------------------------------------------------------------- helpers */
-
-static bool
-mtasts_wsp(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool
-mtasts_alnum(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* Untrusted text for a message: quoted, at most MTASTS_QUOTE_MAX bytes,
- * anything not printable ASCII as \xHH. */
-static void
-mtasts_quote(struct sbuf *sb, const char *s, size_t n)
-{
-	size_t i;
-
-	sbuf_appendc(sb, '"');
-	for (i = 0; i < n && i < MTASTS_QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-			sbuf_printf(sb, "\\x%02x", c);
-		else
-			sbuf_appendc(sb, (char)c);
-	}
-	sbuf_appendc(sb, '"');
-	if (n > MTASTS_QUOTE_MAX)
-		sbuf_append(sb, "...");
-}
-
-/* ---------------------------------------------------------------- TXT */
-
-/* sts-ext-name: (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / "."),
- * also the policy's sts-policy-ext-name. Length of the name at s, or 0. */
-static size_t
-mtasts_ext_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || !mtasts_alnum((unsigned char)s[0]))
-		return 0;
-	for (i = 1; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (!mtasts_alnum(c) && c != '_' && c != '-' && c != '.')
-			break;
-	}
-	return i <= MTASTS_KEY_MAX ? i : 0;
-}
-
-/* sts-ext-value characters: %x21-3A / %x3C / %x3E-7E. */
-static bool
-mtasts_txt_vchar(int c)
-{
-	return c >= 0x21 && c <= 0x7e && c != ';' && c != '=';
-}
-
-int
-mtasts_txt_parse(const char *txt, char id[MTASTS_ID_MAX + 1])
-{
-	char got[MTASTS_ID_MAX + 1];
-	const char *p;
-	bool have_id = false;
-
-	id[0] = '\0';
-	if (strncmp(txt, "v=STSv1", 7) != 0)
-		return 0;
-	p = txt + 7;
-	for (;;) {
-		size_t nlen, vlen;
-
-		/* After a field: the end, or sts-field-delim. */
-		if (*p == '\0')
-			break;
-		while (mtasts_wsp(*p))
-			p++;
-		if (*p != ';')
-			return 0;
-		p++;
-		while (mtasts_wsp(*p))
-			p++;
-		if (*p == '\0')
-			break;          /* trailing delimiter */
-		nlen = mtasts_ext_name(p, strlen(p));
-		if (nlen == 0 || p[nlen] != '=')
-			return 0;
-		if (nlen == 2 && memcmp(p, "id", 2) == 0 && !have_id) {
-			p += 3;
-			for (vlen = 0; mtasts_alnum((unsigned char)p[vlen]); vlen++)
-				;
-			if (vlen == 0 || vlen > MTASTS_ID_MAX)
-				return 0;
-			memcpy(got, p, vlen);
-			got[vlen] = '\0';
-			have_id = true;
-		} else {
-			/* An extension, or a repeated id: ignored when valid. */
-			p += nlen + 1;
-			for (vlen = 0; mtasts_txt_vchar((unsigned char)p[vlen]); vlen++)
-				;
-			if (vlen == 0)
-				return 0;
-		}
-		p += vlen;
-		if (*p != '\0' && *p != ';' && !mtasts_wsp(*p))
-			return 0;
-	}
-	if (!have_id)
-		return 0;
-	memcpy(id, got, sizeof(got));
-	return 1;
-}
-
-/* Does the TXT text begin with the version field ("v=STSv1" followed by
- * the end or a delimiter)? Only those records count (RFC 8461 §3.1). */
-static bool
-mtasts_txt_candidate(const char *txt)
-{
-	const char *p;
-
-	if (strncmp(txt, "v=STSv1", 7) != 0)
-		return false;
-	for (p = txt + 7; mtasts_wsp(*p); p++)
-		;
-	return *p == '\0' || *p == ';';
-}
-
-/* ---------------------------------------------------------------- policy */
-
-struct mtasts_policy *
-mtasts_policy_ref(struct mtasts_policy *p)
-{
-	if (__atomic_fetch_add(&p->mp_refs, 1, __ATOMIC_RELAXED) <= 0)
-		log_abort("mtasts_policy_ref: policy already freed");
-	return p;
-}
-
-void
-mtasts_policy_unref(struct mtasts_policy *p)
-{
-	size_t i;
-	int left;
-
-	if (p == NULL)
-		return;
-	left = __atomic_sub_fetch(&p->mp_refs, 1, __ATOMIC_ACQ_REL);
-	if (left < 0)
-		log_abort("mtasts_policy_unref: policy already freed");
-	if (left > 0)
-		return;
-	for (i = 0; i < p->mp_nmx; i++)
-		free(p->mp_mx[i]);
-	free(p->mp_mx);
-	free(p->mp_text);
-	free(p);
-}
-
-/* ["*."] Domain (RFC 5321 §4.1.2: LDH labels, letter or digit at both
- * ends), at most 253 characters after the wildcard. */
-static bool
-mtasts_mx_valid(const char *v, size_t n)
-{
-	size_t i = 0, label = 0;
-
-	if (n >= 2 && v[0] == '*' && v[1] == '.')
-		i = 2;
-	if (n - i == 0 || n - i > 253)
-		return false;
-	for (; i < n; i++) {
-		int c = (unsigned char)v[i];
-
-		if (c == '.') {
-			if (label == 0 || v[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!mtasts_alnum(c) && c != '-')
-			return false;
-		if (label == 0 && c == '-')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0 && v[n - 1] != '-';
-}
-
-/* sts-policy-ext-value after trimming: vchar, SP inside, UTF-8 octets. */
-static bool
-mtasts_policy_value_ok(const char *v, size_t n)
-{
-	size_t i;
-
-	if (n == 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-static bool
-mtasts_value_is(const char *v, size_t n, const char *want)
-{
-	return strlen(want) == n && memcmp(v, want, n) == 0;
-}
-
-struct mtasts_parse {
-	struct mtasts_policy *pp_p;
-	bool pp_version, pp_mode, pp_max_age;
-	unsigned pp_line;
-	struct sbuf pp_err;
-};
-
-static bool
-mtasts_parse_err(struct mtasts_parse *pp, const char *what, const char *v, size_t n)
-{
-	sbuf_printf(&pp->pp_err, "line %u: %s", pp->pp_line, what);
-	if (v != NULL) {
-		sbuf_appendc(&pp->pp_err, ' ');
-		mtasts_quote(&pp->pp_err, v, n);
-	}
-	return false;
-}
-
-/* One line without its terminator. */
-static bool
-mtasts_parse_line(struct mtasts_parse *pp, const char *s, size_t n)
-{
-	struct mtasts_policy *p = pp->pp_p;
-	const char *v;
-	size_t i, klen, vlen;
-
-	for (i = 0; i < n && mtasts_wsp(s[i]); i++)
-		;
-	if (i == n)
-		return true;            /* blank line */
-	klen = mtasts_ext_name(s, n);
-	if (klen == 0 || klen == n || s[klen] != ':')
-		return mtasts_parse_err(pp, "not \"key: value\":", s, n);
-	for (i = klen + 1; i < n && mtasts_wsp(s[i]); i++)
-		;
-	v = s + i;
-	vlen = n - i;
-	while (vlen > 0 && mtasts_wsp(v[vlen - 1]))
-		vlen--;
-	if (!mtasts_policy_value_ok(v, vlen))
-		return mtasts_parse_err(pp, vlen == 0 ? "empty value:" :
-		    "control character in the value:", s, n);
-
-	if (klen == 2 && memcmp(s, "mx", 2) == 0) {
-		char *mx;
-
-		if (p->mp_nmx == MTASTS_MX_LINES) {
-			sbuf_printf(&pp->pp_err, "line %u: more than %d mx lines", pp->pp_line,
-			    MTASTS_MX_LINES);
-			return false;
-		}
-		if (!mtasts_mx_valid(v, vlen))
-			return mtasts_parse_err(pp, "bad mx pattern", v, vlen);
-		mx = xstrndup(v, vlen);
-		for (i = 0; i < vlen; i++)
-			mx[i] = (char)tolower((unsigned char)mx[i]);
-		if (p->mp_nmx % 8 == 0)
-			p->mp_mx = xreallocarray(p->mp_mx, p->mp_nmx + 8, sizeof(*p->mp_mx));
-		p->mp_mx[p->mp_nmx++] = mx;
-	} else if (klen == 7 && memcmp(s, "version", 7) == 0) {
-		if (pp->pp_version)
-			return true;    /* first wins */
-		if (!mtasts_value_is(v, vlen, "STSv1"))
-			return mtasts_parse_err(pp, "unsupported version", v, vlen);
-		pp->pp_version = true;
-	} else if (klen == 4 && memcmp(s, "mode", 4) == 0) {
-		if (pp->pp_mode)
-			return true;
-		if (mtasts_value_is(v, vlen, "enforce"))
-			p->mp_mode = MTASTS_MODE_ENFORCE;
-		else if (mtasts_value_is(v, vlen, "testing"))
-			p->mp_mode = MTASTS_MODE_TESTING;
-		else if (mtasts_value_is(v, vlen, "none"))
-			p->mp_mode = MTASTS_MODE_NONE;
-		else
-			return mtasts_parse_err(pp, "bad mode", v, vlen);
-		pp->pp_mode = true;
-	} else if (klen == 7 && memcmp(s, "max_age", 7) == 0) {
-		uint64_t age = 0;
-
-		if (pp->pp_max_age)
-			return true;
-		if (vlen > 10)
-			return mtasts_parse_err(pp, "max_age longer than 10 digits:", v, vlen);
-		for (i = 0; i < vlen; i++) {
-			if (v[i] < '0' || v[i] > '9')
-				return mtasts_parse_err(pp, "max_age not a number:", v, vlen);
-			age = age * 10 + (uint64_t)(v[i] - '0');
-		}
-		p->mp_max_age = age > MTASTS_MAX_AGE_MAX ? MTASTS_MAX_AGE_MAX : (uint32_t)age;
-		pp->pp_max_age = true;
-	}
-	/* Anything else: an extension, ignored. */
-	return true;
-}
-
-struct mtasts_policy *
-mtasts_policy_parse(const char *body, size_t len, char **errp)
-{
-	struct mtasts_parse pp;
-	const char *s = body, *end = body + len, *nul;
-	struct mtasts_policy *p;
-
-	*errp = NULL;
-	memset(&pp, 0, sizeof(pp));
-	if (len > MTASTS_BODY_MAX) {
-		*errp = xasprintf("policy larger than %d bytes", MTASTS_BODY_MAX);
-		return NULL;
-	}
-	if ((nul = memchr(body, '\0', len)) != NULL) {
-		const char *q;
-		unsigned line = 1;
-
-		for (q = body; q < nul; q++)
-			line += *q == '\n';
-		*errp = xasprintf("line %u: NUL byte", line);
-		return NULL;
-	}
-	p = xcalloc(1, sizeof(*p));
-	p->mp_refs = 1;
-	pp.pp_p = p;
-	while (s < end) {
-		const char *eol = memchr(s, '\n', (size_t)(end - s));
-		const char *le = eol ? eol : end;
-
-		pp.pp_line++;
-		if (eol != NULL && le > s && le[-1] == '\r')
-			le--;
-		if (!mtasts_parse_line(&pp, s, (size_t)(le - s)))
-			goto fail;
-		s = eol ? eol + 1 : end;
-	}
-	if (!pp.pp_version)
-		sbuf_append(&pp.pp_err, "no version line");
-	else if (!pp.pp_mode)
-		sbuf_append(&pp.pp_err, "no mode line");
-	else if (!pp.pp_max_age)
-		sbuf_append(&pp.pp_err, "no max_age line");
-	else if (p->mp_nmx == 0 && p->mp_mode != MTASTS_MODE_NONE)
-		sbuf_printf(&pp.pp_err, "no mx line (mode %s)", mtasts_mode_name(p->mp_mode));
-	else {
-		p->mp_text = xmalloc(len + 1);
-		memcpy(p->mp_text, body, len);
-		p->mp_text[len] = '\0';
-		return p;
-	}
-fail:
-	*errp = sbuf_steal(&pp.pp_err);
-	mtasts_policy_unref(p);
-	return NULL;
-}
-
-bool
-mtasts_mx_match(const char *pattern, const char *host)
-{
-	const char *dot;
-
-	if (*pattern == '\0' || *host == '\0')
-		return false;
-	if (pattern[0] == '*' && pattern[1] == '.') {
-		if (pattern[2] == '\0')
-			return false;
-		dot = strchr(host, '.');
-		return dot != NULL && dot != host && strcasecmp(dot, pattern + 1) == 0;
-	}
-	return strcasecmp(pattern, host) == 0;
 }
 
 /* ---------------------------------------------------------------- results */
@@ -798,7 +400,7 @@ mtasts_ctype_ok(const char *ct)
 {
 	size_t n;
 
-	while (mtasts_wsp(*ct))
+	while (*ct == ' ' || *ct == '\t')
 		ct++;
 	n = strcspn(ct, "; \t");
 	return n == 10 && strncasecmp(ct, "text/plain", 10) == 0;
@@ -822,7 +424,7 @@ mtasts_check_response(struct mtasts_lookup *l)
 	if (mtasts_ctype_ok(ct))
 		return NULL;
 	sbuf_append(&sb, "Content-Type ");
-	mtasts_quote(&sb, ct, strlen(ct));
+	mtasts_policy_quote(&sb, ct, strlen(ct));
 	return sbuf_steal(&sb);
 }
 
@@ -903,7 +505,7 @@ mtasts_log_policy(struct mtasts_lookup *l, const struct mtasts_policy *p)
 		sbuf_append(&sb, p->mp_mx[i]);
 	}
 	log_info("%s: mta-sts: fetched policy mode=%s max_age=%u mx=%s (id %s)", l->ml_logtag,
-	    mtasts_mode_name(p->mp_mode), p->mp_max_age, p->mp_nmx ? sbuf_str(&sb) : "-",
+	    mtasts_policy_mode_name(p->mp_mode), p->mp_max_age, p->mp_nmx ? sbuf_str(&sb) : "-",
 	    p->mp_id);
 	sbuf_free(&sb);
 }
@@ -951,7 +553,7 @@ mtasts_fetch_done(struct mtasts_lookup *l, CURLcode rc)
 		mtasts_log_policy(l, p);
 	mtasts_finish(l, MTASTS_POLICY, p,
 	    xasprintf("policy fetched (id %s): mode %s, max_age %u, %zu mx pattern%s",
-	    p->mp_id, mtasts_mode_name(p->mp_mode), p->mp_max_age, p->mp_nmx,
+	    p->mp_id, mtasts_policy_mode_name(p->mp_mode), p->mp_max_age, p->mp_nmx,
 	    p->mp_nmx == 1 ? "" : "s"));
 	l->ml_res->mr_fetched = true;
 }
@@ -1144,9 +746,9 @@ mtasts_txt_cb(void *arg, const struct dns_answer *a)
 
 		if (rdata_txt(a->da_rr[i].dr_data, a->da_rr[i].dr_len, txt,
 		    a->da_rr[i].dr_len + 1, &trunc) == RDATA_OK && !trunc &&
-		    mtasts_txt_candidate(txt)) {
+		    mtasts_policy_txt_candidate(txt)) {
 			ncand++;
-			if (mtasts_txt_parse(txt, id)) {
+			if (mtasts_policy_txt_parse(txt, id)) {
 				nvalid++;
 				memcpy(l->ml_id, id, sizeof(id));
 			}
@@ -1224,7 +826,7 @@ mtasts_lookup_start(struct mtasts_ctx *c, const char *domain,
 		struct sbuf sb = SBUF_INIT;
 
 		sbuf_append(&sb, "not a domain name: ");
-		mtasts_quote(&sb, domain, strlen(domain));
+		mtasts_policy_quote(&sb, domain, strlen(domain));
 		if (l->ml_logtag)
 			log_info("%s: mta-sts: %s", l->ml_logtag, sbuf_str(&sb));
 		mtasts_finish(l, MTASTS_ABSENT, NULL, sbuf_steal(&sb));

@@ -1,9 +1,9 @@
 /*
  * mtasts.h: MTA-STS (RFC 8461) for one policy domain, on the engine's
  * ivykis loop: the _mta-sts TXT record, the HTTPS policy fetch (libcurl's
- * multi interface, addresses from our own resolver), the strict parsers,
- * and the fetch rules (PKIX, no redirects, 200 only, text/plain, 64 KiB,
- * bounded time).
+ * multi interface, addresses from our own resolver) and the fetch rules
+ * (PKIX, no redirects, 200 only, text/plain, 64 KiB, bounded time). The
+ * policy object and the strict parsers are policy/mtasts_policy.h.
  *
  * Caching across lookups is the caller's: it hands in what it has cached
  * (a policy and the time of the last failed fetch) and gets back what to
@@ -23,28 +23,9 @@
 #include <time.h>
 
 #include "dns/resolver.h"
+#include "policy/mtasts_policy.h"
 
-enum mtasts_mode {
-	MTASTS_MODE_ENFORCE,
-	MTASTS_MODE_TESTING,
-	MTASTS_MODE_NONE
-};
-
-#define MTASTS_ID_MAX           32
-#define MTASTS_MAX_AGE_MAX      31557600u
-#define MTASTS_BODY_MAX         65536
 #define MTASTS_RETRY_SECONDS    300     /* after a failed fetch (RFC 8461 §3.3) */
-
-struct mtasts_policy {
-	enum mtasts_mode mp_mode;
-	uint32_t mp_max_age;
-	char **mp_mx;                   /* patterns as published ("*.example.com", "mx.example.com") */
-	size_t mp_nmx;
-	char mp_id[MTASTS_ID_MAX + 1];  /* the TXT id it was fetched under */
-	time_t mp_fetched;              /* wall clock */
-	char *mp_text;                  /* the policy body as fetched (TLSRPT policy_string lines) */
-	int mp_refs;                    /* private; atomic (verdicts on milter threads) */
-};
 
 enum mtasts_status {
 	MTASTS_ABSENT,          /* no valid _mta-sts TXT and no cached policy: no MTA-STS */
@@ -111,29 +92,6 @@ struct mtasts_lookup *mtasts_lookup_start(struct mtasts_ctx *c, const char *doma
 void mtasts_lookup_cancel(struct mtasts_lookup *l);
 void mtasts_result_free(struct mtasts_result *res);
 
-/* --- pure parsers (untrusted input; fuzzed) --- */
-
-/* One TXT record's text (strings concatenated): 1 with id copied out when
- * it is a valid v=STSv1 record (RFC 8461 §3.1), 0 when not. */
-int mtasts_txt_parse(const char *txt, char id[MTASTS_ID_MAX + 1]);
-
-/*
- * The policy body (§3.2): LF or CRLF lines "key: value"; version, mode,
- * max_age exactly once (a repeat is ignored: first wins), mx repeated,
- * unknown keys ignored; version STSv1; max_age 1-10 digits, capped at
- * MTASTS_MAX_AGE_MAX; mx required unless mode none; each mx a domain or
- * "*." + domain. Returns a policy with one reference, or NULL with a
- * malloc'ed *errp naming the line and the problem.
- */
-struct mtasts_policy *mtasts_policy_parse(const char *body, size_t len, char **errp);
-
-/* Does host (lower case, no trailing dot) match pattern (§4.1)? */
-bool mtasts_mx_match(const char *pattern, const char *host);
-
-struct mtasts_policy *mtasts_policy_ref(struct mtasts_policy *p);
-void mtasts_policy_unref(struct mtasts_policy *p);
-
-const char *mtasts_mode_name(enum mtasts_mode m);               /* "enforce" ... */
 const char *mtasts_failure_name(enum mtasts_failure f);         /* "sts-policy-fetch-error" ... */
 
 #endif

@@ -6,12 +6,13 @@
  * SYNOPSIS
  *	#include "policy/mtasts.h"
  * DESCRIPTION
- *	One struct mtasts_ctx per engine owns a libcurl multi handle driven
- *	by ivykis: an iv_fd per socket libcurl announces (SOCKETFUNCTION,
- *	attached with curl_multi_assign) and one iv_timer (TIMERFUNCTION).
- *	Every curl_multi_socket_action() is followed by a drain of
- *	curl_multi_info_read(). The context must be freed before the
- *	resolver it was given.
+ *	The lookup: the TXT record, the rules about the cached policy, its
+ *	id and the wait after a failed fetch, and the result. It parses with
+ *	policy/mtasts_policy.c and fetches with policy/stsfetch.c.
+ *
+ *	One struct mtasts_ctx per engine holds the resolver it was given and
+ *	a struct stsfetch (libcurl's multi handle on the loop). The context
+ *	must be freed before that resolver.
  *
  *	One struct mtasts_lookup per mtasts_lookup_start() walks:
  *
@@ -24,19 +25,17 @@
  *	   not matter here.
  *	2. Same id as the cached policy: done, no fetch. A failed fetch less
  *	   than MTASTS_RETRY_SECONDS ago: no fetch either.
- *	3. A and AAAA of mta-sts.DOMAIN in parallel (our resolver; libcurl
- *	   gets the addresses through CURLOPT_RESOLVE and never resolves).
- *	4. GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt: PKIX and host
- *	   name checks on, TLS >= 1.2, https only, no redirects, no proxy,
- *	   a fresh connection closed afterwards, connect and total time
- *	   bounded. The write callback refuses a status other than 200, a
- *	   Content-Type other than text/plain and a body past MTASTS_BODY_MAX
- *	   as soon as the first body bytes arrive.
- *	5. mtasts_policy_parse() on the body (policy/mtasts_policy.c holds
- *	   the TXT and policy body grammars).
+ *	3. A and AAAA of mta-sts.DOMAIN in parallel (our resolver; the
+ *	   fetch gets the addresses and never resolves).
+ *	4. stsfetch_start(): GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt
+ *	   under the fetch rules (PKIX, no redirects, 200 only, text/plain,
+ *	   MTASTS_BODY_MAX, bounded time; policy/stsfetch.h). A certificate
+ *	   failure is MTASTS_FAIL_WEBPKI, any other MTASTS_FAIL_FETCH.
+ *	5. mtasts_policy_parse() on the body (a failure is
+ *	   MTASTS_FAIL_INVALID).
  *
  *	The result is handed over from an iv_task, never from inside
- *	libcurl or the resolver's callbacks, so the callback may cancel
+ *	the fetch or the resolver's callbacks, so the callback may cancel
  *	other lookups or free the context. The lookup is gone by the time
  *	the callback runs.
  *
@@ -51,13 +50,10 @@
 #include "mtasts.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
-#include <errno.h>
 #include <iv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/deadline.h"
 #include "common/log.h"
@@ -65,33 +61,14 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
-#include "tls/pkix.h"
+#include "policy/stsfetch.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
-
-#define MTASTS_ADDRS_MAX        16      /* policy host addresses handed to curl */
-#define MTASTS_PATH             "/.well-known/mta-sts.txt"
-
-/* A socket libcurl asked us to watch. */
-struct mtasts_sock {
-	struct iv_fd ms_fd;
-	struct mtasts_ctx *ms_ctx;
-	struct mtasts_sock *ms_prev, *ms_next;
-};
+#define MTASTS_ADDRS_MAX        16      /* policy host addresses handed to the fetch */
 
 struct mtasts_ctx {
 	struct dns_resolver *cx_r;
-	char *cx_ca_file;
-	unsigned cx_connect_ms;
-	unsigned cx_timeout_ms;
-	uint16_t cx_port;
-	CURLM *cx_multi;
-	struct iv_timer cx_timer;
-	struct mtasts_sock *cx_socks;
+	struct stsfetch *cx_fetch;
 	struct mtasts_lookup *cx_lookups;
-	int cx_closing;                 /* in mtasts_ctx_free: ignore libcurl */
 };
 
 struct mtasts_lookup {
@@ -115,14 +92,7 @@ struct mtasts_lookup {
 	size_t ml_naddrs;
 	char *ml_addr_err[2];           /* A, AAAA lookup errors */
 
-	CURL *ml_easy;
-	char *ml_url;
-	struct curl_slist *ml_resolve;
-	char ml_curlerr[CURL_ERROR_SIZE];
-	char *ml_body;
-	size_t ml_blen, ml_bcap;
-	bool ml_checked;                /* status and type checked */
-	char *ml_abort;                 /* why the write callback stopped */
+	struct stsfetch_req *ml_fetch;  /* the HTTPS GET in flight */
 
 	struct mtasts_result *ml_res;   /* finished: delivered by ml_task */
 	struct iv_task ml_task;
@@ -276,222 +246,7 @@ mtasts_fetch_failed(struct mtasts_lookup *l, enum mtasts_failure f, char *why)
 	res->mr_failure = f;
 }
 
-/* ---------------------------------------------------------------- HTTPS */
-
-/* RFC 8461 §3.3: the policy host's certificate must carry it as a DNS-ID;
- * libcurl would fall back to the subject CN. */
-static CURLcode
-mtasts_ssl_ctx(CURL *e, void *ssl_ctx, void *arg)
-{
-	struct mtasts_lookup *l = arg;
-	char host[RDATA_NAME_MAX + 16];
-
-	(void)e;
-	snprintf(host, sizeof(host), "mta-sts.%s", l->ml_domain);
-	return tls_pkix_dns_id_only(ssl_ctx, host) == 0 ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
-}
-
-static void mtasts_drain(struct mtasts_ctx *c);
-
-static void
-mtasts_action(struct mtasts_ctx *c, curl_socket_t s, int ev)
-{
-	int running;
-
-	(void)curl_multi_socket_action(c->cx_multi, s, ev, &running);
-	mtasts_drain(c);
-}
-
-static void
-mtasts_sock_in(void *cookie)
-{
-	struct mtasts_sock *ms = cookie;
-
-	/* ms may be freed inside: take what we need first. */
-	mtasts_action(ms->ms_ctx, ms->ms_fd.fd, CURL_CSELECT_IN);
-}
-
-static void
-mtasts_sock_out(void *cookie)
-{
-	struct mtasts_sock *ms = cookie;
-
-	mtasts_action(ms->ms_ctx, ms->ms_fd.fd, CURL_CSELECT_OUT);
-}
-
-static void
-mtasts_sock_free(struct mtasts_ctx *c, struct mtasts_sock *ms)
-{
-	if (iv_fd_registered(&ms->ms_fd))
-		iv_fd_unregister(&ms->ms_fd);
-	if (ms->ms_prev)
-		ms->ms_prev->ms_next = ms->ms_next;
-	else
-		c->cx_socks = ms->ms_next;
-	if (ms->ms_next)
-		ms->ms_next->ms_prev = ms->ms_prev;
-	free(ms);
-}
-
-/* CURLMOPT_SOCKETFUNCTION. libcurl announces REMOVE before it closes. */
-static int
-mtasts_sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct mtasts_ctx *c = userp;
-	struct mtasts_sock *ms = socketp;
-
-	(void)e;
-	if (c->cx_closing)
-		return 0;
-	if (what == CURL_POLL_REMOVE) {
-		if (ms != NULL)
-			mtasts_sock_free(c, ms);
-		return 0;
-	}
-	if (ms == NULL) {
-		ms = xcalloc(1, sizeof(*ms));
-		ms->ms_ctx = c;
-		IV_FD_INIT(&ms->ms_fd);
-		ms->ms_fd.fd = s;
-		ms->ms_fd.cookie = ms;
-		iv_fd_register(&ms->ms_fd);
-		ms->ms_next = c->cx_socks;
-		if (c->cx_socks)
-			c->cx_socks->ms_prev = ms;
-		c->cx_socks = ms;
-		if (curl_multi_assign(c->cx_multi, s, ms) != CURLM_OK)
-			log_abort("mtasts: curl_multi_assign failed");
-	}
-	/* Level-triggered: never leave a handler on that curl did not ask for. */
-	iv_fd_set_handler_in(&ms->ms_fd, (what & CURL_POLL_IN) ? mtasts_sock_in : NULL);
-	iv_fd_set_handler_out(&ms->ms_fd, (what & CURL_POLL_OUT) ? mtasts_sock_out : NULL);
-	return 0;
-}
-
-static void
-mtasts_timer_fired(void *cookie)
-{
-	mtasts_action(cookie, CURL_SOCKET_TIMEOUT, 0);
-}
-
-/* CURLMOPT_TIMERFUNCTION: -1 stops the timer, 0 means "as soon as possible". */
-static int
-mtasts_timer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-	struct mtasts_ctx *c = userp;
-
-	(void)m;
-	if (c->cx_closing)
-		return 0;
-	if (iv_timer_registered(&c->cx_timer))
-		iv_timer_unregister(&c->cx_timer);
-	if (timeout_ms < 0)
-		return 0;
-	iv_invalidate_now();
-	c->cx_timer.expires = iv_now;
-	deadline_add_ms(&c->cx_timer.expires, (unsigned)timeout_ms);
-	iv_timer_register(&c->cx_timer);
-	return 0;
-}
-
-/* text/plain, any case, parameters allowed (RFC 8461 §3.2). */
-static bool
-mtasts_ctype_ok(const char *ct)
-{
-	size_t n;
-
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	n = strcspn(ct, "; \t");
-	return n == 10 && strncasecmp(ct, "text/plain", 10) == 0;
-}
-
-/* Status and Content-Type: NULL when fine, else the reason. */
-static char *
-mtasts_check_response(struct mtasts_lookup *l)
-{
-	long code = 0;
-	char *ct = NULL;
-	struct sbuf sb = SBUF_INIT;
-
-	l->ml_checked = true;
-	(void)curl_easy_getinfo(l->ml_easy, CURLINFO_RESPONSE_CODE, &code);
-	if (code != 200)
-		return xasprintf("HTTP status %ld", code);
-	(void)curl_easy_getinfo(l->ml_easy, CURLINFO_CONTENT_TYPE, &ct);
-	if (ct == NULL)
-		return xstrdup("no Content-Type");
-	if (mtasts_ctype_ok(ct))
-		return NULL;
-	sbuf_append(&sb, "Content-Type ");
-	mtasts_policy_quote(&sb, ct, strlen(ct));
-	return sbuf_steal(&sb);
-}
-
-/* CURLOPT_WRITEFUNCTION: refuse the body of a wrong answer at once, and
- * stop past MTASTS_BODY_MAX (CURLOPT_MAXFILESIZE does not stop chunked
- * bodies). Returning less than given makes libcurl fail the transfer. */
-static size_t
-mtasts_write_cb(char *data, size_t size, size_t nmemb, void *userp)
-{
-	struct mtasts_lookup *l = userp;
-	size_t n = size * nmemb;
-
-	if (l->ml_abort != NULL)
-		return 0;
-	if (!l->ml_checked && (l->ml_abort = mtasts_check_response(l)) != NULL)
-		return 0;
-	if (n > MTASTS_BODY_MAX - l->ml_blen) {
-		l->ml_abort = xasprintf("body larger than %d bytes", MTASTS_BODY_MAX);
-		return 0;
-	}
-	if (l->ml_blen + n > l->ml_bcap) {
-		size_t cap = l->ml_bcap ? l->ml_bcap : 4096;
-
-		while (cap < l->ml_blen + n)
-			cap *= 2;
-		if (cap > MTASTS_BODY_MAX)
-			cap = MTASTS_BODY_MAX;
-		l->ml_body = xreallocarray(l->ml_body, cap, 1);
-		l->ml_bcap = cap;
-	}
-	memcpy(l->ml_body + l->ml_blen, data, n);
-	l->ml_blen += n;
-	return n;
-}
-
-static bool
-mtasts_curl_webpki(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_PEER_FAILED_VERIFICATION:    /* = CURLE_SSL_CACERT */
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static char *
-mtasts_curl_reason(struct mtasts_lookup *l, CURLcode rc)
-{
-	curl_off_t total = 0, connect = 0;
-
-	if (rc == CURLE_OPERATION_TIMEDOUT) {
-		(void)curl_easy_getinfo(l->ml_easy, CURLINFO_TOTAL_TIME_T, &total);
-		(void)curl_easy_getinfo(l->ml_easy, CURLINFO_APPCONNECT_TIME_T, &connect);
-		return xasprintf("timeout after %ld ms%s", (long)(total / 1000),
-		    connect == 0 ? " (TLS connection not established)" : "");
-	}
-	if (rc == CURLE_FILESIZE_EXCEEDED)
-		return xasprintf("body larger than %d bytes", MTASTS_BODY_MAX);
-	if (l->ml_curlerr[0] != '\0')
-		return xstrdup(l->ml_curlerr);
-	return xstrdup(curl_easy_strerror(rc));
-}
+/* ---------------------------------------------------------------- fetch */
 
 static void
 mtasts_log_policy(struct mtasts_lookup *l, const struct mtasts_policy *p)
@@ -510,37 +265,23 @@ mtasts_log_policy(struct mtasts_lookup *l, const struct mtasts_policy *p)
 	sbuf_free(&sb);
 }
 
-/* CURLMSG_DONE for this lookup's transfer. */
+/* The GET is over (stsfetch_done_fn): parse what came. */
 static void
-mtasts_fetch_done(struct mtasts_lookup *l, CURLcode rc)
+mtasts_fetched(void *arg, enum stsfetch_status st, const char *body, size_t len, char *why)
 {
-	struct mtasts_ctx *c = l->ml_ctx;
+	struct mtasts_lookup *l = arg;
 	struct mtasts_policy *p;
-	enum mtasts_failure f = MTASTS_FAIL_FETCH;
-	char *why = NULL, *err = NULL;
-	long code = 0;
+	char *err = NULL;
 
-	(void)curl_easy_getinfo(l->ml_easy, CURLINFO_RESPONSE_CODE, &code);
-	if (l->ml_abort != NULL) {
-		why = l->ml_abort;
-		l->ml_abort = NULL;
-	} else if (rc == CURLE_FILESIZE_EXCEEDED && code != 200) {
-		why = xasprintf("HTTP status %ld", code);
-	} else if (rc != CURLE_OK) {
-		why = mtasts_curl_reason(l, rc);
-		if (mtasts_curl_webpki(rc))
-			f = MTASTS_FAIL_WEBPKI;
-	} else if (!l->ml_checked) {
-		why = mtasts_check_response(l); /* empty body: no write callback */
-	}
-	curl_multi_remove_handle(c->cx_multi, l->ml_easy);
-	curl_easy_cleanup(l->ml_easy);
-	l->ml_easy = NULL;
-	if (why != NULL) {
+	l->ml_fetch = NULL;
+	if (st != STSFETCH_OK) {
+		enum mtasts_failure f = st == STSFETCH_WEBPKI ? MTASTS_FAIL_WEBPKI :
+		    MTASTS_FAIL_FETCH;
+
 		mtasts_fetch_failed(l, f, why);
 		return;
 	}
-	if ((p = mtasts_policy_parse(l->ml_body ? l->ml_body : "", l->ml_blen, &err)) == NULL) {
+	if ((p = mtasts_policy_parse(body, len, &err)) == NULL) {
 		why = xasprintf("policy invalid: %s", err);
 		free(err);
 		mtasts_fetch_failed(l, MTASTS_FAIL_INVALID, why);
@@ -558,102 +299,17 @@ mtasts_fetch_done(struct mtasts_lookup *l, CURLcode rc)
 	l->ml_res->mr_fetched = true;
 }
 
-static void
-mtasts_drain(struct mtasts_ctx *c)
-{
-	CURLMsg *msg;
-	int left;
-
-	while ((msg = curl_multi_info_read(c->cx_multi, &left)) != NULL) {
-		struct mtasts_lookup *l;
-		CURL *e = msg->easy_handle;
-		CURLcode rc = msg->data.result;
-		char *priv = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		(void)curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
-		l = (struct mtasts_lookup *)(void *)priv;
-		if (l == NULL || l->ml_easy != e)
-			log_abort("mtasts: transfer done for an unknown lookup");
-		mtasts_fetch_done(l, rc);       /* msg is invalid after this */
-	}
-}
-
+/* The policy host's addresses are in: the GET. */
 static void
 mtasts_fetch_start(struct mtasts_lookup *l)
 {
-	struct mtasts_ctx *c = l->ml_ctx;
-	struct sbuf sb = SBUF_INIT;
-	char host[RDATA_NAME_MAX + 16], *entry;
-	size_t i;
-	CURL *e;
+	char host[RDATA_NAME_MAX + 16], *err = NULL;
 
 	snprintf(host, sizeof(host), "mta-sts.%s", l->ml_domain);
-	if (c->cx_port == 443)
-		l->ml_url = xasprintf("https://%s%s", host, MTASTS_PATH);
-	else
-		l->ml_url = xasprintf("https://%s:%u%s", host, c->cx_port, MTASTS_PATH);
-	/* Drop what an earlier fetch left in the multi's DNS cache, then
-	 * give our addresses (IPv6 in brackets). */
-	l->ml_resolve = curl_slist_append(NULL, (entry = xasprintf("-%s:%u", host, c->cx_port)));
-	free(entry);
-	sbuf_printf(&sb, "+%s:%u:", host, c->cx_port);     /* "+": may expire from curl's cache */
-	for (i = 0; i < l->ml_naddrs; i++)
-		sbuf_printf(&sb, strchr(l->ml_addrs[i], ':') ? "%s[%s]" : "%s%s", i ? "," : "",
-		    l->ml_addrs[i]);
-	l->ml_resolve = curl_slist_append(l->ml_resolve, sbuf_str(&sb));
-	sbuf_free(&sb);
-	if (l->ml_resolve == NULL || l->ml_resolve->next == NULL)
-		log_abort("mtasts: out of memory");
-
-	if (l->ml_logtag) {
-		for (i = 0; i < l->ml_naddrs; i++)
-			sbuf_printf(&sb, "%s%s", i ? "," : "", l->ml_addrs[i]);
-		log_info("%s: mta-sts: fetching %s from %s", l->ml_logtag, l->ml_url, sbuf_str(&sb));
-		sbuf_free(&sb);
-	}
-
-	if ((e = curl_easy_init()) == NULL) {
-		mtasts_fetch_failed(l, MTASTS_FAIL_FETCH, xstrdup("curl_easy_init failed"));
-		return;
-	}
-	l->ml_easy = e;
-	if (curl_easy_setopt(e, CURLOPT_URL, l->ml_url) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PRIVATE, l) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, l->ml_curlerr) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_RESOLVE, l->ml_resolve) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, mtasts_ssl_ctx) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, l) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->cx_connect_ms) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->cx_timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
-	    (c->cx_ca_file != NULL &&
-	    curl_easy_setopt(e, CURLOPT_CAINFO, c->cx_ca_file) != CURLE_OK) ||
-	    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)MTASTS_BODY_MAX) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mtasts_write_cb) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_WRITEDATA, l) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_USERAGENT, "danemilter/" PACKAGE_VERSION) != CURLE_OK) {
-		curl_easy_cleanup(e);
-		l->ml_easy = NULL;
-		mtasts_fetch_failed(l, MTASTS_FAIL_FETCH, xstrdup("libcurl refused an option"));
-		return;
-	}
-	if (curl_multi_add_handle(c->cx_multi, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
-		l->ml_easy = NULL;
-		mtasts_fetch_failed(l, MTASTS_FAIL_FETCH, xstrdup("curl_multi_add_handle failed"));
-	}
-	/* libcurl starts it from the timer callback it has just been given. */
+	l->ml_fetch = stsfetch_start(l->ml_ctx->cx_fetch, host, l->ml_addrs, l->ml_naddrs,
+	    l->ml_logtag, mtasts_fetched, l, &err);
+	if (l->ml_fetch == NULL)
+		mtasts_fetch_failed(l, MTASTS_FAIL_FETCH, err);
 }
 
 /* ---------------------------------------------------------------- DNS */
@@ -855,10 +511,7 @@ mtasts_lookup_free(struct mtasts_lookup *l)
 		dns_query_cancel(l->ml_a);
 	if (l->ml_aaaa)
 		dns_query_cancel(l->ml_aaaa);
-	if (l->ml_easy) {
-		curl_multi_remove_handle(c->cx_multi, l->ml_easy);
-		curl_easy_cleanup(l->ml_easy);
-	}
+	stsfetch_cancel(l->ml_fetch);
 	if (iv_task_registered(&l->ml_task))
 		iv_task_unregister(&l->ml_task);
 	mtasts_result_free(l->ml_res);
@@ -867,10 +520,6 @@ mtasts_lookup_free(struct mtasts_lookup *l)
 		free(l->ml_addrs[i]);
 	free(l->ml_addr_err[0]);
 	free(l->ml_addr_err[1]);
-	curl_slist_free_all(l->ml_resolve);
-	free(l->ml_url);
-	free(l->ml_body);
-	free(l->ml_abort);
 	free(l->ml_domain);
 	free(l->ml_logtag);
 	free(l);
@@ -888,43 +537,26 @@ mtasts_lookup_cancel(struct mtasts_lookup *l)
 struct mtasts_ctx *
 mtasts_ctx_new(struct dns_resolver *r, const struct mtasts_options *o, char **errp)
 {
+	struct mtasts_options d = { NULL, 10000, 30000, 443 };   /* the defaults */
 	struct mtasts_ctx *c;
-	FILE *f;
+	struct stsfetch *f;
 
-	*errp = NULL;
-	if (o != NULL && o->mo_ca_file != NULL && *o->mo_ca_file != '\0') {
-		if ((f = fopen(o->mo_ca_file, "r")) == NULL) {
-			*errp = xasprintf("MTA-STS CA file %s: %s", o->mo_ca_file, strerror(errno));
-			return NULL;
-		}
-		fclose(f);
+	if (o != NULL) {
+		if (o->mo_ca_file != NULL && *o->mo_ca_file != '\0')
+			d.mo_ca_file = o->mo_ca_file;
+		if (o->mo_connect_timeout_ms)
+			d.mo_connect_timeout_ms = o->mo_connect_timeout_ms;
+		if (o->mo_timeout_ms)
+			d.mo_timeout_ms = o->mo_timeout_ms;
+		if (o->mo_port)
+			d.mo_port = o->mo_port;
 	}
+	f = stsfetch_new(d.mo_ca_file, d.mo_connect_timeout_ms, d.mo_timeout_ms, d.mo_port, errp);
+	if (f == NULL)
+		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->cx_r = r;
-	if (o != NULL && o->mo_ca_file != NULL && *o->mo_ca_file != '\0')
-		c->cx_ca_file = xstrdup(o->mo_ca_file);
-	c->cx_connect_ms = o != NULL && o->mo_connect_timeout_ms ? o->mo_connect_timeout_ms : 10000;
-	c->cx_timeout_ms = o != NULL && o->mo_timeout_ms ? o->mo_timeout_ms : 30000;
-	c->cx_port = o != NULL && o->mo_port ? o->mo_port : 443;
-	if ((c->cx_multi = curl_multi_init()) == NULL) {
-		*errp = xstrdup("curl_multi_init failed (was curl_global_init called?)");
-		free(c->cx_ca_file);
-		free(c);
-		return NULL;
-	}
-	IV_TIMER_INIT(&c->cx_timer);
-	c->cx_timer.cookie = c;
-	c->cx_timer.handler = mtasts_timer_fired;
-	if (curl_multi_setopt(c->cx_multi, CURLMOPT_SOCKETFUNCTION, mtasts_sock_cb) != CURLM_OK ||
-	    curl_multi_setopt(c->cx_multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
-	    curl_multi_setopt(c->cx_multi, CURLMOPT_TIMERFUNCTION, mtasts_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(c->cx_multi, CURLMOPT_TIMERDATA, c) != CURLM_OK) {
-		*errp = xstrdup("libcurl refused the multi handle's callbacks");
-		curl_multi_cleanup(c->cx_multi);
-		free(c->cx_ca_file);
-		free(c);
-		return NULL;
-	}
+	c->cx_fetch = f;
 	return c;
 }
 
@@ -935,19 +567,6 @@ mtasts_ctx_free(struct mtasts_ctx *c)
 		return;
 	while (c->cx_lookups != NULL)
 		mtasts_lookup_free(c->cx_lookups);
-	/*
-	 * Sockets libcurl still holds (none with FORBID_REUSE, but be sure)
-	 * leave the loop while still open; libcurl is not listened to after
-	 * that, whatever it announces while it cleans up.
-	 */
-	while (c->cx_socks != NULL) {
-		(void)curl_multi_assign(c->cx_multi, c->cx_socks->ms_fd.fd, NULL);
-		mtasts_sock_free(c, c->cx_socks);
-	}
-	c->cx_closing = 1;
-	curl_multi_cleanup(c->cx_multi);
-	if (iv_timer_registered(&c->cx_timer))
-		iv_timer_unregister(&c->cx_timer);
-	free(c->cx_ca_file);
+	stsfetch_free(c->cx_fetch);
 	free(c);
 }

@@ -49,8 +49,8 @@ query_text(struct sbuf *sb, const struct verdict *v)
 	report_text(sb, v->v_dane);
 	sbuf_printf(sb, "  mta-sts: %s", verdict_sts_name(v->v_sts));
 	if (p != NULL) {
-		sbuf_printf(sb, " id=%s mode=%s max_age=%u mx=", p->mp_id, mtasts_mode_name(p->mp_mode),
-		    p->mp_max_age);
+		sbuf_printf(sb, " id=%s mode=%s max_age=%u mx=", p->mp_id,
+		    mtasts_policy_mode_name(p->mp_mode), p->mp_max_age);
 		for (i = 0; i < p->mp_nmx; i++)
 			sbuf_printf(sb, "%s%s", i ? "," : "", p->mp_mx[i]);
 	}

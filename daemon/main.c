@@ -12,7 +12,6 @@
  *   danemilter -n [-c FILE]                  check a configuration file
  *   danemilter -V                            version
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "common/log.h"
 #include "cli/cli.h"
 #include "daemon/daemon.h"
+#include "policy/stsfetch.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "dev"
@@ -49,7 +49,7 @@ main(int argc, char **argv)
 
 	log_init(LOG_DEST_STDERR, "danemilter", LOG_MAIL, LOG_INFO);
 	/* Once, before any thread: libcurl's global state (MTA-STS fetches). */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+	if (stsfetch_global_init() != 0) {
 		fprintf(stderr, "danemilter: libcurl initialization failed\n");
 		return EX_SOFTWARE;
 	}

@@ -1,17 +1,19 @@
 /*
  * mtasts_fuzz.c: libFuzzer target for the MTA-STS parsers of
- * policy/mtasts.c, which read what a remote domain publishes.
+ * policy/mtasts_policy.c, which read what a remote domain publishes.
  *
  * Every input goes whole to mtasts_policy_parse() (+ unref) and, as a
- * NUL-terminated heap copy, to mtasts_txt_parse(); the input split at its
- * first newline is a (pattern, host) pair for mtasts_mx_match().
+ * NUL-terminated heap copy, to mtasts_policy_txt_parse(); the input split
+ * at its first newline is a (pattern, host) pair for
+ * mtasts_policy_mx_match().
  *
  * Besides memory errors the target aborts when the parsers break their
- * contract in mtasts.h: a policy together with an error (or neither), a
- * mode out of range, max_age above the cap, more than 64 mx, an mx that
- * is empty, not lower case or that a host it describes does not match,
- * mp_text not the input, mx missing outside mode none; a TXT id that is
- * empty, too long or not ALPHA/DIGIT, or left set after a rejection.
+ * contract in mtasts_policy.h: a policy together with an error (or
+ * neither), a mode out of range, max_age above the cap, more than 64 mx,
+ * an mx that is empty, not lower case or that a host it describes does
+ * not match, mp_text not the input, mx missing outside mode none; a TXT id
+ * that is empty, too long or not ALPHA/DIGIT, or left set after a
+ * rejection.
  * Seeds live in fuzz/corpus/mtasts/ (policy bodies and TXT strings).
  */
 #include <stddef.h>
@@ -21,7 +23,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
-#include "policy/mtasts.h"
+#include "policy/mtasts_policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,7 +56,7 @@ fuzz_policy(const uint8_t *data, size_t size)
 			snprintf(host, sizeof(host), "a%s", mx + 1);
 		else
 			snprintf(host, sizeof(host), "%s", mx);
-		if (!mtasts_mx_match(mx, host))
+		if (!mtasts_policy_mx_match(mx, host))
 			abort();
 	}
 	mtasts_policy_unref(mtasts_policy_ref(p));
@@ -70,7 +72,7 @@ fuzz_txt(const uint8_t *data, size_t size)
 	memcpy(txt, data, size);
 	txt[size] = '\0';
 	memset(id, 'X', sizeof(id));
-	if (mtasts_txt_parse(txt, id)) {
+	if (mtasts_policy_txt_parse(txt, id)) {
 		n = strnlen(id, sizeof(id));
 		if (n == 0 || n > MTASTS_ID_MAX || strspn(id,
 		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n ||
@@ -89,8 +91,8 @@ fuzz_match(const uint8_t *data, size_t size)
 	char *pattern = xstrndup((const char *)data, plen);
 	char *host = nl ? xstrndup((const char *)nl + 1, size - plen - 1) : xstrdup("");
 
-	(void)mtasts_mx_match(pattern, host);
-	(void)mtasts_mx_match(host, pattern);
+	(void)mtasts_policy_mx_match(pattern, host);
+	(void)mtasts_policy_mx_match(host, pattern);
 	free(pattern);
 	free(host);
 }

@@ -4,7 +4,7 @@
  * fetcher (libcurl multi).
  *
  * engine_new() must run on the loop thread after iv_init() (and after
- * curl_global_init() in main); it takes its own reference on the cfg. An
+ * stsfetch_global_init() in main); it takes its own reference on the cfg. An
  * engine is reference-counted on its loop thread: a configuration reload
  * makes a new one while lookups in flight keep the old one alive;
  * the last engine_unref() drops outstanding queries (their callbacks never

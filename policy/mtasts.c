@@ -6,43 +6,38 @@
  * SYNOPSIS
  *	#include "policy/mtasts.h"
  * DESCRIPTION
- *	One struct mtasts_ctx per engine owns a libcurl multi handle driven
- *	by ivykis: an iv_fd per socket libcurl announces (SOCKETFUNCTION,
- *	attached with curl_multi_assign) and one iv_timer (TIMERFUNCTION).
- *	Every curl_multi_socket_action() is followed by a drain of
- *	curl_multi_info_read(). The context must be freed before the
- *	resolver it was given.
+ *	The lookup: the TXT record, the rules about the cached policy, its
+ *	id and the wait after a failed fetch, and the result. It parses with
+ *	policy/mtasts_policy.c and fetches with policy/stsfetch.c.
+ *
+ *	One struct mtasts_ctx per engine holds the resolver it was given and
+ *	a struct stsfetch (libcurl's multi handle on the loop). The context
+ *	must be freed before that resolver.
  *
  *	One struct mtasts_lookup per mtasts_lookup_start() walks:
  *
  *	1. TXT _mta-sts.DOMAIN. Each record's strings are concatenated.
  *	   Records that begin with the version field ("v=STSv1" then *WSP and
  *	   ";" or the end) are the candidates; exactly one is needed and it
- *	   must parse (mtasts_txt_parse), else there is no policy (a cached
- *	   one is kept). NXDOMAIN/NODATA: no policy. SERVFAIL/timeout: the
- *	   cached policy, or MTASTS_ERROR. Security does not matter here.
+ *	   must parse (mtasts_policy_txt_parse), else there is no policy
+ *	   (a cached one is kept). NXDOMAIN/NODATA: no policy.
+ *	   SERVFAIL/timeout: the cached policy, or MTASTS_ERROR. Security does
+ *	   not matter here.
  *	2. Same id as the cached policy: done, no fetch. A failed fetch less
  *	   than MTASTS_RETRY_SECONDS ago: no fetch either.
- *	3. A and AAAA of mta-sts.DOMAIN in parallel (our resolver; libcurl
- *	   gets the addresses through CURLOPT_RESOLVE and never resolves).
- *	4. GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt: PKIX and host
- *	   name checks on, TLS >= 1.2, https only, no redirects, no proxy,
- *	   a fresh connection closed afterwards, connect and total time
- *	   bounded. The write callback refuses a status other than 200, a
- *	   Content-Type other than text/plain and a body past MTASTS_BODY_MAX
- *	   as soon as the first body bytes arrive.
- *	5. mtasts_policy_parse() on the body.
+ *	3. A and AAAA of mta-sts.DOMAIN in parallel (our resolver; the
+ *	   fetch gets the addresses and never resolves).
+ *	4. stsfetch_start(): GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt
+ *	   under the fetch rules (PKIX, no redirects, 200 only, text/plain,
+ *	   MTASTS_BODY_MAX, bounded time; policy/stsfetch.h). A certificate
+ *	   failure is MTASTS_FAIL_WEBPKI, any other MTASTS_FAIL_FETCH.
+ *	5. mtasts_policy_parse() on the body (a failure is
+ *	   MTASTS_FAIL_INVALID).
  *
  *	The result is handed over from an iv_task, never from inside
- *	libcurl or the resolver's callbacks, so the callback may cancel
+ *	the fetch or the resolver's callbacks, so the callback may cancel
  *	other lookups or free the context. The lookup is gone by the time
  *	the callback runs.
- *
- *	Policy body grammar (RFC 8461 §3.2) as enforced here: lines end in
- *	LF or CRLF; each is "key:" *WSP value *WSP, key 1-32 characters
- *	(ALPHA/DIGIT first, then ALPHA/DIGIT/"_"/"-"/"."), value printable
- *	(SP inside, UTF-8 allowed, no other control characters, no NUL).
- *	Empty (or all-blank) lines are skipped. At most MTASTS_MX_LINES mx.
  *
  *	Steps 3 to 5 are one fetch for danemilter_mtasts_fetches_total and
  *	danemilter_mtasts_fetch_duration_seconds (common/metrics.h): ok when
@@ -55,13 +50,10 @@
 #include "mtasts.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
-#include <errno.h>
 #include <iv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/deadline.h"
 #include "common/log.h"
@@ -69,36 +61,14 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
-#include "tls/pkix.h"
+#include "policy/stsfetch.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
-
-#define MTASTS_MX_LINES         1024    /* mx lines accepted in one policy (64 KiB bounds it anyway) */
-#define MTASTS_ADDRS_MAX        16      /* policy host addresses handed to curl */
-#define MTASTS_KEY_MAX          32      /* sts-ext-name / sts-policy-ext-name */
-#define MTASTS_QUOTE_MAX        40      /* untrusted text quoted in messages */
-#define MTASTS_PATH             "/.well-known/mta-sts.txt"
-
-/* A socket libcurl asked us to watch. */
-struct mtasts_sock {
-	struct iv_fd ms_fd;
-	struct mtasts_ctx *ms_ctx;
-	struct mtasts_sock *ms_prev, *ms_next;
-};
+#define MTASTS_ADDRS_MAX        16      /* policy host addresses handed to the fetch */
 
 struct mtasts_ctx {
 	struct dns_resolver *cx_r;
-	char *cx_ca_file;
-	unsigned cx_connect_ms;
-	unsigned cx_timeout_ms;
-	uint16_t cx_port;
-	CURLM *cx_multi;
-	struct iv_timer cx_timer;
-	struct mtasts_sock *cx_socks;
+	struct stsfetch *cx_fetch;
 	struct mtasts_lookup *cx_lookups;
-	int cx_closing;                 /* in mtasts_ctx_free: ignore libcurl */
 };
 
 struct mtasts_lookup {
@@ -122,28 +92,13 @@ struct mtasts_lookup {
 	size_t ml_naddrs;
 	char *ml_addr_err[2];           /* A, AAAA lookup errors */
 
-	CURL *ml_easy;
-	char *ml_url;
-	struct curl_slist *ml_resolve;
-	char ml_curlerr[CURL_ERROR_SIZE];
-	char *ml_body;
-	size_t ml_blen, ml_bcap;
-	bool ml_checked;                /* status and type checked */
-	char *ml_abort;                 /* why the write callback stopped */
+	struct stsfetch_req *ml_fetch;  /* the HTTPS GET in flight */
 
 	struct mtasts_result *ml_res;   /* finished: delivered by ml_task */
 	struct iv_task ml_task;
 };
 
 /* ---------------------------------------------------------------- names */
-
-const char *
-mtasts_mode_name(enum mtasts_mode m)
-{
-	static const char *const n[] = { "enforce", "testing", "none" };
-
-	return (unsigned)m < sizeof(n) / sizeof(n[0]) ? n[m] : "?";
-}
 
 const char *
 mtasts_failure_name(enum mtasts_failure f)
@@ -153,389 +108,6 @@ mtasts_failure_name(enum mtasts_failure f)
 	};
 
 	return (unsigned)f < sizeof(n) / sizeof(n[0]) ? n[f] : "?";
-}
-
-/* ---------------------------------------------------------------- helpers */
-
-static bool
-mtasts_wsp(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool
-mtasts_alnum(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* Untrusted text for a message: quoted, at most MTASTS_QUOTE_MAX bytes,
- * anything not printable ASCII as \xHH. */
-static void
-mtasts_quote(struct sbuf *sb, const char *s, size_t n)
-{
-	size_t i;
-
-	sbuf_appendc(sb, '"');
-	for (i = 0; i < n && i < MTASTS_QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-			sbuf_printf(sb, "\\x%02x", c);
-		else
-			sbuf_appendc(sb, (char)c);
-	}
-	sbuf_appendc(sb, '"');
-	if (n > MTASTS_QUOTE_MAX)
-		sbuf_append(sb, "...");
-}
-
-/* ---------------------------------------------------------------- TXT */
-
-/* sts-ext-name: (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / "."),
- * also the policy's sts-policy-ext-name. Length of the name at s, or 0. */
-static size_t
-mtasts_ext_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || !mtasts_alnum((unsigned char)s[0]))
-		return 0;
-	for (i = 1; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (!mtasts_alnum(c) && c != '_' && c != '-' && c != '.')
-			break;
-	}
-	return i <= MTASTS_KEY_MAX ? i : 0;
-}
-
-/* sts-ext-value characters: %x21-3A / %x3C / %x3E-7E. */
-static bool
-mtasts_txt_vchar(int c)
-{
-	return c >= 0x21 && c <= 0x7e && c != ';' && c != '=';
-}
-
-int
-mtasts_txt_parse(const char *txt, char id[MTASTS_ID_MAX + 1])
-{
-	char got[MTASTS_ID_MAX + 1];
-	const char *p;
-	bool have_id = false;
-
-	id[0] = '\0';
-	if (strncmp(txt, "v=STSv1", 7) != 0)
-		return 0;
-	p = txt + 7;
-	for (;;) {
-		size_t nlen, vlen;
-
-		/* After a field: the end, or sts-field-delim. */
-		if (*p == '\0')
-			break;
-		while (mtasts_wsp(*p))
-			p++;
-		if (*p != ';')
-			return 0;
-		p++;
-		while (mtasts_wsp(*p))
-			p++;
-		if (*p == '\0')
-			break;          /* trailing delimiter */
-		nlen = mtasts_ext_name(p, strlen(p));
-		if (nlen == 0 || p[nlen] != '=')
-			return 0;
-		if (nlen == 2 && memcmp(p, "id", 2) == 0 && !have_id) {
-			p += 3;
-			for (vlen = 0; mtasts_alnum((unsigned char)p[vlen]); vlen++)
-				;
-			if (vlen == 0 || vlen > MTASTS_ID_MAX)
-				return 0;
-			memcpy(got, p, vlen);
-			got[vlen] = '\0';
-			have_id = true;
-		} else {
-			/* An extension, or a repeated id: ignored when valid. */
-			p += nlen + 1;
-			for (vlen = 0; mtasts_txt_vchar((unsigned char)p[vlen]); vlen++)
-				;
-			if (vlen == 0)
-				return 0;
-		}
-		p += vlen;
-		if (*p != '\0' && *p != ';' && !mtasts_wsp(*p))
-			return 0;
-	}
-	if (!have_id)
-		return 0;
-	memcpy(id, got, sizeof(got));
-	return 1;
-}
-
-/* Does the TXT text begin with the version field ("v=STSv1" followed by
- * the end or a delimiter)? Only those records count (RFC 8461 §3.1). */
-static bool
-mtasts_txt_candidate(const char *txt)
-{
-	const char *p;
-
-	if (strncmp(txt, "v=STSv1", 7) != 0)
-		return false;
-	for (p = txt + 7; mtasts_wsp(*p); p++)
-		;
-	return *p == '\0' || *p == ';';
-}
-
-/* ---------------------------------------------------------------- policy */
-
-struct mtasts_policy *
-mtasts_policy_ref(struct mtasts_policy *p)
-{
-	if (__atomic_fetch_add(&p->mp_refs, 1, __ATOMIC_RELAXED) <= 0)
-		log_abort("mtasts_policy_ref: policy already freed");
-	return p;
-}
-
-void
-mtasts_policy_unref(struct mtasts_policy *p)
-{
-	size_t i;
-	int left;
-
-	if (p == NULL)
-		return;
-	left = __atomic_sub_fetch(&p->mp_refs, 1, __ATOMIC_ACQ_REL);
-	if (left < 0)
-		log_abort("mtasts_policy_unref: policy already freed");
-	if (left > 0)
-		return;
-	for (i = 0; i < p->mp_nmx; i++)
-		free(p->mp_mx[i]);
-	free(p->mp_mx);
-	free(p->mp_text);
-	free(p);
-}
-
-/* ["*."] Domain (RFC 5321 §4.1.2: LDH labels, letter or digit at both
- * ends), at most 253 characters after the wildcard. */
-static bool
-mtasts_mx_valid(const char *v, size_t n)
-{
-	size_t i = 0, label = 0;
-
-	if (n >= 2 && v[0] == '*' && v[1] == '.')
-		i = 2;
-	if (n - i == 0 || n - i > 253)
-		return false;
-	for (; i < n; i++) {
-		int c = (unsigned char)v[i];
-
-		if (c == '.') {
-			if (label == 0 || v[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!mtasts_alnum(c) && c != '-')
-			return false;
-		if (label == 0 && c == '-')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0 && v[n - 1] != '-';
-}
-
-/* sts-policy-ext-value after trimming: vchar, SP inside, UTF-8 octets. */
-static bool
-mtasts_policy_value_ok(const char *v, size_t n)
-{
-	size_t i;
-
-	if (n == 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-static bool
-mtasts_value_is(const char *v, size_t n, const char *want)
-{
-	return strlen(want) == n && memcmp(v, want, n) == 0;
-}
-
-struct mtasts_parse {
-	struct mtasts_policy *pp_p;
-	bool pp_version, pp_mode, pp_max_age;
-	unsigned pp_line;
-	struct sbuf pp_err;
-};
-
-static bool
-mtasts_parse_err(struct mtasts_parse *pp, const char *what, const char *v, size_t n)
-{
-	sbuf_printf(&pp->pp_err, "line %u: %s", pp->pp_line, what);
-	if (v != NULL) {
-		sbuf_appendc(&pp->pp_err, ' ');
-		mtasts_quote(&pp->pp_err, v, n);
-	}
-	return false;
-}
-
-/* One line without its terminator. */
-static bool
-mtasts_parse_line(struct mtasts_parse *pp, const char *s, size_t n)
-{
-	struct mtasts_policy *p = pp->pp_p;
-	const char *v;
-	size_t i, klen, vlen;
-
-	for (i = 0; i < n && mtasts_wsp(s[i]); i++)
-		;
-	if (i == n)
-		return true;            /* blank line */
-	klen = mtasts_ext_name(s, n);
-	if (klen == 0 || klen == n || s[klen] != ':')
-		return mtasts_parse_err(pp, "not \"key: value\":", s, n);
-	for (i = klen + 1; i < n && mtasts_wsp(s[i]); i++)
-		;
-	v = s + i;
-	vlen = n - i;
-	while (vlen > 0 && mtasts_wsp(v[vlen - 1]))
-		vlen--;
-	if (!mtasts_policy_value_ok(v, vlen))
-		return mtasts_parse_err(pp, vlen == 0 ? "empty value:" :
-		    "control character in the value:", s, n);
-
-	if (klen == 2 && memcmp(s, "mx", 2) == 0) {
-		char *mx;
-
-		if (p->mp_nmx == MTASTS_MX_LINES) {
-			sbuf_printf(&pp->pp_err, "line %u: more than %d mx lines", pp->pp_line,
-			    MTASTS_MX_LINES);
-			return false;
-		}
-		if (!mtasts_mx_valid(v, vlen))
-			return mtasts_parse_err(pp, "bad mx pattern", v, vlen);
-		mx = xstrndup(v, vlen);
-		for (i = 0; i < vlen; i++)
-			mx[i] = (char)tolower((unsigned char)mx[i]);
-		if (p->mp_nmx % 8 == 0)
-			p->mp_mx = xreallocarray(p->mp_mx, p->mp_nmx + 8, sizeof(*p->mp_mx));
-		p->mp_mx[p->mp_nmx++] = mx;
-	} else if (klen == 7 && memcmp(s, "version", 7) == 0) {
-		if (pp->pp_version)
-			return true;    /* first wins */
-		if (!mtasts_value_is(v, vlen, "STSv1"))
-			return mtasts_parse_err(pp, "unsupported version", v, vlen);
-		pp->pp_version = true;
-	} else if (klen == 4 && memcmp(s, "mode", 4) == 0) {
-		if (pp->pp_mode)
-			return true;
-		if (mtasts_value_is(v, vlen, "enforce"))
-			p->mp_mode = MTASTS_MODE_ENFORCE;
-		else if (mtasts_value_is(v, vlen, "testing"))
-			p->mp_mode = MTASTS_MODE_TESTING;
-		else if (mtasts_value_is(v, vlen, "none"))
-			p->mp_mode = MTASTS_MODE_NONE;
-		else
-			return mtasts_parse_err(pp, "bad mode", v, vlen);
-		pp->pp_mode = true;
-	} else if (klen == 7 && memcmp(s, "max_age", 7) == 0) {
-		uint64_t age = 0;
-
-		if (pp->pp_max_age)
-			return true;
-		if (vlen > 10)
-			return mtasts_parse_err(pp, "max_age longer than 10 digits:", v, vlen);
-		for (i = 0; i < vlen; i++) {
-			if (v[i] < '0' || v[i] > '9')
-				return mtasts_parse_err(pp, "max_age not a number:", v, vlen);
-			age = age * 10 + (uint64_t)(v[i] - '0');
-		}
-		p->mp_max_age = age > MTASTS_MAX_AGE_MAX ? MTASTS_MAX_AGE_MAX : (uint32_t)age;
-		pp->pp_max_age = true;
-	}
-	/* Anything else: an extension, ignored. */
-	return true;
-}
-
-struct mtasts_policy *
-mtasts_policy_parse(const char *body, size_t len, char **errp)
-{
-	struct mtasts_parse pp;
-	const char *s = body, *end = body + len, *nul;
-	struct mtasts_policy *p;
-
-	*errp = NULL;
-	memset(&pp, 0, sizeof(pp));
-	if (len > MTASTS_BODY_MAX) {
-		*errp = xasprintf("policy larger than %d bytes", MTASTS_BODY_MAX);
-		return NULL;
-	}
-	if ((nul = memchr(body, '\0', len)) != NULL) {
-		const char *q;
-		unsigned line = 1;
-
-		for (q = body; q < nul; q++)
-			line += *q == '\n';
-		*errp = xasprintf("line %u: NUL byte", line);
-		return NULL;
-	}
-	p = xcalloc(1, sizeof(*p));
-	p->mp_refs = 1;
-	pp.pp_p = p;
-	while (s < end) {
-		const char *eol = memchr(s, '\n', (size_t)(end - s));
-		const char *le = eol ? eol : end;
-
-		pp.pp_line++;
-		if (eol != NULL && le > s && le[-1] == '\r')
-			le--;
-		if (!mtasts_parse_line(&pp, s, (size_t)(le - s)))
-			goto fail;
-		s = eol ? eol + 1 : end;
-	}
-	if (!pp.pp_version)
-		sbuf_append(&pp.pp_err, "no version line");
-	else if (!pp.pp_mode)
-		sbuf_append(&pp.pp_err, "no mode line");
-	else if (!pp.pp_max_age)
-		sbuf_append(&pp.pp_err, "no max_age line");
-	else if (p->mp_nmx == 0 && p->mp_mode != MTASTS_MODE_NONE)
-		sbuf_printf(&pp.pp_err, "no mx line (mode %s)", mtasts_mode_name(p->mp_mode));
-	else {
-		p->mp_text = xmalloc(len + 1);
-		memcpy(p->mp_text, body, len);
-		p->mp_text[len] = '\0';
-		return p;
-	}
-fail:
-	*errp = sbuf_steal(&pp.pp_err);
-	mtasts_policy_unref(p);
-	return NULL;
-}
-
-bool
-mtasts_mx_match(const char *pattern, const char *host)
-{
-	const char *dot;
-
-	if (*pattern == '\0' || *host == '\0')
-		return false;
-	if (pattern[0] == '*' && pattern[1] == '.') {
-		if (pattern[2] == '\0')
-			return false;
-		dot = strchr(host, '.');
-		return dot != NULL && dot != host && strcasecmp(dot, pattern + 1) == 0;
-	}
-	return strcasecmp(pattern, host) == 0;
 }
 
 /* ---------------------------------------------------------------- results */
@@ -674,222 +246,7 @@ mtasts_fetch_failed(struct mtasts_lookup *l, enum mtasts_failure f, char *why)
 	res->mr_failure = f;
 }
 
-/* ---------------------------------------------------------------- HTTPS */
-
-/* RFC 8461 §3.3: the policy host's certificate must carry it as a DNS-ID;
- * libcurl would fall back to the subject CN. */
-static CURLcode
-mtasts_ssl_ctx(CURL *e, void *ssl_ctx, void *arg)
-{
-	struct mtasts_lookup *l = arg;
-	char host[RDATA_NAME_MAX + 16];
-
-	(void)e;
-	snprintf(host, sizeof(host), "mta-sts.%s", l->ml_domain);
-	return tls_pkix_dns_id_only(ssl_ctx, host) == 0 ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
-}
-
-static void mtasts_drain(struct mtasts_ctx *c);
-
-static void
-mtasts_action(struct mtasts_ctx *c, curl_socket_t s, int ev)
-{
-	int running;
-
-	(void)curl_multi_socket_action(c->cx_multi, s, ev, &running);
-	mtasts_drain(c);
-}
-
-static void
-mtasts_sock_in(void *cookie)
-{
-	struct mtasts_sock *ms = cookie;
-
-	/* ms may be freed inside: take what we need first. */
-	mtasts_action(ms->ms_ctx, ms->ms_fd.fd, CURL_CSELECT_IN);
-}
-
-static void
-mtasts_sock_out(void *cookie)
-{
-	struct mtasts_sock *ms = cookie;
-
-	mtasts_action(ms->ms_ctx, ms->ms_fd.fd, CURL_CSELECT_OUT);
-}
-
-static void
-mtasts_sock_free(struct mtasts_ctx *c, struct mtasts_sock *ms)
-{
-	if (iv_fd_registered(&ms->ms_fd))
-		iv_fd_unregister(&ms->ms_fd);
-	if (ms->ms_prev)
-		ms->ms_prev->ms_next = ms->ms_next;
-	else
-		c->cx_socks = ms->ms_next;
-	if (ms->ms_next)
-		ms->ms_next->ms_prev = ms->ms_prev;
-	free(ms);
-}
-
-/* CURLMOPT_SOCKETFUNCTION. libcurl announces REMOVE before it closes. */
-static int
-mtasts_sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct mtasts_ctx *c = userp;
-	struct mtasts_sock *ms = socketp;
-
-	(void)e;
-	if (c->cx_closing)
-		return 0;
-	if (what == CURL_POLL_REMOVE) {
-		if (ms != NULL)
-			mtasts_sock_free(c, ms);
-		return 0;
-	}
-	if (ms == NULL) {
-		ms = xcalloc(1, sizeof(*ms));
-		ms->ms_ctx = c;
-		IV_FD_INIT(&ms->ms_fd);
-		ms->ms_fd.fd = s;
-		ms->ms_fd.cookie = ms;
-		iv_fd_register(&ms->ms_fd);
-		ms->ms_next = c->cx_socks;
-		if (c->cx_socks)
-			c->cx_socks->ms_prev = ms;
-		c->cx_socks = ms;
-		if (curl_multi_assign(c->cx_multi, s, ms) != CURLM_OK)
-			log_abort("mtasts: curl_multi_assign failed");
-	}
-	/* Level-triggered: never leave a handler on that curl did not ask for. */
-	iv_fd_set_handler_in(&ms->ms_fd, (what & CURL_POLL_IN) ? mtasts_sock_in : NULL);
-	iv_fd_set_handler_out(&ms->ms_fd, (what & CURL_POLL_OUT) ? mtasts_sock_out : NULL);
-	return 0;
-}
-
-static void
-mtasts_timer_fired(void *cookie)
-{
-	mtasts_action(cookie, CURL_SOCKET_TIMEOUT, 0);
-}
-
-/* CURLMOPT_TIMERFUNCTION: -1 stops the timer, 0 means "as soon as possible". */
-static int
-mtasts_timer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-	struct mtasts_ctx *c = userp;
-
-	(void)m;
-	if (c->cx_closing)
-		return 0;
-	if (iv_timer_registered(&c->cx_timer))
-		iv_timer_unregister(&c->cx_timer);
-	if (timeout_ms < 0)
-		return 0;
-	iv_invalidate_now();
-	c->cx_timer.expires = iv_now;
-	deadline_add_ms(&c->cx_timer.expires, (unsigned)timeout_ms);
-	iv_timer_register(&c->cx_timer);
-	return 0;
-}
-
-/* text/plain, any case, parameters allowed (RFC 8461 §3.2). */
-static bool
-mtasts_ctype_ok(const char *ct)
-{
-	size_t n;
-
-	while (mtasts_wsp(*ct))
-		ct++;
-	n = strcspn(ct, "; \t");
-	return n == 10 && strncasecmp(ct, "text/plain", 10) == 0;
-}
-
-/* Status and Content-Type: NULL when fine, else the reason. */
-static char *
-mtasts_check_response(struct mtasts_lookup *l)
-{
-	long code = 0;
-	char *ct = NULL;
-	struct sbuf sb = SBUF_INIT;
-
-	l->ml_checked = true;
-	(void)curl_easy_getinfo(l->ml_easy, CURLINFO_RESPONSE_CODE, &code);
-	if (code != 200)
-		return xasprintf("HTTP status %ld", code);
-	(void)curl_easy_getinfo(l->ml_easy, CURLINFO_CONTENT_TYPE, &ct);
-	if (ct == NULL)
-		return xstrdup("no Content-Type");
-	if (mtasts_ctype_ok(ct))
-		return NULL;
-	sbuf_append(&sb, "Content-Type ");
-	mtasts_quote(&sb, ct, strlen(ct));
-	return sbuf_steal(&sb);
-}
-
-/* CURLOPT_WRITEFUNCTION: refuse the body of a wrong answer at once, and
- * stop past MTASTS_BODY_MAX (CURLOPT_MAXFILESIZE does not stop chunked
- * bodies). Returning less than given makes libcurl fail the transfer. */
-static size_t
-mtasts_write_cb(char *data, size_t size, size_t nmemb, void *userp)
-{
-	struct mtasts_lookup *l = userp;
-	size_t n = size * nmemb;
-
-	if (l->ml_abort != NULL)
-		return 0;
-	if (!l->ml_checked && (l->ml_abort = mtasts_check_response(l)) != NULL)
-		return 0;
-	if (n > MTASTS_BODY_MAX - l->ml_blen) {
-		l->ml_abort = xasprintf("body larger than %d bytes", MTASTS_BODY_MAX);
-		return 0;
-	}
-	if (l->ml_blen + n > l->ml_bcap) {
-		size_t cap = l->ml_bcap ? l->ml_bcap : 4096;
-
-		while (cap < l->ml_blen + n)
-			cap *= 2;
-		if (cap > MTASTS_BODY_MAX)
-			cap = MTASTS_BODY_MAX;
-		l->ml_body = xreallocarray(l->ml_body, cap, 1);
-		l->ml_bcap = cap;
-	}
-	memcpy(l->ml_body + l->ml_blen, data, n);
-	l->ml_blen += n;
-	return n;
-}
-
-static bool
-mtasts_curl_webpki(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_PEER_FAILED_VERIFICATION:    /* = CURLE_SSL_CACERT */
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static char *
-mtasts_curl_reason(struct mtasts_lookup *l, CURLcode rc)
-{
-	curl_off_t total = 0, connect = 0;
-
-	if (rc == CURLE_OPERATION_TIMEDOUT) {
-		(void)curl_easy_getinfo(l->ml_easy, CURLINFO_TOTAL_TIME_T, &total);
-		(void)curl_easy_getinfo(l->ml_easy, CURLINFO_APPCONNECT_TIME_T, &connect);
-		return xasprintf("timeout after %ld ms%s", (long)(total / 1000),
-		    connect == 0 ? " (TLS connection not established)" : "");
-	}
-	if (rc == CURLE_FILESIZE_EXCEEDED)
-		return xasprintf("body larger than %d bytes", MTASTS_BODY_MAX);
-	if (l->ml_curlerr[0] != '\0')
-		return xstrdup(l->ml_curlerr);
-	return xstrdup(curl_easy_strerror(rc));
-}
+/* ---------------------------------------------------------------- fetch */
 
 static void
 mtasts_log_policy(struct mtasts_lookup *l, const struct mtasts_policy *p)
@@ -903,42 +260,28 @@ mtasts_log_policy(struct mtasts_lookup *l, const struct mtasts_policy *p)
 		sbuf_append(&sb, p->mp_mx[i]);
 	}
 	log_info("%s: mta-sts: fetched policy mode=%s max_age=%u mx=%s (id %s)", l->ml_logtag,
-	    mtasts_mode_name(p->mp_mode), p->mp_max_age, p->mp_nmx ? sbuf_str(&sb) : "-",
+	    mtasts_policy_mode_name(p->mp_mode), p->mp_max_age, p->mp_nmx ? sbuf_str(&sb) : "-",
 	    p->mp_id);
 	sbuf_free(&sb);
 }
 
-/* CURLMSG_DONE for this lookup's transfer. */
+/* The GET is over (stsfetch_done_fn): parse what came. */
 static void
-mtasts_fetch_done(struct mtasts_lookup *l, CURLcode rc)
+mtasts_fetched(void *arg, enum stsfetch_status st, const char *body, size_t len, char *why)
 {
-	struct mtasts_ctx *c = l->ml_ctx;
+	struct mtasts_lookup *l = arg;
 	struct mtasts_policy *p;
-	enum mtasts_failure f = MTASTS_FAIL_FETCH;
-	char *why = NULL, *err = NULL;
-	long code = 0;
+	char *err = NULL;
 
-	(void)curl_easy_getinfo(l->ml_easy, CURLINFO_RESPONSE_CODE, &code);
-	if (l->ml_abort != NULL) {
-		why = l->ml_abort;
-		l->ml_abort = NULL;
-	} else if (rc == CURLE_FILESIZE_EXCEEDED && code != 200) {
-		why = xasprintf("HTTP status %ld", code);
-	} else if (rc != CURLE_OK) {
-		why = mtasts_curl_reason(l, rc);
-		if (mtasts_curl_webpki(rc))
-			f = MTASTS_FAIL_WEBPKI;
-	} else if (!l->ml_checked) {
-		why = mtasts_check_response(l); /* empty body: no write callback */
-	}
-	curl_multi_remove_handle(c->cx_multi, l->ml_easy);
-	curl_easy_cleanup(l->ml_easy);
-	l->ml_easy = NULL;
-	if (why != NULL) {
+	l->ml_fetch = NULL;
+	if (st != STSFETCH_OK) {
+		enum mtasts_failure f = st == STSFETCH_WEBPKI ? MTASTS_FAIL_WEBPKI :
+		    MTASTS_FAIL_FETCH;
+
 		mtasts_fetch_failed(l, f, why);
 		return;
 	}
-	if ((p = mtasts_policy_parse(l->ml_body ? l->ml_body : "", l->ml_blen, &err)) == NULL) {
+	if ((p = mtasts_policy_parse(body, len, &err)) == NULL) {
 		why = xasprintf("policy invalid: %s", err);
 		free(err);
 		mtasts_fetch_failed(l, MTASTS_FAIL_INVALID, why);
@@ -951,107 +294,22 @@ mtasts_fetch_done(struct mtasts_lookup *l, CURLcode rc)
 		mtasts_log_policy(l, p);
 	mtasts_finish(l, MTASTS_POLICY, p,
 	    xasprintf("policy fetched (id %s): mode %s, max_age %u, %zu mx pattern%s",
-	    p->mp_id, mtasts_mode_name(p->mp_mode), p->mp_max_age, p->mp_nmx,
+	    p->mp_id, mtasts_policy_mode_name(p->mp_mode), p->mp_max_age, p->mp_nmx,
 	    p->mp_nmx == 1 ? "" : "s"));
 	l->ml_res->mr_fetched = true;
 }
 
-static void
-mtasts_drain(struct mtasts_ctx *c)
-{
-	CURLMsg *msg;
-	int left;
-
-	while ((msg = curl_multi_info_read(c->cx_multi, &left)) != NULL) {
-		struct mtasts_lookup *l;
-		CURL *e = msg->easy_handle;
-		CURLcode rc = msg->data.result;
-		char *priv = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		(void)curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
-		l = (struct mtasts_lookup *)(void *)priv;
-		if (l == NULL || l->ml_easy != e)
-			log_abort("mtasts: transfer done for an unknown lookup");
-		mtasts_fetch_done(l, rc);       /* msg is invalid after this */
-	}
-}
-
+/* The policy host's addresses are in: the GET. */
 static void
 mtasts_fetch_start(struct mtasts_lookup *l)
 {
-	struct mtasts_ctx *c = l->ml_ctx;
-	struct sbuf sb = SBUF_INIT;
-	char host[RDATA_NAME_MAX + 16], *entry;
-	size_t i;
-	CURL *e;
+	char host[RDATA_NAME_MAX + 16], *err = NULL;
 
 	snprintf(host, sizeof(host), "mta-sts.%s", l->ml_domain);
-	if (c->cx_port == 443)
-		l->ml_url = xasprintf("https://%s%s", host, MTASTS_PATH);
-	else
-		l->ml_url = xasprintf("https://%s:%u%s", host, c->cx_port, MTASTS_PATH);
-	/* Drop what an earlier fetch left in the multi's DNS cache, then
-	 * give our addresses (IPv6 in brackets). */
-	l->ml_resolve = curl_slist_append(NULL, (entry = xasprintf("-%s:%u", host, c->cx_port)));
-	free(entry);
-	sbuf_printf(&sb, "+%s:%u:", host, c->cx_port);     /* "+": may expire from curl's cache */
-	for (i = 0; i < l->ml_naddrs; i++)
-		sbuf_printf(&sb, strchr(l->ml_addrs[i], ':') ? "%s[%s]" : "%s%s", i ? "," : "",
-		    l->ml_addrs[i]);
-	l->ml_resolve = curl_slist_append(l->ml_resolve, sbuf_str(&sb));
-	sbuf_free(&sb);
-	if (l->ml_resolve == NULL || l->ml_resolve->next == NULL)
-		log_abort("mtasts: out of memory");
-
-	if (l->ml_logtag) {
-		for (i = 0; i < l->ml_naddrs; i++)
-			sbuf_printf(&sb, "%s%s", i ? "," : "", l->ml_addrs[i]);
-		log_info("%s: mta-sts: fetching %s from %s", l->ml_logtag, l->ml_url, sbuf_str(&sb));
-		sbuf_free(&sb);
-	}
-
-	if ((e = curl_easy_init()) == NULL) {
-		mtasts_fetch_failed(l, MTASTS_FAIL_FETCH, xstrdup("curl_easy_init failed"));
-		return;
-	}
-	l->ml_easy = e;
-	if (curl_easy_setopt(e, CURLOPT_URL, l->ml_url) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PRIVATE, l) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, l->ml_curlerr) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_RESOLVE, l->ml_resolve) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, mtasts_ssl_ctx) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, l) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->cx_connect_ms) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->cx_timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
-	    (c->cx_ca_file != NULL &&
-	    curl_easy_setopt(e, CURLOPT_CAINFO, c->cx_ca_file) != CURLE_OK) ||
-	    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)MTASTS_BODY_MAX) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mtasts_write_cb) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_WRITEDATA, l) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_USERAGENT, "danemilter/" PACKAGE_VERSION) != CURLE_OK) {
-		curl_easy_cleanup(e);
-		l->ml_easy = NULL;
-		mtasts_fetch_failed(l, MTASTS_FAIL_FETCH, xstrdup("libcurl refused an option"));
-		return;
-	}
-	if (curl_multi_add_handle(c->cx_multi, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
-		l->ml_easy = NULL;
-		mtasts_fetch_failed(l, MTASTS_FAIL_FETCH, xstrdup("curl_multi_add_handle failed"));
-	}
-	/* libcurl starts it from the timer callback it has just been given. */
+	l->ml_fetch = stsfetch_start(l->ml_ctx->cx_fetch, host, l->ml_addrs, l->ml_naddrs,
+	    l->ml_logtag, mtasts_fetched, l, &err);
+	if (l->ml_fetch == NULL)
+		mtasts_fetch_failed(l, MTASTS_FAIL_FETCH, err);
 }
 
 /* ---------------------------------------------------------------- DNS */
@@ -1144,9 +402,9 @@ mtasts_txt_cb(void *arg, const struct dns_answer *a)
 
 		if (rdata_txt(a->da_rr[i].dr_data, a->da_rr[i].dr_len, txt,
 		    a->da_rr[i].dr_len + 1, &trunc) == RDATA_OK && !trunc &&
-		    mtasts_txt_candidate(txt)) {
+		    mtasts_policy_txt_candidate(txt)) {
 			ncand++;
-			if (mtasts_txt_parse(txt, id)) {
+			if (mtasts_policy_txt_parse(txt, id)) {
 				nvalid++;
 				memcpy(l->ml_id, id, sizeof(id));
 			}
@@ -1224,7 +482,7 @@ mtasts_lookup_start(struct mtasts_ctx *c, const char *domain,
 		struct sbuf sb = SBUF_INIT;
 
 		sbuf_append(&sb, "not a domain name: ");
-		mtasts_quote(&sb, domain, strlen(domain));
+		mtasts_policy_quote(&sb, domain, strlen(domain));
 		if (l->ml_logtag)
 			log_info("%s: mta-sts: %s", l->ml_logtag, sbuf_str(&sb));
 		mtasts_finish(l, MTASTS_ABSENT, NULL, sbuf_steal(&sb));
@@ -1253,10 +511,7 @@ mtasts_lookup_free(struct mtasts_lookup *l)
 		dns_query_cancel(l->ml_a);
 	if (l->ml_aaaa)
 		dns_query_cancel(l->ml_aaaa);
-	if (l->ml_easy) {
-		curl_multi_remove_handle(c->cx_multi, l->ml_easy);
-		curl_easy_cleanup(l->ml_easy);
-	}
+	stsfetch_cancel(l->ml_fetch);
 	if (iv_task_registered(&l->ml_task))
 		iv_task_unregister(&l->ml_task);
 	mtasts_result_free(l->ml_res);
@@ -1265,10 +520,6 @@ mtasts_lookup_free(struct mtasts_lookup *l)
 		free(l->ml_addrs[i]);
 	free(l->ml_addr_err[0]);
 	free(l->ml_addr_err[1]);
-	curl_slist_free_all(l->ml_resolve);
-	free(l->ml_url);
-	free(l->ml_body);
-	free(l->ml_abort);
 	free(l->ml_domain);
 	free(l->ml_logtag);
 	free(l);
@@ -1286,43 +537,26 @@ mtasts_lookup_cancel(struct mtasts_lookup *l)
 struct mtasts_ctx *
 mtasts_ctx_new(struct dns_resolver *r, const struct mtasts_options *o, char **errp)
 {
+	struct mtasts_options d = { NULL, 10000, 30000, 443 };   /* the defaults */
 	struct mtasts_ctx *c;
-	FILE *f;
+	struct stsfetch *f;
 
-	*errp = NULL;
-	if (o != NULL && o->mo_ca_file != NULL && *o->mo_ca_file != '\0') {
-		if ((f = fopen(o->mo_ca_file, "r")) == NULL) {
-			*errp = xasprintf("MTA-STS CA file %s: %s", o->mo_ca_file, strerror(errno));
-			return NULL;
-		}
-		fclose(f);
+	if (o != NULL) {
+		if (o->mo_ca_file != NULL && *o->mo_ca_file != '\0')
+			d.mo_ca_file = o->mo_ca_file;
+		if (o->mo_connect_timeout_ms)
+			d.mo_connect_timeout_ms = o->mo_connect_timeout_ms;
+		if (o->mo_timeout_ms)
+			d.mo_timeout_ms = o->mo_timeout_ms;
+		if (o->mo_port)
+			d.mo_port = o->mo_port;
 	}
+	f = stsfetch_new(d.mo_ca_file, d.mo_connect_timeout_ms, d.mo_timeout_ms, d.mo_port, errp);
+	if (f == NULL)
+		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->cx_r = r;
-	if (o != NULL && o->mo_ca_file != NULL && *o->mo_ca_file != '\0')
-		c->cx_ca_file = xstrdup(o->mo_ca_file);
-	c->cx_connect_ms = o != NULL && o->mo_connect_timeout_ms ? o->mo_connect_timeout_ms : 10000;
-	c->cx_timeout_ms = o != NULL && o->mo_timeout_ms ? o->mo_timeout_ms : 30000;
-	c->cx_port = o != NULL && o->mo_port ? o->mo_port : 443;
-	if ((c->cx_multi = curl_multi_init()) == NULL) {
-		*errp = xstrdup("curl_multi_init failed (was curl_global_init called?)");
-		free(c->cx_ca_file);
-		free(c);
-		return NULL;
-	}
-	IV_TIMER_INIT(&c->cx_timer);
-	c->cx_timer.cookie = c;
-	c->cx_timer.handler = mtasts_timer_fired;
-	if (curl_multi_setopt(c->cx_multi, CURLMOPT_SOCKETFUNCTION, mtasts_sock_cb) != CURLM_OK ||
-	    curl_multi_setopt(c->cx_multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
-	    curl_multi_setopt(c->cx_multi, CURLMOPT_TIMERFUNCTION, mtasts_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(c->cx_multi, CURLMOPT_TIMERDATA, c) != CURLM_OK) {
-		*errp = xstrdup("libcurl refused the multi handle's callbacks");
-		curl_multi_cleanup(c->cx_multi);
-		free(c->cx_ca_file);
-		free(c);
-		return NULL;
-	}
+	c->cx_fetch = f;
 	return c;
 }
 
@@ -1333,19 +567,6 @@ mtasts_ctx_free(struct mtasts_ctx *c)
 		return;
 	while (c->cx_lookups != NULL)
 		mtasts_lookup_free(c->cx_lookups);
-	/*
-	 * Sockets libcurl still holds (none with FORBID_REUSE, but be sure)
-	 * leave the loop while still open; libcurl is not listened to after
-	 * that, whatever it announces while it cleans up.
-	 */
-	while (c->cx_socks != NULL) {
-		(void)curl_multi_assign(c->cx_multi, c->cx_socks->ms_fd.fd, NULL);
-		mtasts_sock_free(c, c->cx_socks);
-	}
-	c->cx_closing = 1;
-	curl_multi_cleanup(c->cx_multi);
-	if (iv_timer_registered(&c->cx_timer))
-		iv_timer_unregister(&c->cx_timer);
-	free(c->cx_ca_file);
+	stsfetch_free(c->cx_fetch);
 	free(c);
 }

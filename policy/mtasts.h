@@ -1,9 +1,10 @@
 /*
- * mtasts.h: MTA-STS (RFC 8461) for one policy domain, on the engine's
- * ivykis loop: the _mta-sts TXT record, the HTTPS policy fetch (libcurl's
- * multi interface, addresses from our own resolver), the strict parsers,
- * and the fetch rules (PKIX, no redirects, 200 only, text/plain, 64 KiB,
- * bounded time).
+ * mtasts.h: MTA-STS (RFC 8461) lookups for one policy domain, on the
+ * engine's ivykis loop: the _mta-sts TXT record through our resolver, the
+ * rules about the cached policy, its id and the retry wait, the policy
+ * host's addresses, the HTTPS fetch (policy/stsfetch.h: libcurl, the fetch
+ * rules) and the parse (policy/mtasts_policy.h: the policy object and the
+ * strict parsers), and the result with the RFC 8460 failure type.
  *
  * Caching across lookups is the caller's: it hands in what it has cached
  * (a policy and the time of the last failed fetch) and gets back what to
@@ -11,8 +12,10 @@
  * result then carries the cached policy with mr_fetch_failed set.
  *
  * Ownership: an mtasts_policy is immutable once built and reference
- * counted (mtasts_policy_ref/unref); results hold one reference. The
- * callback's result belongs to the callee (mtasts_result_free).
+ * counted (mtasts_policy_ref/unref); results hold one reference, and a
+ * lookup its own on the cached policy it was given. The callback's result
+ * belongs to the callee (mtasts_result_free). The context owns its
+ * lookups and its fetcher, never the resolver.
  */
 #ifndef DM_MTASTS_H
 #define DM_MTASTS_H
@@ -23,28 +26,9 @@
 #include <time.h>
 
 #include "dns/resolver.h"
+#include "policy/mtasts_policy.h"
 
-enum mtasts_mode {
-	MTASTS_MODE_ENFORCE,
-	MTASTS_MODE_TESTING,
-	MTASTS_MODE_NONE
-};
-
-#define MTASTS_ID_MAX           32
-#define MTASTS_MAX_AGE_MAX      31557600u
-#define MTASTS_BODY_MAX         65536
 #define MTASTS_RETRY_SECONDS    300     /* after a failed fetch (RFC 8461 §3.3) */
-
-struct mtasts_policy {
-	enum mtasts_mode mp_mode;
-	uint32_t mp_max_age;
-	char **mp_mx;                   /* patterns as published ("*.example.com", "mx.example.com") */
-	size_t mp_nmx;
-	char mp_id[MTASTS_ID_MAX + 1];  /* the TXT id it was fetched under */
-	time_t mp_fetched;              /* wall clock */
-	char *mp_text;                  /* the policy body as fetched (TLSRPT policy_string lines) */
-	int mp_refs;                    /* private; atomic (verdicts on milter threads) */
-};
 
 enum mtasts_status {
 	MTASTS_ABSENT,          /* no valid _mta-sts TXT and no cached policy: no MTA-STS */
@@ -85,10 +69,15 @@ struct mtasts_options {
 	uint16_t mo_port;               /* 443; tests may use another */
 };
 
-struct mtasts_ctx;              /* libcurl multi handle on the loop; one per engine */
+struct mtasts_ctx;              /* the resolver and the fetcher; one per engine */
 struct mtasts_lookup;
 
-/* Create on the loop thread (after iv_init and curl_global_init). */
+/*
+ * Create on the loop thread (after iv_init and stsfetch_global_init); o
+ * NULL: every default. Returns the context, or NULL with a malloc'ed *errp
+ * (the CA file cannot be read, libcurl refuses its multi handle) for the
+ * caller to free. r must outlive the context.
+ */
 struct mtasts_ctx *mtasts_ctx_new(struct dns_resolver *r, const struct mtasts_options *o, char **errp);
 void mtasts_ctx_free(struct mtasts_ctx *c);     /* abandons lookups without calling back */
 
@@ -100,40 +89,24 @@ typedef void mtasts_done_fn(void *arg, struct mtasts_result *res);
  * (or the cached policy if one is given). Same id as the cached policy:
  * the cached policy, no fetch. New id, or no cache: fetch, unless a fetch
  * for this same id failed less than MTASTS_RETRY_SECONDS ago (RFC 8461
- * §3.3: the wait is per id, so a fixed policy under a new id is fetched). A TXT lookup error is not
- * "absent": with a cached policy that policy applies; without one the
- * result is MTASTS_ERROR with a reason. logtag != NULL logs each step.
- * The callback runs once, from the loop.
+ * §3.3: the wait is per id, so a fixed policy under a new id is fetched).
+ * A TXT lookup error is not "absent": with a cached policy that policy
+ * applies; without one the result is MTASTS_ERROR with a reason.
+ * logtag != NULL logs each step.
+ * Returns the lookup's handle, never NULL (valid until the callback runs
+ * or mtasts_lookup_cancel()). The callback runs once, from the loop, never
+ * from inside mtasts_lookup_start(); the result it gets is the callee's.
  */
 struct mtasts_lookup *mtasts_lookup_start(struct mtasts_ctx *c, const char *domain,
     const struct mtasts_cached *cached, time_t now, const char *logtag,
     mtasts_done_fn *done, void *arg);
+/* The callback never runs; l NULL: nothing. */
 void mtasts_lookup_cancel(struct mtasts_lookup *l);
+/* Frees the result and drops its policy reference; NULL: nothing. */
 void mtasts_result_free(struct mtasts_result *res);
 
-/* --- pure parsers (untrusted input; fuzzed) --- */
-
-/* One TXT record's text (strings concatenated): 1 with id copied out when
- * it is a valid v=STSv1 record (RFC 8461 §3.1), 0 when not. */
-int mtasts_txt_parse(const char *txt, char id[MTASTS_ID_MAX + 1]);
-
-/*
- * The policy body (§3.2): LF or CRLF lines "key: value"; version, mode,
- * max_age exactly once (a repeat is ignored: first wins), mx repeated,
- * unknown keys ignored; version STSv1; max_age 1-10 digits, capped at
- * MTASTS_MAX_AGE_MAX; mx required unless mode none; each mx a domain or
- * "*." + domain. Returns a policy with one reference, or NULL with a
- * malloc'ed *errp naming the line and the problem.
- */
-struct mtasts_policy *mtasts_policy_parse(const char *body, size_t len, char **errp);
-
-/* Does host (lower case, no trailing dot) match pattern (§4.1)? */
-bool mtasts_mx_match(const char *pattern, const char *host);
-
-struct mtasts_policy *mtasts_policy_ref(struct mtasts_policy *p);
-void mtasts_policy_unref(struct mtasts_policy *p);
-
-const char *mtasts_mode_name(enum mtasts_mode m);               /* "enforce" ... */
-const char *mtasts_failure_name(enum mtasts_failure f);         /* "sts-policy-fetch-error" ... */
+/* "none", "sts-policy-fetch-error", "sts-policy-invalid",
+ * "sts-webpki-invalid"; "?" for a value out of range. */
+const char *mtasts_failure_name(enum mtasts_failure f);
 
 #endif

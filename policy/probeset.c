@@ -778,7 +778,7 @@ probeset_start(struct engine *en, struct probecache *pc, const struct verdict *v
 		if (sts_applies) {
 			ph->ph_outside_sts = true;
 			for (k = 0; k < v->v_sts_policy->mp_nmx; k++)
-				if (mtasts_mx_match(v->v_sts_policy->mp_mx[k], h->dh_name))
+				if (mtasts_policy_mx_match(v->v_sts_policy->mp_mx[k], h->dh_name))
 					ph->ph_outside_sts = false;
 		}
 	}

@@ -294,7 +294,7 @@ verdict_json(struct sbuf *sb, const struct verdict *v)
 		sbuf_append(sb, ",\"id\":");
 		sbuf_json_str(sb, p->mp_id);
 		sbuf_printf(sb, ",\"mode\":\"%s\",\"max_age\":%u,\"fetched\":%lld,\"mx\":[",
-		    mtasts_mode_name(p->mp_mode), p->mp_max_age, (long long)p->mp_fetched);
+		    mtasts_policy_mode_name(p->mp_mode), p->mp_max_age, (long long)p->mp_fetched);
 		for (i = 0; i < p->mp_nmx; i++) {
 			if (i)
 				sbuf_appendc(sb, ',');

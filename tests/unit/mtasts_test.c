@@ -72,7 +72,7 @@ test_txt(void)
 		int got;
 
 		memset(id, 'X', sizeof(id));
-		got = mtasts_txt_parse(t[i].txt, id);
+		got = mtasts_policy_txt_parse(t[i].txt, id);
 		snprintf(desc, sizeof(desc), "TXT \"%s\": %s", t[i].txt, t[i].ok ? "valid" : "invalid");
 		tap_is_long(got, t[i].ok, desc);
 		snprintf(desc, sizeof(desc), "TXT \"%s\": id", t[i].txt);
@@ -189,7 +189,7 @@ test_policy(void)
 			sbuf_free(&sb);
 		}
 		snprintf(desc, sizeof(desc), "policy %s: mode", t[i].desc);
-		tap_is_str(mtasts_mode_name(p->mp_mode), mtasts_mode_name(t[i].mode), desc);
+		tap_is_str(mtasts_policy_mode_name(p->mp_mode), mtasts_policy_mode_name(t[i].mode), desc);
 		snprintf(desc, sizeof(desc), "policy %s: max_age", t[i].desc);
 		tap_is_long(p->mp_max_age, t[i].max_age, desc);
 		snprintf(desc, sizeof(desc), "policy %s: text kept as fetched", t[i].desc);
@@ -281,17 +281,17 @@ test_mx_match(void)
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		snprintf(desc, sizeof(desc), "mx pattern \"%s\" vs host \"%s\"", t[i].pattern, t[i].host);
-		tap_is_long(mtasts_mx_match(t[i].pattern, t[i].host), t[i].want, desc);
+		tap_is_long(mtasts_policy_mx_match(t[i].pattern, t[i].host), t[i].want, desc);
 	}
 }
 
 static void
 test_names(void)
 {
-	tap_is_str(mtasts_mode_name(MTASTS_MODE_ENFORCE), "enforce", "mode name enforce");
-	tap_is_str(mtasts_mode_name(MTASTS_MODE_TESTING), "testing", "mode name testing");
-	tap_is_str(mtasts_mode_name(MTASTS_MODE_NONE), "none", "mode name none");
-	tap_is_str(mtasts_mode_name((enum mtasts_mode)7), "?", "mode name out of range");
+	tap_is_str(mtasts_policy_mode_name(MTASTS_MODE_ENFORCE), "enforce", "mode name enforce");
+	tap_is_str(mtasts_policy_mode_name(MTASTS_MODE_TESTING), "testing", "mode name testing");
+	tap_is_str(mtasts_policy_mode_name(MTASTS_MODE_NONE), "none", "mode name none");
+	tap_is_str(mtasts_policy_mode_name((enum mtasts_mode)7), "?", "mode name out of range");
 	tap_is_str(mtasts_failure_name(MTASTS_FAIL_NONE), "none", "failure name none");
 	tap_is_str(mtasts_failure_name(MTASTS_FAIL_FETCH), "sts-policy-fetch-error", "failure name fetch");
 	tap_is_str(mtasts_failure_name(MTASTS_FAIL_INVALID), "sts-policy-invalid", "failure name invalid");

@@ -521,10 +521,10 @@ ps_key(const struct ps_host *ph, const char *addr, unsigned port, const struct e
 		sbuf_printf(&sb, "|nh=%s", ps_v_domain);
 	if (ph->ph_mode == PROBE_DANE)
 		for (i = 0; i < h->dh_ntlsa; i++) {
-			sbuf_printf(&sb, "|%u %u %u ", h->dh_tlsa[i].dt_usage,
-			    h->dh_tlsa[i].dt_selector, h->dh_tlsa[i].dt_mtype);
-			for (j = 0; j < h->dh_tlsa[i].dt_len; j++)
-				sbuf_printf(&sb, "%02x", h->dh_tlsa[i].dt_data[j]);
+			sbuf_printf(&sb, "|%u %u %u ", h->dh_tlsa[i].tr_usage,
+			    h->dh_tlsa[i].tr_selector, h->dh_tlsa[i].tr_mtype);
+			for (j = 0; j < h->dh_tlsa[i].tr_len; j++)
+				sbuf_printf(&sb, "%02x", h->dh_tlsa[i].tr_data[j]);
 		}
 	return sbuf_steal(&sb);
 }
@@ -615,14 +615,14 @@ ps_add_probe(struct probeset *ps, struct ps_host *ph, const char *addr)
 		if (ph->ph_mode == PROBE_DANE) {
 			e->pe_tlsa = xcalloc(h->dh_ntlsa ? h->dh_ntlsa : 1, sizeof(*e->pe_tlsa));
 			for (i = 0; i < h->dh_ntlsa; i++) {
-				uint8_t *d = xmalloc(h->dh_tlsa[i].dt_len ? h->dh_tlsa[i].dt_len : 1);
+				uint8_t *d = xmalloc(h->dh_tlsa[i].tr_len ? h->dh_tlsa[i].tr_len : 1);
 
-				memcpy(d, h->dh_tlsa[i].dt_data, h->dh_tlsa[i].dt_len);
-				e->pe_tlsa[i].pt_usage = h->dh_tlsa[i].dt_usage;
-				e->pe_tlsa[i].pt_selector = h->dh_tlsa[i].dt_selector;
-				e->pe_tlsa[i].pt_mtype = h->dh_tlsa[i].dt_mtype;
+				memcpy(d, h->dh_tlsa[i].tr_data, h->dh_tlsa[i].tr_len);
+				e->pe_tlsa[i].pt_usage = h->dh_tlsa[i].tr_usage;
+				e->pe_tlsa[i].pt_selector = h->dh_tlsa[i].tr_selector;
+				e->pe_tlsa[i].pt_mtype = h->dh_tlsa[i].tr_mtype;
 				e->pe_tlsa[i].pt_data = d;
-				e->pe_tlsa[i].pt_len = h->dh_tlsa[i].dt_len;
+				e->pe_tlsa[i].pt_len = h->dh_tlsa[i].tr_len;
 			}
 			e->pe_req.pr_ntlsa = h->dh_ntlsa;
 		}

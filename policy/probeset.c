@@ -42,7 +42,7 @@ struct pc_entry {
 	unsigned pe_ttl_pass, pe_ttl_fail;      /* of the probe in flight */
 	/* the request, kept until the probe starts */
 	struct probe_req pe_req;
-	struct probe_tlsa *pe_tlsa;
+	struct tlsa_rr *pe_tlsa;
 	char *pe_host, *pe_addr, *pe_base, *pe_ca, *pe_helo, *pe_tag;
 	char *pe_nexthop, *pe_nexthop2;         /* DANE-TA reference identifiers */
 	struct probe *pe_probe;
@@ -158,11 +158,7 @@ pc_entry_clear_result(struct pc_entry *e)
 static void
 pc_entry_clear_req(struct pc_entry *e)
 {
-	size_t i;
-
-	for (i = 0; e->pe_tlsa != NULL && i < e->pe_req.pr_ntlsa; i++)
-		free((void *)e->pe_tlsa[i].pt_data);
-	free(e->pe_tlsa);
+	tlsa_rrs_free(e->pe_tlsa, e->pe_req.pr_ntlsa);
 	free(e->pe_base);
 	free(e->pe_ca);
 	free(e->pe_helo);
@@ -556,7 +552,6 @@ ps_add_probe(struct probeset *ps, struct ps_host *ph, const char *addr)
 	(void)sl;
 	unsigned b = pc_hash(key);
 	char host[256];
-	size_t i;
 
 	sl->sl_res.pa_mode = ph->ph_mode;
 	for (e = pc->pc_buckets[b]; e != NULL; e = e->pe_next)
@@ -613,17 +608,7 @@ ps_add_probe(struct probeset *ps, struct ps_host *ph, const char *addr)
 		if (ps_log_tls(ps))
 			e->pe_tag = xasprintf("%s: %s[%s]", ps->ps_v->v_domain, h->dh_name, addr);
 		if (ph->ph_mode == PROBE_DANE) {
-			e->pe_tlsa = xcalloc(h->dh_ntlsa ? h->dh_ntlsa : 1, sizeof(*e->pe_tlsa));
-			for (i = 0; i < h->dh_ntlsa; i++) {
-				uint8_t *d = xmalloc(h->dh_tlsa[i].tr_len ? h->dh_tlsa[i].tr_len : 1);
-
-				memcpy(d, h->dh_tlsa[i].tr_data, h->dh_tlsa[i].tr_len);
-				e->pe_tlsa[i].pt_usage = h->dh_tlsa[i].tr_usage;
-				e->pe_tlsa[i].pt_selector = h->dh_tlsa[i].tr_selector;
-				e->pe_tlsa[i].pt_mtype = h->dh_tlsa[i].tr_mtype;
-				e->pe_tlsa[i].pt_data = d;
-				e->pe_tlsa[i].pt_len = h->dh_tlsa[i].tr_len;
-			}
+			e->pe_tlsa = tlsa_rrs_dup(h->dh_tlsa, h->dh_ntlsa);
 			e->pe_req.pr_ntlsa = h->dh_ntlsa;
 		}
 		e->pe_state = PE_QUEUED;

@@ -56,13 +56,6 @@
 #include "tls/cert.h"
 #include "tls/tlsa.h"
 
-/* One published record, copied out of the answer. */
-struct tlsacmd_rr {
-	uint8_t tr_usage, tr_selector, tr_mtype;
-	uint8_t *tr_data;
-	size_t tr_len;
-};
-
 /* The TLSA answer, copied out of the resolver's callback. */
 struct tlsacmd_answer {
 	enum dns_status ta_status;
@@ -70,7 +63,7 @@ struct tlsacmd_answer {
 	char *ta_why;                   /* or NULL */
 	char *ta_canon;                 /* owner after CNAMEs, or NULL */
 	unsigned ta_elapsed_ms;
-	struct tlsacmd_rr *ta_rr;
+	struct tlsa_rr *ta_rr;          /* the published records, copied and rated */
 	size_t ta_nrr;
 	bool ta_malformed;              /* a record shorter than 3 octets */
 };
@@ -159,45 +152,22 @@ tlsacmd_dns_cb(void *arg, const struct dns_answer *a)
 	if (a->da_status == DNS_RECORDS) {
 		t->ta_rr = xcalloc(a->da_nrr, sizeof(*t->ta_rr));
 		for (i = 0; i < a->da_nrr; i++) {
-			struct tlsacmd_rr *d = &t->ta_rr[t->ta_nrr];
-
 			if (rdata_tlsa(a->da_rr[i].dr_data, a->da_rr[i].dr_len, &r) != RDATA_OK) {
 				t->ta_malformed = true;
 				continue;
 			}
-			d->tr_usage = r.rt_usage;
-			d->tr_selector = r.rt_selector;
-			d->tr_mtype = r.rt_mtype;
-			d->tr_len = r.rt_len;
-			d->tr_data = xmalloc(r.rt_len ? r.rt_len : 1);
-			memcpy(d->tr_data, r.rt_data, r.rt_len);
-			t->ta_nrr++;
+			tlsa_rr_set(&t->ta_rr[t->ta_nrr++], r.rt_usage, r.rt_selector, r.rt_mtype,
+			    r.rt_data, r.rt_len);
 		}
+		/* usable records, digest agility (RFC 7671 §9): as the engine rates them */
+		(void)tlsa_rrs_rate(t->ta_rr, t->ta_nrr);
 	}
 	iv_quit();
 }
 
-/* Digest agility (RFC 7671 §9, as policy/dane.c applies it): a usable
- * digest record is ignored when a usable record of the same usage and
- * selector has a stronger matching type. */
-static bool
-tlsacmd_agility_ignored(const struct tlsacmd_rr *rr, const bool *usable, size_t n, size_t i)
-{
-	size_t j;
-
-	if (rr[i].tr_mtype == TLSA_MTYPE_FULL)
-		return false;
-	for (j = 0; j < n; j++)
-		if (usable[j] && rr[j].tr_usage == rr[i].tr_usage &&
-		    rr[j].tr_selector == rr[i].tr_selector &&
-		    tlsa_mtype_rank(rr[j].tr_mtype) > tlsa_mtype_rank(rr[i].tr_mtype))
-			return true;
-	return false;
-}
-
 /* One record against the file: true when it matches; the verdict text to *why. */
 static bool
-tlsacmd_match(const struct tlsacmd_rr *rr, const struct cert_chain *chain, char **why)
+tlsacmd_match(const struct tlsa_rr *rr, const struct cert_chain *chain, char **why)
 {
 	struct cert_names n;
 	size_t i;
@@ -236,7 +206,6 @@ static int
 tlsacmd_report(const char *qname, const struct tlsacmd_answer *t, const struct cert_chain *chain)
 {
 	size_t i, nusable = 0, nmatch = 0;
-	bool *usable;
 
 	if (t->ta_status == DNS_ERROR || t->ta_status == DNS_TIMEOUT) {
 		if (t->ta_sec == DNS_SEC_BOGUS)
@@ -256,19 +225,14 @@ tlsacmd_report(const char *qname, const struct tlsacmd_answer *t, const struct c
 	printf("TLSA %s%s%s: %zu record%s, dnssec=%s\n", qname, t->ta_canon ? " -> " : "",
 	    t->ta_canon ? t->ta_canon : "", t->ta_nrr, t->ta_nrr == 1 ? "" : "s",
 	    dns_security_name(t->ta_sec));
-	usable = xcalloc(t->ta_nrr + 1, sizeof(*usable));
-	for (i = 0; i < t->ta_nrr; i++)
-		usable[i] = tlsa_check(t->ta_rr[i].tr_usage, t->ta_rr[i].tr_selector,
-		    t->ta_rr[i].tr_mtype, t->ta_rr[i].tr_data, t->ta_rr[i].tr_len) == TLSA_USABLE;
 	for (i = 0; i < t->ta_nrr; i++) {
-		const struct tlsacmd_rr *rr = &t->ta_rr[i];
+		const struct tlsa_rr *rr = &t->ta_rr[i];
 		char *hex = xmalloc(2 * rr->tr_len + 1), *why;
 
 		rdata_hex(rr->tr_data, rr->tr_len, hex);
-		if (!usable[i]) {
-			why = xasprintf("unusable: %s", tlsa_check_text(tlsa_check(rr->tr_usage,
-			    rr->tr_selector, rr->tr_mtype, rr->tr_data, rr->tr_len)));
-		} else if (tlsacmd_agility_ignored(t->ta_rr, usable, t->ta_nrr, i)) {
+		if (rr->tr_check != TLSA_USABLE) {
+			why = xasprintf("unusable: %s", tlsa_check_text(rr->tr_check));
+		} else if (rr->tr_agility_ignored) {
 			why = xstrdup("ignored: a stronger digest of the same usage and selector "
 			    "is published (RFC 7671 digest agility)");
 		} else {
@@ -281,7 +245,6 @@ tlsacmd_report(const char *qname, const struct tlsacmd_answer *t, const struct c
 		free(why);
 		free(hex);
 	}
-	free(usable);
 	if (t->ta_malformed) {
 		printf("verify: error: TLSA %s holds a malformed record\n", qname);
 		return EX_TEMPFAIL;
@@ -311,7 +274,6 @@ tlsacmd_verify(const char *cfgpath, const char *qname, const struct cert_chain *
 {
 	struct tlsacmd_answer t;
 	struct cli_engine ce;
-	size_t i;
 	int rc;
 
 	if ((rc = cli_engine_start(&ce, "tlsa", cfgpath, false, false, NULL, 0)) != 0)
@@ -321,9 +283,7 @@ tlsacmd_verify(const char *cfgpath, const char *qname, const struct cert_chain *
 	iv_main();
 	rc = tlsacmd_report(qname, &t, chain);
 	fflush(stdout);
-	for (i = 0; i < t.ta_nrr; i++)
-		free(t.ta_rr[i].tr_data);
-	free(t.ta_rr);
+	tlsa_rrs_free(t.ta_rr, t.ta_nrr);
 	free(t.ta_why);
 	free(t.ta_canon);
 	cli_engine_stop(&ce);

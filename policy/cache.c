@@ -6,27 +6,21 @@
  * MTA-STS lookups and the list of waiters; the job ends when both lookups
  * have answered, builds the new verdict, and calls the waiters.
  *
- * The cache file is text, one entry per line, fields separated by one
- * space, free text hex-encoded:
- *   danemilter-cache 1
- *   e DOMAIN EXPIRES DANE-VERDICT DANE-TTL DANE-REASON STS-STATE STS-FAILURE
- *     STS-REASON POLICY-EXPIRES LAST-FAILURE ID FETCHED BODY
- * ("-" for an empty field; EXPIRES 0 when only the MTA-STS part is kept).
+ * cache_save() and cache_load() choose what goes to the cache file and
+ * what comes back into memory; the file's format, its atomic write and
+ * its parser are policy/cachefile.c's.
  */
 #include "cache.h"
 
-#include <errno.h>
 #include <iv.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
-#include "dns/rdata.h"
+#include "policy/cachefile.h"
 
 struct cache_job;
 
@@ -541,251 +535,85 @@ cache_stats(const struct cache *c, struct cache_stats *out)
 	*out = c->c_stats;
 }
 
-/* ---- the cache file ---- */
-
-static void
-cache_hex_field(struct sbuf *sb, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	sbuf_appendc(sb, ' ');
-	if (s == NULL || *s == '\0') {
-		sbuf_appendc(sb, '-');
-		return;
-	}
-	for (; *p; p++)
-		sbuf_printf(sb, "%02x", *p);
-}
+/* ---- the cache file (its format: policy/cachefile.h) ---- */
 
 int
 cache_save(struct cache *c, const char *path, time_t now, char **errp)
 {
 	struct sbuf sb = SBUF_INIT;
 	struct cache_entry *e;
-	char *tmp;
-	FILE *f;
-	int rc = 0;
+	int rc;
 
-	*errp = NULL;
-	sbuf_append(&sb, "danemilter-cache 1\n");
+	cachefile_begin(&sb);
 	for (e = c->c_lru_tail; e; e = e->ce_lprev) {
 		const struct verdict *v = e->ce_v;
 		bool keep_v = v != NULL && v->v_kind != VERDICT_TEMP && now < e->ce_expires;
 		bool keep_sts = e->ce_sts_policy != NULL && now < e->ce_sts_policy_expires;
-		const struct mtasts_policy *p = e->ce_sts_policy;
 
 		if (!keep_v && !keep_sts)
 			continue;
-		sbuf_printf(&sb, "e %s %lld %d %u", e->ce_key, keep_v ? (long long)e->ce_expires : 0LL,
-		    keep_v ? (int)v->v_dane->dr_verdict : 0, keep_v ? v->v_dane->dr_ttl : 0);
-		cache_hex_field(&sb, keep_v ? v->v_dane->dr_reason : NULL);
-		sbuf_printf(&sb, " %d %d", keep_v ? (int)v->v_sts : (int)VERDICT_STS_ABSENT,
-		    keep_v ? (int)v->v_sts_failure : 0);
-		cache_hex_field(&sb, keep_v ? v->v_sts_reason : NULL);
-		sbuf_printf(&sb, " %lld %lld %s %lld", keep_sts ? (long long)e->ce_sts_policy_expires : 0LL,
-		    (long long)e->ce_sts_last_failure, keep_sts ? p->mp_id : "-",
-		    keep_sts ? (long long)p->mp_fetched : 0LL);
-		cache_hex_field(&sb, keep_sts ? p->mp_text : NULL);
-		sbuf_appendc(&sb, '\n');
+		cachefile_append(&sb, e->ce_key, keep_v ? v : NULL, e->ce_expires,
+		    keep_sts ? e->ce_sts_policy : NULL, e->ce_sts_policy_expires,
+		    e->ce_sts_last_failure);
 	}
-	tmp = xasprintf("%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL ||
-	    fwrite(sbuf_str(&sb), 1, sb.sb_len, f) != sb.sb_len || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0) {
-		*errp = xasprintf("cannot write %s: %s", tmp, strerror(errno));
-		rc = -1;
-	}
-	if (f != NULL && fclose(f) != 0 && rc == 0) {
-		*errp = xasprintf("cannot write %s: %s", tmp, strerror(errno));
-		rc = -1;
-	}
-	if (rc == 0 && rename(tmp, path) != 0) {
-		*errp = xasprintf("cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		rc = -1;
-	}
-	if (rc != 0)
-		(void)unlink(tmp);
-	free(tmp);
+	rc = cachefile_write(path, &sb, errp);
 	sbuf_free(&sb);
 	return rc;
 }
 
-static int
-cache_hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
+struct cache_loader {
+	struct cache *cl_c;
+	time_t cl_now;
+};
 
-/* Decode a hex field ("-" = empty) into a malloc'ed string; NULL if it is
- * not exactly pairs of hex digits, holds a NUL, or decodes past max bytes. */
-static char *
-cache_unhex(const char *s, size_t max)
-{
-	size_t n = strlen(s), i;
-	char *out;
-
-	if (strcmp(s, "-") == 0)
-		return xstrdup("");
-	if (n == 0 || n % 2 != 0 || n / 2 > max)
-		return NULL;
-	out = xmalloc(n / 2 + 1);
-	for (i = 0; i < n / 2; i++) {
-		int hi = cache_hexval(s[2 * i]), lo = cache_hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-			free(out);
-			return NULL;
-		}
-		out[i] = (char)(hi << 4 | lo);
-	}
-	out[n / 2] = '\0';
-	return out;
-}
-
+/* cachefile_entry_fn: one entry of the file into memory; false when its
+ * MTA-STS policy is malformed. */
 static bool
-cache_num(const char *s, long long lo, long long hi, long long *out)
+cache_load_entry(void *arg, const struct cachefile_entry *fe)
 {
-	char *end;
+	struct cache_loader *cl = arg;
+	struct cache *c = cl->cl_c;
+	time_t now = cl->cl_now, expires = fe->cfe_expires, pexp;
+	uint32_t h = cache_hash(fe->cfe_domain);
+	struct cache_entry *e = NULL;
+	struct mtasts_policy *p;
 
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return errno == 0 && end != s && *end == '\0' && *out >= lo && *out <= hi;
-}
-
-/* One "e ..." line; false when malformed. */
-static bool
-cache_load_line(struct cache *c, char *line, time_t now)
-{
-	char *f[14], *save = NULL, *tok;
-	char key[256], *reason = NULL, *sts_reason = NULL, *body = NULL;
-	long long expires, dv, dttl, sst, sfail, pexp, lastfail, fetched;
-	struct cache_entry *e;
-	int n = 0;
-	bool ok = false;
-
-	for (tok = strtok_r(line, " ", &save); tok && n < 14; tok = strtok_r(NULL, " ", &save))
-		f[n++] = tok;
-	if (n != 14 || tok != NULL || strcmp(f[0], "e") != 0 ||
-	    engine_domain_key(f[1], key, sizeof(key)) == NULL || strcmp(key, f[1]) != 0 ||
-	    !cache_num(f[2], 0, (long long)1 << 40, &expires) ||
-	    !cache_num(f[3], DANE_USABLE, DANE_TEMPERROR, &dv) ||
-	    !cache_num(f[4], 0, UINT32_MAX, &dttl) ||
-	    !cache_num(f[6], VERDICT_STS_ENFORCE, VERDICT_STS_ERROR, &sst) ||
-	    !cache_num(f[7], MTASTS_FAIL_NONE, MTASTS_FAIL_WEBPKI, &sfail) ||
-	    !cache_num(f[9], 0, (long long)1 << 40, &pexp) ||
-	    !cache_num(f[10], 0, (long long)1 << 40, &lastfail) ||
-	    !cache_num(f[12], 0, (long long)1 << 40, &fetched) ||
-	    (reason = cache_unhex(f[5], 4096)) == NULL || (sts_reason = cache_unhex(f[8], 4096)) == NULL ||
-	    (body = cache_unhex(f[13], MTASTS_BODY_MAX)) == NULL)
-		goto out;
 	/* A file could claim anything: never trust an expiry beyond what the
 	 * configuration would have given. */
-	if (expires > now + (long long)cache_cfg(c)->cca_max_ttl)
-		expires = now + (long long)cache_cfg(c)->cca_max_ttl;
-	if (cache_find(c, key, cache_hash(key)) != NULL) {
-		ok = true;                      /* a duplicate: the first one wins */
-		goto out;
-	}
-	e = NULL;
-	if (pexp > now && *body != '\0') {
-		char *perr = NULL;
-		struct mtasts_policy *p = mtasts_policy_parse(body, strlen(body), &perr);
-
-		if (p == NULL || strlen(f[11]) > MTASTS_ID_MAX || strspn(f[11],
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != strlen(f[11])) {
-			free(perr);
-			if (p)
-				mtasts_policy_unref(p);
-			goto out;
-		}
-		snprintf(p->mp_id, sizeof(p->mp_id), "%s", f[11]);
-		p->mp_fetched = (time_t)fetched;
-		/* fetched + max_age is the end, whatever the file says */
-		if (p->mp_fetched + (time_t)p->mp_max_age < (time_t)pexp)
-			pexp = (long long)(p->mp_fetched + (time_t)p->mp_max_age);
-		if (pexp <= now) {
-			mtasts_policy_unref(p);         /* stale: as if not saved */
-		} else {
-			e = cache_entry_new(c, key, cache_hash(key));
-			e->ce_sts_policy = p;
-			e->ce_sts_policy_expires = (time_t)pexp;
-			e->ce_sts_last_failure = (time_t)lastfail;
-		}
+	if (expires > now + (time_t)cache_cfg(c)->cca_max_ttl)
+		expires = now + (time_t)cache_cfg(c)->cca_max_ttl;
+	if (cache_find(c, fe->cfe_domain, h) != NULL)
+		return true;                    /* a duplicate: the first one wins */
+	switch (cachefile_policy(fe, now, &p, &pexp)) {
+	case CACHEFILE_MALFORMED:
+		return false;
+	case CACHEFILE_NO_POLICY:
+		break;
+	case CACHEFILE_POLICY:
+		e = cache_entry_new(c, fe->cfe_domain, h);
+		e->ce_sts_policy = p;
+		e->ce_sts_policy_expires = pexp;
+		e->ce_sts_last_failure = fe->cfe_last_failure;
+		break;
 	}
 	if (expires > now) {
-		struct dane_result *d = xcalloc(1, sizeof(*d));
-		struct mtasts_result sts;
-
-		d->dr_domain = xstrdup(key);
-		d->dr_verdict = (enum dane_verdict)dv;
-		d->dr_policy = dane_verdict_policy(d->dr_verdict);
-		d->dr_reason = reason;
-		reason = NULL;
-		d->dr_ttl = (uint32_t)dttl;
-		d->dr_mx_security = DNS_SEC_INDETERMINATE;
-		memset(&sts, 0, sizeof(sts));
-		sts.mr_status = sst == VERDICT_STS_ABSENT ? MTASTS_ABSENT :
-		    sst == VERDICT_STS_ERROR ? MTASTS_ERROR : MTASTS_POLICY;
-		sts.mr_failure = (enum mtasts_failure)sfail;
-		sts.mr_reason = sts_reason;
-		sts.mr_policy = e ? e->ce_sts_policy : NULL;
-		if (sts.mr_status == MTASTS_POLICY && sts.mr_policy == NULL)
-			sts.mr_status = MTASTS_ERROR;
 		if (e == NULL)
-			e = cache_entry_new(c, key, cache_hash(key));
-		e->ce_v = verdict_build(generation_engine(c->c_g)->en_cfg, d, &sts, now);
+			e = cache_entry_new(c, fe->cfe_domain, h);
+		e->ce_v = cachefile_verdict(fe, generation_engine(c->c_g)->en_cfg, e->ce_sts_policy, now);
 		e->ce_gen = cache_gen(c);
-		e->ce_expires = (time_t)expires;
+		e->ce_expires = expires;
 		e->ce_refresh_at = e->ce_expires - 2;
 	}
-	ok = true;
-out:
-	free(reason);
-	free(sts_reason);
-	free(body);
-	return ok;
+	return true;
 }
 
 long
 cache_load(struct cache *c, const char *path, time_t now, char **errp)
 {
 	unsigned long before = c->c_stats.cs_entries;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	long lineno = 0;
-	FILE *f;
+	struct cache_loader cl = { c, now };
 
-	*errp = NULL;
-	if ((f = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		*errp = xasprintf("cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		lineno++;
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (lineno == 1) {
-			if (strcmp(line, "danemilter-cache 1") != 0) {
-				*errp = xasprintf("%s:1: not a danemilter cache file", path);
-				break;
-			}
-			continue;
-		}
-		if (len == 0)
-			continue;
-		if ((size_t)len != strlen(line) || !cache_load_line(c, line, now))
-			log_warnx("cache: %s:%ld: malformed entry ignored", path, lineno);
-	}
-	free(line);
-	fclose(f);
-	if (*errp)
+	if (cachefile_read(path, cache_load_entry, &cl, errp) != 0)
 		return -1;
 	return (long)(c->c_stats.cs_entries - before);
 }

@@ -61,8 +61,8 @@ struct verdict *cache_get(struct cache *c, const char *domain, time_t now,
 /* The waiter's callback will not run. */
 void cache_cancel(struct cache_wait *w);
 
-/* Write every entry worth keeping to path (atomically: temp file + rename).
- * 0, or -1 with a malloc'ed *errp. */
+/* Write every entry worth keeping to path (atomically: temp file + rename;
+ * the format is policy/cachefile.h's). 0, or -1 with a malloc'ed *errp. */
 int cache_save(struct cache *c, const char *path, time_t now, char **errp);
 /* Load entries from path, dropping expired ones and malformed lines (with
  * a warning each). The number loaded, or -1 with *errp (a missing file is

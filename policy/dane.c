@@ -214,37 +214,6 @@ dane_host_done(struct dane_hostq *hq, enum dane_host_state st, char *why)
 		dane_conclude(l);
 }
 
-/* Mark records usable or not, then apply digest agility (RFC 7671 §9):
- * per (usage, selector), Full(0) plus only the strongest digest present. */
-static size_t
-dane_tlsa_rate(struct dane_host *h)
-{
-	size_t i, j, usable = 0;
-
-	for (i = 0; i < h->dh_ntlsa; i++) {
-		struct dane_tlsa_rr *t = &h->dh_tlsa[i];
-
-		t->dt_check = tlsa_check(t->dt_usage, t->dt_selector, t->dt_mtype, t->dt_data, t->dt_len);
-	}
-	for (i = 0; i < h->dh_ntlsa; i++) {
-		struct dane_tlsa_rr *t = &h->dh_tlsa[i];
-
-		if (t->dt_check != TLSA_USABLE)
-			continue;
-		for (j = 0; j < h->dh_ntlsa; j++) {
-			struct dane_tlsa_rr *o = &h->dh_tlsa[j];
-
-			if (o->dt_check == TLSA_USABLE && o->dt_usage == t->dt_usage &&
-			    o->dt_selector == t->dt_selector && t->dt_mtype != TLSA_MTYPE_FULL &&
-			    tlsa_mtype_rank(o->dt_mtype) > tlsa_mtype_rank(t->dt_mtype))
-				t->dt_agility_ignored = true;
-		}
-		if (!t->dt_agility_ignored)
-			usable++;
-	}
-	return usable;
-}
-
 static void dane_tlsa_next(struct dane_hostq *hq);
 
 static void
@@ -273,22 +242,17 @@ dane_tlsa_cb(void *arg, const struct dns_answer *a)
 	h->dh_tlsa = xcalloc(a->da_nrr, sizeof(*h->dh_tlsa));
 	for (i = 0; i < a->da_nrr; i++) {
 		struct rdata_tlsa t;
-		struct dane_tlsa_rr *d = &h->dh_tlsa[h->dh_ntlsa];
 
 		if (rdata_tlsa(a->da_rr[i].dr_data, a->da_rr[i].dr_len, &t) != RDATA_OK) {
 			dane_host_done(hq, DANE_HOST_ERROR,
 			    xasprintf("TLSA %s: malformed record", a->da_qname));
 			return;
 		}
-		d->dt_usage = t.rt_usage;
-		d->dt_selector = t.rt_selector;
-		d->dt_mtype = t.rt_mtype;
-		d->dt_len = t.rt_len;
-		d->dt_data = xmalloc(t.rt_len);
-		memcpy(d->dt_data, t.rt_data, t.rt_len);
-		h->dh_ntlsa++;
+		tlsa_rr_set(&h->dh_tlsa[h->dh_ntlsa++], t.rt_usage, t.rt_selector, t.rt_mtype,
+		    t.rt_data, t.rt_len);
 	}
-	if (dane_tlsa_rate(h) > 0)
+	/* usable records, digest agility (RFC 7671 §9) applied */
+	if (tlsa_rrs_rate(h->dh_tlsa, h->dh_ntlsa) > 0)
 		dane_host_done(hq, DANE_HOST_USABLE, NULL);
 	else
 		dane_host_done(hq, DANE_HOST_UNUSABLE,
@@ -672,9 +636,7 @@ dane_result_free(struct dane_result *res)
 		free(h->dh_why);
 		free(h->dh_tlsa_base);
 		free(h->dh_tlsa_owner);
-		for (j = 0; j < h->dh_ntlsa; j++)
-			free(h->dh_tlsa[j].dt_data);
-		free(h->dh_tlsa);
+		tlsa_rrs_free(h->dh_tlsa, h->dh_ntlsa);
 	}
 	free(res->dr_hosts);
 	free(res->dr_domain);

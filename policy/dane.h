@@ -53,17 +53,6 @@ enum dane_host_state {
 	DANE_HOST_NOT_CHECKED   /* insecure MX RRset: hosts are not examined */
 };
 
-struct dane_tlsa_rr {
-	uint8_t dt_usage;
-	uint8_t dt_selector;
-	uint8_t dt_mtype;
-	uint8_t *dt_data;
-	size_t dt_len;
-	enum tlsa_check dt_check;       /* TLSA_USABLE or why not */
-	bool dt_agility_ignored;        /* usable, but a stronger digest of the same
-	                                   usage and selector exists (RFC 7671 §9) */
-};
-
 struct dane_host {
 	char *dh_name;                  /* the MX target as published */
 	uint16_t dh_pref;
@@ -76,7 +65,7 @@ struct dane_host {
 	char *dh_why;                   /* explanation of dh_state, or NULL */
 	char *dh_tlsa_base;             /* base domain of the TLSA RRset used, or NULL */
 	char *dh_tlsa_owner;            /* owner after TLSA CNAMEs, or NULL if same */
-	struct dane_tlsa_rr *dh_tlsa;
+	struct tlsa_rr *dh_tlsa;        /* rated: tr_check, tr_agility_ignored set */
 	size_t dh_ntlsa;
 };
 

@@ -3,11 +3,10 @@
  *
  * A run goes through two phases: addresses for hosts that have none in
  * the DANE result (an unsigned MX RRset: the engine did not look), then
- * one slot per (host, address) joined to a cache entry. An entry is done
- * (a result, until it expires), running (a probe on the wire, with the
- * slots waiting for it) or queued (waiting for a free probe). The run
- * ends when its last slot is filled; the callback always comes from the
- * loop (an iv_task when everything was known at once).
+ * one slot per (host, address), filled from the probe cache
+ * (policy/probecache.c) at once or when the probe it waits for ends. The
+ * run ends when its last slot is filled; the callback always comes from
+ * the loop (an iv_task when everything was known at once).
  */
 #include "probeset.h"
 
@@ -18,53 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
-#include "dns/rdata.h"
-
-#define PC_BUCKETS      1024
-#define PC_MAX_ENTRIES  20000
-
-struct pc_waiter {
-	struct probeset *pw_ps;
-	size_t pw_slot;
-	struct pc_waiter *pw_next;
-};
-
-struct pc_entry {
-	char *pe_key;
-	struct pc_entry *pe_next;               /* hash chain */
-	struct probecache *pe_pc;
-	enum { PE_QUEUED, PE_RUNNING, PE_DONE } pe_state;
-	time_t pe_expires;
-	unsigned pe_ttl_pass, pe_ttl_fail;      /* of the probe in flight */
-	/* the request, kept until the probe starts */
-	struct probe_req pe_req;
-	struct probe_tlsa *pe_tlsa;
-	char *pe_host, *pe_addr, *pe_base, *pe_ca, *pe_helo, *pe_tag;
-	char *pe_nexthop, *pe_nexthop2;         /* DANE-TA reference identifiers */
-	struct probe *pe_probe;
-	struct pc_entry *pe_qnext;              /* queued */
-	struct pc_waiter *pe_waiters;
-	/* the result (PE_DONE) */
-	struct probeset_addr pe_res;
-	char *pe_detail, *pe_version, *pe_cipher, *pe_subject, *pe_issuer, *pe_match;
-};
-
-struct probecache {
-	struct pc_entry *pc_buckets[PC_BUCKETS];
-	size_t pc_n;
-	unsigned pc_running;
-	unsigned pc_max;
-	struct pc_entry *pc_qhead, *pc_qtail;
-};
 
 struct ps_slot {
 	char *sl_host, *sl_addr;
 	struct probeset_addr sl_res;            /* strings: the slot's own copies */
-	struct pc_entry *sl_entry;              /* while waiting */
+	struct probecache_wait *sl_wait;        /* while waiting */
 	bool sl_filled;
 	char *sl_s[6];                          /* detail, version, cipher, subject, issuer, match */
 };
@@ -121,224 +80,7 @@ probe_mode_name(enum probe_mode m)
 	return "?";
 }
 
-/* ------------------------------------------------------------- the cache */
-
-struct probecache *
-probecache_new(void)
-{
-	struct probecache *pc = xcalloc(1, sizeof(*pc));
-
-	pc->pc_max = 8;
-	return pc;
-}
-
-static unsigned
-pc_hash(const char *k)
-{
-	unsigned h = 2166136261u;
-
-	for (; *k; k++)
-		h = (h ^ (unsigned char)*k) * 16777619u;
-	return h % PC_BUCKETS;
-}
-
-static void
-pc_entry_clear_result(struct pc_entry *e)
-{
-	free(e->pe_detail);
-	free(e->pe_version);
-	free(e->pe_cipher);
-	free(e->pe_subject);
-	free(e->pe_issuer);
-	free(e->pe_match);
-	e->pe_detail = e->pe_version = e->pe_cipher = NULL;
-	e->pe_subject = e->pe_issuer = e->pe_match = NULL;
-}
-
-static void
-pc_entry_clear_req(struct pc_entry *e)
-{
-	size_t i;
-
-	for (i = 0; e->pe_tlsa != NULL && i < e->pe_req.pr_ntlsa; i++)
-		free((void *)e->pe_tlsa[i].pt_data);
-	free(e->pe_tlsa);
-	free(e->pe_base);
-	free(e->pe_ca);
-	free(e->pe_helo);
-	free(e->pe_tag);
-	free(e->pe_nexthop);
-	free(e->pe_nexthop2);
-	e->pe_tlsa = NULL;
-	e->pe_base = e->pe_ca = e->pe_helo = e->pe_tag = NULL;
-	e->pe_nexthop = e->pe_nexthop2 = NULL;
-}
-
-static void
-pc_entry_free(struct pc_entry *e)
-{
-	if (e->pe_probe)
-		probe_cancel(e->pe_probe);
-	pc_entry_clear_req(e);
-	pc_entry_clear_result(e);
-	free(e->pe_host);
-	free(e->pe_addr);
-	free(e->pe_key);
-	free(e);
-}
-
-void
-probecache_free(struct probecache *pc)
-{
-	struct pc_entry *e, *next;
-	size_t i;
-
-	if (pc == NULL)
-		return;
-	for (i = 0; i < PC_BUCKETS; i++)
-		for (e = pc->pc_buckets[i]; e != NULL; e = next) {
-			next = e->pe_next;
-			/* waiters belong to runs that must have been cancelled */
-			while (e->pe_waiters) {
-				struct pc_waiter *w = e->pe_waiters;
-
-				e->pe_waiters = w->pw_next;
-				free(w);
-			}
-			pc_entry_free(e);
-		}
-	free(pc);
-}
-
-/* Drop expired, finished entries (when the cache is large). */
-static void
-pc_sweep(struct probecache *pc, time_t now)
-{
-	struct pc_entry **pp, *e;
-	size_t i;
-
-	for (i = 0; i < PC_BUCKETS; i++)
-		for (pp = &pc->pc_buckets[i]; (e = *pp) != NULL;) {
-			if (e->pe_state == PE_DONE && e->pe_expires <= now && e->pe_waiters == NULL) {
-				*pp = e->pe_next;
-				pc->pc_n--;
-				pc_entry_free(e);
-			} else {
-				pp = &e->pe_next;
-			}
-		}
-}
-
-static void pc_start_queued(struct probecache *pc);
-static void ps_slot_filled(struct probeset *ps, size_t slot);
-
-/* probes_total{result,reason}: one probe ran (a probe cache hit is not one). */
-static void
-pc_count(const struct probe_result *r)
-{
-	enum metrics_probe st;
-	enum metrics_reason why;
-
-	switch (r->ps_status) {
-	case PROBE_PASS:        st = METRICS_PROBE_PASS; break;
-	case PROBE_FAIL:        st = METRICS_PROBE_FAIL; break;
-	case PROBE_ERROR:
-	default:                st = METRICS_PROBE_ERROR; break;
-	}
-	switch (r->ps_reason) {
-	case PROBE_R_STARTTLS_NOT_SUPPORTED:    why = METRICS_REASON_STARTTLS_NOT_SUPPORTED; break;
-	case PROBE_R_CERT_HOST_MISMATCH:        why = METRICS_REASON_CERT_HOST_MISMATCH; break;
-	case PROBE_R_CERT_EXPIRED:              why = METRICS_REASON_CERT_EXPIRED; break;
-	case PROBE_R_CERT_NOT_TRUSTED:          why = METRICS_REASON_CERT_NOT_TRUSTED; break;
-	case PROBE_R_VALIDATION_FAILURE:        why = METRICS_REASON_VALIDATION_FAILURE; break;
-	case PROBE_R_TLSA_INVALID:              why = METRICS_REASON_TLSA_INVALID; break;
-	case PROBE_R_NONE:
-	default:                                why = METRICS_REASON_NONE; break;
-	}
-	metrics_probe(st, why);
-}
-
-static void
-pc_probe_done(void *arg, const struct probe_result *r)
-{
-	struct pc_entry *e = arg;
-	struct probecache *pc = e->pe_pc;
-	struct pc_waiter *w;
-	unsigned ttl;
-
-	e->pe_probe = NULL;
-	pc->pc_running--;
-	pc_count(r);
-	e->pe_state = PE_DONE;
-	pc_entry_clear_result(e);
-	e->pe_detail = xstrdup(r->ps_detail);
-	e->pe_version = xstrdup(r->ps_tls_version);
-	e->pe_cipher = xstrdup(r->ps_cipher);
-	e->pe_subject = xstrdup(r->ps_subject);
-	e->pe_issuer = xstrdup(r->ps_issuer);
-	e->pe_match = xstrdup(r->ps_dane_match);
-	memset(&e->pe_res, 0, sizeof(e->pe_res));
-	e->pe_res.pa_host = e->pe_host;
-	e->pe_res.pa_addr = e->pe_addr;
-	e->pe_res.pa_mode = e->pe_req.pr_mode;
-	e->pe_res.pa_status = r->ps_status;
-	e->pe_res.pa_reason = r->ps_reason;
-	e->pe_res.pa_detail = e->pe_detail;
-	e->pe_res.pa_tls_version = e->pe_version;
-	e->pe_res.pa_cipher = e->pe_cipher;
-	e->pe_res.pa_bits = r->ps_bits;
-	e->pe_res.pa_subject = e->pe_subject;
-	e->pe_res.pa_issuer = e->pe_issuer;
-	e->pe_res.pa_pkix_verified = r->ps_pkix_verified;
-	e->pe_res.pa_dane_depth = r->ps_dane_depth;
-	e->pe_res.pa_dane_match = e->pe_match;
-	e->pe_res.pa_ms = r->ps_elapsed_ms;
-	ttl = r->ps_status == PROBE_PASS ? e->pe_ttl_pass : e->pe_ttl_fail;
-	e->pe_expires = time(NULL) + (time_t)ttl;
-	pc_entry_clear_req(e);
-	while ((w = e->pe_waiters) != NULL) {
-		e->pe_waiters = w->pw_next;
-		ps_slot_filled(w->pw_ps, w->pw_slot);
-		free(w);
-	}
-	pc_start_queued(pc);
-}
-
-static void
-pc_start_queued(struct probecache *pc)
-{
-	struct pc_entry *e;
-
-	while (pc->pc_running < pc->pc_max && (e = pc->pc_qhead) != NULL) {
-		pc->pc_qhead = e->pe_qnext;
-		if (pc->pc_qhead == NULL)
-			pc->pc_qtail = NULL;
-		e->pe_qnext = NULL;
-		e->pe_req.pr_host = e->pe_host;
-		e->pe_req.pr_addr = e->pe_addr;
-		e->pe_req.pr_tlsa_base = e->pe_base;
-		e->pe_req.pr_tlsa = e->pe_tlsa;
-		e->pe_req.pr_ca_file = e->pe_ca;
-		e->pe_req.pr_helo = e->pe_helo;
-		e->pe_req.pr_logtag = e->pe_tag;
-		e->pe_req.pr_nexthop = e->pe_nexthop;
-		e->pe_req.pr_nexthop2 = e->pe_nexthop2;
-		e->pe_state = PE_RUNNING;
-		pc->pc_running++;
-		if ((e->pe_probe = probe_start(&e->pe_req, pc_probe_done, e)) == NULL) {
-			/* not an address: cannot happen for addresses from DNS */
-			struct probe_result r;
-
-			memset(&r, 0, sizeof(r));
-			r.ps_status = PROBE_ERROR;
-			r.ps_detail = "not an IP address";
-			r.ps_tls_version = r.ps_cipher = r.ps_subject = r.ps_issuer = "";
-			r.ps_chain = r.ps_dane_match = "";
-			r.ps_dane_depth = -1;
-			pc_probe_done(e, &r);
-		}
-	}
-}
+static void ps_slot_filled(void *arg, size_t slot, const struct probe_result *r);
 
 /* ---------------------------------------------------------------- a run */
 
@@ -445,15 +187,21 @@ ps_task(void *cookie)
 	ps_finish(cookie);
 }
 
-/* Copy an entry's result into the slot (the entry may change later). */
+/* Copy a probe cache result into the slot (the entry may change later).
+ * The slot's mode stays: the cache key holds it. */
 static void
-ps_slot_copy(struct ps_slot *sl, const struct probeset_addr *r, bool cached)
+ps_slot_copy(struct ps_slot *sl, const struct probe_result *r, bool cached)
 {
-	const char *src[6] = { r->pa_detail, r->pa_tls_version, r->pa_cipher,
-	    r->pa_subject, r->pa_issuer, r->pa_dane_match };
+	const char *src[6] = { r->ps_detail, r->ps_tls_version, r->ps_cipher,
+	    r->ps_subject, r->ps_issuer, r->ps_dane_match };
 	int i;
 
-	sl->sl_res = *r;
+	sl->sl_res.pa_status = r->ps_status;
+	sl->sl_res.pa_reason = r->ps_reason;
+	sl->sl_res.pa_bits = r->ps_bits;
+	sl->sl_res.pa_pkix_verified = r->ps_pkix_verified;
+	sl->sl_res.pa_dane_depth = r->ps_dane_depth;
+	sl->sl_res.pa_ms = r->ps_elapsed_ms;
 	sl->sl_res.pa_cached = cached;
 	sl->sl_res.pa_host = sl->sl_host;
 	sl->sl_res.pa_addr = sl->sl_addr;
@@ -469,13 +217,15 @@ ps_slot_copy(struct ps_slot *sl, const struct probeset_addr *r, bool cached)
 	sl->sl_res.pa_dane_match = sl->sl_s[5];
 }
 
+/* probecache_done_fn: the probe a slot waited for ended. */
 static void
-ps_slot_filled(struct probeset *ps, size_t slot)
+ps_slot_filled(void *arg, size_t slot, const struct probe_result *r)
 {
+	struct probeset *ps = arg;
 	struct ps_slot *sl = &ps->ps_slots[slot];
 
-	ps_slot_copy(sl, &sl->sl_entry->pe_res, false);
-	sl->sl_entry = NULL;
+	ps_slot_copy(sl, r, false);
+	sl->sl_wait = NULL;
 	sl->sl_filled = true;
 	if (--ps->ps_pending == 0)
 		ps_finish(ps);
@@ -521,10 +271,10 @@ ps_key(const struct ps_host *ph, const char *addr, unsigned port, const struct e
 		sbuf_printf(&sb, "|nh=%s", ps_v_domain);
 	if (ph->ph_mode == PROBE_DANE)
 		for (i = 0; i < h->dh_ntlsa; i++) {
-			sbuf_printf(&sb, "|%u %u %u ", h->dh_tlsa[i].dt_usage,
-			    h->dh_tlsa[i].dt_selector, h->dh_tlsa[i].dt_mtype);
-			for (j = 0; j < h->dh_tlsa[i].dt_len; j++)
-				sbuf_printf(&sb, "%02x", h->dh_tlsa[i].dt_data[j]);
+			sbuf_printf(&sb, "|%u %u %u ", h->dh_tlsa[i].tr_usage,
+			    h->dh_tlsa[i].tr_selector, h->dh_tlsa[i].tr_mtype);
+			for (j = 0; j < h->dh_tlsa[i].tr_len; j++)
+				sbuf_printf(&sb, "%02x", h->dh_tlsa[i].tr_data[j]);
 		}
 	return sbuf_steal(&sb);
 }
@@ -541,105 +291,58 @@ ps_log_tls(const struct probeset *ps)
 	return view.cdv_log_tls;
 }
 
-/* Join or create the cache entry for (host, addr) and wait on it. */
+/* The slot for (host, addr): a cached result, or a wait for a probe. */
 static void
 ps_add_probe(struct probeset *ps, struct ps_host *ph, const char *addr)
 {
 	const struct cfg_probe *cp = &ps->ps_en->en_cfg->c_probe;
 	const struct dane_host *h = ph->ph_host;
-	struct probecache *pc = ps->ps_pc;
 	struct ps_slot *sl = ps_new_slot(ps, h->dh_name, addr);
 	size_t slot = ps->ps_nslots - 1;
-	struct pc_entry *e;
-	struct pc_waiter *w;
-	char *key = ps_key(ph, addr, cp->cpr_port, ps->ps_en);
-	(void)sl;
-	unsigned b = pc_hash(key);
+	char *key = ps_key(ph, addr, cp->cpr_port, ps->ps_en), *tag = NULL;
+	const struct probe_result *hit;
+	struct probe_req req;
 	char host[256];
-	size_t i;
 
 	sl->sl_res.pa_mode = ph->ph_mode;
-	for (e = pc->pc_buckets[b]; e != NULL; e = e->pe_next)
-		if (strcmp(e->pe_key, key) == 0)
-			break;
-	if (e != NULL && e->pe_state == PE_DONE && e->pe_expires > ps->ps_now) {
+	if ((hit = probecache_lookup(ps->ps_pc, key, ps->ps_now)) != NULL) {
 		free(key);
-		ps_slot_copy(sl, &e->pe_res, true);
+		ps_slot_copy(sl, hit, true);
 		sl->sl_filled = true;
 		return;
 	}
-	if (e == NULL) {
-		if (pc->pc_n >= PC_MAX_ENTRIES)
-			pc_sweep(pc, ps->ps_now);
-		e = xcalloc(1, sizeof(*e));
-		e->pe_key = key;
-		e->pe_pc = pc;
-		e->pe_host = xstrdup(h->dh_name);
-		e->pe_addr = xstrdup(addr);
-		e->pe_next = pc->pc_buckets[b];
-		pc->pc_buckets[b] = e;
-		pc->pc_n++;
-		e->pe_state = PE_DONE;
-		e->pe_expires = 0;
-	} else {
-		free(key);
+	/* the request, should the cache have to start a probe */
+	memset(&req, 0, sizeof(req));
+	req.pr_host = h->dh_name;
+	req.pr_addr = addr;
+	req.pr_port = cp->cpr_port;
+	req.pr_mode = ph->ph_mode;
+	req.pr_timeout_ms = cp->cpr_timeout_ms;
+	req.pr_tlsa_base = h->dh_tlsa_base;
+	/* RFC 7672 §3.2.2: with a secure MX RRset the next-hop domain
+	 * (and its CNAME-expanded form) are reference identifiers too */
+	if (ph->ph_mode == PROBE_DANE && ps->ps_v->v_dane->dr_mx_security == DNS_SEC_SECURE) {
+		req.pr_nexthop = ps->ps_v->v_domain;
+		req.pr_nexthop2 = ps->ps_v->v_dane->dr_domain_canon;
 	}
-	if (e->pe_state == PE_DONE) {
-		/* (re)start: build the request */
-		pc_entry_clear_req(e);
-		memset(&e->pe_req, 0, sizeof(e->pe_req));
-		e->pe_req.pr_port = cp->cpr_port;
-		e->pe_req.pr_mode = ph->ph_mode;
-		e->pe_req.pr_timeout_ms = cp->cpr_timeout_ms;
-		e->pe_ttl_pass = cp->cpr_ttl;
-		e->pe_ttl_fail = cp->cpr_fail_ttl;
-		e->pe_base = h->dh_tlsa_base ? xstrdup(h->dh_tlsa_base) : NULL;
-		/* RFC 7672 §3.2.2: with a secure MX RRset the next-hop domain
-		 * (and its CNAME-expanded form) are reference identifiers too */
-		if (ph->ph_mode == PROBE_DANE &&
-		    ps->ps_v->v_dane->dr_mx_security == DNS_SEC_SECURE) {
-			e->pe_nexthop = xstrdup(ps->ps_v->v_domain);
-			if (ps->ps_v->v_dane->dr_domain_canon != NULL)
-				e->pe_nexthop2 = xstrdup(ps->ps_v->v_dane->dr_domain_canon);
-		}
-		e->pe_ca = ps->ps_en->en_cfg->c_mta_sts.cst_ca_file ?
-		    xstrdup(ps->ps_en->en_cfg->c_mta_sts.cst_ca_file) : NULL;
-		if (*cp->cpr_helo != '\0')
-			e->pe_helo = xstrdup(cp->cpr_helo);
-		else if (gethostname(host, sizeof(host) - 1) == 0 && strchr(host, '.') != NULL)
-			e->pe_helo = xstrdup(host);
-		else
-			e->pe_helo = xstrdup("localhost.localdomain");
-		if (ps_log_tls(ps))
-			e->pe_tag = xasprintf("%s: %s[%s]", ps->ps_v->v_domain, h->dh_name, addr);
-		if (ph->ph_mode == PROBE_DANE) {
-			e->pe_tlsa = xcalloc(h->dh_ntlsa ? h->dh_ntlsa : 1, sizeof(*e->pe_tlsa));
-			for (i = 0; i < h->dh_ntlsa; i++) {
-				uint8_t *d = xmalloc(h->dh_tlsa[i].dt_len ? h->dh_tlsa[i].dt_len : 1);
-
-				memcpy(d, h->dh_tlsa[i].dt_data, h->dh_tlsa[i].dt_len);
-				e->pe_tlsa[i].pt_usage = h->dh_tlsa[i].dt_usage;
-				e->pe_tlsa[i].pt_selector = h->dh_tlsa[i].dt_selector;
-				e->pe_tlsa[i].pt_mtype = h->dh_tlsa[i].dt_mtype;
-				e->pe_tlsa[i].pt_data = d;
-				e->pe_tlsa[i].pt_len = h->dh_tlsa[i].dt_len;
-			}
-			e->pe_req.pr_ntlsa = h->dh_ntlsa;
-		}
-		e->pe_state = PE_QUEUED;
-		if (pc->pc_qtail)
-			pc->pc_qtail->pe_qnext = e;
-		else
-			pc->pc_qhead = e;
-		pc->pc_qtail = e;
+	req.pr_ca_file = ps->ps_en->en_cfg->c_mta_sts.cst_ca_file;
+	if (*cp->cpr_helo != '\0')
+		req.pr_helo = cp->cpr_helo;
+	else if (gethostname(host, sizeof(host) - 1) == 0 && strchr(host, '.') != NULL)
+		req.pr_helo = host;
+	else
+		req.pr_helo = "localhost.localdomain";
+	if (ps_log_tls(ps))
+		req.pr_logtag = tag = xasprintf("%s: %s[%s]", ps->ps_v->v_domain, h->dh_name, addr);
+	if (ph->ph_mode == PROBE_DANE) {
+		req.pr_tlsa = h->dh_tlsa;
+		req.pr_ntlsa = h->dh_ntlsa;
 	}
-	w = xcalloc(1, sizeof(*w));
-	w->pw_ps = ps;
-	w->pw_slot = slot;
-	w->pw_next = e->pe_waiters;
-	e->pe_waiters = w;
-	sl->sl_entry = e;
+	sl->sl_wait = probecache_join(ps->ps_pc, key, &req, cp->cpr_ttl, cp->cpr_fail_ttl,
+	    ps->ps_now, ps_slot_filled, ps, slot);
 	ps->ps_pending++;
+	free(tag);
+	free(key);
 }
 
 /* ------------------------------------------------------------ planning */
@@ -689,7 +392,7 @@ ps_plan(struct probeset *ps)
 
 	for (i = 0; i < ps->ps_nhosts; i++)
 		ps_plan_host(ps, &ps->ps_hosts[i]);
-	pc_start_queued(ps->ps_pc);
+	probecache_run(ps->ps_pc);
 	if (ps->ps_pending == 0)
 		iv_task_register(&ps->ps_task);
 }
@@ -737,7 +440,7 @@ probeset_start(struct engine *en, struct probecache *pc, const struct verdict *v
 	IV_TASK_INIT(&ps->ps_task);
 	ps->ps_task.cookie = ps;
 	ps->ps_task.handler = ps_task;
-	pc->pc_max = en->en_cfg->c_probe.cpr_max_parallel;
+	probecache_set_max_parallel(pc, en->en_cfg->c_probe.cpr_max_parallel);
 
 	if (v->v_kind == VERDICT_TEMP) {
 		ps->ps_decided = true;
@@ -803,23 +506,12 @@ probeset_start(struct engine *en, struct probecache *pc, const struct verdict *v
 void
 probeset_cancel(struct probeset *ps)
 {
-	struct pc_waiter **pp, *w;
 	size_t i;
 
 	if (ps == NULL)
 		return;
-	for (i = 0; i < ps->ps_nslots; i++) {
-		struct pc_entry *e = ps->ps_slots[i].sl_entry;
-
-		if (e == NULL)
-			continue;
-		for (pp = &e->pe_waiters; (w = *pp) != NULL;)
-			if (w->pw_ps == ps) {
-				*pp = w->pw_next;
-				free(w);
-			} else {
-				pp = &w->pw_next;
-			}
-	}
+	for (i = 0; i < ps->ps_nslots; i++)
+		if (ps->ps_slots[i].sl_wait != NULL)
+			probecache_wait_cancel(ps->ps_slots[i].sl_wait);
 	ps_free(ps);
 }

@@ -10,15 +10,16 @@
  * probe); otherwise opportunistic (facts only). Hosts of an unsigned MX
  * RRset get their addresses looked up here.
  *
- * Results are cached per (host, address, port, mode, TLSA set) for
- * probe.ttl (pass) or probe.fail_ttl (fail, error): within that time the
- * same address is never probed again (the per-host rate limit), and a
- * probe in flight is joined, not repeated. At most probe.max_parallel
- * probes run at once; the rest wait in line.
+ * The probes themselves go through a probe cache (policy/probecache.h):
+ * results kept per (host, address, port, mode, TLSA base, CA file, next
+ * hop, TLSA set) for probe.ttl (pass) or probe.fail_ttl (fail, error), a
+ * probe in flight joined, not repeated, at most probe.max_parallel at
+ * once. probecache_new() and probecache_free() come with this header.
  *
- * Ownership: a probecache belongs to its creator (engine thread). The
- * result handed to the callback is borrowed (valid during the call);
- * probeset_cancel() abandons a run (no callback). Loop thread only.
+ * Ownership: a probecache belongs to its creator (engine thread); a run
+ * must end or be cancelled before its cache is freed. The result handed
+ * to the callback is borrowed (valid during the call); probeset_cancel()
+ * abandons a run (no callback). Loop thread only.
  */
 #ifndef DM_PROBESET_H
 #define DM_PROBESET_H
@@ -27,6 +28,7 @@
 #include <time.h>
 
 #include "policy/engine.h"
+#include "policy/probecache.h"
 #include "policy/verdict.h"
 #include "tls/probe.h"
 
@@ -65,13 +67,9 @@ struct probeset_result {
 	size_t pr_naddrs;
 };
 
-struct probecache;
 struct probeset;
 
 typedef void probeset_done_fn(void *arg, const struct probeset_result *res);
-
-struct probecache *probecache_new(void);
-void probecache_free(struct probecache *pc);
 
 /*
  * Probe v's domain with en's resolver and configuration (probe.*,

@@ -9,19 +9,19 @@
 #include "dns/rdata.h"
 
 static const char *
-report_tlsa_status(const struct dane_tlsa_rr *t)
+report_tlsa_status(const struct tlsa_rr *t)
 {
-	if (t->dt_check != TLSA_USABLE)
+	if (t->tr_check != TLSA_USABLE)
 		return "unusable";
-	return t->dt_agility_ignored ? "ignored" : "usable";
+	return t->tr_agility_ignored ? "ignored" : "usable";
 }
 
 static char *
-report_hex(const struct dane_tlsa_rr *t)
+report_hex(const struct tlsa_rr *t)
 {
-	char *hex = xmalloc(2 * t->dt_len + 1);
+	char *hex = xmalloc(2 * t->tr_len + 1);
 
-	rdata_hex(t->dt_data, t->dt_len, hex);
+	rdata_hex(t->tr_data, t->tr_len, hex);
 	return hex;
 }
 
@@ -71,14 +71,14 @@ report_text(struct sbuf *sb, const struct dane_result *res)
 		}
 		sbuf_appendc(sb, '\n');
 		for (j = 0; j < h->dh_ntlsa; j++) {
-			const struct dane_tlsa_rr *t = &h->dh_tlsa[j];
+			const struct tlsa_rr *t = &h->dh_tlsa[j];
 			char *hex = report_hex(t);
 
-			sbuf_printf(sb, "    tlsa %u %u %u %s: %s", t->dt_usage, t->dt_selector,
-			    t->dt_mtype, hex, report_tlsa_status(t));
-			if (t->dt_check != TLSA_USABLE)
-				sbuf_printf(sb, ": %s", tlsa_check_text(t->dt_check));
-			else if (t->dt_agility_ignored)
+			sbuf_printf(sb, "    tlsa %u %u %u %s: %s", t->tr_usage, t->tr_selector,
+			    t->tr_mtype, hex, report_tlsa_status(t));
+			if (t->tr_check != TLSA_USABLE)
+				sbuf_printf(sb, ": %s", tlsa_check_text(t->tr_check));
+			else if (t->tr_agility_ignored)
 				sbuf_append(sb, ": a stronger digest is published (digest agility)");
 			sbuf_appendc(sb, '\n');
 			free(hex);
@@ -133,13 +133,13 @@ report_json(struct sbuf *sb, const struct dane_result *res)
 		report_json_opt(sb, "why", h->dh_why);
 		sbuf_append(sb, ",\"tlsa\":[");
 		for (j = 0; j < h->dh_ntlsa; j++) {
-			const struct dane_tlsa_rr *t = &h->dh_tlsa[j];
+			const struct tlsa_rr *t = &h->dh_tlsa[j];
 			char *hex = report_hex(t);
 
 			sbuf_printf(sb, "%s{\"usage\":%u,\"selector\":%u,\"mtype\":%u,\"data\":\"%s\",\"status\":\"%s\"",
-			    j ? "," : "", t->dt_usage, t->dt_selector, t->dt_mtype, hex, report_tlsa_status(t));
-			report_json_opt(sb, "why", t->dt_check != TLSA_USABLE ? tlsa_check_text(t->dt_check) :
-			    (t->dt_agility_ignored ? "digest agility" : NULL));
+			    j ? "," : "", t->tr_usage, t->tr_selector, t->tr_mtype, hex, report_tlsa_status(t));
+			report_json_opt(sb, "why", t->tr_check != TLSA_USABLE ? tlsa_check_text(t->tr_check) :
+			    (t->tr_agility_ignored ? "digest agility" : NULL));
 			sbuf_appendc(sb, '}');
 			free(hex);
 		}

@@ -75,7 +75,7 @@ struct probe {
 	char *p_nexthop, *p_nexthop2;
 	unsigned p_port;
 	enum probe_mode p_mode;
-	struct probe_tlsa *p_tlsa;
+	struct tlsa_rr *p_tlsa;
 	size_t p_ntlsa;
 	/* result text */
 	char p_version[32], p_cipher[96], p_detail[512];
@@ -212,9 +212,7 @@ probe_free(struct probe *p)
 	free(p->p_ca_file);
 	free(p->p_nexthop);
 	free(p->p_nexthop2);
-	for (size_t i = 0; i < p->p_ntlsa; i++)
-		free((void *)p->p_tlsa[i].pt_data);
-	free(p->p_tlsa);
+	tlsa_rrs_free(p->p_tlsa, p->p_ntlsa);
 	free(p->p_subject);
 	free(p->p_issuer);
 	free(p->p_chain);
@@ -374,13 +372,13 @@ probe_start_tls(struct probe *p)
 		if (p->p_nexthop2 != NULL)
 			SSL_add1_host(p->p_ssl, p->p_nexthop2);
 		for (i = 0; i < p->p_ntlsa; i++) {
-			const struct probe_tlsa *t = &p->p_tlsa[i];
+			const struct tlsa_rr *t = &p->p_tlsa[i];
 
 			/* RFC 7672 §3.1.3: PKIX usages 0 and 1 are not for SMTP */
-			if (t->pt_usage != 2 && t->pt_usage != 3)
+			if (t->tr_usage != 2 && t->tr_usage != 3)
 				continue;
-			if (SSL_dane_tlsa_add(p->p_ssl, t->pt_usage, t->pt_selector, t->pt_mtype,
-			    t->pt_data, t->pt_len) > 0)
+			if (SSL_dane_tlsa_add(p->p_ssl, t->tr_usage, t->tr_selector, t->tr_mtype,
+			    t->tr_data, t->tr_len) > 0)
 				usable++;
 		}
 		ERR_clear_error();
@@ -704,7 +702,6 @@ probe_start(const struct probe_req *req, probe_done_fn *done, void *arg)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	struct probe *p;
-	size_t i;
 	int fd, one = 1;
 
 	memset(&ss, 0, sizeof(ss));
@@ -732,14 +729,7 @@ probe_start(const struct probe_req *req, probe_done_fn *done, void *arg)
 	p->p_port = req->pr_port;
 	p->p_mode = req->pr_mode;
 	p->p_ntlsa = req->pr_ntlsa;
-	p->p_tlsa = xcalloc(p->p_ntlsa ? p->p_ntlsa : 1, sizeof(*p->p_tlsa));
-	for (i = 0; i < p->p_ntlsa; i++) {
-		uint8_t *d = xmalloc(req->pr_tlsa[i].pt_len ? req->pr_tlsa[i].pt_len : 1);
-
-		memcpy(d, req->pr_tlsa[i].pt_data, req->pr_tlsa[i].pt_len);
-		p->p_tlsa[i] = req->pr_tlsa[i];
-		p->p_tlsa[i].pt_data = d;
-	}
+	p->p_tlsa = tlsa_rrs_dup(req->pr_tlsa, p->p_ntlsa);
 	p->p_done = done;
 	p->p_arg = arg;
 	clock_gettime(CLOCK_MONOTONIC, &p->p_t0);

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls/tlsa.h"
+
 enum probe_mode {
 	PROBE_DANE,
 	PROBE_PKIX,
@@ -54,12 +56,6 @@ enum probe_reason {
 	PROBE_R_TLSA_INVALID
 };
 
-struct probe_tlsa {
-	uint8_t pt_usage, pt_selector, pt_mtype;
-	const uint8_t *pt_data;
-	size_t pt_len;
-};
-
 struct probe_req {
 	const char *pr_host;            /* the MX host name (PKIX name, logs) */
 	const char *pr_addr;            /* IPv4 or IPv6 address, text */
@@ -69,7 +65,8 @@ struct probe_req {
 	const char *pr_nexthop;         /* DANE-TA: the next-hop domain as a reference
 	                                   identifier (secure MX only), or NULL */
 	const char *pr_nexthop2;        /* its CNAME-expanded form, or NULL */
-	const struct probe_tlsa *pr_tlsa;       /* DANE: the secure TLSA RRset */
+	const struct tlsa_rr *pr_tlsa;  /* DANE: the secure TLSA RRset (numbers and
+	                                   data only: OpenSSL rates the records) */
 	size_t pr_ntlsa;
 	const char *pr_ca_file;         /* PKIX (and the informational verified=): CA bundle */
 	const char *pr_helo;            /* our EHLO name */

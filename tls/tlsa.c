@@ -68,6 +68,85 @@ tlsa_mtype_rank(uint8_t mtype)
 	}
 }
 
+void
+tlsa_rr_set(struct tlsa_rr *rr, uint8_t usage, uint8_t selector, uint8_t mtype,
+    const uint8_t *data, size_t len)
+{
+	rr->tr_usage = usage;
+	rr->tr_selector = selector;
+	rr->tr_mtype = mtype;
+	rr->tr_data = xmalloc(len ? len : 1);
+	if (len > 0)
+		memcpy(rr->tr_data, data, len);
+	rr->tr_len = len;
+	rr->tr_check = TLSA_USABLE;
+	rr->tr_agility_ignored = false;
+}
+
+struct tlsa_rr *
+tlsa_rrs_dup(const struct tlsa_rr *rrs, size_t n)
+{
+	struct tlsa_rr *copy = xcalloc(n ? n : 1, sizeof(*copy));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		copy[i] = rrs[i];
+		copy[i].tr_data = xmalloc(rrs[i].tr_len ? rrs[i].tr_len : 1);
+		if (rrs[i].tr_len > 0)
+			memcpy(copy[i].tr_data, rrs[i].tr_data, rrs[i].tr_len);
+	}
+	return copy;
+}
+
+void
+tlsa_rrs_free(struct tlsa_rr *rrs, size_t n)
+{
+	size_t i;
+
+	if (rrs == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(rrs[i].tr_data);
+	free(rrs);
+}
+
+void
+tlsa_agility_mark(struct tlsa_rr *rrs, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		struct tlsa_rr *t = &rrs[i];
+
+		t->tr_agility_ignored = false;
+		if (t->tr_check != TLSA_USABLE || t->tr_mtype == TLSA_MTYPE_FULL)
+			continue;
+		for (j = 0; j < n && !t->tr_agility_ignored; j++) {
+			const struct tlsa_rr *o = &rrs[j];
+
+			if (o->tr_check == TLSA_USABLE && o->tr_usage == t->tr_usage &&
+			    o->tr_selector == t->tr_selector &&
+			    tlsa_mtype_rank(o->tr_mtype) > tlsa_mtype_rank(t->tr_mtype))
+				t->tr_agility_ignored = true;
+		}
+	}
+}
+
+size_t
+tlsa_rrs_rate(struct tlsa_rr *rrs, size_t n)
+{
+	size_t i, in_force = 0;
+
+	for (i = 0; i < n; i++)
+		rrs[i].tr_check = tlsa_check(rrs[i].tr_usage, rrs[i].tr_selector, rrs[i].tr_mtype,
+		    rrs[i].tr_data, rrs[i].tr_len);
+	tlsa_agility_mark(rrs, n);
+	for (i = 0; i < n; i++)
+		if (rrs[i].tr_check == TLSA_USABLE && !rrs[i].tr_agility_ignored)
+			in_force++;
+	return in_force;
+}
+
 size_t
 tlsa_digest_der(const uint8_t *cert_der, size_t cert_len, uint8_t selector,
     uint8_t mtype, uint8_t *out)

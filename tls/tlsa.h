@@ -1,11 +1,18 @@
 /*
- * tlsa.h: TLSA association data (RFC 6698) checked and computed with
- * OpenSSL. Owns no state; nothing returned needs freeing except the data
- * of tlsa_data_der(), which the caller frees with free().
+ * tlsa.h: TLSA records (RFC 6698) checked and computed with OpenSSL: the
+ * one record type (struct tlsa_rr) and the one digest-agility rule
+ * (RFC 7671 §9) of danemilter; the DANE engine, the probe and
+ * `danemilter tlsa` all use these.
+ *
+ * Owns no state. A struct tlsa_rr owns its tr_data: records are filled by
+ * tlsa_rr_set() or tlsa_rrs_dup() and an array of them is freed with
+ * tlsa_rrs_free(). The data of tlsa_data_der() is freed by the caller with
+ * free(). Any thread.
  */
 #ifndef DM_TLSA_H
 #define DM_TLSA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +48,44 @@ const char *tlsa_check_text(enum tlsa_check c);
  * SHA2-256 = 1, SHA2-512 = 2; higher is stronger; -1 for unknown types.
  */
 int tlsa_mtype_rank(uint8_t mtype);
+
+/* One published TLSA record. */
+struct tlsa_rr {
+	uint8_t tr_usage;
+	uint8_t tr_selector;
+	uint8_t tr_mtype;
+	uint8_t *tr_data;               /* the association data (malloc'ed, the record's) */
+	size_t tr_len;
+	enum tlsa_check tr_check;       /* TLSA_USABLE or why not (tlsa_rrs_rate) */
+	bool tr_agility_ignored;        /* usable, but a stronger digest of the same
+	                                   usage and selector exists (RFC 7671 §9) */
+};
+
+/* Fill *rr with the numbers and a copy of data[0..len); tr_check is
+ * TLSA_USABLE and tr_agility_ignored false until tlsa_rrs_rate() runs. */
+void tlsa_rr_set(struct tlsa_rr *rr, uint8_t usage, uint8_t selector, uint8_t mtype,
+    const uint8_t *data, size_t len);
+/* A deep copy of rrs[0..n) (never NULL, even for n = 0); free it with
+ * tlsa_rrs_free(copy, n). */
+struct tlsa_rr *tlsa_rrs_dup(const struct tlsa_rr *rrs, size_t n);
+/* Free the data of rrs[0..n) and the array itself; rrs may be NULL. */
+void tlsa_rrs_free(struct tlsa_rr *rrs, size_t n);
+
+/*
+ * Digest agility (RFC 7671 §9), from tr_check: set tr_agility_ignored on
+ * every usable record whose matching type is a digest (not Full(0)) weaker
+ * than that of another usable record of the same usage and selector;
+ * clear it on every other record. Unusable records neither are ignored nor
+ * make others ignored; Full(0) records are never ignored.
+ */
+void tlsa_agility_mark(struct tlsa_rr *rrs, size_t n);
+
+/*
+ * Set tr_check of each of rrs[0..n) (tlsa_check()), then apply
+ * tlsa_agility_mark(). Returns the number of records in force: usable and
+ * not ignored for digest agility (0: the RRset is unusable).
+ */
+size_t tlsa_rrs_rate(struct tlsa_rr *rrs, size_t n);
 
 /*
  * The association data for a DER certificate: selector 0 (whole cert) or 1

@@ -1,6 +1,6 @@
 /*
- * tlsa_test.c: which TLSA records are usable for SMTP, digest ranks, and
- * digests of a certificate made here, checked against a second computation;
+ * tlsa_test.c: which TLSA records are usable for SMTP, digest ranks, the
+ * digest-agility rule (RFC 7671 §9) on whole RRsets, and digests of a certificate made here, checked against a second computation;
  * association data for every selector and matching type, matching, and
  * (tls/cert.c) certificate files and names.
  */
@@ -146,6 +146,104 @@ test_data(void)
 	X509_free(x);
 }
 
+/*
+ * Digest agility (RFC 7671 §9): each case is an RRset, written one record
+ * per "U S M" triple (digests of the right length, a whole DER certificate
+ * for Full(0) (used with selector 0 only), a byte short where the triple
+ * ends in "!"), and the records that must be ignored; tlsa_rrs_rate() rates the set, tlsa_agility_mark() alone is then
+ * run on it again and must agree.
+ */
+static void
+test_agility(void)
+{
+	static const uint8_t d64[64];
+	static const struct {
+		const char *desc;
+		const char *rrs[5];             /* "U S M", "U S M!" = wrong length */
+		const char *want_ignored;       /* one char per record: 'i' ignored, '.' not */
+		size_t want_in_force;
+	} t[] = {
+		{ "one SHA2-256", { "3 1 1" }, ".", 1 },
+		{ "SHA2-256 with SHA2-512: 256 ignored", { "3 1 1", "3 1 2" }, "i.", 1 },
+		{ "order does not matter", { "3 1 2", "3 1 1" }, ".i", 1 },
+		{ "two SHA2-256 and a SHA2-512", { "3 1 1", "3 1 2", "3 1 1" }, "i.i", 1 },
+		{ "two SHA2-256 alone: both kept", { "3 1 1", "3 1 1" }, "..", 2 },
+		{ "other selector: kept", { "3 1 1", "3 0 2" }, "..", 2 },
+		{ "other usage: kept", { "3 1 1", "2 1 2" }, "..", 2 },
+		{ "per (usage, selector)", { "3 1 1", "3 1 2", "2 0 1", "2 0 2", "2 1 1" }, "i.i..", 3 },
+		{ "Full(0) is not a digest: never ignored", { "3 0 0", "3 0 1", "3 0 2" }, ".i.", 2 },
+		{ "Full(0) ignores no digest", { "3 0 0", "3 0 1" }, "..", 2 },
+		{ "an unusable SHA2-512 ignores nothing", { "3 1 1", "3 1 2!" }, "..", 1 },
+		{ "an unusable SHA2-256 is not 'ignored'", { "3 1 1!", "3 1 2" }, "..", 1 },
+		{ "unknown matching type ignores nothing", { "3 1 1", "3 1 7" }, "..", 1 },
+		{ "PKIX-EE SHA2-512 ignores nothing", { "3 1 1", "1 1 2" }, "..", 1 },
+		{ "PKIX-EE records are unusable, not ignored", { "1 1 1", "1 1 2" }, "..", 0 },
+		{ "empty RRset", { NULL }, "", 0 },
+	};
+	uint8_t *der = NULL;
+	int derlen = make_cert(&der);
+	size_t i, j, n, in_force;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct tlsa_rr rrs[5];
+		char got[6], again[6], desc[160];
+		unsigned u, s, m;
+
+		for (n = 0; n < 5 && t[i].rrs[n] != NULL; n++) {
+			const uint8_t *data = d64;
+			size_t len = 32;
+
+			if (sscanf(t[i].rrs[n], "%u %u %u", &u, &s, &m) != 3)
+				abort();
+			if (m == TLSA_MTYPE_SHA512)
+				len = 64;
+			else if (m == TLSA_MTYPE_FULL)
+				data = der, len = (size_t)derlen;
+			if (strchr(t[i].rrs[n], '!') != NULL)
+				len--;
+			tlsa_rr_set(&rrs[n], (uint8_t)u, (uint8_t)s, (uint8_t)m, data, len);
+		}
+		in_force = tlsa_rrs_rate(rrs, n);
+		for (j = 0; j < n; j++)
+			got[j] = rrs[j].tr_agility_ignored ? 'i' : '.';
+		got[n] = '\0';
+		tlsa_agility_mark(rrs, n);
+		for (j = 0; j < n; j++)
+			again[j] = rrs[j].tr_agility_ignored ? 'i' : '.';
+		again[n] = '\0';
+		snprintf(desc, sizeof(desc), "agility: %s: ignored records", t[i].desc);
+		tap_is_str(got, t[i].want_ignored, desc);
+		snprintf(desc, sizeof(desc), "agility: %s: records in force", t[i].desc);
+		tap_is_long((long)in_force, (long)t[i].want_in_force, desc);
+		snprintf(desc, sizeof(desc), "agility: %s: tlsa_agility_mark alone agrees", t[i].desc);
+		tap_is_str(again, got, desc);
+		for (j = 0; j < n; j++)
+			free(rrs[j].tr_data);
+	}
+	OPENSSL_free(der);
+}
+
+/* tlsa_rrs_dup: a deep copy, freed with tlsa_rrs_free. */
+static void
+test_rrs_dup(void)
+{
+	static const uint8_t d[3] = { 1, 2, 3 };
+	struct tlsa_rr *rrs = calloc(2, sizeof(*rrs)), *copy;
+
+	tlsa_rr_set(&rrs[0], 3, 1, 1, d, sizeof(d));
+	tlsa_rr_set(&rrs[1], 2, 0, 0, d, 0);
+	copy = tlsa_rrs_dup(rrs, 2);
+	tap_ok(copy[0].tr_usage == 3 && copy[0].tr_selector == 1 && copy[0].tr_mtype == 1 &&
+	    copy[0].tr_len == 3 && memcmp(copy[0].tr_data, d, 3) == 0 && copy[0].tr_data != rrs[0].tr_data,
+	    "dup: numbers and data copied, not shared");
+	tap_ok(copy[1].tr_len == 0 && copy[1].tr_data != NULL, "dup: empty data is an allocation of its own");
+	tlsa_rrs_free(rrs, 2);
+	tlsa_rrs_free(copy, 2);
+	tlsa_rrs_free(tlsa_rrs_dup(NULL, 0), 0);
+	tlsa_rrs_free(NULL, 0);
+	tap_ok(1, "dup of nothing, free of NULL: fine");
+}
+
 /* cert_chain_load and cert_names. */
 static void
 test_cert(void)
@@ -255,6 +353,8 @@ main(void)
 	tap_is_long((long)tlsa_digest_der(der, 10, 1, 1, dg), 0, "garbage certificate gives 0");
 	OPENSSL_free(der);
 	test_data();
+	test_agility();
+	test_rrs_dup();
 	test_cert();
 	return tap_done();
 }

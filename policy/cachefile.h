@@ -1,0 +1,110 @@
+/*
+ * cachefile.h: the verdict cache's file (cache.file): its format, the
+ * atomic write, and the parser. policy/cache.c decides which entries are
+ * worth saving and what a loaded entry becomes in memory (expiry clamped
+ * to cache.max_ttl, duplicates); this module turns verdicts and MTA-STS
+ * policies into lines and lines back into them.
+ *
+ * FORMAT. Text, one entry per line, fields separated by one space, free
+ * text hex-encoded in lower case ("-" for an empty field):
+ *   danemilter-cache 1
+ *   e DOMAIN EXPIRES DANE-VERDICT DANE-TTL DANE-REASON STS-STATE STS-FAILURE
+ *     STS-REASON POLICY-EXPIRES LAST-FAILURE ID FETCHED BODY
+ * DOMAIN is a domain key (engine_domain_key); EXPIRES, POLICY-EXPIRES,
+ * LAST-FAILURE and FETCHED are wall-clock seconds; DANE-VERDICT,
+ * STS-STATE and STS-FAILURE the numbers of enum dane_verdict, enum
+ * verdict_sts and enum mtasts_failure. Without a verdict: EXPIRES,
+ * DANE-VERDICT, DANE-TTL, STS-FAILURE 0, STS-STATE absent (3), the
+ * reasons "-"; without a policy: POLICY-EXPIRES and FETCHED 0, ID and
+ * BODY "-". A line is malformed when a field is missing or extra, a
+ * number is out of range, a hex field is odd, not hex, holds a NUL or is
+ * too long (4096 bytes for a reason, MTASTS_BODY_MAX for a body), or the
+ * line holds a NUL; for an unexpired policy also when BODY does not parse
+ * or ID is not 1-32 letters and digits.
+ *
+ * Ownership: nothing is kept between calls. Thread: any (the cache calls
+ * it on its loop thread).
+ */
+#ifndef DM_CACHEFILE_H
+#define DM_CACHEFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/sbuf.h"
+#include "config/cfg.h"
+#include "policy/mtasts.h"
+#include "policy/verdict.h"
+
+/* The file's first line ("danemilter-cache 1\n"), appended to sb. */
+void cachefile_begin(struct sbuf *sb);
+
+/*
+ * One entry's line, appended to sb: domain's verdict v until expires
+ * (v NULL: no verdict kept), its MTA-STS policy p until policy_expires
+ * (p NULL: none kept), and the time of its last failed policy fetch.
+ */
+void cachefile_append(struct sbuf *sb, const char *domain, const struct verdict *v,
+    time_t expires, const struct mtasts_policy *p, time_t policy_expires,
+    time_t last_failure);
+
+/* Write sb's text to path atomically (path.tmp, fsync, rename; the temp
+ * file removed on failure). 0, or -1 with a malloc'ed *errp. */
+int cachefile_write(const char *path, const struct sbuf *sb, char **errp);
+
+/* One well-formed "e" line as read; strings valid during the callback. */
+struct cachefile_entry {
+	const char *cfe_domain;         /* a domain key */
+	time_t cfe_expires;             /* the verdict's end as written (not clamped) */
+	enum dane_verdict cfe_dane;
+	uint32_t cfe_dane_ttl;
+	char *cfe_dane_reason;          /* "" when none */
+	enum verdict_sts cfe_sts;
+	enum mtasts_failure cfe_sts_failure;
+	char *cfe_sts_reason;           /* "" when none */
+	time_t cfe_policy_expires;
+	time_t cfe_last_failure;
+	const char *cfe_policy_id;      /* not yet checked: see cachefile_policy() */
+	time_t cfe_fetched;
+	char *cfe_body;                 /* not yet parsed; "" when none */
+};
+
+/* A well-formed entry line was read: false when the entry turns out to be
+ * malformed all the same (the line is then reported as such). */
+typedef bool cachefile_entry_fn(void *arg, const struct cachefile_entry *fe);
+
+/*
+ * Read path: check the first line, call fn for each well-formed entry in
+ * file order, log a warning ("cache: PATH:LINE: malformed entry ignored")
+ * for each malformed line and go on; empty lines are skipped. 0 (also
+ * when path does not exist: nothing read), or -1 with a malloc'ed *errp
+ * when the file cannot be read or is not a cache file.
+ */
+int cachefile_read(const char *path, cachefile_entry_fn *fn, void *arg, char **errp);
+
+enum cachefile_policy {
+	CACHEFILE_POLICY,               /* *pp (one reference) until *expires */
+	CACHEFILE_NO_POLICY,            /* none saved, or expired at now */
+	CACHEFILE_MALFORMED             /* an unexpired policy whose body or id is bad */
+};
+
+/*
+ * The MTA-STS policy fe holds, if it has not expired at now: its body
+ * parsed, its id and fetch time set, its end the sooner of POLICY-EXPIRES
+ * and FETCHED + max_age (whatever the file says). *pp and *expires are
+ * set only with CACHEFILE_POLICY.
+ */
+enum cachefile_policy cachefile_policy(const struct cachefile_entry *fe, time_t now,
+    struct mtasts_policy **pp, time_t *expires);
+
+/*
+ * The verdict fe holds, rebuilt under cfg at now (verdict_build) from its
+ * DANE verdict, TTL and reason and its MTA-STS state, failure and reason,
+ * with policy p (NULL when none: an MTA-STS state of "policy" then reads
+ * as an error). One reference; never NULL.
+ */
+struct verdict *cachefile_verdict(const struct cachefile_entry *fe, const struct cfg *cfg,
+    struct mtasts_policy *p, time_t now);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * probecache.c: see probecache.h.
+ *
+ * A chained hash table (FNV-1a, fixed bucket count) of entries and one
+ * FIFO of queued entries. An entry keeps its request (with its own copies
+ * of every string and of the TLSA RRset) from probecache_join() until the
+ * probe ends, and its result (its own copies of the strings) from then on.
+ * Waiters are called newest first, each taken off the list before its
+ * callback runs, so a callback may cancel other waits or join again.
+ */
+#include "probecache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/metrics.h"
+#include "common/xmalloc.h"
+
+#define PROBECACHE_BUCKETS      1024
+#define PROBECACHE_MAX_ENTRIES  20000
+
+struct probecache_entry;
+
+struct probecache_wait {
+	struct probecache_entry *pw_entry;
+	probecache_done_fn *pw_done;
+	void *pw_arg;
+	size_t pw_slot;
+	struct probecache_wait *pw_next;
+};
+
+struct probecache_entry {
+	char *pe_key;
+	struct probecache_entry *pe_next;       /* hash chain */
+	struct probecache *pe_pc;
+	enum { PE_QUEUED, PE_RUNNING, PE_DONE } pe_state;
+	time_t pe_expires;
+	unsigned pe_ttl_pass, pe_ttl_fail;      /* of the probe in flight */
+	/* the request, kept until the probe ends */
+	struct probe_req pe_req;
+	struct tlsa_rr *pe_tlsa;
+	char *pe_host, *pe_addr, *pe_base, *pe_ca, *pe_helo, *pe_tag;
+	char *pe_nexthop, *pe_nexthop2;         /* DANE-TA reference identifiers */
+	struct probe *pe_probe;
+	struct probecache_entry *pe_qnext;      /* queued */
+	struct probecache_wait *pe_waiters;
+	/* the result (PE_DONE) */
+	struct probe_result pe_res;
+	char *pe_detail, *pe_version, *pe_cipher, *pe_subject, *pe_issuer, *pe_match;
+};
+
+struct probecache {
+	struct probecache_entry *pc_buckets[PROBECACHE_BUCKETS];
+	size_t pc_n;
+	unsigned pc_running;
+	unsigned pc_max;
+	struct probecache_entry *pc_qhead, *pc_qtail;
+};
+
+struct probecache *
+probecache_new(void)
+{
+	struct probecache *pc = xcalloc(1, sizeof(*pc));
+
+	pc->pc_max = 8;
+	return pc;
+}
+
+void
+probecache_set_max_parallel(struct probecache *pc, unsigned max)
+{
+	pc->pc_max = max;
+}
+
+static unsigned
+probecache_hash(const char *k)
+{
+	unsigned h = 2166136261u;
+
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 16777619u;
+	return h % PROBECACHE_BUCKETS;
+}
+
+static void
+probecache_clear_result(struct probecache_entry *e)
+{
+	free(e->pe_detail);
+	free(e->pe_version);
+	free(e->pe_cipher);
+	free(e->pe_subject);
+	free(e->pe_issuer);
+	free(e->pe_match);
+	e->pe_detail = e->pe_version = e->pe_cipher = NULL;
+	e->pe_subject = e->pe_issuer = e->pe_match = NULL;
+}
+
+static void
+probecache_clear_req(struct probecache_entry *e)
+{
+	tlsa_rrs_free(e->pe_tlsa, e->pe_req.pr_ntlsa);
+	free(e->pe_base);
+	free(e->pe_ca);
+	free(e->pe_helo);
+	free(e->pe_tag);
+	free(e->pe_nexthop);
+	free(e->pe_nexthop2);
+	e->pe_tlsa = NULL;
+	e->pe_base = e->pe_ca = e->pe_helo = e->pe_tag = NULL;
+	e->pe_nexthop = e->pe_nexthop2 = NULL;
+}
+
+static void
+probecache_entry_free(struct probecache_entry *e)
+{
+	if (e->pe_probe)
+		probe_cancel(e->pe_probe);
+	probecache_clear_req(e);
+	probecache_clear_result(e);
+	free(e->pe_host);
+	free(e->pe_addr);
+	free(e->pe_key);
+	free(e);
+}
+
+void
+probecache_free(struct probecache *pc)
+{
+	struct probecache_entry *e, *next;
+	size_t i;
+
+	if (pc == NULL)
+		return;
+	for (i = 0; i < PROBECACHE_BUCKETS; i++)
+		for (e = pc->pc_buckets[i]; e != NULL; e = next) {
+			next = e->pe_next;
+			/* waiters belong to runs that must have been cancelled */
+			while (e->pe_waiters) {
+				struct probecache_wait *w = e->pe_waiters;
+
+				e->pe_waiters = w->pw_next;
+				free(w);
+			}
+			probecache_entry_free(e);
+		}
+	free(pc);
+}
+
+/* Drop expired, finished entries (when the cache is large). */
+static void
+probecache_sweep(struct probecache *pc, time_t now)
+{
+	struct probecache_entry **pp, *e;
+	size_t i;
+
+	for (i = 0; i < PROBECACHE_BUCKETS; i++)
+		for (pp = &pc->pc_buckets[i]; (e = *pp) != NULL;) {
+			if (e->pe_state == PE_DONE && e->pe_expires <= now && e->pe_waiters == NULL) {
+				*pp = e->pe_next;
+				pc->pc_n--;
+				probecache_entry_free(e);
+			} else {
+				pp = &e->pe_next;
+			}
+		}
+}
+
+/* probes_total{result,reason}: one probe ran (a probe cache hit is not one). */
+static void
+probecache_count(const struct probe_result *r)
+{
+	enum metrics_probe st;
+	enum metrics_reason why;
+
+	switch (r->ps_status) {
+	case PROBE_PASS:        st = METRICS_PROBE_PASS; break;
+	case PROBE_FAIL:        st = METRICS_PROBE_FAIL; break;
+	case PROBE_ERROR:
+	default:                st = METRICS_PROBE_ERROR; break;
+	}
+	switch (r->ps_reason) {
+	case PROBE_R_STARTTLS_NOT_SUPPORTED:    why = METRICS_REASON_STARTTLS_NOT_SUPPORTED; break;
+	case PROBE_R_CERT_HOST_MISMATCH:        why = METRICS_REASON_CERT_HOST_MISMATCH; break;
+	case PROBE_R_CERT_EXPIRED:              why = METRICS_REASON_CERT_EXPIRED; break;
+	case PROBE_R_CERT_NOT_TRUSTED:          why = METRICS_REASON_CERT_NOT_TRUSTED; break;
+	case PROBE_R_VALIDATION_FAILURE:        why = METRICS_REASON_VALIDATION_FAILURE; break;
+	case PROBE_R_TLSA_INVALID:              why = METRICS_REASON_TLSA_INVALID; break;
+	case PROBE_R_NONE:
+	default:                                why = METRICS_REASON_NONE; break;
+	}
+	metrics_probe(st, why);
+}
+
+/* probe_done_fn: keep the result, call the waiters, start the next probes. */
+static void
+probecache_probe_done(void *arg, const struct probe_result *r)
+{
+	struct probecache_entry *e = arg;
+	struct probecache *pc = e->pe_pc;
+	struct probecache_wait *w;
+	unsigned ttl;
+
+	e->pe_probe = NULL;
+	pc->pc_running--;
+	probecache_count(r);
+	e->pe_state = PE_DONE;
+	probecache_clear_result(e);
+	e->pe_detail = xstrdup(r->ps_detail);
+	e->pe_version = xstrdup(r->ps_tls_version);
+	e->pe_cipher = xstrdup(r->ps_cipher);
+	e->pe_subject = xstrdup(r->ps_subject);
+	e->pe_issuer = xstrdup(r->ps_issuer);
+	e->pe_match = xstrdup(r->ps_dane_match);
+	memset(&e->pe_res, 0, sizeof(e->pe_res));
+	e->pe_res.ps_status = r->ps_status;
+	e->pe_res.ps_reason = r->ps_reason;
+	e->pe_res.ps_detail = e->pe_detail;
+	e->pe_res.ps_tls_version = e->pe_version;
+	e->pe_res.ps_cipher = e->pe_cipher;
+	e->pe_res.ps_bits = r->ps_bits;
+	e->pe_res.ps_subject = e->pe_subject;
+	e->pe_res.ps_issuer = e->pe_issuer;
+	e->pe_res.ps_chain = "";
+	e->pe_res.ps_pkix_verified = r->ps_pkix_verified;
+	e->pe_res.ps_dane_depth = r->ps_dane_depth;
+	e->pe_res.ps_dane_match = e->pe_match;
+	e->pe_res.ps_elapsed_ms = r->ps_elapsed_ms;
+	ttl = r->ps_status == PROBE_PASS ? e->pe_ttl_pass : e->pe_ttl_fail;
+	e->pe_expires = time(NULL) + (time_t)ttl;
+	probecache_clear_req(e);
+	while ((w = e->pe_waiters) != NULL) {
+		e->pe_waiters = w->pw_next;
+		w->pw_done(w->pw_arg, w->pw_slot, &e->pe_res);
+		free(w);
+	}
+	probecache_run(pc);
+}
+
+void
+probecache_run(struct probecache *pc)
+{
+	struct probecache_entry *e;
+
+	while (pc->pc_running < pc->pc_max && (e = pc->pc_qhead) != NULL) {
+		pc->pc_qhead = e->pe_qnext;
+		if (pc->pc_qhead == NULL)
+			pc->pc_qtail = NULL;
+		e->pe_qnext = NULL;
+		e->pe_req.pr_host = e->pe_host;
+		e->pe_req.pr_addr = e->pe_addr;
+		e->pe_req.pr_tlsa_base = e->pe_base;
+		e->pe_req.pr_tlsa = e->pe_tlsa;
+		e->pe_req.pr_ca_file = e->pe_ca;
+		e->pe_req.pr_helo = e->pe_helo;
+		e->pe_req.pr_logtag = e->pe_tag;
+		e->pe_req.pr_nexthop = e->pe_nexthop;
+		e->pe_req.pr_nexthop2 = e->pe_nexthop2;
+		e->pe_state = PE_RUNNING;
+		pc->pc_running++;
+		if ((e->pe_probe = probe_start(&e->pe_req, probecache_probe_done, e)) == NULL) {
+			/* not an address: cannot happen for addresses from DNS */
+			struct probe_result r;
+
+			memset(&r, 0, sizeof(r));
+			r.ps_status = PROBE_ERROR;
+			r.ps_detail = "not an IP address";
+			r.ps_tls_version = r.ps_cipher = r.ps_subject = r.ps_issuer = "";
+			r.ps_chain = r.ps_dane_match = "";
+			r.ps_dane_depth = -1;
+			probecache_probe_done(e, &r);
+		}
+	}
+}
+
+static struct probecache_entry *
+probecache_find(struct probecache *pc, const char *key, unsigned b)
+{
+	struct probecache_entry *e;
+
+	for (e = pc->pc_buckets[b]; e != NULL; e = e->pe_next)
+		if (strcmp(e->pe_key, key) == 0)
+			break;
+	return e;
+}
+
+const struct probe_result *
+probecache_lookup(struct probecache *pc, const char *key, time_t now)
+{
+	struct probecache_entry *e = probecache_find(pc, key, probecache_hash(key));
+
+	if (e != NULL && e->pe_state == PE_DONE && e->pe_expires > now)
+		return &e->pe_res;
+	return NULL;
+}
+
+static char *
+probecache_strdup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+struct probecache_wait *
+probecache_join(struct probecache *pc, const char *key, const struct probe_req *req,
+    unsigned ttl_pass, unsigned ttl_fail, time_t now, probecache_done_fn *done, void *arg,
+    size_t slot)
+{
+	unsigned b = probecache_hash(key);
+	struct probecache_entry *e = probecache_find(pc, key, b);
+	struct probecache_wait *w;
+
+	if (e == NULL) {
+		if (pc->pc_n >= PROBECACHE_MAX_ENTRIES)
+			probecache_sweep(pc, now);
+		e = xcalloc(1, sizeof(*e));
+		e->pe_key = xstrdup(key);
+		e->pe_pc = pc;
+		e->pe_host = xstrdup(req->pr_host);
+		e->pe_addr = xstrdup(req->pr_addr);
+		e->pe_next = pc->pc_buckets[b];
+		pc->pc_buckets[b] = e;
+		pc->pc_n++;
+		e->pe_state = PE_DONE;
+		e->pe_expires = 0;
+	}
+	if (e->pe_state == PE_DONE) {
+		/* (re)start: keep a copy of the request */
+		probecache_clear_req(e);
+		memset(&e->pe_req, 0, sizeof(e->pe_req));
+		e->pe_req.pr_port = req->pr_port;
+		e->pe_req.pr_mode = req->pr_mode;
+		e->pe_req.pr_timeout_ms = req->pr_timeout_ms;
+		e->pe_ttl_pass = ttl_pass;
+		e->pe_ttl_fail = ttl_fail;
+		e->pe_base = probecache_strdup(req->pr_tlsa_base);
+		e->pe_nexthop = probecache_strdup(req->pr_nexthop);
+		e->pe_nexthop2 = probecache_strdup(req->pr_nexthop2);
+		e->pe_ca = probecache_strdup(req->pr_ca_file);
+		e->pe_helo = probecache_strdup(req->pr_helo);
+		e->pe_tag = probecache_strdup(req->pr_logtag);
+		if (req->pr_tlsa != NULL) {
+			e->pe_tlsa = tlsa_rrs_dup(req->pr_tlsa, req->pr_ntlsa);
+			e->pe_req.pr_ntlsa = req->pr_ntlsa;
+		}
+		e->pe_state = PE_QUEUED;
+		if (pc->pc_qtail)
+			pc->pc_qtail->pe_qnext = e;
+		else
+			pc->pc_qhead = e;
+		pc->pc_qtail = e;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->pw_entry = e;
+	w->pw_done = done;
+	w->pw_arg = arg;
+	w->pw_slot = slot;
+	w->pw_next = e->pe_waiters;
+	e->pe_waiters = w;
+	return w;
+}
+
+void
+probecache_wait_cancel(struct probecache_wait *w)
+{
+	struct probecache_wait **pp;
+
+	for (pp = &w->pw_entry->pe_waiters; *pp != NULL; pp = &(*pp)->pw_next)
+		if (*pp == w) {
+			*pp = w->pw_next;
+			break;
+		}
+	free(w);
+}

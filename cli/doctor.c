@@ -43,7 +43,10 @@
  *	(case-insensitive, without brackets), one is "localhost" and the
  *	other 127.0.0.1 or ::1, or danemilter listens on every address (no
  *	host, "*", 0.0.0.0, ::). Names are not resolved. "unix:" and "local:"
- *	are the same to Postfix.
+ *	are the same to Postfix. Every endpoint is read by endpoint_parse()
+ *	(common/endpoint.h): Postfix's and socketmap.listen in its
+ *	ENDPOINT_POSTFIX form, milter.socket in ENDPOINT_MILTER, unix paths
+ *	absolute.
  */
 #include "doctor.h"
 
@@ -54,6 +57,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/endpoint.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 
@@ -287,125 +291,66 @@ doctor_list_has(const char *list, const char *word)
 struct doctor_ep {
 	bool de_unix;
 	bool de_anyhost;        /* listens on every address */
-	bool de_v6;             /* the host is an IPv6 address (or "::") */
-	char de_host[256];      /* lower case, no brackets */
+	bool de_v6;             /* the host is an IPv6 address (or "::"), or inet6: */
+	char de_host[ENDPOINT_HOST_MAX];        /* lower case, no brackets */
 	unsigned de_port;
-	char de_path[256];
+	char de_path[ENDPOINT_PATH_MAX];        /* absolute */
 };
 
-/* s[0..n) = "HOST:PORT", "[IPV6]:PORT", ":PORT" or "*:PORT". */
+/*
+ * s[0..n) in syntax syn (common/endpoint.h) into *de; unix paths must be
+ * absolute. Danemilter's socketmap.listen is read in Postfix's form, as
+ * the Postfix endpoints it is compared with (cfg_load() allows no
+ * "local:" there).
+ */
 static bool
-doctor_hostport(const char *s, size_t n, struct doctor_ep *ep)
+doctor_ep(const char *s, size_t n, enum endpoint_syntax syn, struct doctor_ep *de)
 {
-	const char *end = s + n, *host, *hend, *colon, *p;
-	unsigned long port = 0;
-	size_t i, hl;
+	struct endpoint ep;
+	enum endpoint_status st;
+	char *copy = xstrndup(s, n);
+	size_t i;
 
-	memset(ep, 0, sizeof(*ep));
-	if (n > 0 && s[0] == '[') {
-		if ((hend = memchr(s, ']', n)) == NULL || hend + 1 >= end || hend[1] != ':')
-			return false;
-		host = s + 1;
-		colon = hend + 1;
-	} else {
-		for (colon = NULL, p = s; p < end; p++)
-			if (*p == ':')
-				colon = p;
-		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return false;
-		host = s;
-		hend = colon;
+	memset(de, 0, sizeof(*de));
+	st = endpoint_parse(copy, syn, ENDPOINT_F_ABSOLUTE, &ep);
+	free(copy);
+	if (st != ENDPOINT_OK)
+		return false;
+	if (ep.ep_kind == ENDPOINT_UNIX) {
+		de->de_unix = true;
+		memcpy(de->de_path, ep.ep_path, sizeof(de->de_path));
+		return true;
 	}
-	if (colon + 1 >= end || end - colon > 6)
-		return false;
-	for (p = colon + 1; p < end; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		port = port * 10 + (unsigned long)(*p - '0');
-	}
-	if (port < 1 || port > 65535)
-		return false;
-	hl = (size_t)(hend - host);
-	if (hl >= sizeof(ep->de_host))
-		return false;
-	for (i = 0; i < hl; i++)
-		ep->de_host[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] - 'A' + 'a') : host[i];
-	ep->de_port = (unsigned)port;
-	ep->de_v6 = strchr(ep->de_host, ':') != NULL;
-	ep->de_anyhost = hl == 0 || strcmp(ep->de_host, "*") == 0 ||
-	    strcmp(ep->de_host, "0.0.0.0") == 0 || strcmp(ep->de_host, "::") == 0;
-	return true;
-}
-
-static bool
-doctor_path(const char *s, size_t n, struct doctor_ep *ep)
-{
-	memset(ep, 0, sizeof(*ep));
-	if (n == 0 || s[0] != '/' || n >= sizeof(ep->de_path))
-		return false;
-	memcpy(ep->de_path, s, n);
-	ep->de_unix = true;
+	for (i = 0; ep.ep_host[i] != '\0'; i++)
+		de->de_host[i] = (ep.ep_host[i] >= 'A' && ep.ep_host[i] <= 'Z') ?
+		    (char)(ep.ep_host[i] - 'A' + 'a') : ep.ep_host[i];
+	de->de_port = ep.ep_port;
+	de->de_v6 = strchr(de->de_host, ':') != NULL ||
+	    (syn == ENDPOINT_MILTER && ep.ep_kind == ENDPOINT_INET6);
+	de->de_anyhost = de->de_host[0] == '\0' || strcmp(de->de_host, "*") == 0 ||
+	    strcmp(de->de_host, "0.0.0.0") == 0 || strcmp(de->de_host, "::") == 0;
 	return true;
 }
 
 /* danemilter's socketmap.listen entry. */
 static bool
-doctor_listen_ep(const char *s, struct doctor_ep *ep)
+doctor_listen_ep(const char *s, struct doctor_ep *de)
 {
-	if (strncmp(s, "unix:", 5) == 0)
-		return doctor_path(s + 5, strlen(s + 5), ep);
-	if (strncmp(s, "inet:", 5) == 0)
-		return doctor_hostport(s + 5, strlen(s + 5), ep);
-	return false;
+	return doctor_ep(s, strlen(s), ENDPOINT_POSTFIX, de);
 }
 
 /* danemilter's milter.socket (libmilter form). */
 static bool
-doctor_milter_ep(const char *s, struct doctor_ep *ep)
+doctor_milter_ep(const char *s, struct doctor_ep *de)
 {
-	const char *p, *at;
-	char *end;
-	unsigned long port;
-	bool v6 = false;
-
-	memset(ep, 0, sizeof(*ep));
-	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0) {
-		p = strchr(s, ':') + 1;
-		return doctor_path(p, strlen(p), ep);
-	}
-	if (strncmp(s, "inet:", 5) == 0)
-		p = s + 5;
-	else if (strncmp(s, "inet6:", 6) == 0) {
-		p = s + 6;
-		v6 = true;
-	} else
-		return false;
-	port = strtoul(p, &end, 10);
-	if (end == p || port < 1 || port > 65535 || (*end != '\0' && *end != '@'))
-		return false;
-	ep->de_port = (unsigned)port;
-	at = *end == '@' ? end + 1 : end;
-	if (strlen(at) >= sizeof(ep->de_host))
-		return false;
-	for (size_t i = 0; at[i] != '\0'; i++)
-		ep->de_host[i] = (at[i] >= 'A' && at[i] <= 'Z') ? (char)(at[i] - 'A' + 'a') : at[i];
-	ep->de_v6 = v6 || strchr(ep->de_host, ':') != NULL;
-	ep->de_anyhost = *at == '\0' || strcmp(ep->de_host, "*") == 0 ||
-	    strcmp(ep->de_host, "0.0.0.0") == 0 || strcmp(ep->de_host, "::") == 0;
-	return true;
+	return doctor_ep(s, strlen(s), ENDPOINT_MILTER, de);
 }
 
 /* A Postfix client endpoint: "inet:HOST:PORT", "unix:/path", "local:/path". */
 static bool
-doctor_client_ep(const char *s, size_t n, struct doctor_ep *ep)
+doctor_client_ep(const char *s, size_t n, struct doctor_ep *de)
 {
-	if (n > 5 && strncmp(s, "unix:", 5) == 0)
-		return doctor_path(s + 5, n - 5, ep);
-	if (n > 6 && strncmp(s, "local:", 6) == 0)
-		return doctor_path(s + 6, n - 6, ep);
-	if (n > 5 && strncmp(s, "inet:", 5) == 0)
-		return doctor_hostport(s + 5, n - 5, ep);
-	return false;
+	return doctor_ep(s, n, ENDPOINT_POSTFIX, de);
 }
 
 static bool

@@ -63,6 +63,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/endpoint.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
@@ -593,31 +594,34 @@ cfg_check_policy(struct cfg_ld *ld, const config_setting_t *s,
 	    label);
 }
 
-/* "inet:HOST:PORT" (HOST a name, an IPv4 address or [IPv6]) or "unix:/path". */
+/*
+ * socketmap.listen: "inet:HOST:PORT" (HOST a name, an IPv4 address or
+ * [IPv6]; not empty) or "unix:/path". Only the shape (ENDPOINT_F_LOOSE):
+ * the host is looked at when the daemon listens.
+ */
 static bool
 cfg_check_listen(struct cfg_ld *ld, const config_setting_t *s,
     const char *label, char *val)
 {
-	const char *port;
-	char *end;
-	long n;
+	struct endpoint ep;
 
-	if (strncmp(val, "unix:", 5) == 0) {
-		if (val[5] != '/' || strlen(val + 5) >= 108)
-			return cfg_fail(ld, s, "%s \"%s\": unix: needs an absolute path "
-			    "shorter than 108 bytes", label, val);
+	switch (endpoint_parse(val, ENDPOINT_LISTEN, ENDPOINT_F_HOST |
+	    ENDPOINT_F_ABSOLUTE | ENDPOINT_F_LOOSE, &ep)) {
+	case ENDPOINT_OK:
 		return true;
-	}
-	if (strncmp(val, "inet:", 5) != 0 || (port = strrchr(val + 5, ':')) == NULL ||
-	    port == val + 5)
-		return cfg_fail(ld, s, "%s \"%s\" must be inet:HOST:PORT or unix:/path",
-		    label, val);
-	errno = 0;
-	n = strtol(port + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || end == port + 1 || n < 1 || n > 65535)
+	case ENDPOINT_ERR_PATH:
+		return cfg_fail(ld, s, "%s \"%s\": unix: needs an absolute path "
+		    "shorter than %d bytes", label, val, ENDPOINT_PATH_MAX);
+	case ENDPOINT_ERR_PORT:
 		return cfg_fail(ld, s, "%s \"%s\": the port must be 1 to 65535",
 		    label, val);
-	return true;
+	case ENDPOINT_ERR_SCHEME:
+	case ENDPOINT_ERR_FORM:
+	case ENDPOINT_ERR_HOST:
+		break;
+	}
+	return cfg_fail(ld, s, "%s \"%s\" must be inet:HOST:PORT or unix:/path",
+	    label, val);
 }
 
 /* metrics.listen: "" (off), or an endpoint as for socketmap.listen. */
@@ -629,38 +633,33 @@ cfg_check_metrics_listen(struct cfg_ld *ld, const config_setting_t *s,
 }
 
 /* libmilter's socket: "" (no milter), "inet:PORT@HOST", "inet:PORT" (every
- * address), "inet6:PORT@HOST", "unix:/path" or "local:/path". */
+ * address), "inet6:PORT@HOST", "unix:/path" or "local:/path". Only the
+ * shape (ENDPOINT_F_LOOSE): the host is libmilter's to resolve. */
 static bool
 cfg_check_milter_socket(struct cfg_ld *ld, const config_setting_t *s,
     const char *label, char *val)
 {
-	const char *p;
-	char *end;
-	long n;
+	struct endpoint ep;
 
 	if (*val == '\0')
 		return true;
-	if (strncmp(val, "unix:", 5) == 0 || strncmp(val, "local:", 6) == 0) {
-		p = strchr(val, ':') + 1;
-		if (*p != '/' || strlen(p) >= 108)
-			return cfg_fail(ld, s, "%s \"%s\": needs an absolute path "
-			    "shorter than 108 bytes", label, val);
+	switch (endpoint_parse(val, ENDPOINT_MILTER, ENDPOINT_F_ABSOLUTE |
+	    ENDPOINT_F_LOOSE, &ep)) {
+	case ENDPOINT_OK:
 		return true;
-	}
-	if (strncmp(val, "inet:", 5) == 0)
-		p = val + 5;
-	else if (strncmp(val, "inet6:", 6) == 0)
-		p = val + 6;
-	else
+	case ENDPOINT_ERR_SCHEME:
 		return cfg_fail(ld, s, "%s \"%s\" must be inet:PORT@HOST, "
 		    "inet6:PORT@HOST or unix:/path (\"\" for no milter)", label, val);
-	errno = 0;
-	n = strtol(p, &end, 10);
-	if (errno != 0 || end == p || n < 1 || n > 65535 ||
-	    (*end != '\0' && (*end != '@' || end[1] == '\0')))
-		return cfg_fail(ld, s, "%s \"%s\": want PORT@HOST with a port "
-		    "from 1 to 65535", label, val);
-	return true;
+	case ENDPOINT_ERR_PATH:
+		return cfg_fail(ld, s, "%s \"%s\": needs an absolute path "
+		    "shorter than %d bytes", label, val, ENDPOINT_PATH_MAX);
+	case ENDPOINT_ERR_FORM:
+	case ENDPOINT_ERR_HOST:
+	case ENDPOINT_ERR_PORT:
+		break;
+	}
+	return cfg_fail(ld, s, "%s \"%s\": want PORT@HOST with a port "
+	    "from 1 to 65535", label, val);
 }
 
 /* The authserv-id goes into headers as is: a token without spaces, ";",

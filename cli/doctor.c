@@ -1,5 +1,6 @@
 /*
- * doctor.c: see doctor.h.
+ * doctor.c: see doctor.h. The rules; Postfix's configuration comes parsed
+ * (cli/postconf.h), endpoints are read with endpoint_parse().
  *
  * FINDINGS
  *	Every finding is one line. A problem or warning about a main.cf
@@ -43,7 +44,10 @@
  *	(case-insensitive, without brackets), one is "localhost" and the
  *	other 127.0.0.1 or ::1, or danemilter listens on every address (no
  *	host, "*", 0.0.0.0, ::). Names are not resolved. "unix:" and "local:"
- *	are the same to Postfix.
+ *	are the same to Postfix. Every endpoint is read by endpoint_parse()
+ *	(common/endpoint.h): Postfix's and socketmap.listen in its
+ *	ENDPOINT_POSTFIX form, milter.socket in ENDPOINT_MILTER, unix paths
+ *	absolute.
  */
 #include "doctor.h"
 
@@ -54,358 +58,80 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/endpoint.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 
-#define DOCTOR_SEP      ", \t\r\n"
 /* Where the socketmap listens when socketmap.listen is empty (as
  * TLSPOLICY_DEFAULT_LISTEN in socketmap/tlspolicy.c). */
 #define DOCTOR_DEFAULT_LISTEN "inet:127.0.0.1:8642"
 #define DOCTOR_WS       " \t\r\n"
-
-/* ---- parsing postconf output ---- */
-
-/* s[0..n) without leading and trailing white space, malloc'ed. */
-static char *
-doctor_trimdup(const char *s, size_t n)
-{
-	while (n > 0 && strchr(DOCTOR_WS, *s) != NULL && *s != '\0') {
-		s++;
-		n--;
-	}
-	while (n > 0 && strchr(DOCTOR_WS, s[n - 1]) != NULL && s[n - 1] != '\0')
-		n--;
-	return xstrndup(s, n);
-}
-
-/* Call fn for each non-empty line of text; stop at the first false. */
-static bool
-doctor_lines(struct doctor_postfix *pf, const char *text, char **errp,
-    bool (*fn)(struct doctor_postfix *, const char *, size_t))
-{
-	const char *line, *end;
-	size_t len;
-
-	for (line = text; *line != '\0'; line = *end ? end + 1 : end) {
-		end = line + strcspn(line, "\n");
-		len = (size_t)(end - line);
-		if (strspn(line, DOCTOR_WS) >= len)
-			continue;
-		if (!fn(pf, line, len)) {
-			*errp = xasprintf("unexpected postconf output line \"%.*s\"",
-			    (int)(len > 200 ? 200 : len), line);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* "name = value" into *name / *value (malloc'ed). */
-static bool
-doctor_split_eq(const char *line, size_t len, char **name, char **value)
-{
-	const char *eq = memchr(line, '=', len);
-
-	if (eq == NULL)
-		return false;
-	*name = doctor_trimdup(line, (size_t)(eq - line));
-	if (**name == '\0') {
-		free(*name);
-		return false;
-	}
-	*value = doctor_trimdup(eq + 1, len - (size_t)(eq + 1 - line));
-	return true;
-}
-
-static bool
-doctor_main_line(struct doctor_postfix *pf, const char *line, size_t len)
-{
-	struct doctor_param p;
-
-	if (!doctor_split_eq(line, len, &p.dpa_name, &p.dpa_value))
-		return false;
-	pf->dpf_params = xreallocarray(pf->dpf_params, pf->dpf_nparams + 1,
-	    sizeof(*pf->dpf_params));
-	pf->dpf_params[pf->dpf_nparams++] = p;
-	return true;
-}
-
-bool
-doctor_parse_main(struct doctor_postfix *pf, const char *text, char **errp)
-{
-	return doctor_lines(pf, text, errp, doctor_main_line);
-}
-
-/* "name type private unpriv chroot wakeup maxproc command [args]" */
-static bool
-doctor_master_line(struct doctor_postfix *pf, const char *line, size_t len)
-{
-	char *copy = xstrndup(line, len), *save = NULL, *f[8];
-	struct doctor_service s;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		if ((f[i] = strtok_r(i == 0 ? copy : NULL, DOCTOR_WS, &save)) == NULL) {
-			free(copy);
-			return false;
-		}
-	s.dsv_name = xstrdup(f[0]);
-	s.dsv_type = xstrdup(f[1]);
-	s.dsv_chroot = strcmp(f[4], "y") == 0;
-	s.dsv_command = xstrdup(f[7]);
-	free(copy);
-	pf->dpf_services = xreallocarray(pf->dpf_services, pf->dpf_nservices + 1,
-	    sizeof(*pf->dpf_services));
-	pf->dpf_services[pf->dpf_nservices++] = s;
-	return true;
-}
-
-bool
-doctor_parse_master(struct doctor_postfix *pf, const char *text, char **errp)
-{
-	return doctor_lines(pf, text, errp, doctor_master_line);
-}
-
-/* "service/type/name = value" */
-static bool
-doctor_override_line(struct doctor_postfix *pf, const char *line, size_t len)
-{
-	struct doctor_override o;
-	char *key, *s1, *s2;
-
-	if (!doctor_split_eq(line, len, &key, &o.dov_value))
-		return false;
-	if ((s2 = strrchr(key, '/')) == NULL || s2 == key) {
-		free(key);
-		free(o.dov_value);
-		return false;
-	}
-	*s2 = '\0';
-	if ((s1 = strrchr(key, '/')) == NULL || s1 == key || s2[1] == '\0') {
-		free(key);
-		free(o.dov_value);
-		return false;
-	}
-	*s1 = '\0';
-	o.dov_service = xstrdup(key);
-	o.dov_type = xstrdup(s1 + 1);
-	o.dov_name = xstrdup(s2 + 1);
-	free(key);
-	pf->dpf_overrides = xreallocarray(pf->dpf_overrides, pf->dpf_noverrides + 1,
-	    sizeof(*pf->dpf_overrides));
-	pf->dpf_overrides[pf->dpf_noverrides++] = o;
-	return true;
-}
-
-bool
-doctor_parse_overrides(struct doctor_postfix *pf, const char *text, char **errp)
-{
-	return doctor_lines(pf, text, errp, doctor_override_line);
-}
-
-void
-doctor_postfix_free(struct doctor_postfix *pf)
-{
-	size_t i;
-
-	for (i = 0; i < pf->dpf_nparams; i++) {
-		free(pf->dpf_params[i].dpa_name);
-		free(pf->dpf_params[i].dpa_value);
-	}
-	for (i = 0; i < pf->dpf_nservices; i++) {
-		free(pf->dpf_services[i].dsv_name);
-		free(pf->dpf_services[i].dsv_type);
-		free(pf->dpf_services[i].dsv_command);
-	}
-	for (i = 0; i < pf->dpf_noverrides; i++) {
-		free(pf->dpf_overrides[i].dov_service);
-		free(pf->dpf_overrides[i].dov_type);
-		free(pf->dpf_overrides[i].dov_name);
-		free(pf->dpf_overrides[i].dov_value);
-	}
-	free(pf->dpf_params);
-	free(pf->dpf_services);
-	free(pf->dpf_overrides);
-	memset(pf, 0, sizeof(*pf));
-}
-
-const char *
-doctor_param(const struct doctor_postfix *pf, const char *name)
-{
-	size_t i;
-
-	for (i = pf->dpf_nparams; i > 0; i--)
-		if (strcmp(pf->dpf_params[i - 1].dpa_name, name) == 0)
-			return pf->dpf_params[i - 1].dpa_value;
-	return NULL;
-}
-
-/* ---- Postfix lists ---- */
-
-/* The next element of a Postfix list: separated by ", \t\r\n" outside
- * braces, "{...}" (nested) kept inside one element. */
-static bool
-doctor_list_next(const char **pp, const char **start, size_t *len)
-{
-	const char *p = *pp;
-	int depth = 0;
-
-	p += strspn(p, DOCTOR_SEP);
-	if (*p == '\0') {
-		*pp = p;
-		return false;
-	}
-	*start = p;
-	for (; *p != '\0'; p++) {
-		if (*p == '{')
-			depth++;
-		else if (*p == '}' && depth > 0)
-			depth--;
-		else if (depth == 0 && strchr(DOCTOR_SEP, *p) != NULL)
-			break;
-	}
-	*len = (size_t)(p - *start);
-	*pp = p;
-	return true;
-}
-
-/* Does the list hold word (case-insensitive)? */
-static bool
-doctor_list_has(const char *list, const char *word)
-{
-	const char *p = list, *s;
-	size_t n;
-
-	while (doctor_list_next(&p, &s, &n))
-		if (n == strlen(word) && strncasecmp(s, word, n) == 0)
-			return true;
-	return false;
-}
 
 /* ---- endpoints ---- */
 
 struct doctor_ep {
 	bool de_unix;
 	bool de_anyhost;        /* listens on every address */
-	bool de_v6;             /* the host is an IPv6 address (or "::") */
-	char de_host[256];      /* lower case, no brackets */
+	bool de_v6;             /* the host is an IPv6 address (or "::"), or inet6: */
+	char de_host[ENDPOINT_HOST_MAX];        /* lower case, no brackets */
 	unsigned de_port;
-	char de_path[256];
+	char de_path[ENDPOINT_PATH_MAX];        /* absolute */
 };
 
-/* s[0..n) = "HOST:PORT", "[IPV6]:PORT", ":PORT" or "*:PORT". */
+/*
+ * s[0..n) in syntax syn (common/endpoint.h) into *de; unix paths must be
+ * absolute. Danemilter's socketmap.listen is read in Postfix's form, as
+ * the Postfix endpoints it is compared with (cfg_load() allows no
+ * "local:" there).
+ */
 static bool
-doctor_hostport(const char *s, size_t n, struct doctor_ep *ep)
+doctor_ep(const char *s, size_t n, enum endpoint_syntax syn, struct doctor_ep *de)
 {
-	const char *end = s + n, *host, *hend, *colon, *p;
-	unsigned long port = 0;
-	size_t i, hl;
+	struct endpoint ep;
+	enum endpoint_status st;
+	char *copy = xstrndup(s, n);
+	size_t i;
 
-	memset(ep, 0, sizeof(*ep));
-	if (n > 0 && s[0] == '[') {
-		if ((hend = memchr(s, ']', n)) == NULL || hend + 1 >= end || hend[1] != ':')
-			return false;
-		host = s + 1;
-		colon = hend + 1;
-	} else {
-		for (colon = NULL, p = s; p < end; p++)
-			if (*p == ':')
-				colon = p;
-		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return false;
-		host = s;
-		hend = colon;
+	memset(de, 0, sizeof(*de));
+	st = endpoint_parse(copy, syn, ENDPOINT_F_ABSOLUTE, &ep);
+	free(copy);
+	if (st != ENDPOINT_OK)
+		return false;
+	if (ep.ep_kind == ENDPOINT_UNIX) {
+		de->de_unix = true;
+		memcpy(de->de_path, ep.ep_path, sizeof(de->de_path));
+		return true;
 	}
-	if (colon + 1 >= end || end - colon > 6)
-		return false;
-	for (p = colon + 1; p < end; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		port = port * 10 + (unsigned long)(*p - '0');
-	}
-	if (port < 1 || port > 65535)
-		return false;
-	hl = (size_t)(hend - host);
-	if (hl >= sizeof(ep->de_host))
-		return false;
-	for (i = 0; i < hl; i++)
-		ep->de_host[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] - 'A' + 'a') : host[i];
-	ep->de_port = (unsigned)port;
-	ep->de_v6 = strchr(ep->de_host, ':') != NULL;
-	ep->de_anyhost = hl == 0 || strcmp(ep->de_host, "*") == 0 ||
-	    strcmp(ep->de_host, "0.0.0.0") == 0 || strcmp(ep->de_host, "::") == 0;
-	return true;
-}
-
-static bool
-doctor_path(const char *s, size_t n, struct doctor_ep *ep)
-{
-	memset(ep, 0, sizeof(*ep));
-	if (n == 0 || s[0] != '/' || n >= sizeof(ep->de_path))
-		return false;
-	memcpy(ep->de_path, s, n);
-	ep->de_unix = true;
+	for (i = 0; ep.ep_host[i] != '\0'; i++)
+		de->de_host[i] = (ep.ep_host[i] >= 'A' && ep.ep_host[i] <= 'Z') ?
+		    (char)(ep.ep_host[i] - 'A' + 'a') : ep.ep_host[i];
+	de->de_port = ep.ep_port;
+	de->de_v6 = strchr(de->de_host, ':') != NULL ||
+	    (syn == ENDPOINT_MILTER && ep.ep_kind == ENDPOINT_INET6);
+	de->de_anyhost = de->de_host[0] == '\0' || strcmp(de->de_host, "*") == 0 ||
+	    strcmp(de->de_host, "0.0.0.0") == 0 || strcmp(de->de_host, "::") == 0;
 	return true;
 }
 
 /* danemilter's socketmap.listen entry. */
 static bool
-doctor_listen_ep(const char *s, struct doctor_ep *ep)
+doctor_listen_ep(const char *s, struct doctor_ep *de)
 {
-	if (strncmp(s, "unix:", 5) == 0)
-		return doctor_path(s + 5, strlen(s + 5), ep);
-	if (strncmp(s, "inet:", 5) == 0)
-		return doctor_hostport(s + 5, strlen(s + 5), ep);
-	return false;
+	return doctor_ep(s, strlen(s), ENDPOINT_POSTFIX, de);
 }
 
 /* danemilter's milter.socket (libmilter form). */
 static bool
-doctor_milter_ep(const char *s, struct doctor_ep *ep)
+doctor_milter_ep(const char *s, struct doctor_ep *de)
 {
-	const char *p, *at;
-	char *end;
-	unsigned long port;
-	bool v6 = false;
-
-	memset(ep, 0, sizeof(*ep));
-	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0) {
-		p = strchr(s, ':') + 1;
-		return doctor_path(p, strlen(p), ep);
-	}
-	if (strncmp(s, "inet:", 5) == 0)
-		p = s + 5;
-	else if (strncmp(s, "inet6:", 6) == 0) {
-		p = s + 6;
-		v6 = true;
-	} else
-		return false;
-	port = strtoul(p, &end, 10);
-	if (end == p || port < 1 || port > 65535 || (*end != '\0' && *end != '@'))
-		return false;
-	ep->de_port = (unsigned)port;
-	at = *end == '@' ? end + 1 : end;
-	if (strlen(at) >= sizeof(ep->de_host))
-		return false;
-	for (size_t i = 0; at[i] != '\0'; i++)
-		ep->de_host[i] = (at[i] >= 'A' && at[i] <= 'Z') ? (char)(at[i] - 'A' + 'a') : at[i];
-	ep->de_v6 = v6 || strchr(ep->de_host, ':') != NULL;
-	ep->de_anyhost = *at == '\0' || strcmp(ep->de_host, "*") == 0 ||
-	    strcmp(ep->de_host, "0.0.0.0") == 0 || strcmp(ep->de_host, "::") == 0;
-	return true;
+	return doctor_ep(s, strlen(s), ENDPOINT_MILTER, de);
 }
 
 /* A Postfix client endpoint: "inet:HOST:PORT", "unix:/path", "local:/path". */
 static bool
-doctor_client_ep(const char *s, size_t n, struct doctor_ep *ep)
+doctor_client_ep(const char *s, size_t n, struct doctor_ep *de)
 {
-	if (n > 5 && strncmp(s, "unix:", 5) == 0)
-		return doctor_path(s + 5, n - 5, ep);
-	if (n > 6 && strncmp(s, "local:", 6) == 0)
-		return doctor_path(s + 6, n - 6, ep);
-	if (n > 5 && strncmp(s, "inet:", 5) == 0)
-		return doctor_hostport(s + 5, n - 5, ep);
-	return false;
+	return doctor_ep(s, n, ENDPOINT_POSTFIX, de);
 }
 
 static bool
@@ -482,14 +208,14 @@ doctor_ep_postfix(const struct doctor_ep *dm, bool chroot, const char *qdir)
 /* ---- the report ---- */
 
 struct doctor_ctx {
-	const struct doctor_postfix *dx_pf;
+	const struct postconf *dx_pf;
 	const struct cfg *dx_cfg;
 	struct doctor_report *dx_out;
 	int dx_version;                 /* major * 1000 + minor; -1 unknown */
 	const char *dx_version_text;
 	const char *dx_qdir;            /* queue_directory */
-	const struct doctor_service *dx_smtp;   /* the delivery client, or NULL */
-	const struct doctor_service *dx_smtpd;  /* the SMTP server, or NULL */
+	const struct postconf_service *dx_smtp;         /* the delivery client, or NULL */
+	const struct postconf_service *dx_smtpd;        /* the SMTP server, or NULL */
 	const char *dx_cfgname;
 };
 
@@ -546,7 +272,7 @@ doctor_show(const char *v)
 /* Report v (if bad) about NAME in main.cf (ov NULL) or an override. */
 static void
 doctor_emit(struct doctor_ctx *x, enum doctor_severity sev,
-    const struct doctor_override *ov, const char *name, const char *value,
+    const struct postconf_override *ov, const char *name, const char *value,
     struct doctor_verdict *v)
 {
 	struct sbuf sb = SBUF_INIT;
@@ -554,8 +280,8 @@ doctor_emit(struct doctor_ctx *x, enum doctor_severity sev,
 	if (!v->dv_bad)
 		return;
 	if (ov != NULL)
-		sbuf_printf(&sb, "master.cf %s/%s: -o %s=%s", ov->dov_service,
-		    ov->dov_type, name, doctor_show(value));
+		sbuf_printf(&sb, "master.cf %s/%s: -o %s=%s", ov->pco_service,
+		    ov->pco_type, name, doctor_show(value));
 	else
 		sbuf_printf(&sb, "%s = %s", name, doctor_show(value));
 	if (v->dv_why != NULL)
@@ -564,8 +290,8 @@ doctor_emit(struct doctor_ctx *x, enum doctor_severity sev,
 	if (v->dv_fix == NULL)
 		sbuf_append(&sb, v->dv_fixtext);
 	else if (ov != NULL)
-		sbuf_printf(&sb, "run postconf -P \"%s/%s/%s=%s\"", ov->dov_service,
-		    ov->dov_type, name, v->dv_fix);
+		sbuf_printf(&sb, "run postconf -P \"%s/%s/%s=%s\"", ov->pco_service,
+		    ov->pco_type, name, v->dv_fix);
 	else
 		sbuf_printf(&sb, "add \"%s = %s\" to main.cf", name, v->dv_fix);
 	doctor_add(x->dx_out, sev, "%s", sbuf_str(&sb));
@@ -628,7 +354,7 @@ static void
 doctor_rule_host_lookup(struct doctor_ctx *x, const char *value, bool chroot,
     struct doctor_verdict *v)
 {
-	if (value != NULL && doctor_list_has(value, "dns"))
+	if (value != NULL && postconf_list_has(value, "dns"))
 		return;
 	v->dv_bad = true;
 	v->dv_want = xstrdup("dns");
@@ -681,7 +407,7 @@ doctor_rule_policy_maps(struct doctor_ctx *x, const char *value, bool chroot,
 	for (i = 0; i < nlisten && want_ep == NULL; i++)
 		want_ep = doctor_ep_postfix(&listen[i], chroot, x->dx_qdir);
 
-	while (doctor_list_next(&p, &s, &n)) {
+	while (postconf_list_next(&p, &s, &n)) {
 		struct doctor_pm *e;
 		struct doctor_ep ep;
 		const char *c, *epstr = s + 10;
@@ -731,8 +457,8 @@ doctor_rule_policy_maps(struct doctor_ctx *x, const char *value, bool chroot,
 	v->dv_bad = true;
 	if (want_ep == NULL) {
 		/* No listen address is reachable from the chroot. */
-		const char *svc = x->dx_smtp ? x->dx_smtp->dsv_name : "smtp";
-		const char *typ = x->dx_smtp ? x->dx_smtp->dsv_type : "unix";
+		const char *svc = x->dx_smtp ? x->dx_smtp->pcs_name : "smtp";
+		const char *typ = x->dx_smtp ? x->dx_smtp->pcs_type : "unix";
 
 		v->dv_why = xasprintf("smtp(8) runs chrooted in %s (master.cf %s/%s) and "
 		    "no socketmap.listen socket (%s) is inside it", x->dx_qdir, svc, typ,
@@ -781,33 +507,6 @@ out:
 	sbuf_free(&listens);
 }
 
-/* The address of a smtpd_milters element ("{ ADDR, attr=value ... }" or
- * ADDR) and its default_action attribute (NULL when none). */
-static void
-doctor_milter_elem(const char *s, size_t n, char **addr, char **action)
-{
-	const char *p, *t;
-	char *inner;
-	size_t tn;
-	bool first = true;
-
-	*addr = *action = NULL;
-	if (n < 2 || s[0] != '{' || s[n - 1] != '}') {
-		*addr = xstrndup(s, n);
-		return;
-	}
-	inner = xstrndup(s + 1, n - 2);
-	for (p = inner; doctor_list_next(&p, &t, &tn); first = false) {
-		if (first)
-			*addr = xstrndup(t, tn);
-		else if (tn > 15 && strncmp(t, "default_action=", 15) == 0 && *action == NULL)
-			*action = xstrndup(t + 15, tn - 15);
-	}
-	free(inner);
-	if (*addr == NULL)
-		*addr = xstrdup("");
-}
-
 /*
  * smtpd_milters must hold milter.socket as Postfix writes it (see
  * ADDRESSES); when it does not, the fix appends it, after the other
@@ -826,10 +525,10 @@ doctor_rule_milters_act(struct doctor_ctx *x, const char *value, bool chroot,
 		*action = NULL;
 	if (!doctor_milter_ep(sock, &dm))
 		return;         /* cfg_load() checked it */
-	while (doctor_list_next(&p, &s, &n)) {
+	while (postconf_list_next(&p, &s, &n)) {
 		char *addr, *act;
 
-		doctor_milter_elem(s, n, &addr, &act);
+		postconf_milter_entry(s, n, &addr, &act);
 		if (doctor_client_ep(addr, strlen(addr), &ep) &&
 		    doctor_ep_match(&dm, &ep, chroot, x->dx_qdir)) {
 			free(addr);
@@ -844,8 +543,8 @@ doctor_rule_milters_act(struct doctor_ctx *x, const char *value, bool chroot,
 	}
 	v->dv_bad = true;
 	if ((want = doctor_ep_postfix(&dm, chroot, x->dx_qdir)) == NULL) {
-		const char *svc = x->dx_smtpd ? x->dx_smtpd->dsv_name : "smtp";
-		const char *typ = x->dx_smtpd ? x->dx_smtpd->dsv_type : "inet";
+		const char *svc = x->dx_smtpd ? x->dx_smtpd->pcs_name : "smtp";
+		const char *typ = x->dx_smtpd ? x->dx_smtpd->pcs_type : "inet";
 
 		v->dv_why = xasprintf("smtpd(8) runs chrooted in %s (master.cf %s/%s) "
 		    "and milter.socket %s is outside it", x->dx_qdir, svc, typ, sock);
@@ -909,55 +608,12 @@ static const struct doctor_override_rule {
 	{ "milter_default_action", "smtpd", doctor_rule_default_action },
 };
 
-static const struct doctor_service *
-doctor_service(const struct doctor_postfix *pf, const char *name, const char *type)
-{
-	size_t i;
-
-	for (i = 0; i < pf->dpf_nservices; i++)
-		if (strcmp(pf->dpf_services[i].dsv_name, name) == 0 &&
-		    strcmp(pf->dpf_services[i].dsv_type, type) == 0)
-			return &pf->dpf_services[i];
-	return NULL;
-}
-
-/* The service "name/type" if it runs command, else the first that does. */
-static const struct doctor_service *
-doctor_service_running(const struct doctor_postfix *pf, const char *name,
-    const char *type, const char *command)
-{
-	const struct doctor_service *s = doctor_service(pf, name, type);
-	size_t i;
-
-	if (s != NULL && strcmp(s->dsv_command, command) == 0)
-		return s;
-	for (i = 0; i < pf->dpf_nservices; i++)
-		if (strcmp(pf->dpf_services[i].dsv_command, command) == 0)
-			return &pf->dpf_services[i];
-	return NULL;
-}
-
-char *
-doctor_resolv_path(const struct doctor_postfix *pf)
-{
-	const struct doctor_service *s = doctor_service_running(pf, "smtp", "unix", "smtp");
-	const char *q = doctor_param(pf, "queue_directory");
-	size_t ql;
-
-	if (s == NULL || !s->dsv_chroot || q == NULL || *q == '\0')
-		return xstrdup("/etc/resolv.conf");
-	ql = strlen(q);
-	while (ql > 1 && q[ql - 1] == '/')
-		ql--;
-	return xasprintf("%.*s/etc/resolv.conf", (int)ql, q);
-}
-
 static void
 doctor_main_rule(struct doctor_ctx *x, enum doctor_severity sev, const char *name,
     doctor_rule_fn *rule, bool chroot)
 {
 	struct doctor_verdict v = { 0 };
-	const char *value = doctor_param(x->dx_pf, name);
+	const char *value = postconf_param(x->dx_pf, name);
 
 	rule(x, value, chroot, &v);
 	doctor_emit(x, sev, NULL, name, value, &v);
@@ -967,26 +623,26 @@ doctor_main_rule(struct doctor_ctx *x, enum doctor_severity sev, const char *nam
 static void
 doctor_rule_overrides(struct doctor_ctx *x)
 {
-	const struct doctor_postfix *pf = x->dx_pf;
-	const struct doctor_override *ov;
-	const struct doctor_service *svc;
+	const struct postconf *pf = x->dx_pf;
+	const struct postconf_override *ov;
+	const struct postconf_service *svc;
 	size_t i, r;
 
-	for (i = 0; i < pf->dpf_noverrides; i++) {
-		ov = &pf->dpf_overrides[i];
-		svc = doctor_service(pf, ov->dov_service, ov->dov_type);
+	for (i = 0; i < pf->pc_noverrides; i++) {
+		ov = &pf->pc_overrides[i];
+		svc = postconf_service(pf, ov->pco_service, ov->pco_type);
 		for (r = 0; r < sizeof(doctor_override_rules) / sizeof(doctor_override_rules[0]); r++) {
 			const struct doctor_override_rule *dr = &doctor_override_rules[r];
 			struct doctor_verdict v = { 0 };
 
-			if (strcmp(ov->dov_name, dr->dor_name) != 0 || svc == NULL ||
-			    strcmp(svc->dsv_command, dr->dor_command) != 0)
+			if (strcmp(ov->pco_name, dr->dor_name) != 0 || svc == NULL ||
+			    strcmp(svc->pcs_command, dr->dor_command) != 0)
 				continue;
 			if (strcmp(dr->dor_command, "smtpd") == 0 &&
 			    *x->dx_cfg->c_milter.cm_socket == '\0')
 				continue;
-			dr->dor_rule(x, ov->dov_value, svc->dsv_chroot, &v);
-			doctor_emit(x, DOCTOR_WARNING, ov, ov->dov_name, ov->dov_value, &v);
+			dr->dor_rule(x, ov->pco_value, svc->pcs_chroot, &v);
+			doctor_emit(x, DOCTOR_WARNING, ov, ov->pco_name, ov->pco_value, &v);
 			doctor_verdict_free(&v);
 		}
 	}
@@ -1066,12 +722,12 @@ doctor_rule_resolv(struct doctor_ctx *x, const char *name, const char *text,
 }
 
 void
-doctor_check(const struct doctor_postfix *pf, const struct cfg *cfg,
+doctor_check(const struct postconf *pf, const struct cfg *cfg,
     const char *resolv_name, const char *resolv_text, const char *resolv_err,
     struct doctor_report *out)
 {
 	struct doctor_ctx x = { 0 };
-	const char *ver = doctor_param(pf, "mail_version"), *qdir;
+	const char *ver = postconf_param(pf, "mail_version"), *qdir;
 	bool smtp_chroot, smtpd_chroot;
 	unsigned long major, minor;
 	char *end;
@@ -1092,12 +748,12 @@ doctor_check(const struct doctor_postfix *pf, const struct cfg *cfg,
 				x.dx_version = (int)(major * 1000 + minor);
 		}
 	}
-	qdir = doctor_param(pf, "queue_directory");
+	qdir = postconf_param(pf, "queue_directory");
 	x.dx_qdir = qdir ? qdir : "/var/spool/postfix";
-	x.dx_smtp = doctor_service_running(pf, "smtp", "unix", "smtp");
-	x.dx_smtpd = doctor_service_running(pf, "smtp", "inet", "smtpd");
-	smtp_chroot = x.dx_smtp != NULL && x.dx_smtp->dsv_chroot;
-	smtpd_chroot = x.dx_smtpd != NULL && x.dx_smtpd->dsv_chroot;
+	x.dx_smtp = postconf_service_running(pf, "smtp", "unix", "smtp");
+	x.dx_smtpd = postconf_service_running(pf, "smtp", "inet", "smtpd");
+	smtp_chroot = x.dx_smtp != NULL && x.dx_smtp->pcs_chroot;
+	smtpd_chroot = x.dx_smtpd != NULL && x.dx_smtpd->pcs_chroot;
 
 	doctor_main_rule(&x, DOCTOR_PROBLEM, "smtp_dns_support_level",
 	    doctor_rule_dns_level, smtp_chroot);
@@ -1107,8 +763,8 @@ doctor_check(const struct doctor_postfix *pf, const struct cfg *cfg,
 	    doctor_rule_security_level, smtp_chroot);
 	/* Its default follows the level ("dane" only with level dane): with
 	 * the level wrong, fixing the level may fix it too, so wait. */
-	if (doctor_param(pf, "smtp_tls_dane_insecure_mx_policy") != NULL &&
-	    doctor_security_level_ok(doctor_param(pf, "smtp_tls_security_level")))
+	if (postconf_param(pf, "smtp_tls_dane_insecure_mx_policy") != NULL &&
+	    doctor_security_level_ok(postconf_param(pf, "smtp_tls_security_level")))
 		doctor_main_rule(&x, DOCTOR_WARNING, "smtp_tls_dane_insecure_mx_policy",
 		    doctor_rule_insecure_mx, smtp_chroot);
 
@@ -1126,7 +782,7 @@ doctor_check(const struct doctor_postfix *pf, const struct cfg *cfg,
 		    "no milter (smtpd_milters not checked)");
 	} else {
 		struct doctor_verdict v = { 0 };
-		const char *value = doctor_param(pf, "smtpd_milters");
+		const char *value = postconf_param(pf, "smtpd_milters");
 		char *action = NULL;
 
 		doctor_rule_milters_act(&x, value, smtpd_chroot, &v, &action);

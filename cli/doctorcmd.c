@@ -7,7 +7,7 @@
  * `postconf [-c DIR] -M -x` (master.cf services) and `postconf [-c DIR]
  * -P -x` (master.cf -o overrides), danemilter's configuration as the other
  * commands load it (-c), and the resolver configuration smtp(8) reads
- * (doctor_resolv_path(): /etc/resolv.conf, or its copy in the chroot; or
+ * (postconf_resolv_path(): /etc/resolv.conf, or its copy in the chroot; or
  * --resolv-conf FILE); the rules are in doctor.c. Prints one line per
  * finding, "doctor: ..." (problems), "doctor: warning: ...", "doctor:
  * note: ...", postconf's own warnings as notes, and a last line "doctor:
@@ -273,7 +273,7 @@ doctorcmd_main(int argc, char **argv)
 	static const char *const what[3] = { "-x", "-M", "-P" };
 	const char *cfgpath = NULL, *pfdir = NULL, *resolv = NULL;
 	const char *rerr = NULL;
-	struct doctor_postfix pf = DOCTOR_POSTFIX_INIT;
+	struct postconf pf = POSTCONF_INIT;
 	struct doctor_report rep = DOCTOR_REPORT_INIT;
 	char *out[3] = { NULL, NULL, NULL }, *errtext[3] = { NULL, NULL, NULL };
 	char *why = NULL, *rtext, *sum, *rpath = NULL;
@@ -312,9 +312,9 @@ doctorcmd_main(int argc, char **argv)
 		args[a] = NULL;
 		if (!doctorcmd_postconf(args, &out[i], &errtext[i], &why))
 			break;
-		if (!(i == 0 ? doctor_parse_main(&pf, out[i], &why) :
-		    i == 1 ? doctor_parse_master(&pf, out[i], &why) :
-		    doctor_parse_overrides(&pf, out[i], &why)))
+		if (!(i == 0 ? postconf_parse_main(&pf, out[i], &why) :
+		    i == 1 ? postconf_parse_master(&pf, out[i], &why) :
+		    postconf_parse_overrides(&pf, out[i], &why)))
 			break;
 	}
 	if (why != NULL) {
@@ -324,15 +324,15 @@ doctorcmd_main(int argc, char **argv)
 		goto done;
 	}
 	if (resolv == NULL)
-		resolv = rpath = doctor_resolv_path(&pf);
+		resolv = rpath = postconf_resolv_path(&pf);
 	rtext = doctorcmd_read_file(resolv, &rerr);
 	doctor_check(&pf, cfg, resolv, rtext, rerr, &rep);
 	free(rtext);
 	printf("doctor: note: Postfix %s, configuration in %s; danemilter "
-	    "configuration %s\n", doctor_param(&pf, "mail_version") ?
-	    doctor_param(&pf, "mail_version") : "?",
-	    doctor_param(&pf, "config_directory") ?
-	    doctor_param(&pf, "config_directory") : (pfdir ? pfdir : "?"),
+	    "configuration %s\n", postconf_param(&pf, "mail_version") ?
+	    postconf_param(&pf, "mail_version") : "?",
+	    postconf_param(&pf, "config_directory") ?
+	    postconf_param(&pf, "config_directory") : (pfdir ? pfdir : "?"),
 	    cfg->c_file ? cfg->c_file : "(built-in defaults)");
 	doctorcmd_print_stderr(errtext[0]);
 	for (k = 0; k < rep.drp_n; k++)
@@ -350,7 +350,7 @@ done:
 	}
 	free(why);
 	free(rpath);
-	doctor_postfix_free(&pf);
+	postconf_free(&pf);
 	cfg_unref(cfg);
 	return rc;
 }

@@ -1,5 +1,14 @@
 /*
  * endpoint.c: see endpoint.h.
+ *
+ * PARSING
+ *	endpoint_parse() takes the prefix, then, for "inet:" in the
+ *	listeners' and Postfix's form, splits the rest at its last ':' (a
+ *	PORT has none): HOST first, then PORT; in libmilter's form PORT
+ *	comes first and HOST after '@'. The first problem in that order is
+ *	the one returned, so that a caller that words each problem its own
+ *	way keeps its messages. Digit ports are read with a bound (no
+ *	overflow); strtol(3) ports exactly as strtol(3) reads them.
  */
 #include "endpoint.h"
 
@@ -17,6 +26,177 @@
 
 #include "log.h"
 #include "xmalloc.h"
+
+_Static_assert(ENDPOINT_PATH_MAX == sizeof(((struct sockaddr_un *)0)->sun_path),
+    "ENDPOINT_PATH_MAX is the size of sun_path");
+
+/* ---- parsing ---- */
+
+/* PORT as strtol(3) reads it at p: *end is where it stopped. */
+static bool
+endpoint_port_strtol(const char *p, const char **end, unsigned *port)
+{
+	char *e;
+	long n;
+
+	errno = 0;
+	n = strtol(p, &e, 10);
+	*end = e;
+	if (errno != 0 || e == p || n < 1 || n > 65535)
+		return false;
+	*port = (unsigned)n;
+	return true;
+}
+
+/* PORT as decimal digits only, all of p, at most maxdigits of them. */
+static bool
+endpoint_port_digits(const char *p, size_t maxdigits, unsigned *port)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	for (i = 0; p[i] != '\0'; i++) {
+		if (p[i] < '0' || p[i] > '9' || i >= maxdigits)
+			return false;
+		if (n <= 65535)
+			n = n * 10 + (unsigned long)(p[i] - '0');
+	}
+	if (i == 0 || n < 1 || n > 65535)
+		return false;
+	*port = (unsigned)n;
+	return true;
+}
+
+/* HOST[0..len) into out->ep_host; false when it does not fit. */
+static bool
+endpoint_host(struct endpoint *out, const char *host, size_t len, bool cut)
+{
+	if (len >= sizeof(out->ep_host)) {
+		if (!cut)
+			return false;
+		len = sizeof(out->ep_host) - 1;
+	}
+	memcpy(out->ep_host, host, len);
+	out->ep_host[len] = '\0';
+	return true;
+}
+
+static enum endpoint_status
+endpoint_parse_path(const char *path, unsigned flags, struct endpoint *out)
+{
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(out->ep_path) ||
+	    ((flags & ENDPOINT_F_ABSOLUTE) && path[0] != '/'))
+		return ENDPOINT_ERR_PATH;
+	out->ep_kind = ENDPOINT_UNIX;
+	memcpy(out->ep_path, path, len + 1);
+	return ENDPOINT_OK;
+}
+
+/* "HOST:PORT" of the listeners' and Postfix's "inet:". */
+static enum endpoint_status
+endpoint_parse_hostport(const char *s, enum endpoint_syntax syn, unsigned flags,
+    struct endpoint *out)
+{
+	const char *colon = strrchr(s, ':'), *end;
+	size_t hlen;
+
+	if (colon == NULL)
+		return ENDPOINT_ERR_FORM;
+	hlen = (size_t)(colon - s);
+	if (hlen == 0 && (flags & ENDPOINT_F_HOST))
+		return ENDPOINT_ERR_HOST;
+	out->ep_kind = ENDPOINT_INET;
+	if (flags & ENDPOINT_F_LOOSE) {
+		endpoint_host(out, s, hlen, true);
+		if (!endpoint_port_strtol(colon + 1, &end, &out->ep_port) || *end != '\0')
+			return ENDPOINT_ERR_PORT;
+		return ENDPOINT_OK;
+	}
+	if (s[0] == '[') {
+		/* "[" ADDR "]" with no other ']': the first ']' ends it */
+		if (hlen < 2 || s[hlen - 1] != ']' || memchr(s + 1, ']', hlen - 2) != NULL)
+			return ENDPOINT_ERR_HOST;
+		out->ep_kind = ENDPOINT_INET6;
+		s++;
+		hlen -= 2;
+	} else if (memchr(s, ':', hlen) != NULL) {
+		return ENDPOINT_ERR_HOST;       /* an IPv6 address needs brackets */
+	}
+	if (!endpoint_host(out, s, hlen, false))
+		return ENDPOINT_ERR_HOST;
+	if (!endpoint_port_digits(colon + 1, syn == ENDPOINT_POSTFIX ? 5 : (size_t)-1,
+	    &out->ep_port))
+		return ENDPOINT_ERR_PORT;
+	return ENDPOINT_OK;
+}
+
+/* "PORT" or "PORT@HOST" of libmilter's "inet:" and "inet6:". */
+static enum endpoint_status
+endpoint_parse_portathost(const char *s, unsigned flags, struct endpoint *out)
+{
+	const char *end;
+
+	if (!endpoint_port_strtol(s, &end, &out->ep_port))
+		return ENDPOINT_ERR_PORT;
+	if (*end == '\0')
+		return (flags & ENDPOINT_F_HOST) ? ENDPOINT_ERR_HOST : ENDPOINT_OK;
+	if (*end != '@')
+		return ENDPOINT_ERR_FORM;
+	if (end[1] == '\0' ||
+	    !endpoint_host(out, end + 1, strlen(end + 1), (flags & ENDPOINT_F_LOOSE) != 0))
+		return ENDPOINT_ERR_HOST;
+	return ENDPOINT_OK;
+}
+
+enum endpoint_status
+endpoint_parse(const char *spec, enum endpoint_syntax syn, unsigned flags,
+    struct endpoint *out)
+{
+	enum endpoint_status st;
+	int saved = errno;
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(spec, "unix:", 5) == 0)
+		st = endpoint_parse_path(spec + 5, flags, out);
+	else if (syn != ENDPOINT_LISTEN && strncmp(spec, "local:", 6) == 0)
+		st = endpoint_parse_path(spec + 6, flags, out);
+	else if (syn != ENDPOINT_MILTER && strncmp(spec, "inet:", 5) == 0)
+		st = endpoint_parse_hostport(spec + 5, syn, flags, out);
+	else if (syn == ENDPOINT_MILTER && strncmp(spec, "inet:", 5) == 0) {
+		out->ep_kind = ENDPOINT_INET;
+		st = endpoint_parse_portathost(spec + 5, flags, out);
+	} else if (syn == ENDPOINT_MILTER && strncmp(spec, "inet6:", 6) == 0) {
+		out->ep_kind = ENDPOINT_INET6;
+		st = endpoint_parse_portathost(spec + 6, flags, out);
+	} else
+		st = ENDPOINT_ERR_SCHEME;
+	errno = saved;
+	return st;
+}
+
+const char *
+endpoint_status_text(enum endpoint_status st)
+{
+	switch (st) {
+	case ENDPOINT_OK:
+		return "ok";
+	case ENDPOINT_ERR_SCHEME:
+		return "unknown type";
+	case ENDPOINT_ERR_FORM:
+		return "malformed";
+	case ENDPOINT_ERR_HOST:
+		return "bad host";
+	case ENDPOINT_ERR_PORT:
+		return "bad port";
+	case ENDPOINT_ERR_PATH:
+		return "bad path";
+	}
+	return "?";
+}
+
+/* ---- listening ---- */
 
 static void
 endpoint_add(struct endpoint_fd **fds, size_t *nfds, int fd, const char *path)
@@ -78,55 +258,27 @@ endpoint_listen_now(int fd, const char **step)
 	return -1;
 }
 
+/* Listen on every address of e (ENDPOINT_INET or ENDPOINT_INET6). */
 static int
-endpoint_inet(const char *what, const char *ep, struct endpoint_fd **fds, size_t *nfds,
-    char **errp)
+endpoint_inet(const char *what, const char *ep, const struct endpoint *e,
+    struct endpoint_fd **fds, size_t *nfds, char **errp)
 {
-	const char *spec = ep + 5, *colon, *host_end, *step = "", *first_step = "";
+	const char *step = "", *first_step = "";
 	struct addrinfo hints, *res = NULL, *ai, *prev;
-	char host[256], port[6];
-	size_t hlen;
+	bool v6 = e->ep_kind == ENDPOINT_INET6;      /* "[ADDR]": numeric only */
+	char port[6];
 	int fd, err, nbound = 0, first_errno = 0;
-	unsigned long pnum;
-	char *end;
-	bool bracketed = false;
 
-	if (spec[0] == '[') {
-		host_end = strchr(spec, ']');
-		if (host_end == NULL || host_end[1] != ':')
-			goto syntax;
-		spec++;
-		colon = host_end + 1;
-		bracketed = true;
-	} else {
-		colon = strrchr(spec, ':');
-		if (colon == NULL)
-			goto syntax;
-		host_end = colon;
-		if (memchr(spec, ':', (size_t)(host_end - spec)) != NULL)
-			goto syntax;    /* an IPv6 address needs brackets */
-	}
-	hlen = (size_t)(host_end - spec);
-	if (hlen >= sizeof(host))
-		goto syntax;
-	memcpy(host, spec, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	pnum = strtoul(colon + 1, &end, 10);
-	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
-	    pnum == 0 || pnum > 65535)
-		goto syntax;
-	snprintf(port, sizeof(port), "%lu", pnum);
-
+	snprintf(port, sizeof(port), "%u", e->ep_port);
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = bracketed ? AF_INET6 : AF_UNSPEC;
+	hints.ai_family = v6 ? AF_INET6 : AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | (bracketed ? AI_NUMERICHOST : 0);
-	err = getaddrinfo(hlen == 0 || strcmp(host, "*") == 0 ? NULL : host, port,
-	    &hints, &res);
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | (v6 ? AI_NUMERICHOST : 0);
+	err = getaddrinfo(e->ep_host[0] == '\0' || strcmp(e->ep_host, "*") == 0 ?
+	    NULL : e->ep_host, port, &hints, &res);
 	if (err != 0) {
-		*errp = xasprintf("%s: %s: cannot resolve \"%s\": %s", what, ep, host,
-		    gai_strerror(err));
+		*errp = xasprintf("%s: %s: cannot resolve \"%s\": %s", what, ep,
+		    e->ep_host, gai_strerror(err));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -159,17 +311,14 @@ endpoint_inet(const char *what, const char *ep, struct endpoint_fd **fds, size_t
 		log_warnx("%s: %s: %s one of its addresses: %s", what, ep, first_step,
 		    strerror(first_errno));
 	return nbound;
-syntax:
-	*errp = xasprintf("%s: %s: want inet:HOST:PORT (IPv6 as [ADDR], port 1-65535)",
-	    what, ep);
-	return -1;
 }
 
+/* Listen on the unix socket path (checked by endpoint_parse()). */
 static int
-endpoint_unix(const char *what, const char *ep, unsigned mode, struct endpoint_fd **fds,
-    size_t *nfds, char **errp)
+endpoint_unix(const char *what, const char *ep, const char *path, unsigned mode,
+    struct endpoint_fd **fds, size_t *nfds, char **errp)
 {
-	const char *path = ep + 5, *step = "";
+	const char *step = "";
 	struct sockaddr_un sun;
 	struct stat st;
 	mode_t old_umask;
@@ -177,11 +326,6 @@ endpoint_unix(const char *what, const char *ep, unsigned mode, struct endpoint_f
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (path[0] == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
-		*errp = xasprintf("%s: %s: want unix:/path (at most %zu bytes)", what, ep,
-		    sizeof(sun.sun_path) - 1);
-		return -1;
-	}
 	memcpy(sun.sun_path, path, strlen(path));
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
@@ -230,13 +374,29 @@ int
 endpoint_listen(const char *what, const char *ep, unsigned unix_mode,
     struct endpoint_fd **fds, size_t *nfds, char **errp)
 {
+	struct endpoint e;
+
 	*errp = NULL;
-	if (strncmp(ep, "inet:", 5) == 0)
-		return endpoint_inet(what, ep, fds, nfds, errp);
-	if (strncmp(ep, "unix:", 5) == 0)
-		return endpoint_unix(what, ep, unix_mode & 07777, fds, nfds, errp);
-	*errp = xasprintf("%s: %s: want inet:HOST:PORT or unix:/path", what, ep);
-	return -1;
+	switch (endpoint_parse(ep, ENDPOINT_LISTEN, 0, &e)) {
+	case ENDPOINT_OK:
+		break;
+	case ENDPOINT_ERR_SCHEME:
+		*errp = xasprintf("%s: %s: want inet:HOST:PORT or unix:/path", what, ep);
+		return -1;
+	case ENDPOINT_ERR_PATH:
+		*errp = xasprintf("%s: %s: want unix:/path (at most %d bytes)", what, ep,
+		    ENDPOINT_PATH_MAX - 1);
+		return -1;
+	case ENDPOINT_ERR_FORM:
+	case ENDPOINT_ERR_HOST:
+	case ENDPOINT_ERR_PORT:
+		*errp = xasprintf("%s: %s: want inet:HOST:PORT (IPv6 as [ADDR], port "
+		    "1-65535)", what, ep);
+		return -1;
+	}
+	if (e.ep_kind == ENDPOINT_UNIX)
+		return endpoint_unix(what, ep, e.ep_path, unix_mode & 07777, fds, nfds, errp);
+	return endpoint_inet(what, ep, &e, fds, nfds, errp);
 }
 
 void

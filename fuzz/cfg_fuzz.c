@@ -1,5 +1,5 @@
 /*
- * cfg_fuzz.c: libFuzzer target for config/cfg.c.
+ * cfg_fuzz.c: libFuzzer target for config/ (cfg.c, cfg_schema.c, cfg_decode.c).
  *
  * Feeds the input, as a NUL-terminated copy, to cfg_load_string() and frees
  * whatever comes back (the cfg or the error message). Seeds live in

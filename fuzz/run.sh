@@ -84,7 +84,7 @@ recipe() {
 		libs=''
 		;;
 	cfg)
-		srcs="config/cfg.c $common"
+		srcs="config/cfg.c config/cfg_schema.c config/cfg_decode.c $common"
 		cflags_extra=$(pkg-config --cflags libconfig 2>/dev/null || true)
 		libs=$(pkg-config --libs libconfig 2>/dev/null || echo -lconfig)
 		;;

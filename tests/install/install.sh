@@ -2,9 +2,10 @@
 # install.sh: `make install DESTDIR=...` from the build tree installs a
 # working danemilter, its configuration (never over an administrator's
 # file), man pages that render without warnings and document every key of
-# config/cfg.c's schema (with its type, range and default), the systemd unit
-# with the configured paths, and the MTA examples; `make uninstall` removes
-# all of it again (a changed configuration file stays, by design).
+# the schema in config/cfg_schema.c (with its type, range and default), the
+# systemd unit with the configured paths, and the MTA examples; `make
+# uninstall` removes all of it again (a changed configuration file stays,
+# by design).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
 tmp=$(mktemp -d /tmp/dm-install.XXXXXX)
@@ -71,19 +72,19 @@ for w in query check tlsa QUERYwithTLSRPT JSON SIGHUP SIGTERM X-DANE-Inbound X-D
 done
 is "$(cat "$tmp/missing8" 2>/dev/null)" "" "danemilter(8) documents the commands, the socketmap names, signals, headers and the user"
 
-# Every key name of the schema (KEY_* lines of config/cfg.c) appears in the
-# rendered danemilter.conf(5).
-keys=$(sed -n 's/^[[:space:]]*KEY_[A-Z]*([^"]*"\([A-Za-z0-9_]*\)".*/\1/p' "$top_srcdir/config/cfg.c" | sort -u)
-like "$(echo "$keys" | wc -l)" '^[0-9]{2,}$' "config/cfg.c's KEY_* lines give the key names"
+# Every key name of the schema (KEY_* lines of config/cfg_schema.c) appears
+# in the rendered danemilter.conf(5).
+keys=$(sed -n 's/^[[:space:]]*KEY_[A-Z]*([^"]*"\([A-Za-z0-9_]*\)".*/\1/p' "$top_srcdir/config/cfg_schema.c" | sort -u)
+like "$(echo "$keys" | wc -l)" '^[0-9]{2,}$' "config/cfg_schema.c's KEY_* lines give the key names"
 missing=""
 for k in $keys; do
 	grep -q -- "$k" "$tmp/danemilter.conf.5.txt" || missing="$missing $k"
 done
-is "$missing" "" "danemilter.conf(5) names every key of config/cfg.c"
+is "$missing" "" "danemilter.conf(5) names every key of config/cfg_schema.c"
 
 # Stronger, from the source of the page: every key in the section of its
 # group, with the type, range and default the schema gives it.
-"$PYTHON" - "$top_srcdir/config/cfg.c" "$man5" >"$tmp/schema.out" 2>&1 <<'PY'
+"$PYTHON" - "$top_srcdir/config/cfg_schema.c" "$man5" >"$tmp/schema.out" 2>&1 <<'PY'
 import re, sys
 
 src = open(sys.argv[1]).read()
@@ -158,7 +159,7 @@ while i < len(man):
 
 errors = []
 if nkeys != len(keys):
-    errors.append("config/cfg.c has %d KEY_* lines with a name but %d keys are reachable "
+    errors.append("config/cfg_schema.c has %d KEY_* lines with a name but %d keys are reachable "
                   "from cfg_top_keys: the walk of the schema is out of date" % (nkeys, len(keys)))
 typeword = {"STR": "string", "STRS": "array of strings", "UINT": "integer",
             "BOOL": "boolean", "TRI": "boolean", "ENUM": "string, one of",
@@ -209,7 +210,7 @@ for e in errors:
     print(e)
 print("checked %d keys" % len(keys))
 PY
-is "$(grep -v '^checked ' "$tmp/schema.out")" "" "danemilter.conf(5): every key in its section with the type, range and default of config/cfg.c"
+is "$(grep -v '^checked ' "$tmp/schema.out")" "" "danemilter.conf(5): every key in its section with the type, range and default of config/cfg_schema.c"
 like "$(tail -1 "$tmp/schema.out")" '^checked [0-9]{2,} keys$' "... (the schema walk found the keys)"
 
 sed -n '/^\.SH EXAMPLE/,/^\.fi/p' "$man5" | sed -e '1,2d' -e '$d' -e 's/\\-/-/g' >"$tmp/example.conf"

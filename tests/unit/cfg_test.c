@@ -1,5 +1,5 @@
 /*
- * cfg_test.c: unit tests for config/cfg.c (TAP).
+ * cfg_test.c: unit tests for config/ (cfg.c, cfg_schema.c, cfg_decode.c) (TAP).
  *
  * A full file with every key, the defaults, one exact message per kind of
  * error, domain lookup precedence and reference counting. Configurations

@@ -3,7 +3,7 @@
  * driven: a good Postfix configuration (as postconf -x / -M -x / -P -x
  * print it) with one change per row, danemilter's configuration, the
  * resolver file, and the exact finding lines wanted; plus the parsers of
- * postconf's output and the summary line.
+ * postconf's output (cli/postconf.c) and the summary line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,7 +394,7 @@ test_rows(void)
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
-		struct doctor_postfix pf = DOCTOR_POSTFIX_INIT;
+		struct postconf pf = POSTCONF_INIT;
 		struct doctor_report rep = DOCTOR_REPORT_INIT;
 		char *text = main_text(r), *err = NULL, *got, *desc;
 		struct cfg *cfg;
@@ -407,9 +407,9 @@ test_rows(void)
 			free(text);
 			continue;
 		}
-		if (!doctor_parse_main(&pf, text, &err) ||
-		    !doctor_parse_master(&pf, r->master ? r->master : master_plain, &err) ||
-		    !doctor_parse_overrides(&pf, r->overrides ? r->overrides : "", &err)) {
+		if (!postconf_parse_main(&pf, text, &err) ||
+		    !postconf_parse_master(&pf, r->master ? r->master : master_plain, &err) ||
+		    !postconf_parse_overrides(&pf, r->overrides ? r->overrides : "", &err)) {
 			tap_ok(0, "%s: postconf text parses", r->desc);
 			tap_diag("%s", err);
 			free(err);
@@ -428,7 +428,7 @@ test_rows(void)
 			}
 			doctor_report_free(&rep);
 		}
-		doctor_postfix_free(&pf);
+		postconf_free(&pf);
 		cfg_unref(cfg);
 		free(text);
 	}
@@ -445,7 +445,7 @@ test_counts_and_summary(void)
 		{ 3, 0, "doctor: 3 problems" },
 		{ 2, 1, "doctor: 2 problems, 1 warning" },
 	};
-	struct doctor_postfix pf = DOCTOR_POSTFIX_INIT;
+	struct postconf pf = POSTCONF_INIT;
 	struct doctor_report rep = DOCTOR_REPORT_INIT;
 	struct cfg *cfg = cfg_default();
 	char *err = NULL, *s;
@@ -461,7 +461,7 @@ test_counts_and_summary(void)
 		free(s);
 	}
 	/* Nothing set at all: the three problems, the two milter/maps ones. */
-	tap_ok(doctor_parse_main(&pf, "mail_version = 3.7.11\n", &err), "minimal main parses");
+	tap_ok(postconf_parse_main(&pf, "mail_version = 3.7.11\n", &err), "minimal main parses");
 	doctor_check(&pf, cfg, "r", NULL, "No such file or directory", &rep);
 	tap_is_long(rep.drp_problems, 5, "nothing set: 5 problems");
 	tap_is_long(rep.drp_warnings, 1, "nothing set: 1 warning (resolv.conf unreadable)");
@@ -470,44 +470,44 @@ test_counts_and_summary(void)
 	    "Postfix's resolver is not checked") != NULL, "unreadable resolver file: a warning");
 	free(s);
 	doctor_report_free(&rep);
-	doctor_postfix_free(&pf);
+	postconf_free(&pf);
 	cfg_unref(cfg);
 }
 
 static void
 test_parsers(void)
 {
-	struct doctor_postfix pf = DOCTOR_POSTFIX_INIT;
+	struct postconf pf = POSTCONF_INIT;
 	char *err = NULL;
 
-	tap_ok(doctor_parse_main(&pf, "a = 1\n\nb =\nc = x = y\na = 2", &err), "main: parses");
-	tap_is_str(doctor_param(&pf, "a"), "2", "main: the last definition wins");
-	tap_is_str(doctor_param(&pf, "b"), "", "main: empty value");
-	tap_is_str(doctor_param(&pf, "c"), "x = y", "main: '=' in the value");
-	tap_is_str(doctor_param(&pf, "d"), NULL, "main: unknown parameter is NULL");
-	tap_ok(!doctor_parse_main(&pf, "e = 1\nno equals sign\n", &err), "main: a bad line fails");
+	tap_ok(postconf_parse_main(&pf, "a = 1\n\nb =\nc = x = y\na = 2", &err), "main: parses");
+	tap_is_str(postconf_param(&pf, "a"), "2", "main: the last definition wins");
+	tap_is_str(postconf_param(&pf, "b"), "", "main: empty value");
+	tap_is_str(postconf_param(&pf, "c"), "x = y", "main: '=' in the value");
+	tap_is_str(postconf_param(&pf, "d"), NULL, "main: unknown parameter is NULL");
+	tap_ok(!postconf_parse_main(&pf, "e = 1\nno equals sign\n", &err), "main: a bad line fails");
 	tap_is_str(err, "unexpected postconf output line \"no equals sign\"", "main: the line is named");
 	free(err);
 	err = NULL;
-	tap_is_str(doctor_param(&pf, "e"), "1", "main: lines before the bad one are kept");
+	tap_is_str(postconf_param(&pf, "e"), "1", "main: lines before the bad one are kept");
 
-	tap_ok(doctor_parse_master(&pf, master_chroot, &err), "master: parses");
-	tap_is_long((long)pf.dpf_nservices, 2, "master: two services");
-	tap_is_str(pf.dpf_services[1].dsv_command, "smtp", "master: command");
-	tap_ok(pf.dpf_services[1].dsv_chroot, "master: chroot y");
-	tap_ok(!doctor_parse_master(&pf, "smtp inet n - y\n", &err), "master: short line fails");
+	tap_ok(postconf_parse_master(&pf, master_chroot, &err), "master: parses");
+	tap_is_long((long)pf.pc_nservices, 2, "master: two services");
+	tap_is_str(pf.pc_services[1].pcs_command, "smtp", "master: command");
+	tap_ok(pf.pc_services[1].pcs_chroot, "master: chroot y");
+	tap_ok(!postconf_parse_master(&pf, "smtp inet n - y\n", &err), "master: short line fails");
 	free(err);
 	err = NULL;
 
-	tap_ok(doctor_parse_overrides(&pf, "127.0.0.1:smtp/inet/smtpd_milters = inet:h:1, x\n", &err),
+	tap_ok(postconf_parse_overrides(&pf, "127.0.0.1:smtp/inet/smtpd_milters = inet:h:1, x\n", &err),
 	    "overrides: parses");
-	tap_is_str(pf.dpf_overrides[0].dov_service, "127.0.0.1:smtp", "overrides: service");
-	tap_is_str(pf.dpf_overrides[0].dov_type, "inet", "overrides: type");
-	tap_is_str(pf.dpf_overrides[0].dov_name, "smtpd_milters", "overrides: name");
-	tap_is_str(pf.dpf_overrides[0].dov_value, "inet:h:1, x", "overrides: value");
-	tap_ok(!doctor_parse_overrides(&pf, "smtpd_milters = x\n", &err), "overrides: no service fails");
+	tap_is_str(pf.pc_overrides[0].pco_service, "127.0.0.1:smtp", "overrides: service");
+	tap_is_str(pf.pc_overrides[0].pco_type, "inet", "overrides: type");
+	tap_is_str(pf.pc_overrides[0].pco_name, "smtpd_milters", "overrides: name");
+	tap_is_str(pf.pc_overrides[0].pco_value, "inet:h:1, x", "overrides: value");
+	tap_ok(!postconf_parse_overrides(&pf, "smtpd_milters = x\n", &err), "overrides: no service fails");
 	free(err);
-	doctor_postfix_free(&pf);
+	postconf_free(&pf);
 }
 
 static void
@@ -527,19 +527,19 @@ test_resolv_path(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		struct doctor_postfix pf = DOCTOR_POSTFIX_INIT;
+		struct postconf pf = POSTCONF_INIT;
 		char *err = NULL, *got;
 
-		if (!doctor_parse_main(&pf, paths[i].main, &err) ||
-		    !doctor_parse_master(&pf, paths[i].master, &err)) {
+		if (!postconf_parse_main(&pf, paths[i].main, &err) ||
+		    !postconf_parse_master(&pf, paths[i].master, &err)) {
 			tap_ok(0, "%s: parses", paths[i].desc);
 			free(err);
 		} else {
-			got = doctor_resolv_path(&pf);
+			got = postconf_resolv_path(&pf);
 			tap_is_str(got, paths[i].want, paths[i].desc);
 			free(got);
 		}
-		doctor_postfix_free(&pf);
+		postconf_free(&pf);
 	}
 }
 

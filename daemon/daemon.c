@@ -231,8 +231,6 @@ daemon_reload(void *cookie)
 	daemon_log_setup(cfg, true);
 	/* The one reload point: every face reads the generation in force. */
 	generation_swap(d->dm_gen, en);
-	if (d->dm_milter)
-		filter_set_cfg(cfg);
 	engine_unref(en);
 	cfg_unref(cfg);
 	daemon_arm_save(d);
@@ -403,13 +401,11 @@ daemon_main(int argc, char **argv)
 	d.dm_pc = probecache_new();
 	ask_engine_init(d.dm_cache, d.dm_gen, d.dm_pc);
 	if (*daemon_cfg(&d)->c_milter.cm_socket != '\0') {
-		cfg = generation_cfg(d.dm_gen);
-		if (filter_open(cfg, d.dm_gate, uid, gid, &err) != 0) {
+		if (filter_open(d.dm_gen, d.dm_gate, uid, gid, &err) != 0) {
 			fprintf(stderr, "danemilter: %s\n", err);
 			free(err);
 			return EX_OSERR;
 		}
-		cfg_unref(cfg);
 		d.dm_milter = true;
 	}
 	if (*daemon_cfg(&d)->c_metrics.cmt_listen != '\0' &&
@@ -489,12 +485,12 @@ daemon_main(int argc, char **argv)
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);
 	cache_free(d.dm_cache);
-	generation_free(d.dm_gen);
 	open_conns = d.dm_milter ? filter_connections() : 0;
 	if (open_conns == 0) {
 		/* no milter thread can reach these any more */
 		gate_destroy(d.dm_gate);
 		filter_free();
+		generation_free(d.dm_gen);
 		iv_deinit();
 	} else {
 		log_notice("milter: %d idle connections closed at exit", open_conns);

@@ -6,15 +6,15 @@
  * (engine thread) sets it up and binds its socket with filter_open(), runs
  * it on a thread of its own with filter_run() (smfi_main; SIGHUP, SIGTERM
  * and SIGINT are blocked there and in every thread libmilter creates, so
- * the engine thread gets them), swaps the configuration on reload with
- * filter_set_cfg() (each connection keeps the configuration it started
- * with) and stops it with filter_stop(). libmilter's worker threads ask
+ * the engine thread gets them) and stops it with filter_stop(). There is
+ * no reload call: a new connection takes the configuration of the
+ * generation in force (policy/generation.h) and keeps it until it closes. libmilter's worker threads ask
  * the engine for verdicts through the gate (milter/ask.h) and wait for
  * them with bounds only.
  *
- * The filter holds its own references on the cfg; the gate belongs to the
- * daemon, which may close it (late asks then fail) and must not free it
- * while filter_connections() > 0.
+ * Each connection holds its own reference on its cfg; the generation and
+ * the gate belong to the daemon, which may close the gate (late asks then
+ * fail) and must free neither while filter_connections() > 0.
  *
  * Implemented by milter/lifecycle.c (the functions below) and
  * milter/filter.c (libmilter's callbacks).
@@ -26,21 +26,20 @@
 
 #include "common/gate.h"
 #include "config/cfg.h"
+#include "policy/generation.h"
 
 /*
  * Engine thread, once, before filter_run(): register with libmilter and
- * bind cfg->c_milter.cm_socket (a unix socket is made mode 0660 and owned
+ * bind the milter.socket of gen's configuration (a unix socket is made mode 0660 and owned
  * by uid/gid when they are not -1). 0, or -1 with a malloc'ed *errp.
  */
-int filter_open(struct cfg *cfg, struct gate *g, int uid, int gid, char **errp);
+int filter_open(struct generation *gen, struct gate *g, int uid, int gid, char **errp);
 /*
  * Start smfi_main() on its own thread. When it returns (after
  * filter_stop(), or because libmilter stopped by itself), ended(arg) is
  * called from that thread. 0, or -1 with *errp.
  */
 int filter_run(void (*ended)(void *), void *arg, char **errp);
-/* Any thread: new connections use cfg from now on. */
-void filter_set_cfg(struct cfg *cfg);
 /*
  * Any thread: begin shutting down. Messages in progress go on; a new
  * connection or a new MAIL FROM gets a temporary failure (451 4.3.2).
@@ -59,7 +58,8 @@ bool filter_join(unsigned timeout_ms);
 /* Open milter connections / messages between MAIL FROM and their end. */
 int filter_connections(void);
 int filter_messages(void);
-/* Release the filter's cfg (only when filter_connections() == 0). */
+/* Forget the generation, free the socket spec (only when
+ * filter_connections() == 0). */
 void filter_free(void);
 
 #endif

@@ -2,20 +2,20 @@
  * lifecycle.c: the life of the filter (filter.h): registering with
  * libmilter and binding its socket (filter_open), the thread that runs
  * mfi_main (filter_run), the configuration new connections take
- * (filter_set_cfg, filter_cfg_get), shutting down (filter_drain,
+ * (filter_cfg_get: the generation in force), shutting down (filter_drain,
  * filter_stop, filter_poke, filter_join, filter_free) and the counters the
  * daemon drains by (filter_connections, filter_messages). The callbacks
  * are in milter/filter.c; what the two share is in milter/filter_private.h.
  *
- * Owns: the reference on the current cfg (F.f_cfg, swapped under
- * F.f_lock; each connection takes a reference of its own with
- * filter_cfg_get and drops it at close), the socket spec given to
+ * Owns: nothing of the configuration: it reads the daemon's generation
+ * (F.f_gen, policy/generation.h; each connection takes a cfg reference
+ * of its own with filter_cfg_get and drops it at close), the socket spec given to
  * libmilter (F.f_conn: libmilter may keep the pointer), the mfi_main
- * thread, and filter_shared (filter_private.h). filter_free releases the
- * cfg and the spec, once no connection is left.
+ * thread, and filter_shared (filter_private.h). filter_free forgets the
+ * generation and frees the spec, once no connection is left.
  *
  * Threads: filter_open, filter_run, filter_stop, filter_poke, filter_join
- * and filter_free on the engine thread; filter_set_cfg, filter_cfg_get,
+ * and filter_free on the engine thread; filter_cfg_get,
  * filter_drain and the counters on any thread. lifecycle_thread runs
  * mfi_main (and libmilter's threads start from it); libmilter's stop runs
  * on a detached thread of its own (lifecycle_stopper).
@@ -26,6 +26,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "common/deadline.h"
+#include "common/endpoint.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "milter/filter_private.h"
@@ -44,8 +46,8 @@
 struct filter_shared filter_shared;
 
 static struct {
-	pthread_mutex_t f_lock;         /* f_cfg */
-	struct cfg *f_cfg;
+	pthread_mutex_t f_lock;         /* f_gen */
+	struct generation *f_gen;       /* the daemon's: the configuration in force */
 	char *f_conn;                   /* the socket spec given to libmilter */
 	pthread_t f_thread;
 	bool f_started;
@@ -63,39 +65,46 @@ static struct {
 };
 
 int
-filter_open(struct cfg *cfg, struct gate *g, int uid, int gid, char **errp)
+filter_open(struct generation *gen, struct gate *g, int uid, int gid, char **errp)
 {
+	struct cfg *cfg = generation_cfg(gen);
 	const char *spec = cfg->c_milter.cm_socket;
+	struct endpoint ep;
 	const char *path;
+	int rc = -1;
 	char *host = filter_shared.fs_hostname;
 	const size_t hostlen = sizeof(filter_shared.fs_hostname);
 
 	if (gethostname(host, hostlen - 1) != 0 || !filter_token_ok(host))
 		filter_copy(host, hostlen, "localhost");
 	filter_shared.fs_gate = g;
-	F.f_cfg = cfg_ref(cfg);
+	F.f_gen = gen;
 	free(F.f_conn);
 	F.f_conn = xstrdup(spec);
 	if (mfi_setconn(F.f_conn) != MI_SUCCESS || mfi_register(&filter_desc) != MI_SUCCESS ||
 	    mfi_setbacklog(256) != MI_SUCCESS) {
 		*errp = xasprintf("milter: cannot set up libmilter for %s", spec);
-		return -1;
+		goto out;
 	}
 	errno = 0;
 	if (mfi_opensocket(true) != MI_SUCCESS) {
 		*errp = xasprintf("milter: cannot listen on %s: %s", spec,
 		    errno ? strerror(errno) : "in use, or not permitted");
-		return -1;
+		goto out;
 	}
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
-		path = strchr(spec, ':') + 1;
+	if (endpoint_parse(spec, ENDPOINT_MILTER, 0, &ep) == ENDPOINT_OK &&
+	    ep.ep_kind == ENDPOINT_UNIX) {
+		path = ep.ep_path;
 		if (chmod(path, 0660) != 0 ||
 		    ((uid != -1 || gid != -1) && chown(path, (uid_t)uid, (gid_t)gid) != 0)) {
 			*errp = xasprintf("milter: %s: %s", path, strerror(errno));
-			return -1;
+			goto out;
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	cfg_unref(cfg);
+	return rc;
 }
 
 static void *
@@ -149,22 +158,9 @@ filter_cfg_get(void)
 	struct cfg *c;
 
 	pthread_mutex_lock(&F.f_lock);
-	c = F.f_cfg ? cfg_ref(F.f_cfg) : NULL;
+	c = F.f_gen ? generation_cfg(F.f_gen) : NULL;
 	pthread_mutex_unlock(&F.f_lock);
 	return c;
-}
-
-void
-filter_set_cfg(struct cfg *cfg)
-{
-	struct cfg *old;
-
-	pthread_mutex_lock(&F.f_lock);
-	old = F.f_cfg;
-	F.f_cfg = cfg_ref(cfg);
-	pthread_mutex_unlock(&F.f_lock);
-	if (old)
-		cfg_unref(old);
 }
 
 /*
@@ -176,28 +172,36 @@ lifecycle_wake(const char *spec)
 {
 	struct addrinfo hints, *res = NULL;
 	struct sockaddr_un sun;
-	char port[8], host[256];
-	const char *p, *at;
+	struct endpoint ep;
+	char port[16], host[ENDPOINT_HOST_MAX];
+	size_t n;
 	int fd;
 
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+	if (endpoint_parse(spec, ENDPOINT_MILTER, 0, &ep) != ENDPOINT_OK)
+		return;
+	if (ep.ep_kind == ENDPOINT_UNIX) {
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
-		filter_copy(sun.sun_path, sizeof(sun.sun_path), strchr(spec, ':') + 1);
+		filter_copy(sun.sun_path, sizeof(sun.sun_path), ep.ep_path);
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
 			(void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 			close(fd);
 		}
 		return;
 	}
-	p = strchr(spec, ':') + 1;
-	filter_copy(port, sizeof(port), p);
-	port[strcspn(port, "@")] = '\0';
-	at = strchr(p, '@');
-	filter_copy(host, sizeof(host), at ? at + 1 : "127.0.0.1");
+	snprintf(port, sizeof(port), "%u", ep.ep_port);
+	/* No host: libmilter listens on every address; loopback reaches it.
+	 * A host written [addr] loses its brackets for getaddrinfo. */
+	if (ep.ep_host[0] == '\0')
+		filter_copy(host, sizeof(host), ep.ep_kind == ENDPOINT_INET6 ? "::1" : "127.0.0.1");
+	else if (ep.ep_host[0] == '[' && (n = strlen(ep.ep_host)) > 2 && ep.ep_host[n - 1] == ']') {
+		filter_copy(host, sizeof(host), ep.ep_host + 1);
+		host[n - 2] = '\0';
+	} else
+		filter_copy(host, sizeof(host), ep.ep_host);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_family = strncmp(spec, "inet6:", 6) == 0 ? AF_INET6 : AF_INET;
+	hints.ai_family = ep.ep_kind == ENDPOINT_INET6 ? AF_INET6 : AF_INET;
 	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
 		return;
 	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
@@ -291,14 +295,9 @@ filter_messages(void)
 void
 filter_free(void)
 {
-	struct cfg *old;
-
 	pthread_mutex_lock(&F.f_lock);
-	old = F.f_cfg;
-	F.f_cfg = NULL;
+	F.f_gen = NULL;
 	pthread_mutex_unlock(&F.f_lock);
-	if (old)
-		cfg_unref(old);
 	free(F.f_conn);
 	F.f_conn = NULL;
 }

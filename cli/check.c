@@ -1,5 +1,5 @@
 /*
- * check_main.c: `danemilter check [-c FILE] [--json] [--log] DOMAIN...`
+ * check.c: `danemilter check [-c FILE] [--json] [--log] DOMAIN...`
  *
  * The verdict of each domain (as `query`), then a STARTTLS probe of every
  * MX host and address under the policy the verdict implies (DANE with the

@@ -29,7 +29,7 @@
  *
  * The certificate work (PEM loading, names, digests, matching) is in
  * tls/cert.c and tls/tlsa.c; this file parses options, drives the lookup
- * and formats. Unlike the rest of milter/, it calls dns/ and tls/ directly:
+ * and formats. Unlike query and check, it calls dns/ and tls/ directly:
  * policy/ has no API for one host's TLSA RRset.
  *
  * Exit codes: 0 records printed / a usable published record matches;

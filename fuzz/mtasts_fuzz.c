@@ -9,7 +9,7 @@
  *
  * Besides memory errors the target aborts when the parsers break their
  * contract in mtasts_policy.h: a policy together with an error (or
- * neither), a mode out of range, max_age above the cap, more than 64 mx,
+ * neither), a mode out of range, max_age above the cap, more than MTASTS_MX_MAX mx,
  * an mx that is empty, not lower case or that a host it describes does
  * not match, mp_text not the input, mx missing outside mode none; a TXT id
  * that is empty, too long or not ALPHA/DIGIT, or left set after a
@@ -41,7 +41,7 @@ fuzz_policy(const uint8_t *data, size_t size)
 	if (p == NULL)
 		return;
 	if ((unsigned)p->mp_mode > MTASTS_MODE_NONE || p->mp_max_age > MTASTS_MAX_AGE_MAX ||
-	    p->mp_nmx > 64 || (p->mp_nmx == 0 && p->mp_mode != MTASTS_MODE_NONE) ||
+	    p->mp_nmx > MTASTS_MX_MAX || (p->mp_nmx == 0 && p->mp_mode != MTASTS_MODE_NONE) ||
 	    p->mp_refs != 1 || p->mp_text == NULL || memcmp(p->mp_text, data, size) != 0 ||
 	    p->mp_text[size] != '\0')
 		abort();

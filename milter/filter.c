@@ -260,6 +260,14 @@ filter_token_ok(const char *s)
 	return true;
 }
 
+/* While draining: a new message or recipient gets a temporary failure. */
+static sfsistat
+filter_refuse_draining(SMFICTX *ctx)
+{
+	mfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
+	return SMFIS_TEMPFAIL;
+}
+
 static sfsistat
 filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
@@ -308,8 +316,7 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 		fc->fc_refuse = true;
 		if (fc->fc_steps & SMFIP_NR_MAIL)
 			return SMFIS_NOREPLY;
-		mfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
-		return SMFIS_TEMPFAIL;
+		return filter_refuse_draining(ctx);
 	}
 	m = fc->fc_msg = fmsg_new();
 	filter_qid(ctx, m);
@@ -401,8 +408,7 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	sfsistat st;
 
 	if (fc->fc_refuse) {
-		mfi_setreply(ctx, "451", "4.3.2", "danemilter is restarting; try again later");
-		return SMFIS_TEMPFAIL;
+		return filter_refuse_draining(ctx);
 	}
 	if (m == NULL || argv == NULL || fc->fc_cfg == NULL)
 		return SMFIS_CONTINUE;

@@ -22,7 +22,7 @@
  *	value *WSP, key 1-32 characters (ALPHA/DIGIT first, then
  *	ALPHA/DIGIT/"_"/"-"/"."), value printable (SP inside, UTF-8 allowed,
  *	no other control characters, no NUL). Empty (or all-blank) lines are
- *	skipped. At most MTASTS_MX_LINES mx.
+ *	skipped. At most MTASTS_MX_MAX mx.
  *
  *	mtasts_policy_mx_match() is §4.1: "*." matches exactly one leftmost
  *	label, case-insensitively.
@@ -45,7 +45,6 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 
-#define MTASTS_MX_LINES         1024    /* mx lines accepted in one policy (64 KiB bounds it anyway) */
 #define MTASTS_KEY_MAX          32      /* sts-ext-name / sts-policy-ext-name */
 #define MTASTS_QUOTE_MAX        40      /* untrusted text quoted in messages */
 
@@ -320,9 +319,9 @@ mtasts_policy_parse_line(struct mtasts_policy_parser *pp, const char *s, size_t 
 	if (klen == 2 && memcmp(s, "mx", 2) == 0) {
 		char *mx;
 
-		if (p->mp_nmx == MTASTS_MX_LINES) {
+		if (p->mp_nmx == MTASTS_MX_MAX) {
 			sbuf_printf(&pp->pp_err, "line %u: more than %d mx lines", pp->pp_line,
-			    MTASTS_MX_LINES);
+			    MTASTS_MX_MAX);
 			return false;
 		}
 		if (!mtasts_policy_mx_valid(v, vlen))

@@ -32,6 +32,7 @@ enum mtasts_mode {
 #define MTASTS_ID_MAX           32              /* sts-id: 1-32 ALPHA/DIGIT */
 #define MTASTS_MAX_AGE_MAX      31557600u       /* max_age cap: one year */
 #define MTASTS_BODY_MAX         65536           /* largest policy body accepted */
+#define MTASTS_MX_MAX           1024            /* mx lines accepted in one policy (64 KiB bounds it anyway) */
 
 struct mtasts_policy {
 	enum mtasts_mode mp_mode;

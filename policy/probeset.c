@@ -69,17 +69,6 @@ probeset_verdict_name(enum probeset_verdict v)
 	return "?";
 }
 
-const char *
-probe_mode_name(enum probe_mode m)
-{
-	switch (m) {
-	case PROBE_DANE: return "dane";
-	case PROBE_PKIX: return "pkix";
-	case PROBE_NONE: return "none";
-	}
-	return "?";
-}
-
 static void ps_slot_filled(void *arg, size_t slot, const struct probe_result *r);
 
 /* ---------------------------------------------------------------- a run */

@@ -81,6 +81,5 @@ struct probeset *probeset_start(struct engine *en, struct probecache *pc,
 void probeset_cancel(struct probeset *ps);
 
 const char *probeset_verdict_name(enum probeset_verdict v);    /* "pass", "fail", "temperror", "skipped" */
-const char *probe_mode_name(enum probe_mode m);                 /* "dane", "pkix", "none" */
 
 #endif

@@ -109,7 +109,7 @@ stsfetch_ssl_ctx(CURL *e, void *ssl_ctx, void *arg)
 	struct stsfetch_req *r = arg;
 
 	(void)e;
-	return tls_pkix_dns_id_only(ssl_ctx, r->sr_host) == 0 ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
+	return pkix_dns_id_only(ssl_ctx, r->sr_host) == 0 ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
 }
 
 static void stsfetch_drain(struct stsfetch *f);

@@ -7,7 +7,7 @@
 #include <openssl/x509v3.h>
 
 int
-tls_pkix_dns_id_only(void *ssl_ctx, const char *host)
+pkix_dns_id_only(void *ssl_ctx, const char *host)
 {
 	X509_VERIFY_PARAM *param = SSL_CTX_get0_param((SSL_CTX *)ssl_ctx);
 

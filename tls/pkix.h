@@ -10,6 +10,6 @@
  * in the certificate's subjectAltName, never the subject CN (RFC 8461
  * §3.3, RFC 6125). ssl_ctx is an SSL_CTX *. 0, or -1 when OpenSSL refused.
  */
-int tls_pkix_dns_id_only(void *ssl_ctx, const char *host);
+int pkix_dns_id_only(void *ssl_ctx, const char *host);
 
 #endif

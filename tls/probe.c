@@ -84,6 +84,17 @@ struct probe {
 	void *p_arg;
 };
 
+const char *
+probe_mode_name(enum probe_mode m)
+{
+	switch (m) {
+	case PROBE_DANE: return "dane";
+	case PROBE_PKIX: return "pkix";
+	case PROBE_NONE: return "none";
+	}
+	return "?";
+}
+
 /* ------------------------------------------------------------- names */
 
 const char *

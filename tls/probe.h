@@ -100,4 +100,7 @@ void probe_cancel(struct probe *p);
 const char *probe_status_name(enum probe_status s);     /* "pass", "fail", "error" */
 const char *probe_reason_name(enum probe_reason r);     /* "starttls-not-supported", ... ("" for none) */
 
+/* "dane", "pkix", "none". */
+const char *probe_mode_name(enum probe_mode m);
+
 #endif

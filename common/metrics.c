@@ -157,8 +157,6 @@ metrics_zero(struct metrics_family *f)
 	atomic_store_explicit(&f->mf_sum_us, 0, memory_order_relaxed);
 }
 
-static void metrics_reset_danemilter(void);
-
 void
 metrics_reset(void)
 {
@@ -166,7 +164,6 @@ metrics_reset(void)
 
 	for (f = metrics_head_f; f != NULL; f = f->mf_next)
 		metrics_zero(f);
-	metrics_reset_danemilter();
 }
 
 /* ---- rendering ---- */
@@ -257,7 +254,7 @@ metrics_render_values(struct sbuf *sb, const struct metrics_family *f)
 }
 
 void
-metrics_render_registered(struct sbuf *sb, const char *version)
+metrics_render(struct sbuf *sb, const char *version)
 {
 	const struct metrics_family *f;
 
@@ -269,227 +266,4 @@ metrics_render_registered(struct sbuf *sb, const char *version)
 		else
 			metrics_render_values(sb, f);
 	}
-}
-
-/* ---- danemilter's families (to move to the modules that count them) ---- */
-
-#define PFX             "danemilter_"
-
-static const char *const metrics_policy_names[] = {
-	"dane-only", "dane", "secure", "none", "temperror", "other"
-};
-static const char *const metrics_source_names[] = { "dane", "mta-sts", "config", "none" };
-static const char *const metrics_dns_names[] = {
-	"records", "nodata", "nxdomain", "error", "timeout"
-};
-static const char *const metrics_fetch_names[] = { "ok", "error" };
-static const char *const metrics_probe_names[] = { "pass", "fail", "error" };
-static const char *const metrics_reason_names[] = {
-	"none", "starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
-	"certificate-not-trusted", "validation-failure", "tlsa-invalid"
-};
-static const char *const metrics_action_names[] = {
-	"accept", "tag", "quarantine", "reject", "tempfail"
-};
-static const char *const metrics_rcpt_names[] = { "4xx", "5xx" };
-static const char *const metrics_reply_names[] = { "OK", "NOTFOUND", "TEMP", "PERM" };
-
-_Static_assert(METRICS_NELEM(metrics_policy_names) == METRICS_POLICY_N, "policy names");
-_Static_assert(METRICS_NELEM(metrics_source_names) == METRICS_SOURCE_N, "source names");
-_Static_assert(METRICS_NELEM(metrics_dns_names) == METRICS_DNS_N, "dns names");
-_Static_assert(METRICS_NELEM(metrics_fetch_names) == METRICS_FETCH_N, "fetch names");
-_Static_assert(METRICS_NELEM(metrics_probe_names) == METRICS_PROBE_N, "probe names");
-_Static_assert(METRICS_NELEM(metrics_reason_names) == METRICS_REASON_N, "reason names");
-_Static_assert(METRICS_NELEM(metrics_action_names) == METRICS_ACTION_N, "action names");
-_Static_assert(METRICS_NELEM(metrics_rcpt_names) == METRICS_RCPT_N, "rcpt names");
-_Static_assert(METRICS_NELEM(metrics_reply_names) == METRICS_REPLY_N, "reply names");
-
-/* DNS queries: 1 ms .. 10 s. */
-static const unsigned long metrics_dns_bounds[] = {
-	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 2500000, 5000000, 10000000
-};
-static const char *const metrics_dns_le[] = {
-	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
-	"1", "2.5", "5", "10"
-};
-/* MTA-STS fetches (address lookup + HTTPS): 5 ms .. 60 s. */
-static const unsigned long metrics_fetch_bounds[] = {
-	5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 2500000, 5000000, 10000000, 30000000, 60000000
-};
-static const char *const metrics_fetch_le[] = {
-	"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
-	"1", "2.5", "5", "10", "30", "60"
-};
-
-static struct metrics_family metrics_verdicts_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "verdicts_total",
-	    "Verdicts of completed resolutions (not cache hits), by Postfix policy level and source."),
-	METRICS_LABEL2("policy", metrics_policy_names, "source", metrics_source_names),
-};
-static struct metrics_family metrics_dns_hist_f = {
-	METRICS_HEAD(METRICS_HISTOGRAM, PFX "dns_query_duration_seconds",
-	    "Time from the start of a DNS query to its answer, error or timeout."),
-	METRICS_BUCKETS(metrics_dns_bounds, metrics_dns_le),
-};
-static struct metrics_family metrics_dns_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "dns_queries_total", "DNS queries answered, by result."),
-	METRICS_LABEL1("result", metrics_dns_names),
-};
-static struct metrics_family metrics_fetch_hist_f = {
-	METRICS_HEAD(METRICS_HISTOGRAM, PFX "mtasts_fetch_duration_seconds",
-	    "Time of an MTA-STS policy fetch, from the policy host's address lookup to the parsed policy or the failure."),
-	METRICS_BUCKETS(metrics_fetch_bounds, metrics_fetch_le),
-};
-static struct metrics_family metrics_fetch_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "mtasts_fetches_total", "MTA-STS policy fetches, by result."),
-	METRICS_LABEL1("result", metrics_fetch_names),
-};
-static struct metrics_family metrics_probes_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "probes_total",
-	    "TLS probes of MX hosts run (not probe cache hits), by result and RFC 8460 reason."),
-	METRICS_LABEL2("result", metrics_probe_names, "reason", metrics_reason_names),
-};
-static struct metrics_family metrics_actions_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "milter_messages_total",
-	    "Messages at end of data, by the action taken."),
-	METRICS_LABEL1("action", metrics_action_names),
-};
-static struct metrics_family metrics_rcpt_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "milter_rcpt_refused_total",
-	    "Recipients refused at RCPT TO, by reply class."),
-	METRICS_LABEL1("code", metrics_rcpt_names),
-};
-static struct metrics_family metrics_replies_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "socketmap_requests_total",
-	    "Socketmap (Postfix TLS policy) requests answered, by reply."),
-	METRICS_LABEL1("reply", metrics_reply_names),
-};
-
-/* The cache's numbers: read at render time from the caller's snapshot. */
-static void
-metrics_read_hits(void *arg, unsigned long *cells, size_t n)
-{
-	cells[0] = ((const struct metrics_cache *)arg)->mc_hits;
-}
-
-static void
-metrics_read_misses(void *arg, unsigned long *cells, size_t n)
-{
-	cells[0] = ((const struct metrics_cache *)arg)->mc_misses;
-}
-
-static void
-metrics_read_entries(void *arg, unsigned long *cells, size_t n)
-{
-	cells[0] = ((const struct metrics_cache *)arg)->mc_entries;
-}
-
-static void
-metrics_read_evictions(void *arg, unsigned long *cells, size_t n)
-{
-	cells[0] = ((const struct metrics_cache *)arg)->mc_evictions;
-}
-
-static struct metrics_family metrics_hits_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "cache_hits_total",
-	    "Verdict cache lookups answered from the cache."),
-	.mf_read = metrics_read_hits,
-};
-static struct metrics_family metrics_misses_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "cache_misses_total",
-	    "Verdict cache lookups that started or joined a resolution."),
-	.mf_read = metrics_read_misses,
-};
-static struct metrics_family metrics_entries_f = {
-	METRICS_HEAD(METRICS_GAUGE, PFX "cache_entries", "Domains in the verdict cache."),
-	.mf_read = metrics_read_entries,
-};
-static struct metrics_family metrics_evictions_f = {
-	METRICS_HEAD(METRICS_COUNTER, PFX "cache_evictions_total",
-	    "Verdict cache entries evicted past cache.max_entries."),
-	.mf_read = metrics_read_evictions,
-};
-
-/* In the order of the exposition. */
-static struct metrics_family *const metrics_danemilter[] = {
-	&metrics_verdicts_f,
-	&metrics_hits_f, &metrics_misses_f, &metrics_entries_f, &metrics_evictions_f,
-	&metrics_dns_hist_f, &metrics_dns_f, &metrics_fetch_hist_f, &metrics_fetch_f,
-	&metrics_probes_f, &metrics_actions_f, &metrics_rcpt_f, &metrics_replies_f
-};
-
-static void
-metrics_reset_danemilter(void)
-{
-	size_t i;
-
-	for (i = 0; i < METRICS_NELEM(metrics_danemilter); i++)
-		metrics_zero(metrics_danemilter[i]);
-}
-
-void
-metrics_verdict(enum metrics_policy policy, enum metrics_source source)
-{
-	metrics_inc(&metrics_verdicts_f, policy, source);
-}
-
-void
-metrics_dns_query(enum metrics_dns result, uint64_t elapsed_us)
-{
-	metrics_inc(&metrics_dns_f, result, 0);
-	metrics_observe(&metrics_dns_hist_f, elapsed_us);
-}
-
-void
-metrics_mtasts_fetch(enum metrics_fetch result, uint64_t elapsed_us)
-{
-	metrics_inc(&metrics_fetch_f, result, 0);
-	metrics_observe(&metrics_fetch_hist_f, elapsed_us);
-}
-
-void
-metrics_probe(enum metrics_probe result, enum metrics_reason reason)
-{
-	metrics_inc(&metrics_probes_f, result, reason);
-}
-
-void
-metrics_milter_message(enum metrics_action action)
-{
-	metrics_inc(&metrics_actions_f, action, 0);
-}
-
-void
-metrics_rcpt_refused(enum metrics_rcpt code)
-{
-	metrics_inc(&metrics_rcpt_f, code, 0);
-}
-
-void
-metrics_socketmap_reply(enum metrics_reply reply)
-{
-	metrics_inc(&metrics_replies_f, reply, 0);
-}
-
-void
-metrics_render(struct sbuf *sb, const char *version, const struct metrics_cache *cache)
-{
-	static struct metrics_cache snapshot;
-	size_t i;
-
-	for (i = 0; i < METRICS_NELEM(metrics_danemilter); i++)
-		metrics_unregister(metrics_danemilter[i]);
-	if (cache != NULL)
-		snapshot = *cache;
-	for (i = 0; i < METRICS_NELEM(metrics_danemilter); i++) {
-		if (metrics_danemilter[i]->mf_read != NULL) {
-			if (cache == NULL)
-				continue;
-			metrics_danemilter[i]->mf_arg = &snapshot;
-		}
-		metrics_register(metrics_danemilter[i]);
-	}
-	metrics_render_registered(sb, version);
 }

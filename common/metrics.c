@@ -1,12 +1,13 @@
 /*
  * metrics.c: see metrics.h.
  *
- * Storage: one static struct of C11 atomic counters, arrays indexed by the
- * label enums. A histogram keeps one non-cumulative counter per bucket
- * (the last one is +Inf) and the sum in microseconds; its _count is the
- * sum of its buckets, so _count always equals the +Inf bucket even while
- * other threads observe. Label names and values live in tables parallel
- * to the enums (checked by _Static_assert).
+ * Storage: each family's cells are C11 atomic counters inside the family;
+ * cell (i, j) of a labelled family is mf_cells[i * n2 + j]. A histogram
+ * keeps one non-cumulative counter per bucket in mf_cells[0 .. nbounds]
+ * (the last one is +Inf) and the sum in microseconds in mf_sum_us; its
+ * _count is the sum of its buckets, so _count always equals the +Inf
+ * bucket even while other threads observe. The render list is a singly
+ * linked list through mf_next, head and tail here.
  *
  * EXPOSITION (text format 0.0.4)
  *	# HELP NAME TEXT
@@ -17,223 +18,161 @@
  */
 #include "metrics.h"
 
-#include <stdatomic.h>
-#include <stddef.h>
 #include <stdio.h>
 
 #include "log.h"
 
 _Static_assert(ATOMIC_LONG_LOCK_FREE == 2, "atomic unsigned long must be lock-free");
 
-#define NELEM(a)        (sizeof(a) / sizeof((a)[0]))
-#define PFX             "danemilter_"
-
-typedef atomic_ulong metrics_counter;
-
-#define HIST_MAX_BOUNDS 16
-
-struct metrics_hist_def {
-	const char *hd_name;
-	const char *hd_help;
-	const unsigned long *hd_bounds_us;      /* ascending */
-	const char *const *hd_le;               /* the same bounds as label text */
-	size_t hd_nbounds;
-};
-
-struct metrics_hist {
-	metrics_counter mh_bucket[HIST_MAX_BOUNDS + 1];        /* last: above every bound */
-	metrics_counter mh_sum_us;
-};
-
-static const char *const metrics_policy_names[] = {
-	"dane-only", "dane", "secure", "none", "temperror", "other"
-};
-static const char *const metrics_source_names[] = { "dane", "mta-sts", "config", "none" };
-static const char *const metrics_dns_names[] = {
-	"records", "nodata", "nxdomain", "error", "timeout"
-};
-static const char *const metrics_fetch_names[] = { "ok", "error" };
-static const char *const metrics_probe_names[] = { "pass", "fail", "error" };
-static const char *const metrics_reason_names[] = {
-	"none", "starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
-	"certificate-not-trusted", "validation-failure", "tlsa-invalid"
-};
-static const char *const metrics_action_names[] = {
-	"accept", "tag", "quarantine", "reject", "tempfail"
-};
-static const char *const metrics_rcpt_names[] = { "4xx", "5xx" };
-static const char *const metrics_reply_names[] = { "OK", "NOTFOUND", "TEMP", "PERM" };
-
-_Static_assert(NELEM(metrics_policy_names) == METRICS_POLICY_N, "policy names");
-_Static_assert(NELEM(metrics_source_names) == METRICS_SOURCE_N, "source names");
-_Static_assert(NELEM(metrics_dns_names) == METRICS_DNS_N, "dns names");
-_Static_assert(NELEM(metrics_fetch_names) == METRICS_FETCH_N, "fetch names");
-_Static_assert(NELEM(metrics_probe_names) == METRICS_PROBE_N, "probe names");
-_Static_assert(NELEM(metrics_reason_names) == METRICS_REASON_N, "reason names");
-_Static_assert(NELEM(metrics_action_names) == METRICS_ACTION_N, "action names");
-_Static_assert(NELEM(metrics_rcpt_names) == METRICS_RCPT_N, "rcpt names");
-_Static_assert(NELEM(metrics_reply_names) == METRICS_REPLY_N, "reply names");
-
-/* DNS queries: 1 ms .. 10 s. */
-static const unsigned long metrics_dns_bounds[] = {
-	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 2500000, 5000000, 10000000
-};
-static const char *const metrics_dns_le[] = {
-	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
-	"1", "2.5", "5", "10"
-};
-/* MTA-STS fetches (address lookup + HTTPS): 5 ms .. 60 s. */
-static const unsigned long metrics_fetch_bounds[] = {
-	5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 2500000, 5000000, 10000000, 30000000, 60000000
-};
-static const char *const metrics_fetch_le[] = {
-	"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
-	"1", "2.5", "5", "10", "30", "60"
-};
-_Static_assert(NELEM(metrics_dns_bounds) == NELEM(metrics_dns_le) &&
-    NELEM(metrics_dns_bounds) <= HIST_MAX_BOUNDS, "dns buckets");
-_Static_assert(NELEM(metrics_fetch_bounds) == NELEM(metrics_fetch_le) &&
-    NELEM(metrics_fetch_bounds) <= HIST_MAX_BOUNDS, "fetch buckets");
-
-static const struct metrics_hist_def metrics_dns_hist = {
-	PFX "dns_query_duration_seconds",
-	"Time from the start of a DNS query to its answer, error or timeout.",
-	metrics_dns_bounds, metrics_dns_le, NELEM(metrics_dns_bounds)
-};
-static const struct metrics_hist_def metrics_fetch_hist = {
-	PFX "mtasts_fetch_duration_seconds",
-	"Time of an MTA-STS policy fetch, from the policy host's address lookup to the parsed policy or the failure.",
-	metrics_fetch_bounds, metrics_fetch_le, NELEM(metrics_fetch_bounds)
-};
-
-static struct {
-	metrics_counter m_verdicts[METRICS_POLICY_N][METRICS_SOURCE_N];
-	metrics_counter m_dns[METRICS_DNS_N];
-	struct metrics_hist m_dns_hist;
-	metrics_counter m_fetches[METRICS_FETCH_N];
-	struct metrics_hist m_fetch_hist;
-	metrics_counter m_probes[METRICS_PROBE_N][METRICS_REASON_N];
-	metrics_counter m_actions[METRICS_ACTION_N];
-	metrics_counter m_rcpt[METRICS_RCPT_N];
-	metrics_counter m_replies[METRICS_REPLY_N];
-} M;
+static struct metrics_family *metrics_head_f, *metrics_tail_f;
 
 /* ---- counting ---- */
 
-static inline void
-metrics_add(metrics_counter *c, unsigned long n)
+static inline size_t
+metrics_nvalues(const struct metrics_family *f, int k)
 {
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	return f->mf_label[k].ml_name != NULL ? f->mf_label[k].ml_n : 1;
 }
 
-static inline unsigned long
-metrics_get(const metrics_counter *c)
+/* The cell (i, j) of a counter or gauge; aborts when out of range. */
+static atomic_ulong *
+metrics_cell(struct metrics_family *f, size_t i, size_t j, const char *op)
 {
-	return atomic_load_explicit((metrics_counter *)c, memory_order_relaxed);
+	size_t n1 = metrics_nvalues(f, 0), n2 = metrics_nvalues(f, 1);
+
+	if (f->mf_type == METRICS_HISTOGRAM || f->mf_read != NULL)
+		log_abort("metrics: %s: %s on a %s", f->mf_name, op,
+		    f->mf_read != NULL ? "family read at scrape time" : "histogram");
+	if (i >= n1 || j >= n2)
+		log_abort("metrics: %s: label index (%zu, %zu) out of range (%zu, %zu)",
+		    f->mf_name, i, j, n1, n2);
+	return &f->mf_cells[i * n2 + j];
 }
 
-#define METRICS_CHECK(v, n, what) do { \
-	if ((unsigned)(v) >= (unsigned)(n)) \
-		log_abort("metrics: %s %d out of range", what, (int)(v)); \
-} while (0)
+void
+metrics_add(struct metrics_family *f, size_t i, size_t j, unsigned long n)
+{
+	atomic_fetch_add_explicit(metrics_cell(f, i, j, "add"), n, memory_order_relaxed);
+}
 
-static void
-metrics_observe(const struct metrics_hist_def *def, struct metrics_hist *h, uint64_t us)
+void
+metrics_inc(struct metrics_family *f, size_t i, size_t j)
+{
+	metrics_add(f, i, j, 1);
+}
+
+void
+metrics_set(struct metrics_family *f, size_t i, size_t j, unsigned long v)
+{
+	if (f->mf_type != METRICS_GAUGE)
+		log_abort("metrics: %s: set on a counter or histogram", f->mf_name);
+	atomic_store_explicit(metrics_cell(f, i, j, "set"), v, memory_order_relaxed);
+}
+
+void
+metrics_observe(struct metrics_family *f, uint64_t us)
 {
 	size_t i;
 
-	for (i = 0; i < def->hd_nbounds && us > def->hd_bounds_us[i]; i++)
+	if (f->mf_type != METRICS_HISTOGRAM)
+		log_abort("metrics: %s: observe on a counter or gauge", f->mf_name);
+	for (i = 0; i < f->mf_nbounds && us > f->mf_bounds_us[i]; i++)
 		;
-	metrics_add(&h->mh_bucket[i], 1);
-	metrics_add(&h->mh_sum_us, (unsigned long)us);
+	atomic_fetch_add_explicit(&f->mf_cells[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->mf_sum_us, (unsigned long)us, memory_order_relaxed);
+}
+
+/* ---- the registry ---- */
+
+static void
+metrics_check(const struct metrics_family *f)
+{
+	size_t k;
+
+	if (f->mf_name == NULL || f->mf_help == NULL)
+		log_abort("metrics: a family without a name or HELP text");
+	if (f->mf_label[0].ml_name == NULL && f->mf_label[1].ml_name != NULL)
+		log_abort("metrics: %s: a second label without a first", f->mf_name);
+	for (k = 0; k < 2; k++)
+		if (f->mf_label[k].ml_name != NULL &&
+		    (f->mf_label[k].ml_values == NULL || f->mf_label[k].ml_n == 0))
+			log_abort("metrics: %s: label %s without values", f->mf_name,
+			    f->mf_label[k].ml_name);
+	if (metrics_nvalues(f, 0) * metrics_nvalues(f, 1) > METRICS_CELLS_MAX)
+		log_abort("metrics: %s: more than %d cells", f->mf_name, METRICS_CELLS_MAX);
+	if (f->mf_type != METRICS_HISTOGRAM) {
+		if (f->mf_nbounds != 0 || f->mf_bounds_us != NULL)
+			log_abort("metrics: %s: bucket bounds on a counter or gauge", f->mf_name);
+		return;
+	}
+	if (f->mf_label[0].ml_name != NULL || f->mf_read != NULL)
+		log_abort("metrics: %s: a histogram has no labels and no read callback",
+		    f->mf_name);
+	if (f->mf_nbounds == 0 || f->mf_nbounds >= METRICS_CELLS_MAX ||
+	    f->mf_bounds_us == NULL || f->mf_le == NULL)
+		log_abort("metrics: %s: histogram bounds missing or too many", f->mf_name);
+	for (k = 1; k < f->mf_nbounds; k++)
+		if (f->mf_bounds_us[k] <= f->mf_bounds_us[k - 1])
+			log_abort("metrics: %s: bounds not ascending", f->mf_name);
 }
 
 void
-metrics_verdict(enum metrics_policy policy, enum metrics_source source)
+metrics_register(struct metrics_family *f)
 {
-	METRICS_CHECK(policy, METRICS_POLICY_N, "policy");
-	METRICS_CHECK(source, METRICS_SOURCE_N, "source");
-	metrics_add(&M.m_verdicts[policy][source], 1);
+	if (f->mf_registered)
+		return;
+	metrics_check(f);
+	f->mf_next = NULL;
+	if (metrics_tail_f != NULL)
+		metrics_tail_f->mf_next = f;
+	else
+		metrics_head_f = f;
+	metrics_tail_f = f;
+	f->mf_registered = true;
 }
 
 void
-metrics_dns_query(enum metrics_dns result, uint64_t elapsed_us)
+metrics_unregister(struct metrics_family *f)
 {
-	METRICS_CHECK(result, METRICS_DNS_N, "dns result");
-	metrics_add(&M.m_dns[result], 1);
-	metrics_observe(&metrics_dns_hist, &M.m_dns_hist, elapsed_us);
-}
+	struct metrics_family **pp, *prev = NULL;
 
-void
-metrics_mtasts_fetch(enum metrics_fetch result, uint64_t elapsed_us)
-{
-	METRICS_CHECK(result, METRICS_FETCH_N, "fetch result");
-	metrics_add(&M.m_fetches[result], 1);
-	metrics_observe(&metrics_fetch_hist, &M.m_fetch_hist, elapsed_us);
-}
-
-void
-metrics_probe(enum metrics_probe result, enum metrics_reason reason)
-{
-	METRICS_CHECK(result, METRICS_PROBE_N, "probe result");
-	METRICS_CHECK(reason, METRICS_REASON_N, "probe reason");
-	metrics_add(&M.m_probes[result][reason], 1);
-}
-
-void
-metrics_milter_message(enum metrics_action action)
-{
-	METRICS_CHECK(action, METRICS_ACTION_N, "action");
-	metrics_add(&M.m_actions[action], 1);
-}
-
-void
-metrics_rcpt_refused(enum metrics_rcpt code)
-{
-	METRICS_CHECK(code, METRICS_RCPT_N, "rcpt code");
-	metrics_add(&M.m_rcpt[code], 1);
-}
-
-void
-metrics_socketmap_reply(enum metrics_reply reply)
-{
-	METRICS_CHECK(reply, METRICS_REPLY_N, "socketmap reply");
-	metrics_add(&M.m_replies[reply], 1);
+	if (!f->mf_registered)
+		return;
+	for (pp = &metrics_head_f; *pp != f; pp = &(*pp)->mf_next)
+		prev = *pp;
+	*pp = f->mf_next;
+	if (metrics_tail_f == f)
+		metrics_tail_f = prev;
+	f->mf_next = NULL;
+	f->mf_registered = false;
 }
 
 static void
-metrics_zero(metrics_counter *c, size_t n)
+metrics_zero(struct metrics_family *f)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		atomic_store_explicit(&c[i], 0, memory_order_relaxed);
-}
-
-static void
-metrics_zero_hist(struct metrics_hist *h)
-{
-	metrics_zero(h->mh_bucket, NELEM(h->mh_bucket));
-	atomic_store_explicit(&h->mh_sum_us, 0, memory_order_relaxed);
+	for (i = 0; i < METRICS_CELLS_MAX; i++)
+		atomic_store_explicit(&f->mf_cells[i], 0, memory_order_relaxed);
+	atomic_store_explicit(&f->mf_sum_us, 0, memory_order_relaxed);
 }
 
 void
 metrics_reset(void)
 {
-	metrics_zero(&M.m_verdicts[0][0], (size_t)METRICS_POLICY_N * METRICS_SOURCE_N);
-	metrics_zero(M.m_dns, NELEM(M.m_dns));
-	metrics_zero_hist(&M.m_dns_hist);
-	metrics_zero(M.m_fetches, NELEM(M.m_fetches));
-	metrics_zero_hist(&M.m_fetch_hist);
-	metrics_zero(&M.m_probes[0][0], (size_t)METRICS_PROBE_N * METRICS_REASON_N);
-	metrics_zero(M.m_actions, NELEM(M.m_actions));
-	metrics_zero(M.m_rcpt, NELEM(M.m_rcpt));
-	metrics_zero(M.m_replies, NELEM(M.m_replies));
+	struct metrics_family *f;
+
+	for (f = metrics_head_f; f != NULL; f = f->mf_next)
+		metrics_zero(f);
 }
 
 /* ---- rendering ---- */
+
+static unsigned long
+metrics_get(const atomic_ulong *c)
+{
+	return atomic_load_explicit((atomic_ulong *)c, memory_order_relaxed);
+}
 
 /* A label value, escaped: backslash, double quote and line feed. */
 static void
@@ -273,93 +212,58 @@ metrics_line(struct sbuf *sb, const char *name, const char *k1, const char *v1,
 	sbuf_printf(sb, " %lu\n", value);
 }
 
-/* A counter family with one label over a closed enum. */
 static void
-metrics_family1(struct sbuf *sb, const char *name, const char *help, const char *label,
-    const char *const *values, const metrics_counter *c, size_t n)
-{
-	size_t i;
-
-	metrics_head(sb, name, "counter", help);
-	for (i = 0; i < n; i++)
-		metrics_line(sb, name, label, values[i], NULL, NULL, metrics_get(&c[i]));
-}
-
-static void
-metrics_histogram(struct sbuf *sb, const struct metrics_hist_def *def,
-    const struct metrics_hist *h)
+metrics_render_histogram(struct sbuf *sb, const struct metrics_family *f)
 {
 	unsigned long cum = 0, sum_us;
 	size_t i;
 
-	metrics_head(sb, def->hd_name, "histogram", def->hd_help);
-	for (i = 0; i <= def->hd_nbounds; i++) {
-		cum += metrics_get(&h->mh_bucket[i]);
-		sbuf_printf(sb, "%s_bucket{le=\"%s\"} %lu\n", def->hd_name,
-		    i < def->hd_nbounds ? def->hd_le[i] : "+Inf", cum);
+	metrics_head(sb, f->mf_name, "histogram", f->mf_help);
+	for (i = 0; i <= f->mf_nbounds; i++) {
+		cum += metrics_get(&f->mf_cells[i]);
+		sbuf_printf(sb, "%s_bucket{le=\"%s\"} %lu\n", f->mf_name,
+		    i < f->mf_nbounds ? f->mf_le[i] : "+Inf", cum);
 	}
-	sum_us = metrics_get(&h->mh_sum_us);
-	sbuf_printf(sb, "%s_sum %lu.%06lu\n", def->hd_name, sum_us / 1000000UL,
+	sum_us = metrics_get(&f->mf_sum_us);
+	sbuf_printf(sb, "%s_sum %lu.%06lu\n", f->mf_name, sum_us / 1000000UL,
 	    sum_us % 1000000UL);
-	sbuf_printf(sb, "%s_count %lu\n", def->hd_name, cum);
+	sbuf_printf(sb, "%s_count %lu\n", f->mf_name, cum);
 }
 
+/* A counter or gauge: every label combination, first label outer. */
 static void
-metrics_single(struct sbuf *sb, const char *name, const char *type, const char *help,
-    unsigned long value)
+metrics_render_values(struct sbuf *sb, const struct metrics_family *f)
 {
-	metrics_head(sb, name, type, help);
-	metrics_line(sb, name, NULL, NULL, NULL, NULL, value);
+	const struct metrics_label *l1 = &f->mf_label[0], *l2 = &f->mf_label[1];
+	size_t n1 = metrics_nvalues(f, 0), n2 = metrics_nvalues(f, 1), i, j;
+	unsigned long values[METRICS_CELLS_MAX] = { 0 };
+
+	if (f->mf_read != NULL)
+		f->mf_read(f->mf_arg, values, n1 * n2);
+	else
+		for (i = 0; i < n1 * n2; i++)
+			values[i] = metrics_get(&f->mf_cells[i]);
+	metrics_head(sb, f->mf_name, f->mf_type == METRICS_GAUGE ? "gauge" : "counter",
+	    f->mf_help);
+	for (i = 0; i < n1; i++)
+		for (j = 0; j < n2; j++)
+			metrics_line(sb, f->mf_name,
+			    l1->ml_name, l1->ml_name != NULL ? l1->ml_values[i] : NULL,
+			    l2->ml_name, l2->ml_name != NULL ? l2->ml_values[j] : NULL,
+			    values[i * n2 + j]);
 }
 
 void
-metrics_render(struct sbuf *sb, const char *version, const struct metrics_cache *cache)
+metrics_render(struct sbuf *sb, const char *version)
 {
-	size_t i, j;
+	const struct metrics_family *f;
 
-	metrics_head(sb, PFX "build_info", "gauge", "The danemilter version; always 1.");
-	metrics_line(sb, PFX "build_info", "version", version, NULL, NULL, 1);
-
-	metrics_head(sb, PFX "verdicts_total", "counter",
-	    "Verdicts of completed resolutions (not cache hits), by Postfix policy level and source.");
-	for (i = 0; i < METRICS_POLICY_N; i++)
-		for (j = 0; j < METRICS_SOURCE_N; j++)
-			metrics_line(sb, PFX "verdicts_total", "policy", metrics_policy_names[i],
-			    "source", metrics_source_names[j], metrics_get(&M.m_verdicts[i][j]));
-
-	if (cache != NULL) {
-		metrics_single(sb, PFX "cache_hits_total", "counter",
-		    "Verdict cache lookups answered from the cache.", cache->mc_hits);
-		metrics_single(sb, PFX "cache_misses_total", "counter",
-		    "Verdict cache lookups that started or joined a resolution.", cache->mc_misses);
-		metrics_single(sb, PFX "cache_entries", "gauge",
-		    "Domains in the verdict cache.", cache->mc_entries);
-		metrics_single(sb, PFX "cache_evictions_total", "counter",
-		    "Verdict cache entries evicted past cache.max_entries.", cache->mc_evictions);
+	metrics_head(sb, "danemilter_build_info", "gauge", "The danemilter version; always 1.");
+	metrics_line(sb, "danemilter_build_info", "version", version, NULL, NULL, 1);
+	for (f = metrics_head_f; f != NULL; f = f->mf_next) {
+		if (f->mf_type == METRICS_HISTOGRAM)
+			metrics_render_histogram(sb, f);
+		else
+			metrics_render_values(sb, f);
 	}
-
-	metrics_histogram(sb, &metrics_dns_hist, &M.m_dns_hist);
-	metrics_family1(sb, PFX "dns_queries_total", "DNS queries answered, by result.",
-	    "result", metrics_dns_names, M.m_dns, METRICS_DNS_N);
-
-	metrics_histogram(sb, &metrics_fetch_hist, &M.m_fetch_hist);
-	metrics_family1(sb, PFX "mtasts_fetches_total", "MTA-STS policy fetches, by result.",
-	    "result", metrics_fetch_names, M.m_fetches, METRICS_FETCH_N);
-
-	metrics_head(sb, PFX "probes_total", "counter",
-	    "TLS probes of MX hosts run (not probe cache hits), by result and RFC 8460 reason.");
-	for (i = 0; i < METRICS_PROBE_N; i++)
-		for (j = 0; j < METRICS_REASON_N; j++)
-			metrics_line(sb, PFX "probes_total", "result", metrics_probe_names[i],
-			    "reason", metrics_reason_names[j], metrics_get(&M.m_probes[i][j]));
-
-	metrics_family1(sb, PFX "milter_messages_total",
-	    "Messages at end of data, by the action taken.", "action",
-	    metrics_action_names, M.m_actions, METRICS_ACTION_N);
-	metrics_family1(sb, PFX "milter_rcpt_refused_total",
-	    "Recipients refused at RCPT TO, by reply class.", "code",
-	    metrics_rcpt_names, M.m_rcpt, METRICS_RCPT_N);
-	metrics_family1(sb, PFX "socketmap_requests_total",
-	    "Socketmap (Postfix TLS policy) requests answered, by reply.", "reply",
-	    metrics_reply_names, M.m_replies, METRICS_REPLY_N);
 }

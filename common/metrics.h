@@ -1,142 +1,166 @@
 /*
- * metrics.h: danemilter's process-wide Prometheus metrics.
+ * metrics.h: a process-wide registry of Prometheus metric families and
+ * their text rendering. It knows no danemilter words: each family
+ * (name, HELP text, type, label names and their closed sets of values,
+ * histogram bounds) is a static struct metrics_family defined by the
+ * module that counts it, next to the code that counts (dns/resolver.c
+ * its DNS queries, policy/cache.c its verdicts, milter/filter.c its
+ * messages, ...).
  *
- * A fixed set of counters and histograms (no dynamic registration), held
- * in static storage owned by this module. Every label is a small closed
- * enum, so an increment is one relaxed atomic add on an array element:
- * lock-free, callable from any thread (the engine's loop, the libmilter
- * threads) and allocation-free. The modules that know an event count it
- * (policy/cache.c a resolution's verdict, dns/resolver.c a DNS answer,
- * policy/mtasts.c a policy fetch, policy/probeset.c a probe,
- * milter/filter.c a message's action and RCPT refusals,
- * socketmap/socketmap.h a socketmap reply); the values of the verdict cache
- * are not duplicated here: the caller of metrics_render() passes a
- * snapshot of them (cache_stats(), read on the engine thread).
+ * Counting: a counter or gauge has zero, one or two labels, each over a
+ * closed set of values named by an array of strings; the caller counts
+ * with the indexes of the values (its own enum). A histogram has no
+ * label: bucket bounds in microseconds, ascending, and their `le` texts.
+ * The storage is inline in the family (at most METRICS_CELLS_MAX cells,
+ * checked at compile time by the METRICS_* initializers), so counting is
+ * one relaxed atomic add on a cell: lock-free, allocation-free, callable
+ * from any thread (the engine's loop, the libmilter threads), registered
+ * or not. An index out of range, or counting of the wrong kind (inc on a
+ * histogram, observe on a counter, inc on a family read by a callback),
+ * aborts: an internal inconsistency.
+ *
+ * Values known only at scrape time (the size of a cache, say) are not
+ * counted: such a family has an mf_read callback, called on the rendering
+ * thread with the family's mf_arg, that fills every cell.
+ *
+ * Registration: metrics_register() appends a family to the render list,
+ * and the list is rendered in registration order. Who registers: each
+ * module that owns families exports one PREFIX_metrics_register() that
+ * registers them, and the daemon (the one place that wires the faces)
+ * calls these at start-up, unconditionally and in the order of the
+ * exposition. Why not the layers' own init functions: a face that is
+ * switched off (no milter socket) would drop its families, and the order
+ * would follow the order of initialisation; why not constructors: their
+ * order across files is the linker's. So a module that defines a family
+ * edits only itself (and, for a new module, the daemon's list); nothing
+ * here changes. The registry (register, unregister, render, reset) is
+ * not locked: use it from one thread, the one that renders (the engine's
+ * loop), while counting goes on anywhere.
  *
  * metrics_render() appends the Prometheus text exposition format 0.0.4 to
- * a struct sbuf (the caller's): "# HELP" and "# TYPE" once per metric,
- * every label combination of every family (zeros included), counters
- * named *_total, histograms as cumulative _bucket{le="..."} lines ending
- * with le="+Inf", then _sum (seconds) and _count (== the +Inf bucket).
- * Label values are escaped (\\, \", \n). Values read while other threads
- * count are each exact, but not one atomic snapshot of all of them.
+ * a struct sbuf (the caller's): danemilter_build_info first, then every
+ * registered family: "# HELP" and "# TYPE" once, every label combination
+ * (first label outer, in the order of the value arrays, zeros included),
+ * histograms as cumulative _bucket{le="..."} lines ending with le="+Inf",
+ * then _sum (seconds, microsecond precision) and _count (== the +Inf
+ * bucket). Label values are escaped (\\, \", \n). Values read while other
+ * threads count are each exact, but not one atomic snapshot of all of
+ * them.
  *
- * Metric names (all prefixed danemilter_), see metrics_render().
+ * Ownership: the registry keeps pointers to the families (static objects
+ * of their modules) and to their mf_arg; it allocates nothing. A family
+ * whose mf_arg dies first must be unregistered first.
  */
 #ifndef DM_METRICS_H
 #define DM_METRICS_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sbuf.h"
 
-/* verdicts_total{policy=...}: the Postfix policy level of a verdict. */
-enum metrics_policy {
-	METRICS_POLICY_DANE_ONLY,
-	METRICS_POLICY_DANE,
-	METRICS_POLICY_SECURE,
-	METRICS_POLICY_NONE,            /* NOTFOUND, or a fixed policy "none" */
-	METRICS_POLICY_TEMPERROR,       /* TEMP */
-	METRICS_POLICY_OTHER,           /* any other fixed policy (may, encrypt, ...) */
-	METRICS_POLICY_N
+/* Cells of one family: label combinations, or histogram buckets + 1. */
+#define METRICS_CELLS_MAX       32
+
+enum metrics_type {
+	METRICS_COUNTER,
+	METRICS_GAUGE,
+	METRICS_HISTOGRAM
 };
 
-/* verdicts_total{source=...}: what decided it. */
-enum metrics_source {
-	METRICS_SOURCE_DANE,
-	METRICS_SOURCE_MTASTS,
-	METRICS_SOURCE_CONFIG,
-	METRICS_SOURCE_NONE,
-	METRICS_SOURCE_N
-};
-
-/* dns_queries_total{result=...} */
-enum metrics_dns {
-	METRICS_DNS_RECORDS,
-	METRICS_DNS_NODATA,
-	METRICS_DNS_NXDOMAIN,
-	METRICS_DNS_ERROR,
-	METRICS_DNS_TIMEOUT,
-	METRICS_DNS_N
-};
-
-/* mtasts_fetches_total{result=...} */
-enum metrics_fetch {
-	METRICS_FETCH_OK,
-	METRICS_FETCH_ERROR,
-	METRICS_FETCH_N
-};
-
-/* probes_total{result=...} */
-enum metrics_probe {
-	METRICS_PROBE_PASS,
-	METRICS_PROBE_FAIL,
-	METRICS_PROBE_ERROR,
-	METRICS_PROBE_N
-};
-
-/* probes_total{reason=...}: RFC 8460 result types a probe can find. */
-enum metrics_reason {
-	METRICS_REASON_NONE,
-	METRICS_REASON_STARTTLS_NOT_SUPPORTED,
-	METRICS_REASON_CERT_HOST_MISMATCH,
-	METRICS_REASON_CERT_EXPIRED,
-	METRICS_REASON_CERT_NOT_TRUSTED,
-	METRICS_REASON_VALIDATION_FAILURE,
-	METRICS_REASON_TLSA_INVALID,
-	METRICS_REASON_N
-};
-
-/* milter_messages_total{action=...}: a message's fate at end of data. */
-enum metrics_action {
-	METRICS_ACTION_ACCEPT,
-	METRICS_ACTION_TAG,
-	METRICS_ACTION_QUARANTINE,
-	METRICS_ACTION_REJECT,
-	METRICS_ACTION_TEMPFAIL,
-	METRICS_ACTION_N
-};
-
-/* milter_rcpt_refused_total{code=...} */
-enum metrics_rcpt {
-	METRICS_RCPT_4XX,
-	METRICS_RCPT_5XX,
-	METRICS_RCPT_N
-};
-
-/* socketmap_requests_total{reply=...} */
-enum metrics_reply {
-	METRICS_REPLY_OK,
-	METRICS_REPLY_NOTFOUND,
-	METRICS_REPLY_TEMP,
-	METRICS_REPLY_PERM,
-	METRICS_REPLY_N
-};
-
-/* Count one event. Out-of-range enum values abort (internal inconsistency). */
-void metrics_verdict(enum metrics_policy policy, enum metrics_source source);
-void metrics_dns_query(enum metrics_dns result, uint64_t elapsed_us);
-void metrics_mtasts_fetch(enum metrics_fetch result, uint64_t elapsed_us);
-void metrics_probe(enum metrics_probe result, enum metrics_reason reason);
-void metrics_milter_message(enum metrics_action action);
-void metrics_rcpt_refused(enum metrics_rcpt code);
-void metrics_socketmap_reply(enum metrics_reply reply);
-
-/* The verdict cache's numbers at scrape time (cache_stats()). */
-struct metrics_cache {
-	unsigned long mc_hits;
-	unsigned long mc_misses;
-	unsigned long mc_entries;
-	unsigned long mc_evictions;
+/* One label: its name and its closed set of values (index = the caller's). */
+struct metrics_label {
+	const char *ml_name;                    /* NULL: no such label */
+	const char *const *ml_values;
+	size_t ml_n;
 };
 
 /*
- * Append the whole exposition to sb. version: the build_info label value
- * (escaped here); cache: NULL leaves the cache metrics out.
+ * Fills cells[0 .. n) at scrape time, n = the product of the label value
+ * counts (1 without labels); cell (i, j) is cells[i * n2 + j], n2 the
+ * second label's count (1 without it). Called on the rendering thread.
  */
-void metrics_render(struct sbuf *sb, const char *version, const struct metrics_cache *cache);
+typedef void metrics_read_fn(void *arg, unsigned long *cells, size_t n);
 
-/* Zero everything (tests; not while other threads count). */
+struct metrics_family {
+	/* the definition: set by the METRICS_* initializers below */
+	enum metrics_type mf_type;
+	const char *mf_name;                    /* the whole name: "danemilter_..." */
+	const char *mf_help;
+	struct metrics_label mf_label[2];       /* the second only with the first */
+	const unsigned long *mf_bounds_us;      /* histograms: ascending */
+	const char *const *mf_le;               /* the same bounds as label text */
+	size_t mf_nbounds;
+	metrics_read_fn *mf_read;               /* counters, gauges: values read at scrape */
+	void *mf_arg;                           /* for mf_read; set before registering */
+	/* state: only through metrics_*() */
+	atomic_ulong mf_cells[METRICS_CELLS_MAX];
+	atomic_ulong mf_sum_us;                 /* histograms: sum of observations */
+	struct metrics_family *mf_next;         /* the render list */
+	bool mf_registered;
+};
+
+/*
+ * Initializers, to be combined inside the braces of a static family:
+ *	static const char *const foo_results[] = { "ok", "error" };
+ *	static struct metrics_family foo_metric = {
+ *		METRICS_HEAD(METRICS_COUNTER, "danemilter_foo_total", "Foos, by result."),
+ *		METRICS_LABEL1("result", foo_results),
+ *	};
+ * Histograms: METRICS_HEAD(METRICS_HISTOGRAM, ...), METRICS_BUCKETS(bounds, le).
+ * Read at scrape: add .mf_read = fn (and set mf_arg before registering).
+ * The value and bound arrays must be arrays (not pointers); too many
+ * cells, or bounds and le texts of different counts, do not compile.
+ */
+#define METRICS_NELEM(a)                (sizeof(a) / sizeof((a)[0]))
+/* n, or a compile-time error when cond is false */
+#define METRICS_CHECKED(cond, n)        (sizeof(char[(cond) ? 1 : -1]) * 0 + (n))
+#define METRICS_HEAD(type, name, help) \
+	.mf_type = (type), .mf_name = (name), .mf_help = (help)
+#define METRICS_LABEL1(k1, v1) \
+	.mf_label = { { (k1), (v1), \
+	    METRICS_CHECKED(METRICS_NELEM(v1) <= METRICS_CELLS_MAX, METRICS_NELEM(v1)) } }
+#define METRICS_LABEL2(k1, v1, k2, v2) \
+	.mf_label = { { (k1), (v1), METRICS_NELEM(v1) }, { (k2), (v2), \
+	    METRICS_CHECKED(METRICS_NELEM(v1) * METRICS_NELEM(v2) <= METRICS_CELLS_MAX, \
+	    METRICS_NELEM(v2)) } }
+#define METRICS_BUCKETS(bounds_us, le) \
+	.mf_bounds_us = (bounds_us), .mf_le = (le), \
+	.mf_nbounds = METRICS_CHECKED(METRICS_NELEM(bounds_us) == METRICS_NELEM(le) && \
+	    METRICS_NELEM(bounds_us) < METRICS_CELLS_MAX, METRICS_NELEM(bounds_us))
+
+/*
+ * Counting, from any thread. i and j index the first and second label's
+ * values (0 for a label the family does not have). metrics_set() is for
+ * gauges only.
+ */
+void metrics_inc(struct metrics_family *f, size_t i, size_t j);
+void metrics_add(struct metrics_family *f, size_t i, size_t j, unsigned long n);
+void metrics_set(struct metrics_family *f, size_t i, size_t j, unsigned long v);
+/* A histogram observation: us goes in the first bucket with us <= bound. */
+void metrics_observe(struct metrics_family *f, uint64_t us);
+
+/*
+ * Append f to the render list (a second registration of a registered
+ * family changes nothing). Aborts on an inconsistent definition: no name
+ * or HELP, a second label without a first, labels or mf_read on a
+ * histogram, a histogram without bounds, bounds not ascending, bounds on
+ * a counter or gauge.
+ */
+void metrics_register(struct metrics_family *f);
+/* Take f out of the render list (not registered: nothing happens). */
+void metrics_unregister(struct metrics_family *f);
+
+/*
+ * Append the whole exposition to sb: danemilter_build_info{version=...}
+ * (escaped here), then every registered family in registration order.
+ */
+void metrics_render(struct sbuf *sb, const char *version);
+
+/* Zero the counted values of every registered family (tests; not while
+ * other threads count). The registrations stay. */
 void metrics_reset(void);
 
 #endif

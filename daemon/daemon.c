@@ -46,13 +46,17 @@
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "dns/resolver.h"
 #include "milter/ask.h"
 #include "cli/cli.h"
 #include "daemon/daemon.h"
 #include "milter/filter.h"
 #include "policy/cache.h"
 #include "policy/generation.h"
+#include "policy/mtasts.h"
+#include "policy/probecache.h"
 #include "http/metricsd.h"
+#include "socketmap/socketmap.h"
 #include "socketmap/tlspolicy.h"
 
 struct daemon {
@@ -87,6 +91,24 @@ daemon_log_setup(const struct cfg *cfg, bool foreground)
 	(void)foreground;
 	log_init(cl->clg_dest == CFG_LOG_SYSLOG ? LOG_DEST_SYSLOG : LOG_DEST_STDERR,
 	    "danemilter", cl->clg_facility, cl->clg_level);
+}
+
+/*
+ * Every face's metric families into the render list of common/metrics.h,
+ * in the order of the exposition (README.md's table), whether the face
+ * runs or not: verdicts and the cache's numbers, DNS, MTA-STS fetches,
+ * probes, the milter, the socketmap server. A new face with families
+ * adds its call here.
+ */
+static void
+daemon_metrics_register(struct daemon *d)
+{
+	cache_metrics_register(d->dm_cache);
+	dns_metrics_register();
+	mtasts_metrics_register();
+	probecache_metrics_register();
+	filter_metrics_register();
+	socketmap_metrics_register();
 }
 
 static void
@@ -382,6 +404,7 @@ daemon_main(int argc, char **argv)
 	d.dm_gen = generation_new(en);
 	engine_unref(en);
 	d.dm_cache = cache_new(d.dm_gen);
+	daemon_metrics_register(&d);
 	if (*daemon_cfg(&d)->c_cache.cca_file != '\0') {
 		loaded = cache_load(d.dm_cache, daemon_cfg(&d)->c_cache.cca_file, time(NULL), &err);
 		if (loaded < 0) {
@@ -409,7 +432,7 @@ daemon_main(int argc, char **argv)
 		d.dm_milter = true;
 	}
 	if (*daemon_cfg(&d)->c_metrics.cmt_listen != '\0' &&
-	    (d.dm_md = metricsd_new(daemon_cfg(&d), d.dm_cache, &err)) == NULL) {
+	    (d.dm_md = metricsd_new(daemon_cfg(&d), &err)) == NULL) {
 		fprintf(stderr, "danemilter: %s\n", err);
 		free(err);
 		gate_destroy(d.dm_gate);        /* no milter thread runs yet */

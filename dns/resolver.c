@@ -376,21 +376,53 @@ dns_elapsed_us(const struct timespec *start)
 	return deadline_since_us(start);
 }
 
+/* ---- metrics ---- */
+
+/* dns_queries_total{result}: indexed by enum dns_status. */
+static const char *const dns_metric_results[] = {
+	[DNS_RECORDS] = "records",
+	[DNS_NODATA] = "nodata",
+	[DNS_NXDOMAIN] = "nxdomain",
+	[DNS_ERROR] = "error",
+	[DNS_TIMEOUT] = "timeout"
+};
+_Static_assert(METRICS_NELEM(dns_metric_results) == DNS_TIMEOUT + 1, "a name per dns_status");
+
+static struct metrics_family dns_queries_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_dns_queries_total",
+	    "DNS queries answered, by result."),
+	METRICS_LABEL1("result", dns_metric_results),
+};
+
+/* dns_query_duration_seconds: 1 ms .. 10 s. */
+static const unsigned long dns_metric_bounds_us[] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000
+};
+static const char *const dns_metric_le[] = {
+	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
+	"1", "2.5", "5", "10"
+};
+
+static struct metrics_family dns_duration_metric = {
+	METRICS_HEAD(METRICS_HISTOGRAM, "danemilter_dns_query_duration_seconds",
+	    "Time from the start of a DNS query to its answer, error or timeout."),
+	METRICS_BUCKETS(dns_metric_bounds_us, dns_metric_le),
+};
+
+void
+dns_metrics_register(void)
+{
+	metrics_register(&dns_duration_metric);
+	metrics_register(&dns_queries_metric);
+}
+
 /* Count the answer: dns_queries_total{result} and the duration histogram. */
 static void
 dns_metrics(const struct dns_answer *a, uint64_t us)
 {
-	enum metrics_dns m;
-
-	switch (a->da_status) {
-	case DNS_RECORDS:       m = METRICS_DNS_RECORDS; break;
-	case DNS_NODATA:        m = METRICS_DNS_NODATA; break;
-	case DNS_NXDOMAIN:      m = METRICS_DNS_NXDOMAIN; break;
-	case DNS_TIMEOUT:       m = METRICS_DNS_TIMEOUT; break;
-	case DNS_ERROR:
-	default:                m = METRICS_DNS_ERROR; break;
-	}
-	metrics_dns_query(m, us);
+	metrics_inc(&dns_queries_metric, a->da_status, 0);
+	metrics_observe(&dns_duration_metric, us);
 }
 
 /* "TAG: result TYPE NAME: ..." and the answer lines before it. */

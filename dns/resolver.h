@@ -109,4 +109,12 @@ const char *dns_type_name(uint16_t type);
 const char *dns_status_name(enum dns_status st);
 const char *dns_security_name(enum dns_security sec);
 
+/*
+ * Put the DNS metric families in the render list of common/metrics.h (a
+ * second call changes nothing): danemilter_dns_query_duration_seconds and
+ * danemilter_dns_queries_total{result}, counted for every answer, error
+ * and timeout of every resolver, whether registered or not.
+ */
+void dns_metrics_register(void);
+
 #endif

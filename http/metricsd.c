@@ -61,7 +61,6 @@ struct md_conn {
 };
 
 struct metricsd {
-	struct cache *md_cache;
 	unsigned md_timeout_ms;
 	struct listener *md_listener;   /* accepts, keeps cmt_max_connections */
 	struct md_conn *md_conns;
@@ -172,15 +171,8 @@ md_conn_request(struct md_conn *c, const char *line, size_t len)
 	}
 	{
 		struct sbuf body = SBUF_INIT;
-		struct cache_stats cs;
-		struct metrics_cache mc;
 
-		cache_stats(c->mc_md->md_cache, &cs);
-		mc.mc_hits = cs.cs_hits;
-		mc.mc_misses = cs.cs_misses;
-		mc.mc_entries = cs.cs_entries;
-		mc.mc_evictions = cs.cs_evictions;
-		metrics_render(&body, PACKAGE_VERSION, &mc);
+		metrics_render(&body, PACKAGE_VERSION);
 		md_conn_reply(c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", "",
 		    sbuf_str(&body), body.sb_len, head);
 		log_debug("metrics: %s: %s /metrics: 200, %zu bytes", c->mc_peer,
@@ -356,7 +348,7 @@ md_conn_new(void *arg, int fd, const struct sockaddr_storage *ss, const char *en
 /* ---- public ---- */
 
 struct metricsd *
-metricsd_new(const struct cfg *cfg, struct cache *c, char **errp)
+metricsd_new(const struct cfg *cfg, char **errp)
 {
 	const struct cfg_metrics *cm = &cfg->c_metrics;
 	struct metricsd *md;
@@ -365,7 +357,6 @@ metricsd_new(const struct cfg *cfg, struct cache *c, char **errp)
 	if (*cm->cmt_listen == '\0')
 		log_abort("metricsd_new: no endpoint");
 	md = xcalloc(1, sizeof(*md));
-	md->md_cache = c;
 	md->md_timeout_ms = cm->cmt_timeout_ms;
 	md->md_listener = listener_new("metrics", cm->cmt_max_connections, md_conn_new, md);
 	if (listener_open(md->md_listener, cm->cmt_listen, MD_UNIX_MODE, errp) < 0) {

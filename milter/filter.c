@@ -74,6 +74,49 @@ struct fconn {
 	struct fmsg *fc_msg;
 };
 
+/* ------------------------------------------------------------- metrics */
+
+/* milter_messages_total{action}: a message's fate at end of data, indexed
+ * by enum rules_action. */
+static const char *const filter_metric_actions[] = {
+	[RULES_ACCEPT] = "accept",
+	[RULES_TAG] = "tag",
+	[RULES_QUARANTINE] = "quarantine",
+	[RULES_REJECT] = "reject",
+	[RULES_TEMPFAIL] = "tempfail"
+};
+_Static_assert(METRICS_NELEM(filter_metric_actions) == RULES_TEMPFAIL + 1,
+    "a name per rules_action");
+
+static struct metrics_family filter_messages_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_milter_messages_total",
+	    "Messages at end of data, by the action taken."),
+	METRICS_LABEL1("action", filter_metric_actions),
+};
+
+/* milter_rcpt_refused_total{code} */
+enum filter_rcpt_class {
+	FILTER_RCPT_4XX,
+	FILTER_RCPT_5XX
+};
+static const char *const filter_metric_rcpt[] = {
+	[FILTER_RCPT_4XX] = "4xx",
+	[FILTER_RCPT_5XX] = "5xx"
+};
+
+static struct metrics_family filter_rcpt_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_milter_rcpt_refused_total",
+	    "Recipients refused at RCPT TO, by reply class."),
+	METRICS_LABEL1("code", filter_metric_rcpt),
+};
+
+void
+filter_metrics_register(void)
+{
+	metrics_register(&filter_messages_metric);
+	metrics_register(&filter_rcpt_metric);
+}
+
 /* ------------------------------------------------------------- helpers */
 
 void
@@ -387,7 +430,8 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 	}
 	if (mfi_setreply(ctx, reply.rp_code, reply.rp_xcode, reply.rp_text) != MI_SUCCESS)
 		st = SMFIS_TEMPFAIL;    /* never accept what the rule refuses */
-	metrics_rcpt_refused(st == SMFIS_REJECT ? METRICS_RCPT_5XX : METRICS_RCPT_4XX);
+	metrics_inc(&filter_rcpt_metric,
+	    st == SMFIS_REJECT ? FILTER_RCPT_5XX : FILTER_RCPT_4XX, 0);
 	if (*rcpt == '<')
 		rcpt++;
 	sbuf_appendn(&who, rcpt, strcspn(rcpt, ">"));
@@ -521,24 +565,6 @@ filter_headers(SMFICTX *ctx, const struct fconn *fc, struct fmsg *m,
 	sbuf_free(&sb);
 }
 
-static enum metrics_action
-filter_metrics_action(enum rules_action a)
-{
-	switch (a) {
-	case RULES_TAG:
-		return METRICS_ACTION_TAG;
-	case RULES_QUARANTINE:
-		return METRICS_ACTION_QUARANTINE;
-	case RULES_REJECT:
-		return METRICS_ACTION_REJECT;
-	case RULES_TEMPFAIL:
-		return METRICS_ACTION_TEMPFAIL;
-	case RULES_ACCEPT:
-		break;
-	}
-	return METRICS_ACTION_ACCEPT;
-}
-
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
@@ -657,7 +683,7 @@ filter_eom(SMFICTX *ctx)
 		log_info("%s: milter: %s: %s (sender %s)", filter_qid_or(m), s.s_action,
 		    s.s_reason, m->fm_sender[0] ? m->fm_sender : "none");
 	filter_log_summary(fc, &s);
-	metrics_milter_message(filter_metrics_action(rr.rer_action));
+	metrics_inc(&filter_messages_metric, rr.rer_action, 0);
 	free(sr);
 	fmsg_free(m);
 	fc->fc_msg = NULL;

@@ -17,7 +17,8 @@
  * fail) and must free neither while filter_connections() > 0.
  *
  * Implemented by milter/lifecycle.c (the functions below) and
- * milter/filter.c (libmilter's callbacks).
+ * milter/filter.c (libmilter's callbacks, and the milter's metric
+ * families: filter_metrics_register()).
  */
 #ifndef DM_FILTER_H
 #define DM_FILTER_H
@@ -61,5 +62,15 @@ int filter_messages(void);
 /* Forget the generation, free the socket spec (only when
  * filter_connections() == 0). */
 void filter_free(void);
+
+/*
+ * Put danemilter_milter_messages_total{action} and
+ * danemilter_milter_rcpt_refused_total{code} in the render list of
+ * common/metrics.h (a second call changes nothing). They are counted on
+ * libmilter's threads, registered or not; registering needs no
+ * filter_open(), so a daemon without milter shows them at zero. Call it
+ * on the thread that renders (the engine's).
+ */
+void filter_metrics_register(void);
 
 #endif

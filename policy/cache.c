@@ -120,6 +120,136 @@ cache_release_engine(struct cache *c, struct engine *en)
 		iv_task_register(&c->c_reaper);
 }
 
+/* ---- metrics ---- */
+
+/* verdicts_total{policy=...}: the Postfix policy level of a verdict. */
+enum cache_metric_policy {
+	CACHE_M_DANE_ONLY,
+	CACHE_M_DANE,
+	CACHE_M_SECURE,
+	CACHE_M_NONE,                   /* NOTFOUND, or a fixed policy "none" */
+	CACHE_M_TEMPERROR,              /* TEMP */
+	CACHE_M_OTHER                   /* any other fixed policy (may, encrypt, ...) */
+};
+static const char *const cache_metric_policies[] = {
+	[CACHE_M_DANE_ONLY] = "dane-only",
+	[CACHE_M_DANE] = "dane",
+	[CACHE_M_SECURE] = "secure",
+	[CACHE_M_NONE] = "none",
+	[CACHE_M_TEMPERROR] = "temperror",
+	[CACHE_M_OTHER] = "other"
+};
+
+/* verdicts_total{source=...}: what decided it. */
+enum cache_metric_source {
+	CACHE_M_SRC_DANE,
+	CACHE_M_SRC_MTASTS,
+	CACHE_M_SRC_CONFIG,
+	CACHE_M_SRC_NONE
+};
+static const char *const cache_metric_sources[] = {
+	[CACHE_M_SRC_DANE] = "dane",
+	[CACHE_M_SRC_MTASTS] = "mta-sts",
+	[CACHE_M_SRC_CONFIG] = "config",
+	[CACHE_M_SRC_NONE] = "none"
+};
+
+static struct metrics_family cache_verdicts_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_verdicts_total",
+	    "Verdicts of completed resolutions (not cache hits), by Postfix policy level and source."),
+	METRICS_LABEL2("policy", cache_metric_policies, "source", cache_metric_sources),
+};
+
+/* The cache's own numbers (struct cache_stats), read at scrape time from
+ * the cache bound by cache_metrics_register(). */
+static void
+cache_metric_read_hits(void *arg, unsigned long *cells, size_t n)
+{
+	struct cache_stats cs;
+
+	cache_stats(arg, &cs);
+	cells[0] = cs.cs_hits;
+}
+
+static void
+cache_metric_read_misses(void *arg, unsigned long *cells, size_t n)
+{
+	struct cache_stats cs;
+
+	cache_stats(arg, &cs);
+	cells[0] = cs.cs_misses;
+}
+
+static void
+cache_metric_read_entries(void *arg, unsigned long *cells, size_t n)
+{
+	struct cache_stats cs;
+
+	cache_stats(arg, &cs);
+	cells[0] = cs.cs_entries;
+}
+
+static void
+cache_metric_read_evictions(void *arg, unsigned long *cells, size_t n)
+{
+	struct cache_stats cs;
+
+	cache_stats(arg, &cs);
+	cells[0] = cs.cs_evictions;
+}
+
+static struct metrics_family cache_hits_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_cache_hits_total",
+	    "Verdict cache lookups answered from the cache."),
+	.mf_read = cache_metric_read_hits,
+};
+static struct metrics_family cache_misses_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_cache_misses_total",
+	    "Verdict cache lookups that started or joined a resolution."),
+	.mf_read = cache_metric_read_misses,
+};
+static struct metrics_family cache_entries_metric = {
+	METRICS_HEAD(METRICS_GAUGE, "danemilter_cache_entries",
+	    "Domains in the verdict cache."),
+	.mf_read = cache_metric_read_entries,
+};
+static struct metrics_family cache_evictions_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_cache_evictions_total",
+	    "Verdict cache entries evicted past cache.max_entries."),
+	.mf_read = cache_metric_read_evictions,
+};
+
+/* In the order of the exposition. */
+static struct metrics_family *const cache_stat_metrics[] = {
+	&cache_hits_metric, &cache_misses_metric, &cache_entries_metric, &cache_evictions_metric
+};
+
+void
+cache_metrics_register(struct cache *c)
+{
+	size_t i;
+
+	metrics_register(&cache_verdicts_metric);
+	for (i = 0; i < METRICS_NELEM(cache_stat_metrics); i++) {
+		cache_stat_metrics[i]->mf_arg = c;
+		metrics_register(cache_stat_metrics[i]);
+	}
+}
+
+/* c goes away: its numbers leave the render list. */
+static void
+cache_metrics_unbind(struct cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < METRICS_NELEM(cache_stat_metrics); i++) {
+		if (cache_stat_metrics[i]->mf_arg == c) {
+			metrics_unregister(cache_stat_metrics[i]);
+			cache_stat_metrics[i]->mf_arg = NULL;
+		}
+	}
+}
+
 struct cache *
 cache_new(struct generation *g)
 {
@@ -234,6 +364,7 @@ cache_entry_new(struct cache *c, const char *key, uint32_t h)
 void
 cache_free(struct cache *c)
 {
+	cache_metrics_unbind(c);
 	while (c->c_lru_head)
 		cache_entry_free(c, c->c_lru_head);
 	if (iv_task_registered(&c->c_reaper))
@@ -328,29 +459,29 @@ cache_job_abandon(struct cache_job *j)
 static void
 cache_count_verdict(const struct verdict *v)
 {
-	enum metrics_policy p;
-	enum metrics_source src;
+	enum cache_metric_policy p;
+	enum cache_metric_source src;
 
 	if (v->v_kind == VERDICT_TEMP)
-		p = METRICS_POLICY_TEMPERROR;
+		p = CACHE_M_TEMPERROR;
 	else if (v->v_kind == VERDICT_NOTFOUND || strcmp(v->v_level, "none") == 0)
-		p = METRICS_POLICY_NONE;
+		p = CACHE_M_NONE;
 	else if (strcmp(v->v_level, "dane-only") == 0)
-		p = METRICS_POLICY_DANE_ONLY;
+		p = CACHE_M_DANE_ONLY;
 	else if (strcmp(v->v_level, "dane") == 0)
-		p = METRICS_POLICY_DANE;
+		p = CACHE_M_DANE;
 	else if (strcmp(v->v_level, "secure") == 0)
-		p = METRICS_POLICY_SECURE;
+		p = CACHE_M_SECURE;
 	else
-		p = METRICS_POLICY_OTHER;
+		p = CACHE_M_OTHER;
 	switch (v->v_source) {
-	case VERDICT_SRC_DANE:          src = METRICS_SOURCE_DANE; break;
-	case VERDICT_SRC_MTASTS:        src = METRICS_SOURCE_MTASTS; break;
-	case VERDICT_SRC_CONFIG:        src = METRICS_SOURCE_CONFIG; break;
+	case VERDICT_SRC_DANE:          src = CACHE_M_SRC_DANE; break;
+	case VERDICT_SRC_MTASTS:        src = CACHE_M_SRC_MTASTS; break;
+	case VERDICT_SRC_CONFIG:        src = CACHE_M_SRC_CONFIG; break;
 	case VERDICT_SRC_NONE:
-	default:                        src = METRICS_SOURCE_NONE; break;
+	default:                        src = CACHE_M_SRC_NONE; break;
 	}
-	metrics_verdict(p, src);
+	metrics_inc(&cache_verdicts_metric, p, src);
 }
 
 /* Both lookups are in: build the verdict, store it, call the waiters. */

@@ -41,7 +41,8 @@ typedef void cache_done_fn(void *arg, struct verdict *v);
  * recomputed at its next use; MTA-STS policies are kept.
  */
 struct cache *cache_new(struct generation *g);
-/* Drop every entry; waiters are not called back. */
+/* Drop every entry; waiters are not called back. Unbinds c's metrics
+ * (cache_metrics_register()). */
 void cache_free(struct cache *c);
 
 /*
@@ -79,5 +80,16 @@ struct cache_stats {
 	unsigned long cs_entries;
 };
 void cache_stats(const struct cache *c, struct cache_stats *out);
+
+/*
+ * Put the verdict cache's metric families in the render list of
+ * common/metrics.h, in this order: danemilter_verdicts_total{policy,source}
+ * (counted for the resolutions of every cache), then cache_hits_total,
+ * cache_misses_total, cache_entries and cache_evictions_total, read from
+ * c's cache_stats() at scrape time (on the loop thread, which renders).
+ * A later call binds the latter to its cache instead; cache_free(c) takes
+ * them out of the list while they are bound to c.
+ */
+void cache_metrics_register(struct cache *c);
 
 #endif

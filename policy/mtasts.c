@@ -40,9 +40,9 @@
  *	the callback runs.
  *
  *	Steps 3 to 5 are one fetch for danemilter_mtasts_fetches_total and
- *	danemilter_mtasts_fetch_duration_seconds (common/metrics.h): ok when
- *	a policy parsed, error for any failure; a cancelled lookup's fetch is
- *	not counted.
+ *	danemilter_mtasts_fetch_duration_seconds (defined here, rendered by
+ *	common/metrics.h): ok when a policy parsed, error for any failure; a
+ *	cancelled lookup's fetch is not counted.
  * DIAGNOSTICS
  *	With a logtag, each step logs one "TAG: mta-sts: ..." line at info.
  *	Every failure is described in mr_reason. Out of memory aborts.
@@ -168,11 +168,53 @@ mtasts_refresh_age(const struct mtasts_policy *p)
 static void mtasts_a_cb(void *arg, const struct dns_answer *a);
 static void mtasts_aaaa_cb(void *arg, const struct dns_answer *a);
 
+/* ---- metrics ---- */
+
+/* mtasts_fetches_total{result} */
+enum mtasts_fetch_result {
+	MTASTS_FETCH_OK,
+	MTASTS_FETCH_ERROR
+};
+static const char *const mtasts_metric_results[] = {
+	[MTASTS_FETCH_OK] = "ok",
+	[MTASTS_FETCH_ERROR] = "error"
+};
+
+static struct metrics_family mtasts_fetches_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_mtasts_fetches_total",
+	    "MTA-STS policy fetches, by result."),
+	METRICS_LABEL1("result", mtasts_metric_results),
+};
+
+/* mtasts_fetch_duration_seconds (address lookup + HTTPS): 5 ms .. 60 s. */
+static const unsigned long mtasts_metric_bounds_us[] = {
+	5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000, 30000000, 60000000
+};
+static const char *const mtasts_metric_le[] = {
+	"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
+	"1", "2.5", "5", "10", "30", "60"
+};
+
+static struct metrics_family mtasts_duration_metric = {
+	METRICS_HEAD(METRICS_HISTOGRAM, "danemilter_mtasts_fetch_duration_seconds",
+	    "Time of an MTA-STS policy fetch, from the policy host's address lookup to the parsed policy or the failure."),
+	METRICS_BUCKETS(mtasts_metric_bounds_us, mtasts_metric_le),
+};
+
+void
+mtasts_metrics_register(void)
+{
+	metrics_register(&mtasts_duration_metric);
+	metrics_register(&mtasts_fetches_metric);
+}
+
 /* The fetch that began at ml_fetch_t0 ended: count it. */
 static void
-mtasts_fetch_count(const struct mtasts_lookup *l, enum metrics_fetch result)
+mtasts_fetch_count(const struct mtasts_lookup *l, enum mtasts_fetch_result result)
 {
-	metrics_mtasts_fetch(result, deadline_since_us(&l->ml_fetch_t0));
+	metrics_inc(&mtasts_fetches_metric, result, 0);
+	metrics_observe(&mtasts_duration_metric, deadline_since_us(&l->ml_fetch_t0));
 }
 
 /* Fetch the policy under l->ml_id: the policy host's addresses first. */
@@ -231,7 +273,7 @@ mtasts_fetch_failed(struct mtasts_lookup *l, enum mtasts_failure f, char *why)
 {
 	struct mtasts_result *res;
 
-	mtasts_fetch_count(l, METRICS_FETCH_ERROR);
+	mtasts_fetch_count(l, MTASTS_FETCH_ERROR);
 	if (l->ml_logtag)
 		log_info("%s: mta-sts: fetch failed: %s (%s)%s", l->ml_logtag, why,
 		    mtasts_failure_name(f), l->ml_cached ? "; cached policy kept" : "");
@@ -289,7 +331,7 @@ mtasts_fetched(void *arg, enum stsfetch_status st, const char *body, size_t len,
 	}
 	memcpy(p->mp_id, l->ml_id, sizeof(p->mp_id));
 	p->mp_fetched = l->ml_now;
-	mtasts_fetch_count(l, METRICS_FETCH_OK);
+	mtasts_fetch_count(l, MTASTS_FETCH_OK);
 	if (l->ml_logtag)
 		mtasts_log_policy(l, p);
 	mtasts_finish(l, MTASTS_POLICY, p,

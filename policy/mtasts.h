@@ -109,4 +109,13 @@ void mtasts_result_free(struct mtasts_result *res);
  * "sts-webpki-invalid"; "?" for a value out of range. */
 const char *mtasts_failure_name(enum mtasts_failure f);
 
+/*
+ * Put the MTA-STS fetch metric families in the render list of
+ * common/metrics.h (a second call changes nothing):
+ * danemilter_mtasts_fetch_duration_seconds and
+ * danemilter_mtasts_fetches_total{result}, counted for every fetch of
+ * every context, whether registered or not.
+ */
+void mtasts_metrics_register(void);
+
 #endif

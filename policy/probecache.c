@@ -165,30 +165,45 @@ probecache_sweep(struct probecache *pc, time_t now)
 		}
 }
 
+/* ---- metrics ---- */
+
+/* probes_total{result,reason}: indexed by enum probe_status, enum probe_reason. */
+static const char *const probecache_metric_results[] = {
+	[PROBE_PASS] = "pass",
+	[PROBE_FAIL] = "fail",
+	[PROBE_ERROR] = "error"
+};
+static const char *const probecache_metric_reasons[] = {
+	[PROBE_R_NONE] = "none",
+	[PROBE_R_STARTTLS_NOT_SUPPORTED] = "starttls-not-supported",
+	[PROBE_R_CERT_HOST_MISMATCH] = "certificate-host-mismatch",
+	[PROBE_R_CERT_EXPIRED] = "certificate-expired",
+	[PROBE_R_CERT_NOT_TRUSTED] = "certificate-not-trusted",
+	[PROBE_R_VALIDATION_FAILURE] = "validation-failure",
+	[PROBE_R_TLSA_INVALID] = "tlsa-invalid"
+};
+_Static_assert(METRICS_NELEM(probecache_metric_results) == PROBE_ERROR + 1,
+    "a name per probe_status");
+_Static_assert(METRICS_NELEM(probecache_metric_reasons) == PROBE_R_TLSA_INVALID + 1,
+    "a name per probe_reason");
+
+static struct metrics_family probecache_probes_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_probes_total",
+	    "TLS probes of MX hosts run (not probe cache hits), by result and RFC 8460 reason."),
+	METRICS_LABEL2("result", probecache_metric_results, "reason", probecache_metric_reasons),
+};
+
+void
+probecache_metrics_register(void)
+{
+	metrics_register(&probecache_probes_metric);
+}
+
 /* probes_total{result,reason}: one probe ran (a probe cache hit is not one). */
 static void
 probecache_count(const struct probe_result *r)
 {
-	enum metrics_probe st;
-	enum metrics_reason why;
-
-	switch (r->ps_status) {
-	case PROBE_PASS:        st = METRICS_PROBE_PASS; break;
-	case PROBE_FAIL:        st = METRICS_PROBE_FAIL; break;
-	case PROBE_ERROR:
-	default:                st = METRICS_PROBE_ERROR; break;
-	}
-	switch (r->ps_reason) {
-	case PROBE_R_STARTTLS_NOT_SUPPORTED:    why = METRICS_REASON_STARTTLS_NOT_SUPPORTED; break;
-	case PROBE_R_CERT_HOST_MISMATCH:        why = METRICS_REASON_CERT_HOST_MISMATCH; break;
-	case PROBE_R_CERT_EXPIRED:              why = METRICS_REASON_CERT_EXPIRED; break;
-	case PROBE_R_CERT_NOT_TRUSTED:          why = METRICS_REASON_CERT_NOT_TRUSTED; break;
-	case PROBE_R_VALIDATION_FAILURE:        why = METRICS_REASON_VALIDATION_FAILURE; break;
-	case PROBE_R_TLSA_INVALID:              why = METRICS_REASON_TLSA_INVALID; break;
-	case PROBE_R_NONE:
-	default:                                why = METRICS_REASON_NONE; break;
-	}
-	metrics_probe(st, why);
+	metrics_inc(&probecache_probes_metric, r->ps_status, r->ps_reason);
 }
 
 /* probe_done_fn: keep the result, call the waiters, start the next probes. */

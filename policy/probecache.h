@@ -16,8 +16,8 @@
  * starting another. At most max_parallel (probe.max_parallel) probes run
  * at once; the rest wait in line, first asked first started. Past 20000
  * entries, finished and expired ones are dropped when a new one is made.
- * Every probe run is counted in the probes_total metric (a cache hit is
- * not a probe).
+ * Every probe run is counted in the probes_total metric, defined here
+ * (a cache hit is not a probe).
  *
  * Ownership: the cache belongs to its creator, who frees it with
  * probecache_free() once every run using it has cancelled its waits.
@@ -88,5 +88,12 @@ void probecache_run(struct probecache *pc);
 
 /* The wait's callback will not run; w is freed. The probe goes on. */
 void probecache_wait_cancel(struct probecache_wait *w);
+
+/*
+ * Put danemilter_probes_total{result,reason} in the render list of
+ * common/metrics.h (a second call changes nothing); probes of every
+ * cache are counted, whether registered or not.
+ */
+void probecache_metrics_register(void);
 
 #endif

@@ -41,8 +41,9 @@
  *	updates a field, and the timer re-arms itself when it fires early.
  * METRICS
  *	Every reply, the module's own PERM and TEMP ones included, counts in
- *	danemilter_socketmap_requests_total{reply} by its first word
- *	(common/metrics.h).
+ *	danemilter_socketmap_requests_total{reply} by its first word (the
+ *	family is defined here, rendered by common/metrics.h once
+ *	socketmap_metrics_register() has run).
  * DIAGNOSTICS
  *	Warnings (with the peer) for framing errors, time bounds, resets and
  *	accept trouble; accept and refusal warnings are rate limited
@@ -258,6 +259,34 @@ sm_conn_reading(struct sm_conn *c, bool on)
 	c->sc_reading = on;
 }
 
+/* ---- metrics ---- */
+
+/* socketmap_requests_total{reply}: by the reply's first word. */
+enum socketmap_metric_reply {
+	SOCKETMAP_M_OK,
+	SOCKETMAP_M_NOTFOUND,
+	SOCKETMAP_M_TEMP,
+	SOCKETMAP_M_PERM
+};
+static const char *const socketmap_metric_replies[] = {
+	[SOCKETMAP_M_OK] = "OK",
+	[SOCKETMAP_M_NOTFOUND] = "NOTFOUND",
+	[SOCKETMAP_M_TEMP] = "TEMP",
+	[SOCKETMAP_M_PERM] = "PERM"
+};
+
+static struct metrics_family socketmap_requests_metric = {
+	METRICS_HEAD(METRICS_COUNTER, "danemilter_socketmap_requests_total",
+	    "Socketmap (Postfix TLS policy) requests answered, by reply."),
+	METRICS_LABEL1("reply", socketmap_metric_replies),
+};
+
+void
+socketmap_metrics_register(void)
+{
+	metrics_register(&socketmap_requests_metric);
+}
+
 /* Frame reply as the connection's pending output (and count it). */
 static void
 sm_conn_set_reply(struct sm_conn *c, const char *reply, size_t len)
@@ -265,10 +294,10 @@ sm_conn_set_reply(struct sm_conn *c, const char *reply, size_t len)
 	size_t room = len + SM_FRAME_OVERHEAD;
 
 	switch (len > 0 ? reply[0] : 'T') {
-	case 'O': metrics_socketmap_reply(METRICS_REPLY_OK); break;
-	case 'N': metrics_socketmap_reply(METRICS_REPLY_NOTFOUND); break;
-	case 'P': metrics_socketmap_reply(METRICS_REPLY_PERM); break;
-	default: metrics_socketmap_reply(METRICS_REPLY_TEMP); break;
+	case 'O': metrics_inc(&socketmap_requests_metric, SOCKETMAP_M_OK, 0); break;
+	case 'N': metrics_inc(&socketmap_requests_metric, SOCKETMAP_M_NOTFOUND, 0); break;
+	case 'P': metrics_inc(&socketmap_requests_metric, SOCKETMAP_M_PERM, 0); break;
+	default: metrics_inc(&socketmap_requests_metric, SOCKETMAP_M_TEMP, 0); break;
 	}
 
 	if (room <= sizeof(c->sc_out_inline)) {

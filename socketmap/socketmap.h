@@ -73,4 +73,11 @@ struct socketmap_stats {
 };
 void socketmap_stats(const struct socketmap *sm, struct socketmap_stats *out);
 
+/*
+ * Put danemilter_socketmap_requests_total{reply} in the render list of
+ * common/metrics.h (a second call changes nothing); the replies of every
+ * server are counted, registered or not.
+ */
+void socketmap_metrics_register(void);
+
 #endif

@@ -391,8 +391,11 @@ daemon_main(int argc, char **argv)
 		cfg_unref(cfg);
 		return EX_CONFIG;
 	}
-	if (pidfile == NULL && *cfg->c_daemon.cdm_pidfile != '\0')
-		pidfile = cfg->c_daemon.cdm_pidfile;
+	if (pidfile == NULL && *cfg->c_daemon.cdm_pidfile != '\0') {
+		/* a copy: the cfg is freed by a reload or at exit, before the unlink */
+		snprintf(pidabs, sizeof(pidabs), "%s", cfg->c_daemon.cdm_pidfile);
+		pidfile = pidabs;
+	}
 
 	iv_init();
 	if ((en = engine_new(cfg, false, &err)) == NULL) {
@@ -508,12 +511,15 @@ daemon_main(int argc, char **argv)
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);
 	cache_free(d.dm_cache);
+	/* Open connections keep their own cfg; new ones would get none. */
+	if (d.dm_milter)
+		filter_forget_generation();
+	generation_free(d.dm_gen);
 	open_conns = d.dm_milter ? filter_connections() : 0;
 	if (open_conns == 0) {
 		/* no milter thread can reach these any more */
 		gate_destroy(d.dm_gate);
 		filter_free();
-		generation_free(d.dm_gen);
 		iv_deinit();
 	} else {
 		log_notice("milter: %d idle connections closed at exit", open_conns);

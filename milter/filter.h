@@ -59,6 +59,10 @@ bool filter_join(unsigned timeout_ms);
 /* Open milter connections / messages between MAIL FROM and their end. */
 int filter_connections(void);
 int filter_messages(void);
+/* Engine thread, at exit, before the daemon frees the generation: a
+ * connection that opens from now on gets no configuration (and is left
+ * alone); open ones keep theirs. */
+void filter_forget_generation(void);
 /* Forget the generation, free the socket spec (only when
  * filter_connections() == 0). */
 void filter_free(void);

@@ -293,11 +293,17 @@ filter_messages(void)
 }
 
 void
-filter_free(void)
+filter_forget_generation(void)
 {
 	pthread_mutex_lock(&F.f_lock);
 	F.f_gen = NULL;
 	pthread_mutex_unlock(&F.f_lock);
+}
+
+void
+filter_free(void)
+{
+	filter_forget_generation();
 	free(F.f_conn);
 	F.f_conn = NULL;
 }

@@ -50,7 +50,7 @@
 
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
-#include "dns/resolver.h"
+#include "dns/dns.h"
 #include "cli/cli.h"
 #include "policy/engine.h"
 #include "tls/cert.h"

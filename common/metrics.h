@@ -3,7 +3,7 @@
  * their text rendering. It knows no danemilter words: each family
  * (name, HELP text, type, label names and their closed sets of values,
  * histogram bounds) is a static struct metrics_family defined by the
- * module that counts it, next to the code that counts (dns/resolver.c
+ * module that counts it, next to the code that counts (dns/dns.c
  * its DNS queries, policy/cache.c its verdicts, milter/filter.c its
  * messages, ...).
  *

@@ -46,7 +46,7 @@
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
-#include "dns/resolver.h"
+#include "dns/dns.h"
 #include "milter/ask.h"
 #include "cli/cli.h"
 #include "daemon/daemon.h"

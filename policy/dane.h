@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dns/resolver.h"
+#include "dns/dns.h"
 #include "tls/tlsa.h"
 
 enum dane_verdict {

@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 
-#include "dns/resolver.h"
+#include "dns/dns.h"
 #include "config/cfg.h"
 #include "policy/dane.h"
 #include "policy/mtasts.h"

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "dns/resolver.h"
+#include "dns/dns.h"
 #include "policy/mtasts_policy.h"
 
 #define MTASTS_RETRY_SECONDS    300     /* after a failed fetch (RFC 8461 §3.3) */

@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
-#include "dns/resolver.h"
+#include "dns/dns.h"
 #include "policy/mtasts.h"
 #include "tests/tap.h"
 

@@ -1,5 +1,5 @@
 /*
- * resolver.h: asynchronous, DNSSEC-validating DNS lookups on the engine's
+ * dns.h: asynchronous, DNSSEC-validating DNS lookups on the engine's
  * ivykis loop. The only module that includes <unbound.h>.
  *
  * A struct dns_resolver owns one libunbound context (which validates
@@ -13,8 +13,8 @@
  * during the callback: copy what you keep. The handle is invalid after the
  * callback or cancel. Every query is bounded by the configured timeout.
  */
-#ifndef DM_RESOLVER_H
-#define DM_RESOLVER_H
+#ifndef DM_DNS_H
+#define DM_DNS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * resolver.c: see resolver.h.
+ * dns.c: see dns.h.
  *
  * libunbound runs its resolver in its own threads (ub_ctx_async(ctx, 1));
  * answers come back through the pipe behind ub_fd(), registered as an iv_fd
@@ -7,7 +7,7 @@
  * thread. Each query carries an iv_timer: whichever of answer and timer
  * comes first delivers the result; the other is cancelled.
  */
-#include "resolver.h"
+#include "dns.h"
 
 #include <errno.h>
 #include <iv.h>

@@ -13,6 +13,7 @@
 #include "cache.h"
 
 #include <iv.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,62 +162,43 @@ static struct metrics_family cache_verdicts_metric = {
 };
 
 /* The cache's own numbers (struct cache_stats), read at scrape time from
- * the cache bound by cache_metrics_register(). */
+ * the cache bound by cache_metrics_register(); each family's mf_arg is
+ * the offset of its field in struct cache_stats. */
+static struct cache *cache_metrics_bound;
+
+static const size_t cache_off_hits = offsetof(struct cache_stats, cs_hits);
+static const size_t cache_off_misses = offsetof(struct cache_stats, cs_misses);
+static const size_t cache_off_entries = offsetof(struct cache_stats, cs_entries);
+static const size_t cache_off_evictions = offsetof(struct cache_stats, cs_evictions);
+
 static void
-cache_metric_read_hits(void *arg, unsigned long *cells, size_t n)
+cache_metric_read(void *arg, unsigned long *cells, size_t n)
 {
 	struct cache_stats cs;
 
-	cache_stats(arg, &cs);
-	cells[0] = cs.cs_hits;
-}
-
-static void
-cache_metric_read_misses(void *arg, unsigned long *cells, size_t n)
-{
-	struct cache_stats cs;
-
-	cache_stats(arg, &cs);
-	cells[0] = cs.cs_misses;
-}
-
-static void
-cache_metric_read_entries(void *arg, unsigned long *cells, size_t n)
-{
-	struct cache_stats cs;
-
-	cache_stats(arg, &cs);
-	cells[0] = cs.cs_entries;
-}
-
-static void
-cache_metric_read_evictions(void *arg, unsigned long *cells, size_t n)
-{
-	struct cache_stats cs;
-
-	cache_stats(arg, &cs);
-	cells[0] = cs.cs_evictions;
+	cache_stats(cache_metrics_bound, &cs);
+	memcpy(&cells[0], (const char *)&cs + *(const size_t *)arg, sizeof(cells[0]));
 }
 
 static struct metrics_family cache_hits_metric = {
 	METRICS_HEAD(METRICS_COUNTER, "danemilter_cache_hits_total",
 	    "Verdict cache lookups answered from the cache."),
-	.mf_read = cache_metric_read_hits,
+	.mf_read = cache_metric_read, .mf_arg = (void *)&cache_off_hits,
 };
 static struct metrics_family cache_misses_metric = {
 	METRICS_HEAD(METRICS_COUNTER, "danemilter_cache_misses_total",
 	    "Verdict cache lookups that started or joined a resolution."),
-	.mf_read = cache_metric_read_misses,
+	.mf_read = cache_metric_read, .mf_arg = (void *)&cache_off_misses,
 };
 static struct metrics_family cache_entries_metric = {
 	METRICS_HEAD(METRICS_GAUGE, "danemilter_cache_entries",
 	    "Domains in the verdict cache."),
-	.mf_read = cache_metric_read_entries,
+	.mf_read = cache_metric_read, .mf_arg = (void *)&cache_off_entries,
 };
 static struct metrics_family cache_evictions_metric = {
 	METRICS_HEAD(METRICS_COUNTER, "danemilter_cache_evictions_total",
 	    "Verdict cache entries evicted past cache.max_entries."),
-	.mf_read = cache_metric_read_evictions,
+	.mf_read = cache_metric_read, .mf_arg = (void *)&cache_off_evictions,
 };
 
 /* In the order of the exposition. */
@@ -230,10 +212,9 @@ cache_metrics_register(struct cache *c)
 	size_t i;
 
 	metrics_register(&cache_verdicts_metric);
-	for (i = 0; i < METRICS_NELEM(cache_stat_metrics); i++) {
-		cache_stat_metrics[i]->mf_arg = c;
+	cache_metrics_bound = c;
+	for (i = 0; i < METRICS_NELEM(cache_stat_metrics); i++)
 		metrics_register(cache_stat_metrics[i]);
-	}
 }
 
 /* c goes away: its numbers leave the render list. */
@@ -242,12 +223,11 @@ cache_metrics_unbind(struct cache *c)
 {
 	size_t i;
 
-	for (i = 0; i < METRICS_NELEM(cache_stat_metrics); i++) {
-		if (cache_stat_metrics[i]->mf_arg == c) {
-			metrics_unregister(cache_stat_metrics[i]);
-			cache_stat_metrics[i]->mf_arg = NULL;
-		}
-	}
+	if (cache_metrics_bound != c)
+		return;
+	for (i = 0; i < METRICS_NELEM(cache_stat_metrics); i++)
+		metrics_unregister(cache_stat_metrics[i]);
+	cache_metrics_bound = NULL;
 }
 
 struct cache *

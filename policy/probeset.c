@@ -291,7 +291,7 @@ ps_add_probe(struct probeset *ps, struct ps_host *ph, const char *addr)
 	char *key = ps_key(ph, addr, cp->cpr_port, ps->ps_en), *tag = NULL;
 	const struct probe_result *hit;
 	struct probe_req req;
-	char host[256];
+	char host[256] = "";
 
 	sl->sl_res.pa_mode = ph->ph_mode;
 	if ((hit = probecache_lookup(ps->ps_pc, key, ps->ps_now)) != NULL) {

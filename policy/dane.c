@@ -125,12 +125,17 @@ dane_answer_error(const struct dns_answer *a)
 }
 
 static void
-dane_finish(struct dane_lookup *l, enum dane_verdict v, char *reason)
+dane_finish_policy(struct dane_lookup *l, enum dane_verdict v, enum dane_policy p, char *reason)
 {
 	struct dane_result *res = l->dl_res;
 
 	res->dr_verdict = v;
-	res->dr_policy = dane_verdict_policy(v);
+	res->dr_policy = p;
+	/* Hosts past DANE_MAX_HOSTS were not examined: they may lack TLSA,
+	 * so "every host" cannot be promised (Postfix's own per-host DANE
+	 * still applies to each host under "dane"). */
+	if (res->dr_policy == DANE_POLICY_DANE_ONLY && res->dr_hosts_dropped > 0)
+		res->dr_policy = DANE_POLICY_DANE;
 	res->dr_reason = reason;
 	if (v == DANE_BOGUS || v == DANE_TEMPERROR || res->dr_ttl == UINT32_MAX)
 		res->dr_ttl = 0;
@@ -143,13 +148,21 @@ dane_finish(struct dane_lookup *l, enum dane_verdict v, char *reason)
 	dane_lookup_cancel(l);          /* frees what is left: nothing in flight */
 }
 
+/* The verdict with the policy it implies (dane_verdict_policy). */
+static void
+dane_finish(struct dane_lookup *l, enum dane_verdict v, char *reason)
+{
+	dane_finish_policy(l, v, dane_verdict_policy(v), reason);
+}
+
 /*
  * All hosts are done: the verdict of RFC 7672 §2.2 as product.md tabulates.
  * A host whose lookups failed is unreachable for delivery (§2.1.2): when
  * the other hosts have TLSA (usable, partial, unusable), that verdict
  * stands and Postfix's own per-host DANE skips the failing host. When they
- * would say none (or there are none), the error decides: bogus or
- * temperror, so an error can never weaken the policy.
+ * have no TLSA, the domain is "partial" (policy "dane", never none or
+ * MTA-STS); when no host is left at all, the error decides: bogus or
+ * temperror.
  */
 static void
 dane_conclude(struct dane_lookup *l)
@@ -175,9 +188,22 @@ dane_conclude(struct dane_lookup *l)
 		default: break;
 		}
 	}
-	if (errors > 0 && usable + unusable == 0) {
+	if (errors > 0 && reachable == 0) {
+		/* every host failed: the error decides */
 		dane_finish(l, err_host->dh_bogus ? DANE_BOGUS : DANE_TEMPERROR,
 		    xasprintf("MX host %s: %s", err_host->dh_name, err_host->dh_why));
+		return;
+	}
+	if (errors > 0 && usable + unusable == 0) {
+		/* RFC 7672 §2.1.2: the failing host is unreachable, delivery goes
+		 * on via the others, which have no TLSA. Not "none" (the failing
+		 * host may have TLSA) and never MTA-STS: "partial" (some hosts
+		 * with TLSA or unknown, some without), policy "dane", under
+		 * which Postfix looks each host up itself. */
+		dane_finish(l, DANE_PARTIAL,
+		    xasprintf("secure MX, no secure TLSA at its %zu reachable host%s; MX host %s "
+		    "skipped as unreachable: %s", reachable, reachable == 1 ? "" : "s",
+		    err_host->dh_name, err_host->dh_why));
 		return;
 	}
 	if (errors > 0)

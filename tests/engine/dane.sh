@@ -12,13 +12,13 @@ DOMAINS="usable.dane.test ta.dane.test notlsa.dane.test nodata.dane.test partial
 unusable.dane.test agility.dane.test four.dane.test cnamehost.dane.test cnamehost2.dane.test
 tlsacname.dane.test cnamedomain.dane.test nullmx.dane.test implicit.dane.test
 insecurehost.dane.test unsigned.test bogus.test badtlsa.dane.test lame.test dead.test
-implicitcname.dane.test half.dane.test halfnone.dane.test mixednull.dane.test ipmx.dane.test"
+implicitcname.dane.test half.dane.test halfnone.dane.test many.dane.test mixednull.dane.test ipmx.dane.test"
 
 # shellcheck disable=SC2086
 "$DANEMILTER" query -c "$CONF" --json $DOMAINS >"$OUT" 2>"$WORLD/query.err"
 rc=$?
 is "$rc" 75 "query exits 75 (EX_TEMPFAIL) when a domain ends in a temporary error"
-is "$(wc -l <"$OUT" | tr -d ' ')" 25 "one JSON object per domain"
+is "$(wc -l <"$OUT" | tr -d ' ')" 26 "one JSON object per domain"
 
 g() { json_get "$OUT" "$1" "$2"; }
 verdict() {     # verdict DOMAIN DANE POLICY
@@ -98,9 +98,15 @@ verdict half.dane.test usable dane-only
 like "$(g half.dane.test 'd["dane_detail"]["reason"]')" "1 host with lookup errors skipped" "half: the failing host is named as skipped"
 is "$(g half.dane.test '" ".join(h["tlsa_state"] for h in d["dane_detail"]["hosts"])')" "usable error" \
 	"half: the lame host is an error, the good one usable"
-verdict halfnone.dane.test temperror temperror
-like "$(g halfnone.dane.test 'd["dane_detail"]["reason"]')" "MX host mx\.lame\.test: " \
-	"halfnone: without TLSA elsewhere the error decides (never a downgrade to none)"
+verdict halfnone.dane.test partial dane
+like "$(g halfnone.dane.test 'd["dane_detail"]["reason"]')" "MX host mx\.lame\.test skipped as unreachable: " \
+	"halfnone: the lame host is unreachable (RFC 7672 2.1.2), policy dane: never none, never MTA-STS"
+is "$(g halfnone.dane.test 'd["source"]')" dane "halfnone: the policy comes from DANE"
+
+# -- more MX hosts than the engine examines: every examined host is usable,
+# but the 17th was not looked at, so dane-only cannot be promised
+verdict many.dane.test usable dane
+is "$(g many.dane.test 'd["dane_detail"]["hosts_dropped"]')" 1 "many: one MX host past the cap, not examined"
 
 # -- null MX mixed with a real MX; an MX that names an address
 verdict mixednull.dane.test nullmx none

@@ -113,7 +113,8 @@
 #  implicit.dane.test     usable     600 / MX NODATA 300
 #  implicitcname.dane.test usable    (CNAME, no MX; TLSA at the original name only)
 #  half.dane.test         usable     (MX 20 in lame.test: a host error, skipped)
-#  halfnone.dane.test     temperror  (the other MX has no TLSA: the error decides)
+#  halfnone.dane.test     partial    (the other MX has no TLSA: the lame host is skipped, policy dane)
+#  many.dane.test         usable     (17 MX hosts with TLSA; 16 examined: policy dane)
 #  mixednull.dane.test    nullmx     (null MX mixed with a real MX: as Postfix)
 #  ipmx.dane.test         none       (the MX names an address: unreachable)
 #  insecurehost.dane.test none       3600 (host insecure: its TLSA is ignored)
@@ -519,6 +520,59 @@ tlsacname		MX	10 mx.tlsacname
 mx.tlsacname		A	${ADDR[mx.tlsacname.dane.test]}
 _25._tcp.mx.tlsacname	600	CNAME	3.1.1._dane
 3.1.1._dane		600	TLSA	3 1 1 ${SHA256[mx.tlsacname.dane.test]}
+; many: 17 MX hosts, each with usable TLSA (a CNAME to the shared RRset);
+; the engine examines 16 (DANE_MAX_HOSTS): policy dane, not dane-only
+many			MX	1 m1.many
+many			MX	2 m2.many
+many			MX	3 m3.many
+many			MX	4 m4.many
+many			MX	5 m5.many
+many			MX	6 m6.many
+many			MX	7 m7.many
+many			MX	8 m8.many
+many			MX	9 m9.many
+many			MX	10 m10.many
+many			MX	11 m11.many
+many			MX	12 m12.many
+many			MX	13 m13.many
+many			MX	14 m14.many
+many			MX	15 m15.many
+many			MX	16 m16.many
+many			MX	17 m17.many
+m1.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m1.many	600	CNAME	3.1.1._dane
+m2.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m2.many	600	CNAME	3.1.1._dane
+m3.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m3.many	600	CNAME	3.1.1._dane
+m4.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m4.many	600	CNAME	3.1.1._dane
+m5.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m5.many	600	CNAME	3.1.1._dane
+m6.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m6.many	600	CNAME	3.1.1._dane
+m7.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m7.many	600	CNAME	3.1.1._dane
+m8.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m8.many	600	CNAME	3.1.1._dane
+m9.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m9.many	600	CNAME	3.1.1._dane
+m10.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m10.many	600	CNAME	3.1.1._dane
+m11.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m11.many	600	CNAME	3.1.1._dane
+m12.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m12.many	600	CNAME	3.1.1._dane
+m13.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m13.many	600	CNAME	3.1.1._dane
+m14.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m14.many	600	CNAME	3.1.1._dane
+m15.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m15.many	600	CNAME	3.1.1._dane
+m16.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m16.many	600	CNAME	3.1.1._dane
+m17.many		A	${ADDR[mx.tlsacname.dane.test]}
+_25._tcp.m17.many	600	CNAME	3.1.1._dane
 
 ; cnamedomain: the mail domain is a CNAME
 cnamedomain		CNAME	usable

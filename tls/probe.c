@@ -376,8 +376,10 @@ probe_start_tls(struct probe *p)
 		}
 		SSL_dane_set_flags(p->p_ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 		SSL_set_hostflags(p->p_ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		if (strcasecmp(p->p_host, p->p_base) != 0)
-			SSL_add1_host(p->p_ssl, p->p_host);
+		/* DANE-TA reference identifiers (RFC 7672 §3.2.2, as Postfix):
+		 * the TLSA base domain (set by SSL_dane_enable) and, with a
+		 * secure MX RRset, the next-hop domain and its CNAME expansion.
+		 * Not the unexpanded MX name when the base is its CNAME target. */
 		if (p->p_nexthop != NULL)
 			SSL_add1_host(p->p_ssl, p->p_nexthop);
 		if (p->p_nexthop2 != NULL)

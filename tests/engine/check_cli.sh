@@ -110,6 +110,14 @@ like "$(line tanext "$h[$ad]")" \
 	"DANE-TA leaf named only for the next-hop domain (secure MX, RFC 7672 3.2.2): pass at depth 1"
 is "$RC" 0 "tanexthop.dane.test: exit 0"
 
+# RFC 7672 3.2.2 and Postfix: with the TLSA base at the MX name's CNAME
+# target, the unexpanded MX name is not a DANE-TA reference identifier
+run tacname tacname.dane.test
+h=mx.tacname.dane.test
+like "$(line tacname "$h[")" "dane fail certificate-host-mismatch .*cert=\"/CN=mx\\.tacname\\.dane\\.test\"" \
+	"DANE-TA leaf named only for the unexpanded MX name (TLSA base = CNAME target): certificate-host-mismatch"
+is "$RC" 1 "tacname: exit 1"
+
 run stall stall.dane.test
 h=mx.stall.dane.test
 like "$(line stall "$h[")" "dane fail validation-failure detail=\"timeout in the TLS handshake\"" \

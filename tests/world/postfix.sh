@@ -69,6 +69,8 @@
 #                            no STARTTLS (the command is refused)
 #   mx.taexpired.dane.test   certs/taexpired.chain.pem: test-CA leaf for the
 #                            name, expired (2020-01-01..2020-02-01), + CA
+#   real.tacname.dane.test   certs/mx.tacname.dane.test.chain.pem: test-CA
+#                            leaf for the MX alias name only, + CA
 #   mx.tawrongname.dane.test certs/wrong.example.chain.pem: test-CA leaf,
 #                            CN/SAN wrong.example only, + CA
 #   mx.tanexthop.dane.test   certs/tanexthop.dane.test.chain.pem: test-CA
@@ -375,6 +377,9 @@ EOF
 			mx.taexpired.dane.test) # expired, from the test CA
 				key=$WORLD_CERTS/taexpired.key
 				chain=$WORLD_CERTS/taexpired.chain.pem ;;
+			real.tacname.dane.test) # test CA, for the MX alias only
+				key=$WORLD_CERTS/mx.tacname.dane.test.key
+				chain=$WORLD_CERTS/mx.tacname.dane.test.chain.pem ;;
 			mx.tawrongname.dane.test) # test CA, for wrong.example
 				key=$WORLD_CERTS/wrong.example.key
 				chain=$WORLD_CERTS/wrong.example.chain.pem ;;

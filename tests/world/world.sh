@@ -131,6 +131,7 @@
 #  nostarttls.dane.test   usable     600 / AAAA NODATA 300 (3 1 1; sink: no STARTTLS)
 #  taexpired.dane.test    usable     600 / AAAA NODATA 300 (2 1 1 CA; sink: expired leaf)
 #  tawrongname.dane.test  usable     600 / AAAA NODATA 300 (2 1 1 CA; sink: leaf for wrong.example)
+#  tacname.dane.test      usable     (MX CNAME real., 2 1 1 CA at real.; sink: leaf for the MX alias only)
 #  stall.dane.test        usable     600 / AAAA NODATA 300 (3 1 1; STARTTLS 220, then silence)
 #  v6only.dane.test       usable     600 / A NODATA 300 (3 1 1; AAAA ::1 only, nothing listens)
 #  tanexthop.dane.test    usable     600 / AAAA NODATA 300 (2 1 1 CA; sink: leaf for tanexthop.dane.test)
@@ -234,13 +235,19 @@ unset _l
 # names only the next-hop domain tanexthop.dane.test (tanexthop: passes).
 ADDR_HOSTS="$ADDR_HOSTS mx.nostarttls.dane.test mx.taexpired.dane.test
 mx.tawrongname.dane.test mx.stall.dane.test mx.tanexthop.dane.test"
+# tacname: the MX name mx.tacname is a CNAME to real.tacname, which holds
+# the TLSA RRset (2 1 1, the CA); the sink at real's address presents a leaf
+# named only mx.tacname.dane.test (the unexpanded MX name: not a DANE-TA
+# reference identifier when the TLSA base is the CNAME target, RFC 7672
+# 3.2.2; Postfix defers). The alias gets its certificate as an ALIAS_HOST.
+ADDR_HOSTS="$ADDR_HOSTS real.tacname.dane.test"
 # Policy hosts served by sts_server.py with the test CA's sts-server cert
 # (every mta-sts.LABEL.sts.test except selfsigned/wrongname, and usable's).
 STS_POLICY_DOMAINS="usable.dane.test"
 for _l in $STS_LABELS; do STS_POLICY_DOMAINS="$STS_POLICY_DOMAINS $_l.sts.test"; done
 unset _l
 # Names that are MX targets but CNAMEs (a certificate, no address).
-ALIAS_HOSTS="alias.cnamehost.dane.test alias.cnamehost2.dane.test"
+ALIAS_HOSTS="alias.cnamehost.dane.test alias.cnamehost2.dane.test mx.tacname.dane.test"
 # MX hosts with only an AAAA (::1), no IPv4 address: a certificate and a
 # TLSA record, nothing listens (tests run smtp_server.py on ::1 themselves).
 V6_HOSTS="mx.v6only.dane.test"
@@ -627,6 +634,12 @@ _25._tcp.mx.nostarttls	600	TLSA	3 1 1 ${SHA256[mx.nostarttls.dane.test]}
 taexpired		MX	10 mx.taexpired
 mx.taexpired		A	${ADDR[mx.taexpired.dane.test]}
 _25._tcp.mx.taexpired	600	TLSA	2 1 1 ${SHA256[CA]}
+; tacname: MX -> mx.tacname (CNAME real.tacname), TLSA 2 1 1 (the CA) at
+; real only; the sink at real presents a leaf for mx.tacname only
+tacname			MX	10 mx.tacname
+mx.tacname		CNAME	real.tacname
+real.tacname		A	${ADDR[real.tacname.dane.test]}
+_25._tcp.real.tacname	600	TLSA	2 1 1 ${SHA256[CA]}
 ; tawrongname: TLSA 2 1 1 (the CA); the sink presents a leaf for wrong.example
 tawrongname		MX	10 mx.tawrongname
 mx.tawrongname		A	${ADDR[mx.tawrongname.dane.test]}

@@ -267,6 +267,7 @@ cachefile_verdict(const struct cachefile_entry *fe, const struct cfg *cfg,
 	d->dr_reason = xstrdup(fe->cfe_dane_reason);
 	d->dr_ttl = fe->cfe_dane_ttl;
 	d->dr_mx_security = DNS_SEC_INDETERMINATE;
+	d->dr_no_detail = true;         /* a probe looks the hosts up again */
 	memset(&sts, 0, sizeof(sts));
 	sts.mr_status = fe->cfe_sts == VERDICT_STS_ABSENT ? MTASTS_ABSENT :
 	    fe->cfe_sts == VERDICT_STS_ERROR ? MTASTS_ERROR : MTASTS_POLICY;

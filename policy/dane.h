@@ -81,6 +81,8 @@ struct dane_result {
 	struct dane_host *dr_hosts;     /* by preference */
 	size_t dr_nhosts;
 	size_t dr_hosts_dropped;        /* MX hosts past DANE_MAX_HOSTS */
+	bool dr_no_detail;              /* the verdict alone (loaded from the cache
+	                                   file): no hosts, no MX security */
 	unsigned dr_rounds;             /* sequential DNS round trips on the critical path */
 	unsigned dr_queries;            /* DNS queries made */
 	unsigned dr_elapsed_ms;

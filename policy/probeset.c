@@ -42,6 +42,9 @@ struct probeset {
 	struct engine *ps_en;
 	struct probecache *ps_pc;
 	struct verdict *ps_v;
+	const struct dane_result *ps_dr;        /* the hosts planned: ps_v's, or ps_fresh */
+	struct dane_result *ps_fresh;           /* looked up again (a verdict without detail) */
+	struct dane_lookup *ps_lookup;          /* ... while in flight */
 	time_t ps_now;
 	probeset_done_fn *ps_done;
 	void *ps_arg;
@@ -96,6 +99,10 @@ ps_free(struct probeset *ps)
 			free(ps->ps_slots[i].sl_s[j]);
 	}
 	free(ps->ps_slots);
+	if (ps->ps_lookup != NULL)
+		dane_lookup_cancel(ps->ps_lookup);
+	if (ps->ps_fresh != NULL)
+		dane_result_free(ps->ps_fresh);
 	verdict_unref(ps->ps_v);
 	engine_unref(ps->ps_en);
 	free(ps);
@@ -246,7 +253,7 @@ static char *
 ps_key(const struct ps_host *ph, const char *addr, unsigned port, const struct engine *en)
 {
 	const struct verdict *v = ph->ph_ps->ps_v;
-	bool ps_v_secure_mx = v->v_dane->dr_mx_security == DNS_SEC_SECURE;
+	bool ps_v_secure_mx = ph->ph_ps->ps_dr->dr_mx_security == DNS_SEC_SECURE;
 	const char *ps_v_domain = v->v_domain;
 	const struct dane_host *h = ph->ph_host;
 	struct sbuf sb = SBUF_INIT;
@@ -310,9 +317,9 @@ ps_add_probe(struct probeset *ps, struct ps_host *ph, const char *addr)
 	req.pr_tlsa_base = h->dh_tlsa_base;
 	/* RFC 7672 §3.2.2: with a secure MX RRset the next-hop domain
 	 * (and its CNAME-expanded form) are reference identifiers too */
-	if (ph->ph_mode == PROBE_DANE && ps->ps_v->v_dane->dr_mx_security == DNS_SEC_SECURE) {
+	if (ph->ph_mode == PROBE_DANE && ps->ps_dr->dr_mx_security == DNS_SEC_SECURE) {
 		req.pr_nexthop = ps->ps_v->v_domain;
-		req.pr_nexthop2 = ps->ps_v->v_dane->dr_domain_canon;
+		req.pr_nexthop2 = ps->ps_dr->dr_domain_canon;
 	}
 	req.pr_ca_file = ps->ps_en->en_cfg->c_mta_sts.cst_ca_file;
 	if (*cp->cpr_helo != '\0')
@@ -411,40 +418,27 @@ ps_dns_done(void *arg, const struct dns_answer *ans)
 		ps_plan(ps);
 }
 
-struct probeset *
-probeset_start(struct engine *en, struct probecache *pc, const struct verdict *v,
-    time_t now, probeset_done_fn *done, void *arg)
+/* Decided without probing: call back from the loop. */
+static void
+ps_decide(struct probeset *ps, enum probeset_verdict pv, const char *note)
 {
-	const struct dane_result *dr = v->v_dane;
-	struct probeset *ps = xcalloc(1, sizeof(*ps));
+	ps->ps_decided = true;
+	ps->ps_fixed = pv;
+	ps->ps_fixed_note = note;
+	iv_task_register(&ps->ps_task);
+}
+
+/* Plan the hosts of ps->ps_dr under ps->ps_v's policy: look up the
+ * addresses the engine did not, then probe. */
+static void
+ps_begin(struct probeset *ps)
+{
+	const struct dane_result *dr = ps->ps_dr;
+	const struct verdict *v = ps->ps_v;
+	struct engine *en = ps->ps_en;
 	bool dane_applies, sts_applies;
 	size_t i, k;
 
-	ps->ps_en = engine_ref(en);
-	ps->ps_pc = pc;
-	ps->ps_v = verdict_ref((struct verdict *)v);
-	ps->ps_now = now;
-	ps->ps_done = done;
-	ps->ps_arg = arg;
-	IV_TASK_INIT(&ps->ps_task);
-	ps->ps_task.cookie = ps;
-	ps->ps_task.handler = ps_task;
-	probecache_set_max_parallel(pc, en->en_cfg->c_probe.cpr_max_parallel);
-
-	if (v->v_kind == VERDICT_TEMP) {
-		ps->ps_decided = true;
-		ps->ps_fixed = PROBESET_TEMP;
-		ps->ps_fixed_note = "the domain's lookups failed: nothing to probe against";
-		iv_task_register(&ps->ps_task);
-		return ps;
-	}
-	if (dr->dr_verdict == DANE_NULLMX) {
-		ps->ps_decided = true;
-		ps->ps_fixed = PROBESET_SKIPPED;
-		ps->ps_fixed_note = "null MX: the domain accepts no mail";
-		iv_task_register(&ps->ps_task);
-		return ps;
-	}
 	dane_applies = dr->dr_verdict == DANE_USABLE || dr->dr_verdict == DANE_PARTIAL ||
 	    dr->dr_verdict == DANE_UNUSABLE;
 	sts_applies = !dane_applies && v->v_sts_policy != NULL &&
@@ -489,6 +483,60 @@ probeset_start(struct engine *en, struct probecache *pc, const struct verdict *v
 	}
 	if (ps->ps_dns_pending == 0)
 		ps_plan(ps);
+}
+
+/* The hosts of a verdict loaded from the cache file, looked up again. */
+static void
+ps_detail_done(void *arg, struct dane_result *res)
+{
+	struct probeset *ps = arg;
+
+	ps->ps_lookup = NULL;
+	ps->ps_fresh = res;
+	ps->ps_dr = res;
+	if (res->dr_policy == DANE_POLICY_TEMP)
+		ps_decide(ps, PROBESET_TEMP, "the MX hosts' lookups failed: nothing to probe against");
+	else if (res->dr_verdict == DANE_NULLMX)
+		ps_decide(ps, PROBESET_SKIPPED, "null MX: the domain accepts no mail");
+	else
+		ps_begin(ps);
+}
+
+struct probeset *
+probeset_start(struct engine *en, struct probecache *pc, const struct verdict *v,
+    time_t now, probeset_done_fn *done, void *arg)
+{
+	const struct dane_result *dr = v->v_dane;
+	struct probeset *ps = xcalloc(1, sizeof(*ps));
+
+	ps->ps_en = engine_ref(en);
+	ps->ps_pc = pc;
+	ps->ps_v = verdict_ref((struct verdict *)v);
+	ps->ps_now = now;
+	ps->ps_done = done;
+	ps->ps_arg = arg;
+	IV_TASK_INIT(&ps->ps_task);
+	ps->ps_task.cookie = ps;
+	ps->ps_task.handler = ps_task;
+	probecache_set_max_parallel(pc, en->en_cfg->c_probe.cpr_max_parallel);
+
+	ps->ps_dr = dr;
+	if (v->v_kind == VERDICT_TEMP) {
+		ps_decide(ps, PROBESET_TEMP, "the domain's lookups failed: nothing to probe against");
+		return ps;
+	}
+	if (dr->dr_verdict == DANE_NULLMX) {
+		ps_decide(ps, PROBESET_SKIPPED, "null MX: the domain accepts no mail");
+		return ps;
+	}
+	if (dr->dr_no_detail) {
+		/* a verdict from the cache file: the hosts are not known */
+		ps->ps_lookup = engine_dane(en, v->v_domain, ps_detail_done, ps);
+		if (ps->ps_lookup == NULL)
+			ps_decide(ps, PROBESET_TEMP, "the domain cannot be looked up again");
+		return ps;
+	}
+	ps_begin(ps);
 	return ps;
 }
 

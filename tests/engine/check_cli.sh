@@ -186,7 +186,8 @@ kill "$V6PID" 2>/dev/null
 # ---------------------------------------------- the milter's probe= key
 if command -v miltertest >/dev/null; then
 	M_EXTRA='authserv_id = "mx.test";' daemon_conf "$WORLD/d.conf" \
-		"probe = { enabled = true; timeout_ms = 2000; };"
+		"probe = { enabled = true; timeout_ms = 2000; };" \
+		"cache = { file = \"$WORLD/probe.cache\"; };"
 	daemon_start "$WORLD/d.conf" "$WORLD/d.log"
 	cat >"$WORLD/probe.lua" <<LUA
 local conn = mt.connect("inet:$MILTER_PORT@127.0.0.1")
@@ -215,5 +216,32 @@ LUA
 		"no TLS log lines unless log_tls or --log"
 	daemon_stop
 	is "$?" 0 "the daemon with probes stops cleanly"
+
+	# After a restart the verdicts come from the cache file, without
+	# their MX hosts: the probe looks them up again (never "skipped").
+	daemon_start "$WORLD/d.conf" "$WORLD/d2.log"
+	like "$(cat "$WORLD/d2.log")" "started: [1-9][0-9]* cache entries loaded" \
+		"restart: the verdicts come from the cache file"
+	cat >"$WORLD/probe2.lua" <<LUA
+local conn = mt.connect("inet:$MILTER_PORT@127.0.0.1")
+mt.conninfo(conn, "client.example", "192.0.2.1")
+mt.macro(conn, SMFIC_MAIL, "i", "PROBE2", "{tls_version}", "TLSv1.3", "{cipher}", "X", "{cipher_bits}", "256")
+mt.mailfrom(conn, "<a@ta.dane.test>")
+mt.rcptto(conn, "<b@usable.dane.test>")
+mt.rcptto(conn, "<c@wrongtlsa.dane.test>")
+mt.eom(conn)
+local want = {
+ "mx.test; domain=usable.dane.test; policy=dane-only; source=dane; dane=usable; mta-sts=enforce; probe=pass",
+ "mx.test; domain=wrongtlsa.dane.test; policy=dane-only; source=dane; dane=usable; mta-sts=absent; probe=fail; probe-reason=certificate-not-trusted" }
+for _, w in ipairs(want) do
+  if mt.eom_check(conn, MT_HDRINSERT, "X-DANE-Recipient", w) then mt.echo("PASS " .. w) else mt.echo("FAIL " .. w) end
+end
+mt.disconnect(conn)
+LUA
+	out=$(timeout 30 miltertest -s "$WORLD/probe2.lua" 2>&1)
+	is "$(printf '%s\n' "$out" | grep '^FAIL ' || true)" "" \
+		"after a restart from the cache file: probe=pass (usable) and probe=fail (wrongtlsa), not skipped"
+	is "$(printf '%s\n' "$out" | grep -c '^PASS ')" 2 "after a restart: both recipients' headers checked"
+	daemon_stop
 fi
 done_testing

@@ -24,7 +24,8 @@ struct cfg_stub {
 struct cfg_dns {
 	char **cd_forward;      /* forwarders "IP" / "IP@port"; empty = recursive from the root */
 	size_t cd_nforward;
-	char *cd_trust_anchor_file;  /* default "/usr/share/dns/root.key"; "" = none */
+	char *cd_trust_anchor_file;  /* default "/usr/share/dns/root.key"; "" = none (then
+	                                cd_trust_anchors is not empty: cfg_load checks) */
 	char **cd_trust_anchors;     /* extra one-line DS/DNSKEY anchors */
 	size_t cd_ntrust_anchors;
 	struct cfg_stub *cd_stubs;

@@ -237,6 +237,9 @@ test_accepted(void)
 		{ "domains = ( { name = \"*.\"; } );", 5000, "*" },
 		{ "domains = ( { name = \".Example.org\"; policy = \"may\"; } );", 5000,
 		    ".example.org" },
+		/* no root anchor file, but an anchor of its own: a laboratory */
+		{ "dns = { trust_anchor_file = \"\";\n"
+		    "  trust_anchors = [ \"test. IN DS 1 13 2 AB\" ]; };", 5000, NULL },
 	};
 	struct cfg *c;
 	char *err;
@@ -469,6 +472,14 @@ static const struct {
 	{ "duplicate star",
 	  "domains = ( { name = \"*\"; },\n { name = \"*\"; } );\n",
 	  NAME ":2: duplicate domains entry \"*\" (first at line 1)" },
+	{ "no trust anchor at all",
+	  "dns = {\n  forward = [ ];\n  trust_anchor_file = \"\";\n};\n",
+	  NAME ":3: dns.trust_anchor_file is \"\" and dns.trust_anchors is empty: "
+	  "DNSSEC validation needs a trust anchor" },
+	{ "no trust anchor, trust_anchors emptied too",
+	  "dns = {\n  trust_anchors = [ ];\n\n  trust_anchor_file = \"\";\n};\n",
+	  NAME ":4: dns.trust_anchor_file is \"\" and dns.trust_anchors is empty: "
+	  "DNSSEC validation needs a trust anchor" },
 	{ "syntax error",
 	  "dns = {\n  forward = [ ];\n  timeout_ms = ;\n};\n",
 	  NAME ":3: syntax error" },
@@ -557,6 +568,28 @@ test_files(void)
 	free(err);
 	unlink(path);
 	free(path);
+
+	/* The key that took the last trust anchor away is in an @include. */
+	{
+		char *inc = write_temp("dns = {\n  trust_anchor_file = \"\";\n};\n");
+		char main_text[256];
+
+		snprintf(main_text, sizeof(main_text), "# main\n@include \"%s\"\n", inc);
+		path = write_temp(main_text);
+		c = cfg_load(path, &err);
+		tap_ok(c == NULL, "no trust anchor, from an @include: rejected");
+		snprintf(want, sizeof(want), "%s:2: dns.trust_anchor_file is \"\" and "
+		    "dns.trust_anchors is empty: DNSSEC validation needs a trust "
+		    "anchor", inc);
+		tap_is_str(err, want, "no trust anchor, from an @include: the "
+		    "included file and its line");
+		cfg_unref(c);
+		free(err);
+		unlink(path);
+		free(path);
+		unlink(inc);
+		free(inc);
+	}
 
 	path = write_temp(full_text);
 	c = cfg_load(path, &err);

@@ -15,6 +15,10 @@
 
 #define TLSPOLICY_DEFAULT_LISTEN "inet:127.0.0.1:8642"
 
+/* A verdict's precomputed replies are sent as they are. */
+_Static_assert(VERDICT_REPLY_MAX <= SOCKETMAP_REPLY_MAX,
+    "every verdict reply fits a socketmap reply");
+
 struct tlspolicy {
 	struct cache *tp_cache;
 	struct socketmap *tp_sm;

@@ -151,13 +151,18 @@ enum cfg_tristate {
 	CFG_TRUE = 1
 };
 
+/* The longest fixed policy: Postfix takes a socketmap reply of at most
+ * 100000 bytes (socketmap_table(5)), and the policy goes after "OK ". */
+#define CFG_POLICY_MAX  99997
+
 /* One entry of the domains list, as written. */
 struct cfg_domain {
 	char *cdom_name;                 /* "*", "example.com" or ".example.com" / "*.example.com" (subdomains) ; lower-case */
 	enum cfg_tristate cdom_log_resolution;
 	enum cfg_tristate cdom_log_tls;
 	enum cfg_require cdom_require;
-	char *cdom_policy;               /* fixed Postfix policy text ("may", "dane-only", "secure match=..."), or NULL */
+	char *cdom_policy;               /* fixed Postfix policy text ("may", "dane-only", "secure match=..."), or NULL;
+	                                    at most CFG_POLICY_MAX bytes */
 	int cdom_line;                   /* line in the file */
 };
 

@@ -14,9 +14,9 @@
  * and precomputes the socketmap replies (with and without the TLSRPT
  * attributes of Postfix >= 3.10), so that serving a verdict allocates
  * nothing. Both replies fit VERDICT_REPLY_MAX and a policy is never cut:
- *   a policy that cannot fit whole (only a fixed policy from the
- *   configuration could; an MTA-STS policy's match list always does)
- *                                              -> TEMP <reason>, logged
+ *   a policy that cannot fit whole             -> TEMP <reason>, logged
+ *     (a guard: an MTA-STS policy's match list always fits, and cfg
+ *     bounds a fixed policy by CFG_POLICY_MAX)
  *   a TLSRPT reply that would pass the limit   -> later policy_string
  *     lines left out; without even room for policy_type, policy_domain and
  *     every mx_host_pattern: the plain reply (logged, never TEMP)

@@ -13,6 +13,7 @@
 
 #include <syslog.h>
 
+#include "common/xmalloc.h"
 #include "config/cfg.h"
 #include "tests/tap.h"
 
@@ -494,6 +495,45 @@ static const struct {
 	  NAME ":1: mismatched element type in array" },
 };
 
+/* A fixed policy is answered to Postfix as "OK <policy>", which must fit
+ * its socketmap reply limit (100000 bytes): 99997 bytes of policy at most. */
+static void
+test_policy_length(void)
+{
+	static const size_t lens[] = { 99997, 99998 };
+	char *text, *pol, *err, want[256];
+	struct cfg *c;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		pol = xmalloc(lens[i] + 1);
+		memcpy(pol, "secure match=", 13);
+		memset(pol + 13, 'm', lens[i] - 13);
+		pol[lens[i]] = '\0';
+		text = xasprintf("domains = (\n  { name = \"x.example\";\n"
+		    "    policy = \"%s\"; }\n);\n", pol);
+		err = NULL;
+		c = cfg_load_string(text, NAME, &err);
+		if (i == 0) {
+			if (tap_ok(c != NULL, "fixed policy of 99997 bytes: accepted"))
+				tap_is_long((long)strlen(c->c_domains[0].cdom_policy), 99997,
+				    "fixed policy of 99997 bytes: kept whole");
+			else
+				tap_diag("error: %.200s", err);
+		} else {
+			tap_ok(c == NULL, "fixed policy of 99998 bytes: rejected");
+			snprintf(want, sizeof(want), NAME ":3: domains entry \"x.example\": "
+			    "policy is 99998 bytes, more than a Postfix socketmap reply "
+			    "holds (99997 after \"OK \")");
+			tap_is_str(err, want, "fixed policy of 99998 bytes: message");
+		}
+		cfg_unref(c);
+		free(err);
+		free(text);
+		free(pol);
+	}
+}
+
 static void
 test_errors(void)
 {
@@ -747,6 +787,7 @@ main(void)
 	test_sections();
 	test_accepted();
 	test_errors();
+	test_policy_length();
 	test_files();
 	test_lookup();
 	test_refs();

@@ -22,7 +22,8 @@
  *	of single values, is in cfg_schema.c; the generic decoder that it
  *	drives in cfg_decode.c (config/cfg_private.h). This file reads the
  *	text, builds the cfg (decoding, then the checks across entries:
- *	duplicate domains), counts its references and answers lookups.
+ *	duplicate domains, a trust anchor for DNSSEC), counts its
+ *	references and answers lookups.
  *
  *	cfg_load() reads a file, cfg_load_string() a string (name is used
  *	in messages only), cfg_default() gives the built-in defaults.
@@ -36,7 +37,11 @@
  *	"FILE:LINE: message" (the caller frees it): syntax errors as
  *	libconfig words them, unknown keys, wrong types, values out of
  *	range, bad addresses and names, duplicate domains entries (with
- *	the line of the first). A file that cannot be opened gives
+ *	the line of the first), no trust anchor at all (dns.trust_anchor_file
+ *	"" and no dns.trust_anchors: "DNSSEC validation needs a trust
+ *	anchor", at the line of trust_anchor_file). Whether the anchor file
+ *	exists and holds anchors is checked when the resolver is set up
+ *	(dns/dns.h), not here. A file that cannot be opened gives
  *	"FILE: cannot read: <strerror>".
  * BUGS
  *	libconfig 1.5 parses an integer without the L suffix with atoi():
@@ -107,6 +112,27 @@ cfg_check_duplicates(struct cfg_ld *ld, const config_t *cf,
 	return true;
 }
 
+/*
+ * Without a trust anchor libunbound validates nothing: every answer is
+ * insecure, so every domain would get dane=insecure and MTA-STS would take
+ * over (a silent downgrade). trust_anchor_file has a default, so only the
+ * file can empty it: the error names that key's line (the dns group's if
+ * it were ever missing).
+ */
+static bool
+cfg_check_trust_anchor(struct cfg_ld *ld, const config_t *cf,
+    const struct cfg *c)
+{
+	const config_setting_t *s;
+
+	if (*c->c_dns.cd_trust_anchor_file != '\0' || c->c_dns.cd_ntrust_anchors > 0)
+		return true;
+	if ((s = config_lookup(cf, "dns.trust_anchor_file")) == NULL)
+		s = config_lookup(cf, "dns");
+	return cfg_decode_fail(ld, s, "dns.trust_anchor_file is \"\" and "
+	    "dns.trust_anchors is empty: DNSSEC validation needs a trust anchor");
+}
+
 /* ---- public API ---- */
 
 static struct cfg *
@@ -136,7 +162,8 @@ cfg_build(const config_t *cf, const char *name, char **errp)
 	struct cfg *c = cfg_new(name);
 
 	if (!cfg_decode_group(&ld, config_root_setting(cf), &cfg_schema_top,
-	    NULL, false, c) || !cfg_check_duplicates(&ld, cf, c)) {
+	    NULL, false, c) || !cfg_check_duplicates(&ld, cf, c) ||
+	    !cfg_check_trust_anchor(&ld, cf, c)) {
 		cfg_free(c);
 		*errp = ld.ld_err;
 		return NULL;

@@ -24,7 +24,8 @@ struct cfg_stub {
 struct cfg_dns {
 	char **cd_forward;      /* forwarders "IP" / "IP@port"; empty = recursive from the root */
 	size_t cd_nforward;
-	char *cd_trust_anchor_file;  /* default "/usr/share/dns/root.key"; "" = none */
+	char *cd_trust_anchor_file;  /* default "/usr/share/dns/root.key"; "" = none (then
+	                                cd_trust_anchors is not empty: cfg_load checks) */
 	char **cd_trust_anchors;     /* extra one-line DS/DNSKEY anchors */
 	size_t cd_ntrust_anchors;
 	struct cfg_stub *cd_stubs;
@@ -150,13 +151,18 @@ enum cfg_tristate {
 	CFG_TRUE = 1
 };
 
+/* The longest fixed policy: Postfix takes a socketmap reply of at most
+ * 100000 bytes (socketmap_table(5)), and the policy goes after "OK ". */
+#define CFG_POLICY_MAX  99997
+
 /* One entry of the domains list, as written. */
 struct cfg_domain {
 	char *cdom_name;                 /* "*", "example.com" or ".example.com" / "*.example.com" (subdomains) ; lower-case */
 	enum cfg_tristate cdom_log_resolution;
 	enum cfg_tristate cdom_log_tls;
 	enum cfg_require cdom_require;
-	char *cdom_policy;               /* fixed Postfix policy text ("may", "dane-only", "secure match=..."), or NULL */
+	char *cdom_policy;               /* fixed Postfix policy text ("may", "dane-only", "secure match=..."), or NULL;
+	                                    at most CFG_POLICY_MAX bytes */
 	int cdom_line;                   /* line in the file */
 };
 

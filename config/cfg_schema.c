@@ -460,14 +460,20 @@ cfg_check_domain(struct cfg_ld *ld, const config_setting_t *s,
 	return true;
 }
 
-/* Fixed Postfix policy: a TLS level as first word, no control characters. */
+/* Fixed Postfix policy: a TLS level as first word, no control characters,
+ * short enough for one socketmap reply (never cut when answered). */
 static bool
 cfg_check_policy(struct cfg_ld *ld, const config_setting_t *s,
     const char *label, char *val)
 {
-	size_t wlen = strcspn(val, " \t");
+	size_t wlen = strcspn(val, " \t"), len = strlen(val);
 	const char *const *lv;
 	const unsigned char *p;
+
+	if (len > CFG_POLICY_MAX)
+		return cfg_decode_fail(ld, s, "%s is %zu bytes, more than a Postfix "
+		    "socketmap reply holds (%d after \"OK \")", label, len,
+		    CFG_POLICY_MAX);
 
 	for (p = (const unsigned char *)val; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)

@@ -9,6 +9,8 @@
  */
 #include "dns.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <iv.h>
 #include <pthread.h>
@@ -210,6 +212,58 @@ dns_ublog_open(void)
 		setvbuf(dns_ublog_file, NULL, _IOLBF, 0);
 }
 
+/*
+ * The trust anchor file must be a regular file that holds at least one line
+ * other than blank lines, ";" comments and "$" directives: libunbound
+ * accepts an empty file (no anchor: every answer insecure, a silent
+ * downgrade) and spins on a directory. What the records say is
+ * libunbound's to judge (a bad one fails the setup below). 0, or -1 with
+ * *errp set.
+ */
+static int
+dns_ta_file_check(const char *path, char **errp)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	int err;
+
+	if (f == NULL) {
+		*errp = xasprintf("trust anchor file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) != 0)
+		*errp = xasprintf("trust anchor file %s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		*errp = xasprintf("trust anchor file %s: %s", path, S_ISDIR(st.st_mode) ?
+		    strerror(EISDIR) : "not a regular file");
+	if (*errp != NULL) {
+		fclose(f);
+		return -1;
+	}
+	errno = 0;
+	while (!found && getline(&line, &cap, f) != -1) {
+		const char *p = line + strspn(line, " \t\r\n");
+
+		found = *p != '\0' && *p != ';' && *p != '$';
+	}
+	err = ferror(f) ? errno : 0;
+	free(line);
+	fclose(f);
+	if (err != 0) {
+		*errp = xasprintf("trust anchor file %s: %s", path, strerror(err));
+		return -1;
+	}
+	if (!found) {
+		*errp = xasprintf("trust anchor file %s: holds no DS or DNSKEY "
+		    "record (DNSSEC validation needs a trust anchor)", path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 dns_set(struct ub_ctx *ctx, const char *opt, const char *val, char **errp)
 {
@@ -265,13 +319,8 @@ dns_resolver_new(const struct dns_options *o, char **errp)
 				goto fail;
 			}
 	if (o->do_trust_anchor_file && *o->do_trust_anchor_file) {
-		FILE *f = fopen(o->do_trust_anchor_file, "r");
-
-		if (f == NULL) {
-			*errp = xasprintf("trust anchor file %s: %s", o->do_trust_anchor_file, strerror(errno));
+		if (dns_ta_file_check(o->do_trust_anchor_file, errp) != 0)
 			goto fail;
-		}
-		fclose(f);
 		if ((err = ub_ctx_add_ta_file(ctx, o->do_trust_anchor_file)) != 0) {
 			*errp = xasprintf("trust anchor file %s: %s", o->do_trust_anchor_file, ub_strerror(err));
 			goto fail;

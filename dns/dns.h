@@ -83,8 +83,14 @@ struct dns_query;
 
 typedef void dns_callback(void *arg, const struct dns_answer *ans);
 
-/* Create on the calling thread's ivykis loop (after iv_init). NULL with a
- * malloc'ed *errp when libunbound refuses the options or trust anchors. */
+/*
+ * Create on the calling thread's ivykis loop (after iv_init). NULL with a
+ * malloc'ed *errp when libunbound refuses the options or trust anchors, or
+ * when do_trust_anchor_file is not a readable regular file holding at least
+ * one record line (anything but blank lines, ";" comments and "$"
+ * directives): "trust anchor file PATH: <strerror>" / "...: holds no DS or
+ * DNSKEY record (DNSSEC validation needs a trust anchor)".
+ */
 struct dns_resolver *dns_resolver_new(const struct dns_options *opts, char **errp);
 /* Drop outstanding queries without calling back, free everything. */
 void dns_resolver_free(struct dns_resolver *r);

@@ -6,8 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "policy/report.h"
+
+/*
+ * Every mx line of a policy body costs at least its pattern + 4 bytes
+ * ("mx:", the line end) and at most pattern + 1 (':') in the match list, so
+ * the Postfix policy of any policy that parsed (MTASTS_BODY_MAX) fits a
+ * reply whole: only the TLSRPT attributes can push a reply past the limit.
+ */
+_Static_assert(MTASTS_BODY_MAX + sizeof("OK secure match= servername=hostname") <
+    VERDICT_REPLY_MAX, "an MTA-STS policy's match list always fits a socketmap reply");
 
 const char *
 verdict_kind_name(enum verdict_kind k)
@@ -33,7 +43,8 @@ verdict_sts_name(enum verdict_sts s)
 	return (unsigned)s < 5 ? n[s] : "?";
 }
 
-/* Copy s for a reply: printable ASCII only, at most max bytes. */
+/* Copy s for a reply: printable ASCII only, at most max bytes (SIZE_MAX:
+ * all of it). */
 static void
 verdict_clean(struct sbuf *sb, const char *s, size_t max)
 {
@@ -79,22 +90,42 @@ verdict_sts_policy(const struct mtasts_policy *p)
 	return sbuf_steal(&sb);
 }
 
-/* Bytes the TLSRPT attributes may bring a reply to (SOCKETMAP_REPLY_MAX is
- * 100000; the policy itself is far shorter). */
-#define VERDICT_TLSRPT_BUDGET 90000
+#define VERDICT_POLICY_STRING_MAX 1000   /* bytes of one policy line kept */
 
-/* TLSRPT attributes for an MTA-STS policy (RFC 8460 via Postfix >= 3.10). */
+/*
+ * The QUERYwithTLSRPT reply of an MTA-STS verdict (RFC 8460 via Postfix >=
+ * 3.10): v_reply + policy_type, policy_domain, every mx_host_pattern, then
+ * the policy's lines as policy_string while the reply stays within
+ * VERDICT_REPLY_MAX (a huge policy loses its later lines there, never part
+ * of one). When even the attributes before the first policy_string would
+ * pass the limit, the reply is v_reply itself: the policy, whole, without
+ * TLSRPT attributes, rather than a TEMP that defers the mail. Both cases
+ * are logged (notice).
+ */
 static void
-verdict_tlsrpt_attrs(struct sbuf *sb, const char *domain, const struct mtasts_policy *p)
+verdict_tlsrpt_reply(struct verdict *v)
 {
+	const struct mtasts_policy *p = v->v_sts_policy;
+	struct sbuf sb = SBUF_INIT;
 	const char *line, *end;
-	size_t i;
+	size_t i, left_out = 0;
 
-	sbuf_printf(sb, " policy_type=sts policy_domain=%s", domain);
+	sbuf_appendn(&sb, v->v_reply, v->v_reply_len);
+	sbuf_printf(&sb, " policy_type=sts policy_domain=%s", v->v_domain);
 	for (i = 0; i < p->mp_nmx; i++)
-		sbuf_printf(sb, " mx_host_pattern=%s", p->mp_mx[i]);
+		sbuf_printf(&sb, " mx_host_pattern=%s", p->mp_mx[i]);
+	if (sb.sb_len > VERDICT_REPLY_MAX) {
+		log_notice("%s: MTA-STS policy %s: QUERYwithTLSRPT is answered without "
+		    "the TLSRPT attributes: with its %zu mx patterns the reply would pass "
+		    "Postfix's socketmap limit of %d bytes", v->v_domain, p->mp_id,
+		    p->mp_nmx, VERDICT_REPLY_MAX);
+		sbuf_free(&sb);
+		v->v_reply_tlsrpt = v->v_reply;
+		v->v_reply_tlsrpt_len = v->v_reply_len;
+		return;
+	}
 	for (line = p->mp_text; line && *line; line = *end ? end + 1 : end) {
-		size_t len;
+		size_t len, cost;
 
 		end = line + strcspn(line, "\n");
 		len = (size_t)(end - line);
@@ -107,19 +138,55 @@ verdict_tlsrpt_attrs(struct sbuf *sb, const char *domain, const struct mtasts_po
 		/* Braces would end Postfix's attribute; such lines carry nothing we need. */
 		if (len == 0 || memchr(line, '{', len) || memchr(line, '}', len))
 			continue;
-		/* Keep the whole reply under Postfix's 100000-byte limit: a
-		 * huge policy loses its later policy_string lines, not the mail. */
-		if (sb->sb_len + len > VERDICT_TLSRPT_BUDGET)
-			break;
-		sbuf_append(sb, " { policy_string = ");
+		if (len > VERDICT_POLICY_STRING_MAX)
+			len = VERDICT_POLICY_STRING_MAX;
+		cost = sizeof(" { policy_string = ") - 1 + len + sizeof(" }") - 1;
+		if (left_out > 0 || sb.sb_len + cost > VERDICT_REPLY_MAX) {
+			left_out++;
+			continue;
+		}
+		sbuf_append(&sb, " { policy_string = ");
 		{
 			char *copy = xstrndup(line, len);
 
-			verdict_clean(sb, copy, 1000);
+			verdict_clean(&sb, copy, len);
 			free(copy);
 		}
-		sbuf_append(sb, " }");
+		sbuf_append(&sb, " }");
 	}
+	if (left_out > 0)
+		log_notice("%s: MTA-STS policy %s: %zu of its lines left out of the "
+		    "QUERYwithTLSRPT policy_string attributes (Postfix's socketmap limit "
+		    "of %d bytes)", v->v_domain, p->mp_id, left_out, VERDICT_REPLY_MAX);
+	v->v_reply_tlsrpt_len = sb.sb_len;
+	v->v_reply_tlsrpt = sbuf_steal(&sb);
+}
+
+/*
+ * An OK policy that does not fit a socketmap reply: TEMP, logged, rather
+ * than a policy with part of it cut off (for MTA-STS: mx patterns left
+ * out, which would make Postfix refuse MX hosts the policy allows).
+ */
+static void
+verdict_too_long(struct verdict *v)
+{
+	size_t len = strlen(v->v_policy);
+
+	free(v->v_reason);
+	if (v->v_source == VERDICT_SRC_MTASTS)
+		v->v_reason = xasprintf("the Postfix policy from MTA-STS policy %s "
+		    "(%zu mx patterns) is %zu bytes, more than a socketmap reply "
+		    "holds (%d)", v->v_sts_policy->mp_id, v->v_sts_policy->mp_nmx,
+		    len, VERDICT_REPLY_MAX);
+	else
+		v->v_reason = xasprintf("the %s policy is %zu bytes, more than a "
+		    "socketmap reply holds (%d)", verdict_source_name(v->v_source),
+		    len, VERDICT_REPLY_MAX);
+	log_errx("%s: %s: answering TEMP rather than a policy cut short",
+	    v->v_domain, v->v_reason);
+	free(v->v_policy);
+	v->v_policy = NULL;
+	v->v_kind = VERDICT_TEMP;
 }
 
 static enum verdict_sts
@@ -215,13 +282,16 @@ verdict_build(const struct cfg *cfg, struct dane_result *dane,
 		v->v_reason = xasprintf("DANE %s, MTA-STS %s", dane_verdict_name(dane->dr_verdict),
 		    verdict_sts_name(v->v_sts));
 	}
+	if (v->v_kind == VERDICT_OK &&
+	    sizeof("OK ") - 1 + strlen(v->v_policy) > VERDICT_REPLY_MAX)
+		verdict_too_long(v);
 	v->v_level = v->v_kind == VERDICT_OK ? verdict_level_of(v->v_policy) :
 	    v->v_kind == VERDICT_TEMP ? "temperror" : "none";
 
 	switch (v->v_kind) {
 	case VERDICT_OK:
 		sbuf_append(&sb, "OK ");
-		verdict_clean(&sb, v->v_policy, 50000);
+		verdict_clean(&sb, v->v_policy, SIZE_MAX);     /* fits: checked above */
 		break;
 	case VERDICT_NOTFOUND:
 		sbuf_append(&sb, "NOTFOUND ");
@@ -233,11 +303,8 @@ verdict_build(const struct cfg *cfg, struct dane_result *dane,
 	}
 	v->v_reply_len = sb.sb_len;
 	v->v_reply = sbuf_steal(&sb);
-	if (v->v_source == VERDICT_SRC_MTASTS) {
-		sbuf_append(&sb, v->v_reply);
-		verdict_tlsrpt_attrs(&sb, v->v_domain, v->v_sts_policy);
-		v->v_reply_tlsrpt_len = sb.sb_len;
-		v->v_reply_tlsrpt = sbuf_steal(&sb);
+	if (v->v_kind == VERDICT_OK && v->v_source == VERDICT_SRC_MTASTS) {
+		verdict_tlsrpt_reply(v);
 	} else {
 		v->v_reply_tlsrpt = v->v_reply;
 		v->v_reply_tlsrpt_len = v->v_reply_len;

@@ -13,7 +13,13 @@
  *   otherwise                                  -> NOTFOUND          (none)
  * and precomputes the socketmap replies (with and without the TLSRPT
  * attributes of Postfix >= 3.10), so that serving a verdict allocates
- * nothing.
+ * nothing. Both replies fit VERDICT_REPLY_MAX and a policy is never cut:
+ *   a policy that cannot fit whole             -> TEMP <reason>, logged
+ *     (a guard: an MTA-STS policy's match list always fits, and cfg
+ *     bounds a fixed policy by CFG_POLICY_MAX)
+ *   a TLSRPT reply that would pass the limit   -> later policy_string
+ *     lines left out; without even room for policy_type, policy_domain and
+ *     every mx_host_pattern: the plain reply (logged, never TEMP)
  *
  * A verdict is immutable and reference-counted (atomic: other threads may
  * hold references); it owns the DANE result and a reference to the MTA-STS
@@ -30,6 +36,10 @@
 #include "config/cfg.h"
 #include "policy/dane.h"
 #include "policy/mtasts.h"
+
+/* The longest reply payload Postfix takes from a socketmap server
+ * (socketmap_table(5), src/util/dict_sockmap.c); socketmap/ keeps it too. */
+#define VERDICT_REPLY_MAX       100000
 
 enum verdict_kind {
 	VERDICT_OK,             /* a policy */
@@ -65,9 +75,10 @@ struct verdict {
 	struct mtasts_policy *v_sts_policy;     /* a reference, or NULL */
 	enum mtasts_failure v_sts_failure;
 	char *v_sts_reason;
-	char *v_reply;                  /* socketmap payload: "OK ...", "NOTFOUND ", "TEMP ..." */
+	char *v_reply;                  /* socketmap payload: "OK ...", "NOTFOUND ", "TEMP ...";
+	                                   at most VERDICT_REPLY_MAX bytes */
 	size_t v_reply_len;
-	char *v_reply_tlsrpt;           /* the same with TLSRPT attributes (or == v_reply) */
+	char *v_reply_tlsrpt;           /* the same with TLSRPT attributes (or == v_reply); as long */
 	size_t v_reply_tlsrpt_len;
 	bool v_require_dane;            /* built under require = "dane" (verdict_require_dane) */
 	time_t v_created;

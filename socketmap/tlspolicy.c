@@ -15,6 +15,13 @@
 
 #define TLSPOLICY_DEFAULT_LISTEN "inet:127.0.0.1:8642"
 
+/* A verdict's precomputed replies are sent as they are; a fixed policy
+ * after "OK " (the cfg check bounds it). */
+_Static_assert(VERDICT_REPLY_MAX <= SOCKETMAP_REPLY_MAX,
+    "every verdict reply fits a socketmap reply");
+_Static_assert(sizeof("OK ") - 1 + CFG_POLICY_MAX <= SOCKETMAP_REPLY_MAX,
+    "every fixed policy fits a socketmap reply");
+
 struct tlspolicy {
 	struct cache *tp_cache;
 	struct socketmap *tp_sm;
@@ -99,12 +106,18 @@ tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_
 		const char *fixed = verdict_fixed_policy(tlspolicy_cfg(tp), key);
 
 		/* A fixed policy does not depend on DNS: answer it at once
-		 * (the cfg check limited it to printable text). */
+		 * (the cfg check limited it to printable text of at most
+		 * CFG_POLICY_MAX bytes: it fits, whole). */
 		if (fixed != NULL) {
-			char buf[SOCKETMAP_REPLY_MAX];
-			int n = snprintf(buf, sizeof(buf), "OK %s", fixed);
+			char buf[SOCKETMAP_REPLY_MAX + 1];
+			size_t len = strlen(fixed);
 
-			socketmap_reply(req, buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+			if (len > CFG_POLICY_MAX)
+				log_abort("tlspolicy: fixed policy for %s of %zu bytes "
+				    "passed the cfg check", key, len);
+			memcpy(buf, "OK ", 3);
+			memcpy(buf + 3, fixed, len);
+			socketmap_reply(req, buf, 3 + len);
 			return;
 		}
 	}

@@ -61,6 +61,17 @@ out=$("$DANEMILTER" -f -c "$tmp/nouser.conf" 2>&1); rc=$?
 is "$rc" 78 "daemon.user that does not exist: the daemon refuses to start (exit 78)"
 like "$out" "nouser\\.conf: daemon.user \"no-such-user-dm\": no such user" "... and says which"
 
+# No trust anchor at all: DNSSEC validation would be off and every domain
+# insecure (MTA-STS would take over silently). A configuration error.
+printf 'dns: {\n  forward = [ ];\n  trust_anchor_file = "";\n};\n' >"$tmp/nota.conf"
+out=$("$DANEMILTER" -n -c "$tmp/nota.conf" 2>&1); rc=$?
+is "$rc" 78 "no trust anchor (trust_anchor_file = \"\", no trust_anchors): exit 78"
+like "$out" "nota\\.conf:3: .*trust_anchor_file.*DNSSEC validation needs a trust anchor" \
+	"no trust anchor: file, line of the key that emptied it, and why"
+printf 'dns: {\n  trust_anchor_file = "";\n  trust_anchors = [ "test. IN DS 1 13 2 AB" ];\n};\n' >"$tmp/labta.conf"
+out=$("$DANEMILTER" -n -c "$tmp/labta.conf" 2>&1)
+is "$?" 0 "trust_anchor_file = \"\" with a trust_anchors entry (a laboratory): valid"
+
 printf 'dns: {\n  forward = [ "127.0.0.1" ]\n' >"$tmp/syntax.conf"
 out=$("$DANEMILTER" -n -c "$tmp/syntax.conf" 2>&1); rc=$?
 is "$rc" 78 "syntax error: exit 78"

@@ -117,6 +117,34 @@ out=$(pm QUERYwithTLSRPT changing.sts.test 2>&1)
 like "$out" "^secure match=mx\.changing\.sts\.test servername=hostname policy_type=sts " "huge policy: still a policy with TLSRPT attributes"
 ok "$([ "${#out}" -lt 100000 ]; echo $?)" "huge policy: the reply stays under 100000 bytes (${#out})"
 
+# --- a valid policy of many long mx patterns (230 of ~246 bytes, under the
+# 64 KiB body limit): Postfix gets every pattern whole (the match list is
+# ~57000 bytes); with the TLSRPT attributes the reply would pass Postfix's
+# 100000 bytes, so QUERYwithTLSRPT gets the plain policy, not TEMP
+"$PYTHON" - "$WORLD/long-policy" "$WORLD/long-want" <<'PY'
+import sys
+pats = []
+for i in range(230):
+    c = chr(97 + i % 26)
+    p = "%s.%s.n%d.changing.sts.test" % (".".join([c * 60] * 3), c * 40, i)
+    pats.append(("*." if i % 2 == 0 else "") + p)
+with open(sys.argv[1], "w") as f:
+    f.write("version: STSv1\nmode: enforce\n" + "".join("mx: %s\n" % p for p in pats) + "max_age: 86400\n")
+with open(sys.argv[2], "w") as f:
+    f.write("secure match=" + ":".join(p[1:] if p.startswith("*.") else p for p in pats) + " servername=hostname")
+PY
+want=$(cat "$WORLD/long-want")
+bash "$top_srcdir/tests/world/world.sh" sts-set "$WORLD" changing.sts.test changinglong "$WORLD/long-policy" >/dev/null
+sleep 2
+out=$(pm QUERY changing.sts.test 2>&1); rc=$?
+is "$rc:${#out}" "0:${#want}" "many long mx patterns: postmap gets the whole policy (${#want} bytes)"
+ok "$([ "$out" = "$want" ]; echo $?)" "many long mx patterns: every pattern whole, servername=hostname after them"
+out=$(pm QUERYwithTLSRPT changing.sts.test 2>&1); rc=$?
+is "$rc:${#out}" "0:${#want}" "many long mx patterns, QUERYwithTLSRPT: the plain policy, not TEMP"
+ok "$([ "$out" = "$want" ]; echo $?)" "many long mx patterns, QUERYwithTLSRPT: the same text as QUERY"
+like "$(cat "$LOG")" "changing\.sts\.test: MTA-STS policy changinglong: QUERYwithTLSRPT is answered without the TLSRPT attributes" \
+	"many long mx patterns: the dropped TLSRPT attributes are logged"
+
 # --- refresh regardless of the TXT record (RFC 8461 10.2): a policy with
 # max_age 4 is refreshed after 2 s even though its TXT record is gone
 printf 'version: STSv1\nmode: enforce\nmx: mx.changing.sts.test\nmax_age: 4\n' >"$WORLD/short-policy"

@@ -73,5 +73,17 @@ printf 'dns: { trust_anchor_file = "%s"; };\n' "$WORLD/nonexistent.key" >"$WORLD
 out=$("$DANEMILTER" query -c "$WORLD/ta.conf" usable.dane.test 2>&1); rc=$?
 is "$rc" 78 "unreadable trust anchor file: exit 78"
 like "$out" "trust anchor file .*nonexistent\\.key" "unreadable trust anchor file: named in the message"
+# A trust anchor file that is a directory, or that holds no record: no
+# anchor would be loaded (every domain insecure) or libunbound would spin on
+# it. Both are configuration errors at start-up (bounded: a hang fails here).
+: >"$WORLD/empty.key"
+printf '; root.key\n\n   ; nothing but comments\n$TTL 3600\n' >"$WORLD/comments.key"
+for ta in "$WORLD" "$WORLD/empty.key" "$WORLD/comments.key"; do
+	printf 'dns: { trust_anchor_file = "%s"; };\n' "$ta" >"$WORLD/ta.conf"
+	out=$(timeout 20 "$DANEMILTER" query -c "$WORLD/ta.conf" usable.dane.test 2>&1); rc=$?
+	is "$rc" 78 "trust anchor file ${ta##*/}: exit 78"
+	like "$out" "trust anchor file ${ta//./\\.}: (Is a directory|holds no DS or DNSKEY record)" \
+		"trust anchor file ${ta##*/}: named, with the reason"
+done
 
 done_testing

@@ -9,8 +9,11 @@
 world_start
 CONF="$WORLD/d.conf"
 LOG="$WORLD/daemon.log"
+# A fixed policy as long as a socketmap reply allows ("OK " + 99997 bytes).
+BIGPOL=$("$PYTHON" -c 'n = 99997 - len("secure match= servername=hostname"); print("secure match=" + ("a" * 60 + ".") * (n // 61) + "b" * (n % 61) + " servername=hostname")')
 SM_EXTRA="io_timeout_ms = 1000; idle_timeout_ms = 3000;" daemon_conf "$CONF" "cache = { file = \"$WORLD/cache.dat\"; };" \
 	'domains = ( { name = "*"; log_resolution = true; },
+	  { name = "bigfixed.test"; policy = "'"$BIGPOL"'"; },
 	  { name = "notlsa.dane.test"; policy = "encrypt"; },
 	  { name = "nodata.dane.test"; require = "dane"; },
 	  { name = "dead.test"; policy = "may"; } );'
@@ -48,6 +51,9 @@ t0=$(now_ms)
 expect QUERY dead.test may 0 "a fixed policy wins even over a lookup error"
 t1=$(now_ms)
 ok "$([ $((t1 - t0)) -lt 1500 ]; echo $?)" "... and is answered at once, without waiting for DNS ($((t1 - t0)) ms)"
+out=$(pm QUERY bigfixed.test 2>&1); rc=$?
+is "$rc:${#out}" "0:99997" "a fixed policy of 99997 bytes (a whole 100000-byte reply): answered whole"
+ok "$([ "$out" = "$BIGPOL" ]; echo $?)" "... exactly as configured"
 
 # --- keys
 expect QUERY USABLE.Dane.Test. dane-only 0 "key lower-cased, trailing dot dropped"

@@ -13,6 +13,7 @@
 
 #include <syslog.h>
 
+#include "common/xmalloc.h"
 #include "config/cfg.h"
 #include "tests/tap.h"
 
@@ -237,6 +238,9 @@ test_accepted(void)
 		{ "domains = ( { name = \"*.\"; } );", 5000, "*" },
 		{ "domains = ( { name = \".Example.org\"; policy = \"may\"; } );", 5000,
 		    ".example.org" },
+		/* no root anchor file, but an anchor of its own: a laboratory */
+		{ "dns = { trust_anchor_file = \"\";\n"
+		    "  trust_anchors = [ \"test. IN DS 1 13 2 AB\" ]; };", 5000, NULL },
 	};
 	struct cfg *c;
 	char *err;
@@ -469,6 +473,14 @@ static const struct {
 	{ "duplicate star",
 	  "domains = ( { name = \"*\"; },\n { name = \"*\"; } );\n",
 	  NAME ":2: duplicate domains entry \"*\" (first at line 1)" },
+	{ "no trust anchor at all",
+	  "dns = {\n  forward = [ ];\n  trust_anchor_file = \"\";\n};\n",
+	  NAME ":3: dns.trust_anchor_file is \"\" and dns.trust_anchors is empty: "
+	  "DNSSEC validation needs a trust anchor" },
+	{ "no trust anchor, trust_anchors emptied too",
+	  "dns = {\n  trust_anchors = [ ];\n\n  trust_anchor_file = \"\";\n};\n",
+	  NAME ":4: dns.trust_anchor_file is \"\" and dns.trust_anchors is empty: "
+	  "DNSSEC validation needs a trust anchor" },
 	{ "syntax error",
 	  "dns = {\n  forward = [ ];\n  timeout_ms = ;\n};\n",
 	  NAME ":3: syntax error" },
@@ -482,6 +494,45 @@ static const struct {
 	  "dns = { forward = [ \"::1\", 5 ]; };\n",
 	  NAME ":1: mismatched element type in array" },
 };
+
+/* A fixed policy is answered to Postfix as "OK <policy>", which must fit
+ * its socketmap reply limit (100000 bytes): 99997 bytes of policy at most. */
+static void
+test_policy_length(void)
+{
+	static const size_t lens[] = { 99997, 99998 };
+	char *text, *pol, *err, want[256];
+	struct cfg *c;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		pol = xmalloc(lens[i] + 1);
+		memcpy(pol, "secure match=", 13);
+		memset(pol + 13, 'm', lens[i] - 13);
+		pol[lens[i]] = '\0';
+		text = xasprintf("domains = (\n  { name = \"x.example\";\n"
+		    "    policy = \"%s\"; }\n);\n", pol);
+		err = NULL;
+		c = cfg_load_string(text, NAME, &err);
+		if (i == 0) {
+			if (tap_ok(c != NULL, "fixed policy of 99997 bytes: accepted"))
+				tap_is_long((long)strlen(c->c_domains[0].cdom_policy), 99997,
+				    "fixed policy of 99997 bytes: kept whole");
+			else
+				tap_diag("error: %.200s", err);
+		} else {
+			tap_ok(c == NULL, "fixed policy of 99998 bytes: rejected");
+			snprintf(want, sizeof(want), NAME ":3: domains entry \"x.example\": "
+			    "policy is 99998 bytes, more than a Postfix socketmap reply "
+			    "holds (99997 after \"OK \")");
+			tap_is_str(err, want, "fixed policy of 99998 bytes: message");
+		}
+		cfg_unref(c);
+		free(err);
+		free(text);
+		free(pol);
+	}
+}
 
 static void
 test_errors(void)
@@ -557,6 +608,28 @@ test_files(void)
 	free(err);
 	unlink(path);
 	free(path);
+
+	/* The key that took the last trust anchor away is in an @include. */
+	{
+		char *inc = write_temp("dns = {\n  trust_anchor_file = \"\";\n};\n");
+		char main_text[256];
+
+		snprintf(main_text, sizeof(main_text), "# main\n@include \"%s\"\n", inc);
+		path = write_temp(main_text);
+		c = cfg_load(path, &err);
+		tap_ok(c == NULL, "no trust anchor, from an @include: rejected");
+		snprintf(want, sizeof(want), "%s:2: dns.trust_anchor_file is \"\" and "
+		    "dns.trust_anchors is empty: DNSSEC validation needs a trust "
+		    "anchor", inc);
+		tap_is_str(err, want, "no trust anchor, from an @include: the "
+		    "included file and its line");
+		cfg_unref(c);
+		free(err);
+		unlink(path);
+		free(path);
+		unlink(inc);
+		free(inc);
+	}
 
 	path = write_temp(full_text);
 	c = cfg_load(path, &err);
@@ -714,6 +787,7 @@ main(void)
 	test_sections();
 	test_accepted();
 	test_errors();
+	test_policy_length();
 	test_files();
 	test_lookup();
 	test_refs();

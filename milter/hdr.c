@@ -166,6 +166,8 @@ hdr_sender_value(struct sbuf *sb, const char *authserv, const char *domain,
 	} else {
 		hdr_kv(sb, "policy", v->v_level);
 		hdr_kv(sb, "dane", dane_verdict_name(v->v_dane->dr_verdict));
+		if (dane_insecure_mx_usable(v->v_dane))
+			hdr_kv(sb, "mx-tlsa", "usable");
 		hdr_kv(sb, "mta-sts", verdict_sts_name(v->v_sts));
 	}
 	if (violation != NULL)
@@ -187,6 +189,8 @@ hdr_recipient_value(struct sbuf *sb, const char *authserv, const char *domain,
 		hdr_kv(sb, "policy", v->v_level);
 		hdr_kv(sb, "source", verdict_source_name(v->v_source));
 		hdr_kv(sb, "dane", dane_verdict_name(v->v_dane->dr_verdict));
+		if (dane_insecure_mx_usable(v->v_dane))
+			hdr_kv(sb, "mx-tlsa", "usable");
 		hdr_kv(sb, "mta-sts", verdict_sts_name(v->v_sts));
 	}
 	if (probe != NULL) {

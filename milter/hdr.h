@@ -52,7 +52,10 @@ void hdr_inbound_value(struct sbuf *sb, const char *authserv, const struct hdr_i
 /*
  * X-DANE-Sender: domain NULL = null sender or no domain (domain=none);
  * v NULL = no verdict (why says which); violation NULL or a token such as
- * "plaintext" (violation=...).
+ * "plaintext" (violation=...). Both values carry mx-tlsa=usable after
+ * dane=insecure when a host of the unsigned MX RRset has a secure, usable
+ * TLSA RRset (the policy is then dane, or the MTA-STS policy in enforce
+ * mode, which wins).
  */
 void hdr_sender_value(struct sbuf *sb, const char *authserv, const char *domain,
     const struct verdict *v, enum hdr_missing why, const char *violation);

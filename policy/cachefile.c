@@ -43,6 +43,12 @@ cachefile_append(struct sbuf *sb, const char *domain, const struct verdict *v,
     time_t expires, const struct mtasts_policy *p, time_t policy_expires,
     time_t last_failure)
 {
+	/* Only the DANE verdict is saved, and the policy is rebuilt from it
+	 * (dane_verdict_policy): a verdict whose policy says more (DANE at the
+	 * hosts of an unsigned MX; MX hosts past the engine's cap) is not
+	 * saved, so that a restart looks it up again, never weaker. */
+	if (v != NULL && v->v_dane->dr_policy != dane_verdict_policy(v->v_dane->dr_verdict))
+		v = NULL;
 	sbuf_printf(sb, "e %s %lld %d %u", domain, v ? (long long)expires : 0LL,
 	    v ? (int)v->v_dane->dr_verdict : 0, v ? v->v_dane->dr_ttl : 0);
 	cachefile_hex_field(sb, v ? v->v_dane->dr_reason : NULL);

@@ -47,6 +47,7 @@ struct dane_lookup {
 	struct dane_hostq *dl_hq;
 	size_t dl_nhq;
 	size_t dl_pending;              /* hosts not finished */
+	bool dl_insecure_mx;            /* the MX RRset is not signed: hosts looked up all the same */
 	struct timespec dl_start;
 };
 
@@ -164,6 +165,36 @@ dane_finish(struct dane_lookup *l, enum dane_verdict v, char *reason)
  * MTA-STS); when no host is left at all, the error decides: bogus or
  * temperror.
  */
+/*
+ * An unsigned MX RRset whose hosts were looked up all the same (RFC 7672
+ * §2.2.1 "MAY", as Postfix does): the verdict stays "insecure" (the MX
+ * itself can be forged, so never dane-only), but when a host has a
+ * secure, usable TLSA RRset the policy is "dane" and Postfix applies DANE
+ * to that host (smtp_tls_dane_insecure_mx_policy); verdict_build lets an
+ * MTA-STS policy in enforce mode win over it. A host's lookup error
+ * changes nothing here: without a signed MX there is no DANE promise to
+ * keep, and Postfix looks every host up again itself.
+ */
+static void
+dane_conclude_insecure_mx(struct dane_lookup *l)
+{
+	struct dane_result *res = l->dl_res;
+	const char *what = res->dr_implicit_mx ? "the domain is not DNSSEC-signed (insecure)" :
+	    "the MX RRset is not DNSSEC-signed (insecure)";
+	size_t i, usable = 0;
+
+	for (i = 0; i < res->dr_nhosts; i++)
+		if (res->dr_hosts[i].dh_state == DANE_HOST_USABLE)
+			usable++;
+	if (usable == 0) {
+		dane_finish(l, DANE_INSECURE, xstrdup(what));
+		return;
+	}
+	dane_finish_policy(l, DANE_INSECURE, DANE_POLICY_DANE,
+	    xasprintf("%s; %zu of %zu MX hosts with secure, usable TLSA records: DANE for those "
+	    "hosts", what, usable, res->dr_nhosts));
+}
+
 static void
 dane_conclude(struct dane_lookup *l)
 {
@@ -172,6 +203,10 @@ dane_conclude(struct dane_lookup *l)
 	const struct dane_host *err_host = NULL;
 	char note[64] = "";
 
+	if (l->dl_insecure_mx) {
+		dane_conclude_insecure_mx(l);
+		return;
+	}
 	for (i = 0; i < res->dr_nhosts; i++) {
 		const struct dane_host *h = &res->dr_hosts[i];
 
@@ -544,14 +579,9 @@ dane_mx_cb(void *arg, const struct dns_answer *a)
 	}
 	if (dane_hosts_from_mx(l, a) < 0)
 		return;
-	if (a->da_security != DNS_SEC_SECURE) {
-		for (i = 0; i < res->dr_nhosts; i++)
-			res->dr_hosts[i].dh_state = DANE_HOST_NOT_CHECKED;
-		dane_finish(l, DANE_INSECURE, xstrdup(res->dr_implicit_mx ?
-		    "the domain is not DNSSEC-signed (insecure)" :
-		    "the MX RRset is not DNSSEC-signed (insecure)"));
-		return;
-	}
+	/* An unsigned MX RRset: its hosts are looked up all the same
+	 * (dane_conclude_insecure_mx). */
+	l->dl_insecure_mx = a->da_security != DNS_SEC_SECURE;
 	l->dl_hq = xcalloc(res->dr_nhosts, sizeof(*l->dl_hq));
 	l->dl_nhq = res->dr_nhosts;
 	l->dl_pending = res->dr_nhosts;
@@ -587,6 +617,19 @@ dane_mx_cb(void *arg, const struct dns_answer *a)
 	}
 	if (l->dl_pending == 0)
 		dane_conclude(l);
+}
+
+bool
+dane_insecure_mx_usable(const struct dane_result *res)
+{
+	size_t i;
+
+	if (res->dr_verdict != DANE_INSECURE)
+		return false;
+	for (i = 0; i < res->dr_nhosts; i++)
+		if (res->dr_hosts[i].dh_state == DANE_HOST_USABLE)
+			return true;
+	return false;
 }
 
 struct dane_lookup *

@@ -112,5 +112,8 @@ const char *dane_verdict_name(enum dane_verdict v);
 const char *dane_policy_name(enum dane_policy p);
 const char *dane_host_state_name(enum dane_host_state s);
 enum dane_policy dane_verdict_policy(enum dane_verdict v);
+/* With an unsigned MX RRset (DANE_INSECURE): does a host have a secure,
+ * usable TLSA RRset (the header's mx-tlsa=usable)? False otherwise. */
+bool dane_insecure_mx_usable(const struct dane_result *res);
 
 #endif

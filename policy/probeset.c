@@ -314,7 +314,10 @@ ps_add_probe(struct probeset *ps, struct ps_host *ph, const char *addr)
 	req.pr_port = cp->cpr_port;
 	req.pr_mode = ph->ph_mode;
 	req.pr_timeout_ms = cp->cpr_timeout_ms;
-	req.pr_tlsa_base = h->dh_tlsa_base;
+	/* RFC 7672 §3.2.2: behind an unsigned MX RRset the MX host name is
+	 * the only DANE-TA reference identifier */
+	req.pr_tlsa_base = ps->ps_dr->dr_mx_security == DNS_SEC_SECURE ? h->dh_tlsa_base :
+	    h->dh_name;
 	/* RFC 7672 §3.2.2: with a secure MX RRset the next-hop domain
 	 * (and its CNAME-expanded form) are reference identifiers too */
 	if (ph->ph_mode == PROBE_DANE && ps->ps_dr->dr_mx_security == DNS_SEC_SECURE) {
@@ -439,8 +442,12 @@ ps_begin(struct probeset *ps)
 	bool dane_applies, sts_applies;
 	size_t i, k;
 
+	/* DANE at the hosts of an unsigned MX too, when it is the policy
+	 * (not when MTA-STS in enforce mode won over it) */
 	dane_applies = dr->dr_verdict == DANE_USABLE || dr->dr_verdict == DANE_PARTIAL ||
-	    dr->dr_verdict == DANE_UNUSABLE;
+	    dr->dr_verdict == DANE_UNUSABLE ||
+	    (dr->dr_verdict == DANE_INSECURE && dr->dr_policy == DANE_POLICY_DANE &&
+	    v->v_source == VERDICT_SRC_DANE);
 	sts_applies = !dane_applies && v->v_sts_policy != NULL &&
 	    (v->v_sts == VERDICT_STS_ENFORCE || v->v_sts == VERDICT_STS_TESTING);
 	ps->ps_nhosts = dr->dr_nhosts;
@@ -454,7 +461,11 @@ ps_begin(struct probeset *ps)
 		/* under DANE a host whose lookups failed is not verified
 		 * either: it stays under the policy (and is reported as not
 		 * probed); only hosts without TLSA get opportunistic TLS */
-		if (dane_applies)
+		if (dane_applies && dr->dr_verdict == DANE_INSECURE)
+			/* unsigned MX: DANE only where the host has TLSA */
+			ph->ph_mode = h->dh_state == DANE_HOST_USABLE ||
+			    h->dh_state == DANE_HOST_UNUSABLE ? PROBE_DANE : PROBE_NONE;
+		else if (dane_applies)
 			ph->ph_mode = h->dh_state == DANE_HOST_NO_TLSA || h->dh_state == DANE_HOST_INSECURE ?
 			    PROBE_NONE : PROBE_DANE;
 		else if (sts_applies)

@@ -257,7 +257,10 @@ verdict_build(const struct cfg *cfg, struct dane_result *dane,
 		v->v_kind = VERDICT_TEMP;
 		v->v_source = VERDICT_SRC_DANE;
 		v->v_reason = xasprintf("DANE %s: %s", dane_verdict_name(dane->dr_verdict), dane->dr_reason);
-	} else if (dane->dr_policy == DANE_POLICY_DANE_ONLY || dane->dr_policy == DANE_POLICY_DANE) {
+	} else if ((dane->dr_policy == DANE_POLICY_DANE_ONLY || dane->dr_policy == DANE_POLICY_DANE) &&
+	    !(dane->dr_verdict == DANE_INSECURE && sts_applies)) {
+		/* (DANE at the hosts of an unsigned MX yields to MTA-STS in
+		 * enforce mode: its mx patterns pin the names DNSSEC does not) */
 		v->v_kind = VERDICT_OK;
 		v->v_source = VERDICT_SRC_DANE;
 		/* require = "dane": a host without usable TLSA is never used

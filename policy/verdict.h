@@ -7,6 +7,8 @@
  *   a fixed `policy` for the domain           -> OK <policy>       (config)
  *   DANE bogus / temperror                     -> TEMP <reason>     (never MTA-STS)
  *   DANE usable -> OK dane-only; partial, unusable -> OK dane       (dane)
+ *   DANE insecure, a host of the unsigned MX with usable TLSA -> OK dane
+ *     (dane), unless MTA-STS enforce applies: then the MTA-STS policy
  *     (OK dane-only under `require = "dane"`)
  *   `require = "dane"` without usable DANE     -> OK dane-only      (config)
  *   MTA-STS enforce (or testing when strict)   -> OK secure match=P1:P2 servername=hostname

@@ -118,6 +118,14 @@ like "$(line tacname "$h[")" "dane fail certificate-host-mismatch .*cert=\"/CN=m
 	"DANE-TA leaf named only for the unexpanded MX name (TLSA base = CNAME target): certificate-host-mismatch"
 is "$RC" 1 "tacname: exit 1"
 
+# an unsigned MX RRset naming a signed host with usable TLSA: DANE at
+# that host (RFC 7672 2.2.1), the MX host name as the reference identifier
+run hosted hosted.unsigned.test
+h=mx1.usable.dane.test; ad=$(a $h)
+like "$(line hosted "$h[$ad]")" "^  $h\\[$ad\\]:25 dane pass .* depth=0 " \
+	"unsigned MX -> signed host with TLSA: probed under DANE, pass"
+is "$RC" 0 "hosted.unsigned.test: exit 0"
+
 run stall stall.dane.test
 h=mx.stall.dane.test
 like "$(line stall "$h[")" "dane fail validation-failure detail=\"timeout in the TLS handshake\"" \

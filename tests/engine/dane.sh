@@ -12,13 +12,14 @@ DOMAINS="usable.dane.test ta.dane.test notlsa.dane.test nodata.dane.test partial
 unusable.dane.test agility.dane.test four.dane.test cnamehost.dane.test cnamehost2.dane.test
 tlsacname.dane.test cnamedomain.dane.test nullmx.dane.test implicit.dane.test
 insecurehost.dane.test unsigned.test bogus.test badtlsa.dane.test lame.test dead.test
-implicitcname.dane.test half.dane.test halfnone.dane.test many.dane.test mixednull.dane.test ipmx.dane.test"
+implicitcname.dane.test half.dane.test halfnone.dane.test many.dane.test mixednull.dane.test ipmx.dane.test
+hosted.unsigned.test"
 
 # shellcheck disable=SC2086
 "$DANEMILTER" query -c "$CONF" --json $DOMAINS >"$OUT" 2>"$WORLD/query.err"
 rc=$?
 is "$rc" 75 "query exits 75 (EX_TEMPFAIL) when a domain ends in a temporary error"
-is "$(wc -l <"$OUT" | tr -d ' ')" 26 "one JSON object per domain"
+is "$(wc -l <"$OUT" | tr -d ' ')" 27 "one JSON object per domain"
 
 g() { json_get "$OUT" "$1" "$2"; }
 verdict() {     # verdict DOMAIN DANE POLICY
@@ -102,6 +103,17 @@ verdict halfnone.dane.test partial dane
 like "$(g halfnone.dane.test 'd["dane_detail"]["reason"]')" "MX host mx\.lame\.test skipped as unreachable: " \
 	"halfnone: the lame host is unreachable (RFC 7672 2.1.2), policy dane: never none, never MTA-STS"
 is "$(g halfnone.dane.test 'd["source"]')" dane "halfnone: the policy comes from DANE"
+
+# -- an unsigned MX RRset naming a signed host with usable TLSA (RFC 7672
+# 2.2.1, as Postfix): the host is looked up, policy dane (never dane-only:
+# the MX itself can be forged); the hosts of unsigned.test's own MX are
+# insecure and give nothing
+verdict hosted.unsigned.test insecure dane
+is "$(g hosted.unsigned.test 'd["source"]')" dane "hosted: the policy comes from DANE at the host"
+is "$(g hosted.unsigned.test 'd["dane_detail"]["hosts"][0]["tlsa_state"]')" usable \
+	"hosted: the signed host's TLSA state is shown (usable)"
+is "$(g unsigned.test 'd["dane_detail"]["hosts"][0]["tlsa_state"]')" insecure \
+	"unsigned: its own host is insecure: TLSA not used"
 
 # -- more MX hosts than the engine examines: every examined host is usable,
 # but the 17th was not looked at, so dane-only cannot be promised

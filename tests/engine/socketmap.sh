@@ -122,6 +122,7 @@ expect QUERY usable.dane.test dane-only 0 "after the abuse the server still answ
 
 # --- restart: verdicts survive through the cache file, with the DNS gone
 pm QUERY usable.dane.test >/dev/null
+expect QUERY hosted.unsigned.test dane 0 "unsigned MX, a signed host with usable TLSA: OK dane"
 daemon_stop
 is "$?" 0 "SIGTERM: clean exit"
 like "$(cat "$LOG")" "stopping: saving the cache" "SIGTERM saves the cache"
@@ -133,6 +134,8 @@ like "$(cat "$LOG")" "started: [1-9][0-9]* cache entries loaded" "restart: entri
 expect QUERY usable.dane.test dane-only 0 "restart: usable.dane.test answered from the cache (NSD is stopped)"
 expect QUERY partial.dane.test dane 0 "restart: partial.dane.test answered from the cache"
 expect QUERY unsigned.test "" 1 "restart: NOTFOUND verdicts survive too"
+like "$(pm QUERY hosted.unsigned.test 2>&1)" "socketmap server temporary error" \
+	"restart: DANE at an unsigned MX's host is not saved as 'insecure' (that would read NOTFOUND): looked up again, TEMP without DNS"
 unlike "$(cat "$LOG")" "Starting new query for MX (usable|partial)\\.dane\\.test" "restart: no DNS query for cached domains"
 
 daemon_stop

@@ -300,6 +300,46 @@ test_summary(void)
 	cfg_unref(cfg);
 }
 
+/* dane=insecure whose unsigned MX names a host with usable TLSA:
+ * mx-tlsa=usable after dane=, in both headers; not without such a host. */
+static void
+test_insecure_mx(void)
+{
+	struct cfg *cfg = cfg_default();
+	struct dane_result *dr = xcalloc(1, sizeof(*dr));
+	struct verdict *v, *plain;
+	struct sbuf sb = SBUF_INIT;
+
+	dr->dr_domain = xstrdup("hosted.example");
+	dr->dr_verdict = DANE_INSECURE;
+	dr->dr_policy = DANE_POLICY_DANE;
+	dr->dr_reason = xstrdup("test");
+	dr->dr_hosts = xcalloc(2, sizeof(*dr->dr_hosts));
+	dr->dr_nhosts = 2;
+	dr->dr_hosts[0].dh_name = xstrdup("mx1.provider.example");
+	dr->dr_hosts[0].dh_state = DANE_HOST_INSECURE;
+	dr->dr_hosts[1].dh_name = xstrdup("mx2.provider.example");
+	dr->dr_hosts[1].dh_state = DANE_HOST_USABLE;
+	v = verdict_build(cfg, dr, NULL, 0);
+	hdr_recipient_value(&sb, "mx.test", "hosted.example", v, HDR_TIMEOUT, NULL, NULL, 0);
+	tap_is_str(sbuf_str(&sb), "mx.test; domain=hosted.example; policy=dane; source=dane; "
+	    "dane=insecure; mx-tlsa=usable; mta-sts=absent",
+	    "insecure MX with a usable host: policy dane, mx-tlsa=usable");
+	sbuf_free(&sb);
+	hdr_sender_value(&sb, "mx.test", "hosted.example", v, HDR_TIMEOUT, NULL);
+	tap_is_str(sbuf_str(&sb), "mx.test; domain=hosted.example; policy=dane; dane=insecure; "
+	    "mx-tlsa=usable; mta-sts=absent", "... and in X-DANE-Sender");
+	sbuf_free(&sb);
+	plain = mkverdict(cfg, "unsigned.example", DANE_INSECURE, DANE_POLICY_NONE);
+	hdr_recipient_value(&sb, "mx.test", "unsigned.example", plain, HDR_TIMEOUT, NULL, NULL, 0);
+	tap_is_str(sbuf_str(&sb), "mx.test; domain=unsigned.example; policy=none; source=none; "
+	    "dane=insecure; mta-sts=absent", "insecure without such a host: no mx-tlsa");
+	sbuf_free(&sb);
+	verdict_unref(v);
+	verdict_unref(plain);
+	cfg_unref(cfg);
+}
+
 int
 main(void)
 {
@@ -309,5 +349,6 @@ main(void)
 	test_fold();
 	test_domains();
 	test_summary();
+	test_insecure_mx();
 	return tap_done();
 }

@@ -343,6 +343,45 @@ test_too_long_for_a_reply(const struct cfg *cfg)
 	mtasts_policy_unref(p);
 }
 
+/* DANE at a host of an unsigned MX RRset (RFC 7672 2.2.1): policy dane
+ * without MTA-STS, and the MTA-STS policy in enforce mode wins over it
+ * (its mx patterns pin the MX names DNSSEC does not protect here). */
+static void
+test_insecure_mx_dane(const struct cfg *cfg)
+{
+	static const char body[] = "version: STSv1\nmode: enforce\n"
+	    "mx: mx.big.example\nmax_age: 86400\n";
+	struct mtasts_result sts;
+	struct mtasts_policy *p;
+	struct dane_result *dr;
+	struct verdict *v;
+	char *err = NULL;
+	int round;
+
+	p = mtasts_policy_parse(body, sizeof(body) - 1, &err);
+	snprintf(p->mp_id, sizeof(p->mp_id), "ins1");
+	for (round = 0; round < 2; round++) {
+		dr = insecure();
+		dr->dr_policy = DANE_POLICY_DANE;       /* a host with usable TLSA */
+		memset(&sts, 0, sizeof(sts));
+		sts.mr_status = round == 0 ? MTASTS_ABSENT : MTASTS_POLICY;
+		sts.mr_policy = round == 0 ? NULL : p;
+		sts.mr_reason = (char *)"test";
+		v = verdict_build(cfg, dr, &sts, 0);
+		if (round == 0) {
+			tap_is_str(v->v_reply, "OK dane", "insecure MX, a host with usable TLSA, "
+			    "no MTA-STS: OK dane (never dane-only)");
+			tap_is_str(verdict_source_name(v->v_source), "dane", "... source dane");
+		} else {
+			tap_is_str(v->v_reply, "OK secure match=mx.big.example servername=hostname",
+			    "insecure MX, a host with usable TLSA, MTA-STS enforce: the MTA-STS policy");
+			tap_is_str(verdict_source_name(v->v_source), "mta-sts", "... source mta-sts");
+		}
+		verdict_unref(v);
+	}
+	mtasts_policy_unref(p);
+}
+
 int
 main(void)
 {
@@ -353,6 +392,7 @@ main(void)
 	test_small_tlsrpt(cfg);
 	test_many_policy_strings(cfg);
 	test_too_long_for_a_reply(cfg);
+	test_insecure_mx_dane(cfg);
 	cfg_unref(cfg);
 	return tap_done();
 }

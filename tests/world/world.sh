@@ -119,6 +119,7 @@
 #  ipmx.dane.test         none       (the MX names an address: unreachable)
 #  insecurehost.dane.test none       3600 (host insecure: its TLSA is ignored)
 #  unsigned.test          insecure   600 (insecure TLSA) / AAAA NODATA 300
+#  hosted.unsigned.test   insecure   (unsigned MX -> mx1.usable.dane.test: policy dane, mx-tlsa=usable)
 #  bogus.test             bogus      - (every RRSIG expired in 2020)
 #  badtlsa.dane.test      bogus      MX/A secure 3600; TLSA RRSIG corrupted
 #  expired.dane.test      usable     600 / AAAA NODATA 300
@@ -690,7 +691,12 @@ mx		A	${ADDR[mx.$1]}
 _25._tcp.mx	600	TLSA	3 1 1 ${SHA256[mx.$1]}
 EOF
 }
-zone_unsigned() { zone_simple unsigned.test; }
+zone_unsigned() {
+	zone_simple unsigned.test
+	# hosted: an unsigned MX RRset naming a signed host with usable TLSA
+	# (RFC 7672 2.2.1: DANE for that host, policy dane, never dane-only)
+	printf 'hosted\t\tMX\t10 mx1.usable.dane.test.\n'
+}
 zone_bogus() { zone_simple bogus.test; }
 zone_corrupt() { zone_simple corrupt.test; }
 

@@ -58,6 +58,7 @@ struct cfg_cache {
 	unsigned cca_max_ttl;           /* default 86400 */
 	unsigned cca_error_ttl;         /* temporary errors; default 30 */
 	unsigned cca_max_entries;       /* default 100000 */
+	unsigned cca_max_policies;      /* MTA-STS policies kept; default 100000 */
 	unsigned cca_save_interval;     /* seconds between saves; default 300; 0 = only at exit */
 	bool cca_refresh_ahead;         /* refresh popular entries before they expire; default true */
 };

@@ -198,6 +198,7 @@ static const struct cfg_key cfg_cache_keys[] = {
 	KEY_UINT(struct cfg_cache, "max_ttl", cca_max_ttl, 86400, 1, 31557600),
 	KEY_UINT(struct cfg_cache, "error_ttl", cca_error_ttl, 30, 0, 3600),
 	KEY_UINT(struct cfg_cache, "max_entries", cca_max_entries, 100000, 1, 10000000),
+	KEY_UINT(struct cfg_cache, "max_policies", cca_max_policies, 100000, 1, 10000000),
 	KEY_UINT(struct cfg_cache, "save_interval", cca_save_interval, 300, 0, 86400),
 	KEY_BOOL(struct cfg_cache, "refresh_ahead", cca_refresh_ahead, 1),
 	KEY_END

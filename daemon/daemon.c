@@ -55,6 +55,7 @@
 #include "policy/generation.h"
 #include "policy/mtasts.h"
 #include "policy/probecache.h"
+#include "policy/stsstore.h"
 #include "http/metricsd.h"
 #include "socketmap/socketmap.h"
 #include "socketmap/tlspolicy.h"
@@ -97,8 +98,8 @@ daemon_log_setup(const struct cfg *cfg, bool foreground)
  * Every face's metric families into the render list of common/metrics.h,
  * in the order of the exposition (README.md's table), whether the face
  * runs or not: verdicts and the cache's numbers, DNS, MTA-STS fetches,
- * probes, the milter, the socketmap server. A new face with families
- * adds its call here.
+ * the MTA-STS policy store, probes, the milter, the socketmap server. A
+ * new face with families adds its call here.
  */
 static void
 daemon_metrics_register(struct daemon *d)
@@ -106,6 +107,7 @@ daemon_metrics_register(struct daemon *d)
 	cache_metrics_register(d->dm_cache);
 	dns_metrics_register();
 	mtasts_metrics_register();
+	stsstore_metrics_register(cache_stsstore(d->dm_cache));
 	probecache_metrics_register();
 	filter_metrics_register();
 	socketmap_metrics_register();
@@ -359,6 +361,7 @@ daemon_main(int argc, char **argv)
 	struct cfg *cfg;
 	char *err = NULL;
 	long loaded;
+	struct stsstore_stats sts_loaded;
 	int c, uid, gid, open_conns, pidfd = -1;
 
 	memset(&d, 0, sizeof(d));
@@ -481,8 +484,10 @@ daemon_main(int argc, char **argv)
 		free(err);
 		return EX_OSERR;
 	}
-	log_notice("danemilter %s started: %ld cache entries loaded%s%s%s%s", PACKAGE_VERSION,
-	    loaded, d.dm_milter ? ", milter on " : ", no milter",
+	stsstore_stats(cache_stsstore(d.dm_cache), &sts_loaded);
+	log_notice("danemilter %s started: %ld cache entries loaded (%lu MTA-STS policies)%s%s%s%s",
+	    PACKAGE_VERSION, loaded, sts_loaded.ss_policies,
+	    d.dm_milter ? ", milter on " : ", no milter",
 	    d.dm_milter ? daemon_cfg(&d)->c_milter.cm_socket : "",
 	    d.dm_md != NULL ? ", metrics on " : "",
 	    d.dm_md != NULL ? daemon_cfg(&d)->c_metrics.cmt_listen : "");

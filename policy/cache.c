@@ -6,9 +6,14 @@
  * MTA-STS lookups and the list of waiters; the job ends when both lookups
  * have answered, builds the new verdict, and calls the waiters.
  *
+ * MTA-STS policies are not kept in the entries: policy/stsstore.c keeps
+ * them, with a bound of their own, so that the LRU eviction of verdicts
+ * never takes one. A resolution asks the store what it has for the domain
+ * (stsstore_cached) and hands the MTA-STS result back (stsstore_update).
+ *
  * cache_save() and cache_load() choose what goes to the cache file and
- * what comes back into memory; the file's format, its atomic write and
- * its parser are policy/cachefile.c's.
+ * what comes back into memory (the policy store too); the file's format,
+ * its atomic write and its parser are policy/cachefile.c's.
  */
 #include "cache.h"
 
@@ -22,6 +27,7 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "policy/cachefile.h"
+#include "policy/stsstore.h"
 
 struct cache_job;
 
@@ -41,10 +47,6 @@ struct cache_entry {
 	time_t ce_expires;
 	time_t ce_refresh_at;                   /* refresh ahead from here on */
 	unsigned ce_hits;                       /* since the last resolution */
-	struct mtasts_policy *ce_sts_policy;    /* last good policy */
-	time_t ce_sts_policy_expires;
-	time_t ce_sts_last_failure;
-	char ce_sts_failed_id[MTASTS_ID_MAX + 1];       /* the id whose fetch failed */
 	struct cache_job *ce_job;
 	char ce_key[];
 };
@@ -72,6 +74,7 @@ struct cache {
 	size_t c_nbuckets;                      /* power of two */
 	struct cache_entry *c_lru_head, *c_lru_tail;
 	struct cache_stats c_stats;
+	struct stsstore *c_sts;                 /* the MTA-STS policies */
 };
 
 static uint32_t
@@ -244,7 +247,14 @@ cache_new(struct generation *g)
 	while (c->c_nbuckets < want && c->c_nbuckets < (1u << 22))
 		c->c_nbuckets <<= 1;
 	c->c_buckets = xcalloc(c->c_nbuckets, sizeof(*c->c_buckets));
+	c->c_sts = stsstore_new();
 	return c;
+}
+
+struct stsstore *
+cache_stsstore(struct cache *c)
+{
+	return c->c_sts;
 }
 
 static void
@@ -301,8 +311,6 @@ cache_entry_free(struct cache *c, struct cache_entry *e)
 	if (e->ce_job)
 		cache_job_abandon(e->ce_job);
 	verdict_unref(e->ce_v);
-	if (e->ce_sts_policy)
-		mtasts_policy_unref(e->ce_sts_policy);
 	free(e);
 	c->c_stats.cs_entries--;
 }
@@ -352,6 +360,7 @@ cache_free(struct cache *c)
 	cache_reap(c);
 	free(c->c_dead);
 	free(c->c_buckets);
+	stsstore_free(c->c_sts);
 	free(c);
 }
 
@@ -479,20 +488,8 @@ cache_job_finish(struct cache_job *j)
 	v = verdict_build(j->cj_en->en_cfg, j->cj_dane_res, sts, now);
 	j->cj_dane_res = NULL;                  /* the verdict owns it now */
 	cache_count_verdict(v);
-	if (sts != NULL) {
-		if (sts->mr_policy != NULL && sts->mr_policy != e->ce_sts_policy) {
-			if (e->ce_sts_policy)
-				mtasts_policy_unref(e->ce_sts_policy);
-			e->ce_sts_policy = mtasts_policy_ref(sts->mr_policy);
-			e->ce_sts_policy_expires = sts->mr_policy->mp_fetched + (time_t)sts->mr_policy->mp_max_age;
-		}
-		if (sts->mr_fetch_failed) {
-			e->ce_sts_last_failure = now;
-			memcpy(e->ce_sts_failed_id, sts->mr_txt_id, sizeof(e->ce_sts_failed_id));
-		}
-		else if (sts->mr_fetched)
-			e->ce_sts_last_failure = 0;
-	}
+	if (sts != NULL)
+		stsstore_update(c->c_sts, e->ce_key, sts, now, cache_cfg(c)->cca_max_policies);
 	if (v->v_kind == VERDICT_TEMP && e->ce_v != NULL && e->ce_v->v_kind != VERDICT_TEMP &&
 	    e->ce_gen == cache_gen(c) && now < e->ce_expires) {
 		/* A refresh ahead failed: the verdict in hand is still valid.
@@ -549,7 +546,7 @@ static void
 cache_resolve(struct cache *c, struct cache_entry *e, time_t now)
 {
 	struct cache_job *j = xcalloc(1, sizeof(*j));
-	struct mtasts_cached mc;
+	struct mtasts_cached mc;        /* borrowed from the store: used at once */
 
 	j->cj_c = c;
 	j->cj_e = e;
@@ -558,15 +555,11 @@ cache_resolve(struct cache *c, struct cache_entry *e, time_t now)
 	j->cj_now = now;
 	e->ce_job = j;
 	c->c_stats.cs_resolutions++;
-	memset(&mc, 0, sizeof(mc));
-	if (e->ce_sts_policy && e->ce_sts_policy_expires > now)
-		mc.mc_policy = e->ce_sts_policy;
-	mc.mc_last_failure = e->ce_sts_last_failure;
-	mc.mc_failed_id = e->ce_sts_failed_id;
 	j->cj_pending = 2;
 	j->cj_dane = engine_dane(j->cj_en, e->ce_key, cache_dane_done, j);
 	if (j->cj_dane == NULL)
 		log_abort("cache: DANE lookup refused for %s", e->ce_key);
+	(void)stsstore_cached(c->c_sts, e->ce_key, now, &mc);
 	j->cj_sts = engine_mtasts(j->cj_en, e->ce_key, &mc, now, cache_sts_done, j);
 	if (j->cj_sts == NULL)
 		j->cj_pending--;                /* MTA-STS disabled */
@@ -648,6 +641,14 @@ cache_stats(const struct cache *c, struct cache_stats *out)
 
 /* ---- the cache file (its format: policy/cachefile.h) ---- */
 
+/* stsstore_each_fn: one record of the policy store as a "p" line. */
+static void
+cache_save_sts(void *arg, const struct stsstore_entry *se)
+{
+	cachefile_append_sts(arg, se->se_domain, se->se_policy, se->se_expires,
+	    se->se_last_failure, se->se_failed_id);
+}
+
 int
 cache_save(struct cache *c, const char *path, time_t now, char **errp)
 {
@@ -656,16 +657,14 @@ cache_save(struct cache *c, const char *path, time_t now, char **errp)
 	int rc;
 
 	cachefile_begin(&sb);
+	/* The policies first: a verdict is rebuilt with its domain's policy. */
+	stsstore_each(c->c_sts, now, cache_save_sts, &sb);
 	for (e = c->c_lru_tail; e; e = e->ce_lprev) {
 		const struct verdict *v = e->ce_v;
-		bool keep_v = v != NULL && v->v_kind != VERDICT_TEMP && now < e->ce_expires;
-		bool keep_sts = e->ce_sts_policy != NULL && now < e->ce_sts_policy_expires;
 
-		if (!keep_v && !keep_sts)
+		if (v == NULL || v->v_kind == VERDICT_TEMP || now >= e->ce_expires)
 			continue;
-		cachefile_append(&sb, e->ce_key, keep_v ? v : NULL, e->ce_expires,
-		    keep_sts ? e->ce_sts_policy : NULL, e->ce_sts_policy_expires,
-		    e->ce_sts_last_failure);
+		cachefile_append(&sb, e->ce_key, v, e->ce_expires, NULL, 0, 0);
 	}
 	rc = cachefile_write(path, &sb, errp);
 	sbuf_free(&sb);
@@ -677,44 +676,61 @@ struct cache_loader {
 	time_t cl_now;
 };
 
-/* cachefile_entry_fn: one entry of the file into memory; false when its
- * MTA-STS policy is malformed. */
+/* cachefile_sts_fn: one record of the policy store ("p" line) into the
+ * store; false when its policy is malformed. A duplicate: the first one
+ * wins (stsstore_put). */
+static bool
+cache_load_sts(void *arg, const struct cachefile_sts *fs)
+{
+	struct cache_loader *cl = arg;
+	struct cache *c = cl->cl_c;
+	struct mtasts_policy *p = NULL;
+	time_t pexp = 0;
+
+	if (cachefile_sts_policy(fs, cl->cl_now, &p, &pexp) == CACHEFILE_MALFORMED)
+		return false;
+	stsstore_put(c->c_sts, fs->cfs_domain, p, pexp, fs->cfs_last_failure, fs->cfs_failed_id,
+	    cl->cl_now, cache_cfg(c)->cca_max_policies);
+	return true;
+}
+
+/* cachefile_entry_fn: one verdict of the file ("e" line) into memory,
+ * with the policy the store holds for its domain (a verdict built on a
+ * policy when the store holds none is left out: the next ask resolves
+ * afresh); false when its MTA-STS policy is malformed. A line of the
+ * previous version may hold the domain's policy: it goes to the store
+ * first. */
 static bool
 cache_load_entry(void *arg, const struct cachefile_entry *fe)
 {
 	struct cache_loader *cl = arg;
 	struct cache *c = cl->cl_c;
-	time_t now = cl->cl_now, expires = fe->cfe_expires, pexp;
+	time_t now = cl->cl_now, expires = fe->cfe_expires, pexp = 0;
 	uint32_t h = cache_hash(fe->cfe_domain);
-	struct cache_entry *e = NULL;
-	struct mtasts_policy *p;
+	struct cache_entry *e;
+	struct mtasts_policy *p = NULL;
+	struct mtasts_cached mc;
 
+	if (cachefile_policy(fe, now, &p, &pexp) == CACHEFILE_MALFORMED)
+		return false;
+	if (p != NULL || fe->cfe_last_failure != 0)
+		stsstore_put(c->c_sts, fe->cfe_domain, p, pexp, fe->cfe_last_failure, NULL, now,
+		    cache_cfg(c)->cca_max_policies);
 	/* A file could claim anything: never trust an expiry beyond what the
 	 * configuration would have given. */
 	if (expires > now + (time_t)cache_cfg(c)->cca_max_ttl)
 		expires = now + (time_t)cache_cfg(c)->cca_max_ttl;
-	if (cache_find(c, fe->cfe_domain, h) != NULL)
-		return true;                    /* a duplicate: the first one wins */
-	switch (cachefile_policy(fe, now, &p, &pexp)) {
-	case CACHEFILE_MALFORMED:
-		return false;
-	case CACHEFILE_NO_POLICY:
-		break;
-	case CACHEFILE_POLICY:
-		e = cache_entry_new(c, fe->cfe_domain, h);
-		e->ce_sts_policy = p;
-		e->ce_sts_policy_expires = pexp;
-		e->ce_sts_last_failure = fe->cfe_last_failure;
-		break;
-	}
-	if (expires > now) {
-		if (e == NULL)
-			e = cache_entry_new(c, fe->cfe_domain, h);
-		e->ce_v = cachefile_verdict(fe, generation_engine(c->c_g)->en_cfg, e->ce_sts_policy, now);
-		e->ce_gen = cache_gen(c);
-		e->ce_expires = expires;
-		e->ce_refresh_at = e->ce_expires - 2;
-	}
+	if (expires <= now || cache_find(c, fe->cfe_domain, h) != NULL)
+		return true;                    /* expired, or a duplicate: the first one wins */
+	(void)stsstore_cached(c->c_sts, fe->cfe_domain, now, &mc);
+	if (mc.mc_policy == NULL && fe->cfe_sts != VERDICT_STS_ABSENT &&
+	    fe->cfe_sts != VERDICT_STS_ERROR)
+		return true;                    /* built on a policy no longer held: a miss */
+	e = cache_entry_new(c, fe->cfe_domain, h);
+	e->ce_v = cachefile_verdict(fe, generation_engine(c->c_g)->en_cfg, mc.mc_policy, now);
+	e->ce_gen = cache_gen(c);
+	e->ce_expires = expires;
+	e->ce_refresh_at = e->ce_expires - 2;
 	return true;
 }
 
@@ -724,7 +740,7 @@ cache_load(struct cache *c, const char *path, time_t now, char **errp)
 	unsigned long before = c->c_stats.cs_entries;
 	struct cache_loader cl = { c, now };
 
-	if (cachefile_read(path, cache_load_entry, &cl, errp) != 0)
+	if (cachefile_read(path, cache_load_entry, cache_load_sts, &cl, errp) != 0)
 		return -1;
 	return (long)(c->c_stats.cs_entries - before);
 }

@@ -2,15 +2,17 @@
  * cache.h: the verdict cache shared by every face (socketmap, milter,
  * command line), on the engine's ivykis loop.
  *
- * One entry per domain holds the current verdict, when it expires, and the
- * MTA-STS state that must outlive verdicts (the last good policy until its
- * max_age, the time of the last failed fetch). A miss starts one
- * resolution (DANE and MTA-STS in parallel) that every concurrent asker of
- * the same domain joins. A hit costs a hash lookup and no allocation.
- * Entries that keep being asked for are refreshed shortly before they
- * expire; the least recently used are evicted past cache.max_entries. The
- * cache can be saved to a file and loaded from it, so verdicts and MTA-STS
- * policies survive restarts.
+ * One entry per domain holds the current verdict and when it expires. A
+ * miss starts one resolution (DANE and MTA-STS in parallel) that every
+ * concurrent asker of the same domain joins. A hit costs a hash lookup and
+ * no allocation. Entries that keep being asked for are refreshed shortly
+ * before they expire; the least recently used are evicted past
+ * cache.max_entries. The MTA-STS state that must outlive verdicts (the
+ * last good policy until its max_age, the last failed fetch) is kept in
+ * the cache's policy store (policy/stsstore.h), bounded by
+ * cache.max_policies apart from the verdicts, so that verdict churn never
+ * evicts a policy. The cache can be saved to a file and loaded from it,
+ * so verdicts and MTA-STS policies survive restarts.
  *
  * Lifetimes: DANE verdicts live for their smallest DNS TTL clamped to
  * [cache.min_ttl, cache.max_ttl]; temporary errors for cache.error_ttl;
@@ -27,6 +29,7 @@
 
 #include "policy/engine.h"
 #include "policy/generation.h"
+#include "policy/stsstore.h"
 #include "policy/verdict.h"
 
 struct cache;
@@ -41,9 +44,13 @@ typedef void cache_done_fn(void *arg, struct verdict *v);
  * recomputed at its next use; MTA-STS policies are kept.
  */
 struct cache *cache_new(struct generation *g);
-/* Drop every entry; waiters are not called back. Unbinds c's metrics
- * (cache_metrics_register()). */
+/* Drop every entry and the policy store; waiters are not called back.
+ * Unbinds c's metrics (cache_metrics_register()) and its store's. */
 void cache_free(struct cache *c);
+
+/* c's MTA-STS policy store (c owns it), for its metrics
+ * (stsstore_metrics_register). */
+struct stsstore *cache_stsstore(struct cache *c);
 
 /*
  * The fresh cached verdict for domain, or NULL (nothing is started then).
@@ -62,12 +69,14 @@ struct verdict *cache_get(struct cache *c, const char *domain, time_t now,
 /* The waiter's callback will not run. */
 void cache_cancel(struct cache_wait *w);
 
-/* Write every entry worth keeping to path (atomically: temp file + rename;
- * the format is policy/cachefile.h's). 0, or -1 with a malloc'ed *errp. */
+/* Write every MTA-STS policy (and failed fetch) and every verdict worth
+ * keeping to path (atomically: temp file + rename; the format is
+ * policy/cachefile.h's). 0, or -1 with a malloc'ed *errp. */
 int cache_save(struct cache *c, const char *path, time_t now, char **errp);
-/* Load entries from path, dropping expired ones and malformed lines (with
- * a warning each). The number loaded, or -1 with *errp (a missing file is
- * not an error: 0). */
+/* Load policies and verdicts from path, dropping expired ones and
+ * malformed lines (with a warning each); a file of the previous version
+ * (policies inside the verdict lines) loads too. The number of verdict
+ * entries loaded, or -1 with *errp (a missing file is not an error: 0). */
 long cache_load(struct cache *c, const char *path, time_t now, char **errp);
 
 struct cache_stats {

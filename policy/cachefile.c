@@ -62,6 +62,17 @@ cachefile_append(struct sbuf *sb, const char *domain, const struct verdict *v,
 	sbuf_appendc(sb, '\n');
 }
 
+void
+cachefile_append_sts(struct sbuf *sb, const char *domain, const struct mtasts_policy *p,
+    time_t policy_expires, time_t last_failure, const char *failed_id)
+{
+	sbuf_printf(sb, "p %s %lld %lld %s %s %lld", domain, p ? (long long)policy_expires : 0LL,
+	    (long long)last_failure, failed_id != NULL && *failed_id != '\0' ? failed_id : "-",
+	    p ? p->mp_id : "-", p ? (long long)p->mp_fetched : 0LL);
+	cachefile_hex_field(sb, p ? p->mp_text : NULL);
+	sbuf_appendc(sb, '\n');
+}
+
 int
 cachefile_write(const char *path, const struct sbuf *sb, char **errp)
 {
@@ -139,6 +150,54 @@ cachefile_num(const char *s, long long lo, long long hi, long long *out)
 	return errno == 0 && end != s && *end == '\0' && *out >= lo && *out <= hi;
 }
 
+/* An sts-id as the file holds it: "-" (none, when allowed) or 1-32
+ * letters and digits. */
+static bool
+cachefile_id_ok(const char *id, bool none_ok)
+{
+	size_t n = strlen(id);
+
+	if (strcmp(id, "-") == 0)
+		return none_ok;
+	return n >= 1 && n <= MTASTS_ID_MAX && strspn(id,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") == n;
+}
+
+/* One "p ..." line to fn; false when malformed (by its syntax or by fn). */
+static bool
+cachefile_sts_line(char *line, cachefile_sts_fn *fn, void *arg)
+{
+	char *f[8], *save = NULL, *tok;
+	char key[256], *body = NULL;
+	long long pexp, lastfail, fetched;
+	struct cachefile_sts fs;
+	int n = 0;
+	bool ok = false;
+
+	for (tok = strtok_r(line, " ", &save); tok && n < 8; tok = strtok_r(NULL, " ", &save))
+		f[n++] = tok;
+	if (n != 8 || tok != NULL || strcmp(f[0], "p") != 0 ||
+	    engine_domain_key(f[1], key, sizeof(key)) == NULL || strcmp(key, f[1]) != 0 ||
+	    !cachefile_num(f[2], 0, (long long)1 << 40, &pexp) ||
+	    !cachefile_num(f[3], 0, (long long)1 << 40, &lastfail) ||
+	    !cachefile_id_ok(f[4], true) ||
+	    !cachefile_num(f[6], 0, (long long)1 << 40, &fetched) ||
+	    (body = cachefile_unhex(f[7], MTASTS_BODY_MAX)) == NULL)
+		goto out;
+	memset(&fs, 0, sizeof(fs));
+	fs.cfs_domain = key;
+	fs.cfs_policy_expires = (time_t)pexp;
+	fs.cfs_last_failure = (time_t)lastfail;
+	fs.cfs_failed_id = strcmp(f[4], "-") == 0 ? "" : f[4];
+	fs.cfs_policy_id = f[5];
+	fs.cfs_fetched = (time_t)fetched;
+	fs.cfs_body = body;
+	ok = fn(arg, &fs);
+out:
+	free(body);
+	return ok;
+}
+
 /* One "e ..." line to fn; false when malformed (by its syntax or by fn). */
 static bool
 cachefile_line(char *line, cachefile_entry_fn *fn, void *arg)
@@ -189,7 +248,8 @@ out:
 }
 
 int
-cachefile_read(const char *path, cachefile_entry_fn *fn, void *arg, char **errp)
+cachefile_read(const char *path, cachefile_entry_fn *fn, cachefile_sts_fn *sfn, void *arg,
+    char **errp)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -217,7 +277,8 @@ cachefile_read(const char *path, cachefile_entry_fn *fn, void *arg, char **errp)
 		}
 		if (len == 0)
 			continue;
-		if ((size_t)len != strlen(line) || !cachefile_line(line, fn, arg))
+		if ((size_t)len != strlen(line) ||
+		    !(line[0] == 'p' ? cachefile_sts_line(line, sfn, arg) : cachefile_line(line, fn, arg)))
 			log_warnx("cache: %s:%ld: malformed entry ignored", path, lineno);
 	}
 	free(line);
@@ -227,27 +288,25 @@ cachefile_read(const char *path, cachefile_entry_fn *fn, void *arg, char **errp)
 
 /* ---- what an entry holds ---- */
 
-enum cachefile_policy
-cachefile_policy(const struct cachefile_entry *fe, time_t now, struct mtasts_policy **pp,
-    time_t *expires)
+/* The policy of an "e" or a "p" line (see cachefile_policy()). */
+static enum cachefile_policy
+cachefile_policy_of(const char *id, time_t fetched, time_t pexp, const char *body,
+    time_t now, struct mtasts_policy **pp, time_t *expires)
 {
-	const char *id = fe->cfe_policy_id;
-	time_t pexp = fe->cfe_policy_expires;
 	struct mtasts_policy *p;
 	char *perr = NULL;
 
-	if (pexp <= now || *fe->cfe_body == '\0')
+	if (pexp <= now || *body == '\0')
 		return CACHEFILE_NO_POLICY;
-	p = mtasts_policy_parse(fe->cfe_body, strlen(fe->cfe_body), &perr);
-	if (p == NULL || strlen(id) > MTASTS_ID_MAX || strspn(id,
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != strlen(id)) {
+	p = mtasts_policy_parse(body, strlen(body), &perr);
+	if (p == NULL || !cachefile_id_ok(id, false)) {
 		free(perr);
 		if (p)
 			mtasts_policy_unref(p);
 		return CACHEFILE_MALFORMED;
 	}
 	snprintf(p->mp_id, sizeof(p->mp_id), "%s", id);
-	p->mp_fetched = fe->cfe_fetched;
+	p->mp_fetched = fetched;
 	/* fetched + max_age is the end, whatever the file says */
 	if (p->mp_fetched + (time_t)p->mp_max_age < pexp)
 		pexp = p->mp_fetched + (time_t)p->mp_max_age;
@@ -258,6 +317,22 @@ cachefile_policy(const struct cachefile_entry *fe, time_t now, struct mtasts_pol
 	*pp = p;
 	*expires = pexp;
 	return CACHEFILE_POLICY;
+}
+
+enum cachefile_policy
+cachefile_policy(const struct cachefile_entry *fe, time_t now, struct mtasts_policy **pp,
+    time_t *expires)
+{
+	return cachefile_policy_of(fe->cfe_policy_id, fe->cfe_fetched, fe->cfe_policy_expires,
+	    fe->cfe_body, now, pp, expires);
+}
+
+enum cachefile_policy
+cachefile_sts_policy(const struct cachefile_sts *fs, time_t now, struct mtasts_policy **pp,
+    time_t *expires)
+{
+	return cachefile_policy_of(fs->cfs_policy_id, fs->cfs_fetched, fs->cfs_policy_expires,
+	    fs->cfs_body, now, pp, expires);
 }
 
 struct verdict *

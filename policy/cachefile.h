@@ -1,26 +1,38 @@
 /*
- * cachefile.h: the verdict cache's file (cache.file): its format, the
- * atomic write, and the parser. policy/cache.c decides which entries are
- * worth saving and what a loaded entry becomes in memory (expiry clamped
- * to cache.max_ttl, duplicates); this module turns verdicts and MTA-STS
- * policies into lines and lines back into them.
+ * cachefile.h: the cache file (cache.file): its format, the atomic write,
+ * and the parser. policy/cache.c decides which verdicts and MTA-STS
+ * policies are worth saving and what a loaded line becomes in memory
+ * (expiry clamped to cache.max_ttl, duplicates, the policy store of
+ * policy/stsstore.h); this module turns verdicts and MTA-STS policies into
+ * lines and lines back into them.
  *
- * FORMAT. Text, one entry per line, fields separated by one space, free
+ * FORMAT. Text, one record per line, fields separated by one space, free
  * text hex-encoded in lower case ("-" for an empty field):
  *   danemilter-cache 1
+ *   p DOMAIN POLICY-EXPIRES LAST-FAILURE FAILED-ID ID FETCHED BODY
  *   e DOMAIN EXPIRES DANE-VERDICT DANE-TTL DANE-REASON STS-STATE STS-FAILURE
  *     STS-REASON POLICY-EXPIRES LAST-FAILURE ID FETCHED BODY
+ * A "p" line is one record of the MTA-STS policy store: DOMAIN's policy
+ * (ID, FETCHED, BODY) until POLICY-EXPIRES, and its last failed fetch at
+ * LAST-FAILURE (0: none) for the TXT id FAILED-ID ("-": none or unknown);
+ * without a policy POLICY-EXPIRES and FETCHED are 0, ID and BODY "-".
+ * An "e" line is one verdict: DOMAIN's until EXPIRES. This version writes
+ * the "p" lines first (a verdict is rebuilt with the policy the store then
+ * holds) and its "e" lines without a policy (POLICY-EXPIRES, LAST-FAILURE
+ * and FETCHED 0, ID and BODY "-"); a file of the previous version has no
+ * "p" lines and its policies inside the "e" lines, and loads all the same
+ * (a version without "p" lines skips them as malformed).
  * DOMAIN is a domain key (engine_domain_key); EXPIRES, POLICY-EXPIRES,
  * LAST-FAILURE and FETCHED are wall-clock seconds; DANE-VERDICT,
  * STS-STATE and STS-FAILURE the numbers of enum dane_verdict, enum
  * verdict_sts and enum mtasts_failure. Without a verdict: EXPIRES,
  * DANE-VERDICT, DANE-TTL, STS-FAILURE 0, STS-STATE absent (3), the
- * reasons "-"; without a policy: POLICY-EXPIRES and FETCHED 0, ID and
- * BODY "-". A line is malformed when a field is missing or extra, a
+ * reasons "-". A line is malformed when a field is missing or extra, a
  * number is out of range, a hex field is odd, not hex, holds a NUL or is
- * too long (4096 bytes for a reason, MTASTS_BODY_MAX for a body), or the
- * line holds a NUL; for an unexpired policy also when BODY does not parse
- * or ID is not 1-32 letters and digits.
+ * too long (4096 bytes for a reason, MTASTS_BODY_MAX for a body), a
+ * FAILED-ID is not 1-32 letters and digits, or the line holds a NUL; for
+ * an unexpired policy also when BODY does not parse or ID is not 1-32
+ * letters and digits.
  *
  * Ownership: nothing is kept between calls. Thread: any (the cache calls
  * it on its loop thread).
@@ -49,6 +61,15 @@ void cachefile_append(struct sbuf *sb, const char *domain, const struct verdict 
     time_t expires, const struct mtasts_policy *p, time_t policy_expires,
     time_t last_failure);
 
+/*
+ * One record of the MTA-STS policy store, appended to sb as a "p" line:
+ * domain's policy p until policy_expires (p NULL: none), and its last
+ * failed fetch at last_failure (0: none) for the TXT id failed_id (NULL
+ * or "": unknown).
+ */
+void cachefile_append_sts(struct sbuf *sb, const char *domain, const struct mtasts_policy *p,
+    time_t policy_expires, time_t last_failure, const char *failed_id);
+
 /* Write sb's text to path atomically (path.tmp, fsync, rename; the temp
  * file removed on failure). 0, or -1 with a malloc'ed *errp. */
 int cachefile_write(const char *path, const struct sbuf *sb, char **errp);
@@ -74,14 +95,31 @@ struct cachefile_entry {
  * malformed all the same (the line is then reported as such). */
 typedef bool cachefile_entry_fn(void *arg, const struct cachefile_entry *fe);
 
+/* One well-formed "p" line as read; strings valid during the callback. */
+struct cachefile_sts {
+	const char *cfs_domain;         /* a domain key */
+	time_t cfs_policy_expires;      /* as written: see cachefile_sts_policy() */
+	time_t cfs_last_failure;
+	const char *cfs_failed_id;      /* "" when none */
+	const char *cfs_policy_id;      /* not yet checked: see cachefile_sts_policy() */
+	time_t cfs_fetched;
+	char *cfs_body;                 /* not yet parsed; "" when none */
+};
+
+/* A well-formed "p" line was read: false when it turns out to be
+ * malformed all the same (the line is then reported as such). */
+typedef bool cachefile_sts_fn(void *arg, const struct cachefile_sts *fs);
+
 /*
- * Read path: check the first line, call fn for each well-formed entry in
- * file order, log a warning ("cache: PATH:LINE: malformed entry ignored")
- * for each malformed line and go on; empty lines are skipped. 0 (also
- * when path does not exist: nothing read), or -1 with a malloc'ed *errp
- * when the file cannot be read or is not a cache file.
+ * Read path: check the first line, call fn for each well-formed "e" line
+ * and sfn for each well-formed "p" line, in file order, log a warning
+ * ("cache: PATH:LINE: malformed entry ignored") for each malformed line
+ * and go on; empty lines are skipped. 0 (also when path does not exist:
+ * nothing read), or -1 with a malloc'ed *errp when the file cannot be
+ * read or is not a cache file.
  */
-int cachefile_read(const char *path, cachefile_entry_fn *fn, void *arg, char **errp);
+int cachefile_read(const char *path, cachefile_entry_fn *fn, cachefile_sts_fn *sfn, void *arg,
+    char **errp);
 
 enum cachefile_policy {
 	CACHEFILE_POLICY,               /* *pp (one reference) until *expires */
@@ -96,6 +134,9 @@ enum cachefile_policy {
  * set only with CACHEFILE_POLICY.
  */
 enum cachefile_policy cachefile_policy(const struct cachefile_entry *fe, time_t now,
+    struct mtasts_policy **pp, time_t *expires);
+/* The same for the policy of a "p" line. */
+enum cachefile_policy cachefile_sts_policy(const struct cachefile_sts *fs, time_t now,
     struct mtasts_policy **pp, time_t *expires);
 
 /*

@@ -93,6 +93,8 @@ is "$(val danemilter_cache_hits_total):$(val danemilter_cache_misses_total)" "2:
 is "$(val danemilter_cache_entries)" 4 "cache: 4 entries"
 is "$(val danemilter_cache_evictions_total)" 0 "cache: no evictions"
 is "$(val 'danemilter_mtasts_fetches_total{result="ok"}')" 2 "MTA-STS: two policies fetched (usable.dane.test, enforce.sts.test)"
+is "$(val danemilter_mtasts_policies):$(val danemilter_mtasts_policy_evictions_total)" "2:0" \
+	"MTA-STS policy store: the two policies kept, none evicted"
 is "$(val 'danemilter_mtasts_fetch_duration_seconds_count')" \
 	"$(sum_of danemilter_mtasts_fetches_total)" "MTA-STS histogram _count == fetches"
 dnsq=$(sum_of danemilter_dns_queries_total)
@@ -178,7 +180,7 @@ for n, (t, c) in types.items():
 print("\n".join(err) if err else "valid (%d families, %d samples)" % (len(types), len(samples)))
 '
 }
-like "$(printf '%s\n' "$S" | validate)" "^valid \\(14 families, [0-9]+ samples\\)$" "the exposition parses: HELP/TYPE once, samples well-formed, histograms consistent"
+like "$(printf '%s\n' "$S" | validate)" "^valid \\(16 families, [0-9]+ samples\\)$" "the exposition parses: HELP/TYPE once, samples well-formed, histograms consistent"
 
 # --- HTTP
 hdrs=$(curl -sS --max-time 5 -D - -o /dev/null "$URL/metrics" | tr -d '\r')

@@ -230,6 +230,11 @@ for l in Type=simple User=danemilter DynamicUser=no ProtectSystem=strict Protect
 	grep -qxF -- "$l" "$unit" || echo "$l" >>"$tmp/unitmissing"
 done
 is "$(cat "$tmp/unitmissing" 2>/dev/null)" "" "the unit has the user, the directories and the hardening"
+# The sample keeps the cache (MTA-STS policies for their max_age) in the
+# unit's state directory, which ProtectSystem=strict leaves writable.
+state=$(sed -n 's/^StateDirectory=//p' "$unit")
+cfile=$(sed -n 's/^[[:space:]]*file = "\(.*\)";.*/\1/p' "$conf")
+is "${cfile%/*}" "/var/lib/$state" "the sample's cache.file ($cfile) lies in the unit's StateDirectory"
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# with the paths of the build tree, so that the commands exist
 	sed -e "s|^\(Exec[A-Za-z]*=\)$sbindir/danemilter|\1$bin|" -e "s|$sysconfdir/danemilter.conf|$conf|" \

@@ -109,9 +109,10 @@ test_full(void)
 	cfg_unref(c);
 }
 
-/* Settings every default configuration must have. */
+/* Settings every default configuration must have; cache.file is
+ * want_file (the sample sets one under the systemd unit's state directory). */
 static void
-check_defaults(const struct cfg *c, const char *what)
+check_defaults(const struct cfg *c, const char *what, const char *want_file)
 {
 	char desc[128];
 
@@ -131,10 +132,11 @@ check_defaults(const struct cfg *c, const char *what)
 	tap_ok(c->c_mta_sts.cst_enabled && !c->c_mta_sts.cst_strict_testing && c->c_mta_sts.cst_ca_file == NULL &&
 	    c->c_mta_sts.cst_timeout_ms == 30000 && c->c_mta_sts.cst_connect_timeout_ms == 10000,
 	    "%s", DESC("mta_sts defaults"));
-	tap_is_str(c->c_cache.cca_file, "", DESC("cache.file"));
+	tap_is_str(c->c_cache.cca_file, want_file, DESC("cache.file"));
 	tap_ok(c->c_cache.cca_min_ttl == 60 && c->c_cache.cca_max_ttl == 86400 && c->c_cache.cca_error_ttl == 30 &&
-	    c->c_cache.cca_max_entries == 100000 && c->c_cache.cca_save_interval == 300 &&
-	    c->c_cache.cca_refresh_ahead, "%s", DESC("cache defaults"));
+	    c->c_cache.cca_max_entries == 100000 && c->c_cache.cca_max_policies == 100000 &&
+	    c->c_cache.cca_save_interval == 300 && c->c_cache.cca_refresh_ahead,
+	    "%s", DESC("cache defaults"));
 	tap_ok(c->c_log.clg_dest == CFG_LOG_SYSLOG && c->c_log.clg_facility == LOG_MAIL &&
 	    c->c_log.clg_level == LOG_INFO && c->c_log.clg_format == CFG_LOG_TEXT, "%s", DESC("log defaults"));
 #undef DESC
@@ -151,7 +153,8 @@ test_sections(void)
 	    "mta_sts = { enabled = false; ca_file = \"/tmp/ca.pem\"; strict_testing = true;\n"
 	    "  timeout_ms = 5000; connect_timeout_ms = 1000; };\n"
 	    "cache = { file = \"/var/lib/dm/cache\"; min_ttl = 10; max_ttl = 3600;\n"
-	    "  error_ttl = 5; max_entries = 7; save_interval = 0; refresh_ahead = false; };\n"
+	    "  error_ttl = 5; max_entries = 7; max_policies = 9; save_interval = 0;\n"
+	    "  refresh_ahead = false; };\n"
 	    "log = { destination = \"stderr\"; facility = \"local3\"; level = \"debug\";\n"
 	    "  format = \"json\"; };\n";
 	struct cfg *c;
@@ -177,7 +180,8 @@ test_sections(void)
 	tap_is_str(c->c_cache.cca_file, "/var/lib/dm/cache", "cache.file");
 	tap_ok(c->c_cache.cca_min_ttl == 10 && c->c_cache.cca_max_ttl == 3600 &&
 	    c->c_cache.cca_error_ttl == 5 && c->c_cache.cca_max_entries == 7 &&
-	    c->c_cache.cca_save_interval == 0 && !c->c_cache.cca_refresh_ahead, "cache numbers");
+	    c->c_cache.cca_max_policies == 9 && c->c_cache.cca_save_interval == 0 &&
+	    !c->c_cache.cca_refresh_ahead, "cache numbers");
 	tap_ok(c->c_log.clg_dest == CFG_LOG_STDERR && c->c_log.clg_facility == LOG_LOCAL3 &&
 	    c->c_log.clg_level == LOG_DEBUG && c->c_log.clg_format == CFG_LOG_JSON, "log enums");
 	cfg_unref(c);
@@ -198,7 +202,7 @@ test_defaults(void)
 
 	c = cfg_default();
 	tap_is_str(c->c_file, NULL, "cfg_default: c_file");
-	check_defaults(c, "cfg_default");
+	check_defaults(c, "cfg_default", "");
 	cfg_unref(c);
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		char what[64];
@@ -210,7 +214,7 @@ test_defaults(void)
 			free(err);
 			continue;
 		}
-		check_defaults(c, what);
+		check_defaults(c, what, "");
 		cfg_unref(c);
 	}
 }
@@ -369,6 +373,12 @@ static const struct {
 	{ "cache max_entries zero",
 	  "cache = { max_entries = 0; };\n",
 	  NAME ":1: cache.max_entries must be an integer from 1 to 10000000" },
+	{ "cache max_policies zero",
+	  "cache = { max_policies = 0; };\n",
+	  NAME ":1: cache.max_policies must be an integer from 1 to 10000000" },
+	{ "cache max_policies too large",
+	  "cache = {\n  max_policies = 10000001;\n};\n",
+	  NAME ":2: cache.max_policies must be an integer from 1 to 10000000" },
 	{ "unknown key in mta_sts",
 	  "mta_sts = {\n  ca_fil = \"x\";\n};\n",
 	  NAME ":2: unknown key \"ca_fil\" in mta_sts" },
@@ -646,7 +656,7 @@ test_files(void)
 	    top ? top : ".");
 	c = cfg_load(sample, &err);
 	if (tap_ok(c != NULL, "sample %s loads", sample)) {
-		check_defaults(c, "sample configuration");
+		check_defaults(c, "sample configuration", "/var/lib/danemilter/cache");
 		cfg_unref(c);
 	} else {
 		tap_diag("error: %s", err);

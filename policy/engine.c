@@ -4,6 +4,8 @@
 #include "engine.h"
 
 #include <ctype.h>
+#include <idn2.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,13 +113,33 @@ char *
 engine_domain_key(const char *in, char *buf, size_t buflen)
 {
 	size_t n = strlen(in), i;
+	char *ascii = NULL;
+	bool utf8 = false;
 
 	if (n > 0 && in[n - 1] == '.')
 		n--;
 	if (n == 0 || n >= buflen)
 		return NULL;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		buf[i] = (char)tolower((unsigned char)in[i]);
+		utf8 |= (unsigned char)in[i] >= 0x80;
+	}
 	buf[n] = '\0';
+	if (utf8) {
+		/* U-labels (SMTPUTF8 mail, Postfix's UTF-8 policy keys) as
+		 * A-labels: IDNA2008 with UTS #46 non-transitional mapping,
+		 * as browsers and Postfix's own lookups (midna_domain) do. An
+		 * invalid name has no key. */
+		if (idn2_to_ascii_8z(buf, &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK)
+			return NULL;
+		n = strlen(ascii);
+		if (n == 0 || n >= buflen) {
+			idn2_free(ascii);
+			return NULL;
+		}
+		for (i = 0; i <= n; i++)
+			buf[i] = (char)tolower((unsigned char)ascii[i]);
+		idn2_free(ascii);
+	}
 	return rdata_name_is_hostname(buf) ? buf : NULL;
 }

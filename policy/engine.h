@@ -49,7 +49,11 @@ struct mtasts_lookup *engine_mtasts(struct engine *en, const char *domain,
 
 /*
  * Normalize a domain given by a user or an MTA into buf: lower case, one
- * trailing dot dropped. Returns buf, or NULL when it is not a host name.
+ * trailing dot dropped, U-labels converted to A-labels (IDNA2008, UTS #46
+ * non-transitional: "bücher.example" -> "xn--bcher-kva.example"). Every
+ * face's domain goes through here (socketmap keys, envelope domains,
+ * command arguments). Returns buf, or NULL when it is not a host name
+ * (invalid UTF-8 or IDNA included).
  */
 char *engine_domain_key(const char *in, char *buf, size_t buflen);
 

@@ -56,6 +56,16 @@ is "$("$PYTHON" -c 'import json,sys; print(" ".join(json.loads(l)["domain"] for 
 # --- input normalization and usage errors
 out=$("$DANEMILTER" query -c "$CONF" USABLE.Dane.Test. 2>&1)
 like "$out" "^usable\\.dane\\.test: policy=dane-only" "domain lower-cased, trailing dot dropped"
+# internationalized names: U-labels become A-labels (IDNA2008, UTS #46),
+# upper case mapped; invalid UTF-8 or a name IDNA forbids is not a domain
+out=$("$DANEMILTER" query -c "$CONF" 'bücher.dane.test' 2>&1)
+like "$out" "^xn--bcher-kva\\.dane\\.test: policy=dane-only" "U-label: looked up as its A-label (bücher -> xn--bcher-kva)"
+out=$("$DANEMILTER" query -c "$CONF" 'BÜCHER.Dane.Test.' 2>&1)
+like "$out" "^xn--bcher-kva\\.dane\\.test: policy=dane-only" "U-label in upper case with a trailing dot: the same A-label"
+out=$("$DANEMILTER" query -c "$CONF" "$(printf 'b\xfccher.dane.test')" 2>&1); rc=$?
+is "$rc" 64 "a name that is not UTF-8 (Latin-1 byte): exit 64"
+out=$("$DANEMILTER" query -c "$CONF" 'a☃‍b.dane.test' 2>&1); rc=$?
+is "$rc" 64 "a name IDNA2008 forbids (a joiner between letters): exit 64"
 out=$("$DANEMILTER" query -c "$CONF" 'bad..name' 2>&1); rc=$?
 is "$rc" 64 "invalid domain name: exit 64"
 like "$out" "not a valid domain name" "invalid domain name: clear message"

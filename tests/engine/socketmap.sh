@@ -32,6 +32,17 @@ expect QUERY implicit.dane.test dane-only 0 "implicit MX: OK dane-only"
 expect QUERY cnamehost.dane.test dane-only 0 "MX host CNAME: OK dane-only"
 expect QUERY tlsacname.dane.test dane-only 0 "TLSA owner CNAME: OK dane-only"
 expect QUERY unsigned.test "" 1 "insecure: NOTFOUND"
+expect QUERY bücher.dane.test dane-only 0 "a UTF-8 key (Postfix with smtputf8_enable): its A-label's policy"
+# (postmap refuses a key that is not UTF-8 itself: sent as a raw netstring)
+raw=$("$PYTHON" - "$DAEMON_PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+q = b"QUERY b\xfccher.dane.test"
+s.sendall(b"%d:%s," % (len(q), q))
+print(s.recv(200).decode("latin-1"))
+PY
+)
+is "$raw" "9:NOTFOUND ," "a key that is not UTF-8 (a Latin-1 byte): NOTFOUND, the connection goes on"
 expect QUERY nullmx.dane.test "" 1 "null MX: NOTFOUND"
 expect QUERY insecurehost.dane.test "" 1 "insecure MX host: NOTFOUND"
 # postmap exits 1 for NOTFOUND (silently) and for errors (with a message).

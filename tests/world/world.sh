@@ -115,6 +115,7 @@
 #  half.dane.test         usable     (MX 20 in lame.test: a host error, skipped)
 #  halfnone.dane.test     partial    (the other MX has no TLSA: the lame host is skipped, policy dane)
 #  many.dane.test         usable     (17 MX hosts with TLSA; 16 examined: policy dane)
+#  xn--bcher-kva.dane.test usable    (bücher.dane.test: an IDN, MX -> mx1.usable.dane.test)
 #  mixednull.dane.test    nullmx     (null MX mixed with a real MX: as Postfix)
 #  ipmx.dane.test         none       (the MX names an address: unreachable)
 #  insecurehost.dane.test none       3600 (host insecure: its TLSA is ignored)
@@ -528,6 +529,8 @@ tlsacname		MX	10 mx.tlsacname
 mx.tlsacname		A	${ADDR[mx.tlsacname.dane.test]}
 _25._tcp.mx.tlsacname	600	CNAME	3.1.1._dane
 3.1.1._dane		600	TLSA	3 1 1 ${SHA256[mx.tlsacname.dane.test]}
+; xn--bcher-kva (buecher with u-umlaut): an internationalized domain, MX to a usable host
+xn--bcher-kva		MX	10 mx1.usable.dane.test.
 ; many: 17 MX hosts, each with usable TLSA (a CNAME to the shared RRset);
 ; the engine examines 16 (DANE_MAX_HOSTS): policy dane, not dane-only
 many			MX	1 m1.many

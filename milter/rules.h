@@ -11,6 +11,13 @@
  *         ... dane=bogus or temperror          450 4.7.5 (always temporary)
  *         ... no verdict (timed out, shutdown) 450 4.7.5
  *         bogus_tempfail, dane=bogus           450 4.7.5
+ *         the address has no usable domain (domain=invalid, milter/addr.h)
+ *         and require = "dane" may apply to it (some domains entry says
+ *         so: the caller passes verdict_require_dane_anywhere) or
+ *         bogus_tempfail is on                 450 4.7.5 (fails closed:
+ *         an address nobody can read never gets less enforcement than
+ *         the domain the MTA routes it to; always temporary, since the
+ *         domain might turn out fine)
  *   end of message:
  *         a verdict missing, on_timeout = "tempfail"      451 4.4.3
  *         plaintext from a DANE-usable / MTA-STS enforce sender:
@@ -43,7 +50,9 @@ enum rules_action {
 enum rules_lookup {
 	RULES_READY,            /* there: the DANE verdict is meaningful */
 	RULES_TIMEDOUT,         /* still pending when the bound passed */
-	RULES_UNAVAILABLE       /* there will be none (the engine is shutting down) */
+	RULES_UNAVAILABLE,      /* there will be none (the engine is shutting down) */
+	RULES_INVALID           /* nothing to look up: the address has no usable
+	                           domain (milter/addr.h ADDR_INVALID) */
 };
 
 /* A refusal: SMTP code, enhanced status code and text (no CR/LF). */
@@ -55,10 +64,11 @@ struct rules_reply {
 
 /* The RCPT rule's inputs, for one recipient domain. */
 struct rules_rcpt {
-	const char *rr_domain;
+	const char *rr_domain;                  /* not read with RULES_INVALID */
 	/* require = "dane" for the domain: the connection's configuration
 	 * (verdict_require_dane) or, once a verdict came, the one it was
-	 * built under (v_require_dane) */
+	 * built under (v_require_dane); with RULES_INVALID: whether it may
+	 * apply (verdict_require_dane_anywhere) */
 	bool rr_require_dane;
 	bool rr_bogus_tempfail;                 /* milter.bogus_tempfail */
 	enum cfg_reply_class rr_reply_class;    /* milter.require_dane_reply */

@@ -39,16 +39,34 @@ send() {
 	echo "$qid"
 }
 
+# message FILE QID: the message QID in mbox FILE (From_ line to the next
+# From_ line).
+message() {
+	awk -v q="id $2" '/^From /{ if (m) exit; buf="" } { buf = buf $0 "\n" } index($0, q) { m=1 } END { if (m) printf "%s", buf }' "$1" 2>/dev/null |
+		awk 'NR==1 || !/^From /'
+}
+
 # delivered RCPT QID: wait (bounded) until QID reached RCPT's mailbox;
-# print that message (From_ line to the next From_ line).
+# print that message.
 delivered() {
 	local f="$MAIL/$1" i
 	for i in $(seq 1 100); do
 		[ -f "$f" ] && grep -q "id $2" "$f" && break
 		sleep 0.1
 	done
-	awk -v q="id $2" '/^From /{ if (m) exit; buf="" } { buf = buf $0 "\n" } index($0, q) { m=1 } END { if (m) printf "%s", buf }' "$f" 2>/dev/null |
-		awk 'NR==1 || !/^From /'
+	message "$f" "$2"
+}
+
+# delivered_to QID: wait (bounded) until QID reached a mailbox (any: the
+# file name is the recipient as Postfix keeps it, quotes gone); print the
+# names of the mailboxes it reached, one per line.
+delivered_to() {
+	local i
+	for i in $(seq 1 100); do
+		grep -lF "id $1" "$MAIL"/* 2>/dev/null | grep -q . && break
+		sleep 0.1
+	done
+	grep -lF "id $1" "$MAIL"/* 2>/dev/null | sed 's|.*/||' | sort
 }
 
 # hdrs MSG NAME: the values of header NAME in MSG, one per line, in order
@@ -136,6 +154,30 @@ like "$(grep "milter: RCPT <r9@notlsa.dane.test> refused" "$LOG")" "450 4\\.7\\.
 	"the refusal is logged"
 ok "$([ ! -e "$MAIL/r9@notlsa.dane.test" ]; echo $?)" "nothing delivered to the refused recipient"
 
+# ------------------------------- quoted local parts: the domain Postfix routes to
+# (swaks writes RCPT TO:<ARG>; Postfix gives the milter {rcpt_addr} with
+# the local part quoted, and routes to the domain after the last '@'
+# outside the quotes)
+q8=$(send quoted1 --tls --from '"s@notlsa.dane.test>"@usable.dane.test' \
+	--to '"x@usable.dane.test>"@notlsa.dane.test,"a>b"@partial.dane.test,"x y\\z@notlsa.dane.test"@unsigned.test')
+like "$(cat "$WORLD/quoted1.swaks")" \
+	"<[~*]+ +450 4\\.7\\.5 Recipient domain notlsa\\.dane\\.test requires DANE, but its DANE status is none" \
+	"quoted '@usable.dane.test>' at the require=dane domain notlsa.dane.test: 450 4.7.5 (not judged as usable.dane.test)"
+is "$(delivered_to "$q8")" 'a>b@partial.dane.test
+x y\z@notlsa.dane.test@unsigned.test' \
+	"quoted local parts: Postfix delivered to the other two recipients"
+m=$(message "$MAIL/a>b@partial.dane.test" "$q8")
+is "$(hdrs "$m" X-DANE-Sender)" \
+	"$AS; domain=usable.dane.test; policy=dane-only; dane=usable; mta-sts=enforce" \
+	"quoted '@notlsa.dane.test>' in the sender: X-DANE-Sender names usable.dane.test, where Postfix routes it"
+is "$(hdrs "$m" X-DANE-Recipient)" \
+"$AS; domain=partial.dane.test; policy=dane; source=dane; dane=partial; mta-sts=absent
+$AS; domain=unsigned.test; policy=none; source=none; dane=insecure; mta-sts=absent" \
+	"quoted '>' / '@notlsa.dane.test' with a space and a backslash: X-DANE-Recipient names the domains Postfix delivered to"
+like "$(grep "milter: RCPT <%22x@usable.dane.test%3E%22@notlsa.dane.test> refused" "$LOG")" "450 4\\.7\\.5" \
+	"the refusal is logged with the whole quoted address"
+ok "$([ ! -e "$MAIL/x@usable.dane.test>@notlsa.dane.test" ]; echo $?)" "nothing delivered to the refused quoted recipient"
+
 # ------------------------------------------- 200 concurrent SMTP sessions
 n=200
 before=$(grep -c ": summary: " "$LOG")
@@ -162,7 +204,7 @@ is "$(grep -c "^X-DANE-Recipient: $AS; domain=enforce.sts.test; policy=secure; s
 	"$n" "all $n delivered messages carry the recipient header"
 is "$(grep -c "^X-DANE-Inbound: $AS; tls=none; client=unknown; addr=127.0.0.1\$" "$MAIL/load@enforce.sts.test")" \
 	"$n" "... and the inbound header"
-unlike "$(grep -E 'warning|milter-reject|reject:' "$INLOG" | grep -v 'r9@notlsa' || true)" "milter" \
+unlike "$(grep -E 'warning|milter-reject|reject:' "$INLOG" | grep -v 'r9@notlsa\|x@usable\.dane\.test>' || true)" "milter" \
 	"Postfix logged no milter warning, timeout or unexpected reject"
 
 # ------------------------------------------------------------- shutdown

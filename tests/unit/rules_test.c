@@ -5,9 +5,10 @@
  * unavailable, bogus_tempfail on and off) and the end-of-message rule
  * (plaintext_sender tag / quarantine / reject with and without TLS, a
  * sender with usable DANE, MTA-STS enforce or neither, on_timeout continue
- * / tempfail). Replies are compared with the exact texts the MTA sends.
+ * / tempfail). A recipient without a usable domain fails closed. Replies are compared with the exact texts the MTA sends.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "milter/rules.h"
@@ -40,6 +41,9 @@ struct rcpt_row {
 #define BOGUS   "DNSSEC validation failed for recipient domain " D " (dane=bogus); " \
 	"try again later"
 #define UNKNOWN(why) "DANE status of " D " is not known yet (lookup " why "); try again later"
+#define INVAL   "Cannot tell the recipient domain of this address, so its TLS " \
+	"policy cannot be checked; try again later"
+#define INV     RULES_INVALID
 
 static const struct rcpt_row rcpt_rows[] = {
 	/* require = "dane", permanent replies: 5xx but for errors */
@@ -82,6 +86,14 @@ static const struct rcpt_row rcpt_rows[] = {
 	{ "bogus_tempfail, temperror", false, true, PERM, READY, DANE_TEMPERROR, ACCEPT },
 	{ "bogus_tempfail, timed out", false, true, PERM, TOUT, DANE_BOGUS, ACCEPT },
 	{ "bogus_tempfail, unavailable", false, true, PERM, UNAV, DANE_BOGUS, ACCEPT },
+	/* no usable domain (domain=invalid): fails closed, always temporary,
+	 * when require = "dane" may apply or bogus_tempfail is on */
+	{ "invalid, require may apply, permanent", true, false, PERM, INV, DANE_USABLE, T450, INVAL },
+	{ "invalid, require may apply, temporary", true, false, TEMP, INV, DANE_NONE, T450, INVAL },
+	{ "invalid, bogus_tempfail", false, true, PERM, INV, DANE_USABLE, T450, INVAL },
+	{ "invalid, require + bogus_tempfail", true, true, PERM, INV, DANE_BOGUS, T450, INVAL },
+	{ "invalid, no rule", false, false, PERM, INV, DANE_BOGUS, ACCEPT },
+	{ "invalid, no rule (temporary class)", false, false, TEMP, INV, DANE_NONE, ACCEPT },
 	/* neither rule */
 	{ "no rule, bogus", false, false, PERM, READY, DANE_BOGUS, ACCEPT },
 	{ "no rule, none", false, false, PERM, READY, DANE_NONE, ACCEPT },
@@ -102,7 +114,7 @@ test_rcpt(void)
 		char desc[200];
 
 		memset(&in, 0, sizeof(in));
-		in.rr_domain = D;
+		in.rr_domain = t->lookup == RULES_INVALID ? NULL : D;   /* not read then */
 		in.rr_require_dane = t->require;
 		in.rr_bogus_tempfail = t->bogus_tempfail;
 		in.rr_reply_class = t->cls;
@@ -142,6 +154,44 @@ test_rcpt_needs(void)
 		snprintf(desc, sizeof(desc), "rcpt needs a verdict: %s", rows[i].desc);
 		tap_is_long(rules_rcpt_needs_verdict(rows[i].require, rows[i].bogus),
 		    rows[i].want, desc);
+	}
+}
+
+/*
+ * The input for an address without a usable domain: may require = "dane"
+ * apply to it (policy/verdict.c verdict_require_dane_anywhere)?
+ */
+static void
+test_require_anywhere(void)
+{
+	static const struct { const char *conf; bool want; const char *desc; } rows[] = {
+		{ "", false, "no domains entries" },
+		{ "domains = ( { name = \"*\"; require = \"dane\"; } );", true, "\"*\" requires dane" },
+		{ "domains = ( { name = \"*\"; log_tls = true; },\n"
+		  "  { name = \"example.com\"; require = \"dane\"; } );", true,
+		  "one domain requires dane" },
+		{ "domains = ( { name = \".example.com\"; require = \"dane\"; },\n"
+		  "  { name = \"a.example.com\"; require = \"none\"; } );", true,
+		  "subdomains require dane, one of them not" },
+		{ "domains = ( { name = \"*\"; require = \"none\"; },\n"
+		  "  { name = \"x.example\"; policy = \"dane-only\"; } );", false,
+		  "require none and a fixed policy only" },
+	};
+	size_t i;
+	char desc[200];
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *err = NULL;
+		struct cfg *cfg = cfg_load_string(rows[i].conf, "test.conf", &err);
+
+		snprintf(desc, sizeof(desc), "require = dane may apply anywhere: %s", rows[i].desc);
+		if (cfg == NULL) {
+			tap_ok(0, "%s: %s", desc, err);
+			free(err);
+			continue;
+		}
+		tap_is_long(verdict_require_dane_anywhere(cfg), rows[i].want, desc);
+		cfg_unref(cfg);
 	}
 }
 
@@ -327,6 +377,7 @@ main(void)
 	test_rcpt_needs();
 	test_rcpt();
 	test_rcpt_long_domain();
+	test_require_anywhere();
 	test_eom();
 	return tap_done();
 }

@@ -14,9 +14,11 @@
  *              filter); skip HELO, DATA, EOH, body and unknown commands; no
  *              replies for connect, MAIL and headers; ask only for the
  *              macros used (mfi_setsymlist)
- *   connect    client name and address, authserv-id
- *   envfrom    new message; TLS macros; the sender domain ({mail_addr},
- *              else the argument: milter/addr.h) and its lookup
+ *   connect    client name and address (and whether it is in
+ *              milter.trusted_networks), authserv-id
+ *   envfrom    new message; TLS macros, {auth_authen}; the sender domain
+ *              ({mail_addr}, else the argument: milter/addr.h) and its
+ *              lookup
  *   envrcpt    each new recipient domain ({rcpt_addr}, else the
  *              argument) and its lookup; enforce require = "dane" and
  *              bogus_tempfail (bounded wait; an address without a usable
@@ -24,8 +26,9 @@
  *   header     count incoming X-DANE-* copies
  *   eom        wait (bounded, once) for what is missing; delete the copies
  *              (highest index first); insert fresh headers on top; act on a
- *              plaintext message from a DANE / MTA-STS sender; log the
- *              summary line
+ *              plaintext message from a DANE / MTA-STS sender (not on a
+ *              submission: authenticated or from a trusted network); log
+ *              the summary line
  *   abort      drop the message; close: drop the connection
  * What to enforce and the replies are decided in milter/rules.c (pure);
  * envrcpt and eom gather its inputs and perform what it returns. Every
@@ -49,6 +52,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/cidr.h"
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -73,6 +77,7 @@ struct fconn {
 	char fc_name[256];
 	char fc_addr[64];
 	char fc_authserv[256];
+	bool fc_trusted;                /* fc_addr is in milter.trusted_networks */
 	bool fc_refuse;                 /* came while draining */
 	struct fmsg *fc_msg;
 };
@@ -274,8 +279,9 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
 		mfi_setsymlist(ctx, SMFIM_CONNECT, "j {client_addr} {client_name}");
-		mfi_setsymlist(ctx, SMFIM_ENVFROM, "i {mail_addr} {tls_version} "
-		    "{cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}");
+		mfi_setsymlist(ctx, SMFIM_ENVFROM, "i {mail_addr} {auth_authen} "
+		    "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} "
+		    "{verify}");
 		mfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
 		mfi_setsymlist(ctx, SMFIM_EOM, "i");
 	}
@@ -303,6 +309,29 @@ filter_refuse_draining(SMFICTX *ctx)
 	return SMFIS_TEMPFAIL;
 }
 
+/*
+ * Is the client address (printable, or Postfix's {client_addr}, which
+ * writes IPv6 ones "IPv6:...") in cfg's milter.trusted_networks?
+ */
+static bool
+filter_trusted(const struct cfg *cfg, const char *addr)
+{
+	struct cidr a, net;
+	size_t i;
+
+	if (cfg == NULL)
+		return false;
+	if (strncasecmp(addr, "IPv6:", 5) == 0)
+		addr += 5;
+	if (!cidr_addr_parse(addr, &a))
+		return false;
+	for (i = 0; i < cfg->c_milter.cm_ntrusted_networks; i++)
+		if (cidr_parse(cfg->c_milter.cm_trusted_networks[i], &net) == CIDR_OK &&
+		    cidr_match(&net, &a))
+			return true;
+	return false;
+}
+
 static sfsistat
 filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
@@ -321,6 +350,7 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (fc->fc_addr[0] == '\0' &&
 	    !filter_macro(ctx, "{client_addr}", fc->fc_addr, sizeof(fc->fc_addr)))
 		filter_copy(fc->fc_addr, sizeof(fc->fc_addr), "unknown");
+	fc->fc_trusted = filter_trusted(fc->fc_cfg, fc->fc_addr);
 
 	if (fc->fc_cfg != NULL && *fc->fc_cfg->c_milter.cm_authserv_id != '\0')
 		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv),
@@ -341,6 +371,7 @@ static sfsistat
 filter_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct fconn *fc = filter_conn(ctx);
+	const char *auth;
 	struct fmsg *m;
 
 	fmsg_free(fc->fc_msg);
@@ -361,6 +392,8 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	filter_macro(ctx, "{cert_subject}", m->fm_cert_subject, sizeof(m->fm_cert_subject));
 	filter_macro(ctx, "{cert_issuer}", m->fm_cert_issuer, sizeof(m->fm_cert_issuer));
 	m->fm_has_verify = filter_macro(ctx, "{verify}", m->fm_verify, sizeof(m->fm_verify));
+	auth = mfi_getsymval(ctx, "{auth_authen}");
+	m->fm_authenticated = auth != NULL && *auth != '\0';
 	switch (filter_addr_domain(ctx, "{mail_addr}", argv, m->fm_sender,
 	    sizeof(m->fm_sender))) {
 	case ADDR_DOMAIN:
@@ -686,6 +719,8 @@ filter_eom(SMFICTX *ctx)
 		re.re_sender_sts = sv->v_sts;
 	}
 	re.re_tls = hdr_inbound_tls(&in);
+	re.re_authenticated = m->fm_authenticated;
+	re.re_trusted_client = fc->fc_trusted;
 	re.re_missing = missing;
 	re.re_on_timeout = cm->cm_on_timeout;
 	re.re_plaintext = cm->cm_plaintext_sender;

@@ -1,7 +1,7 @@
 /*
  * fmsg.h: one message being filtered, from MAIL FROM to its end or abort
  * (OpenDMARC's per-message context): the inbound TLS macros as the MTA
- * gave them, the sender domain and the distinct recipient domains, each
+ * gave them, whether the client authenticated, the sender domain and the distinct recipient domains, each
  * with the engine lookups (milter/ask.h) started as soon as the domain is
  * known and what came of them, and how many copies of our own headers
  * came in. The callbacks (milter/filter.c) fill and read the fields.
@@ -44,6 +44,7 @@ struct fmsg {
 	char fm_cert_issuer[256];
 	char fm_verify[32];
 	bool fm_has_verify;
+	bool fm_authenticated;          /* {auth_authen} not empty at MAIL FROM */
 	char fm_sender[256];            /* "" = null sender, or no usable domain */
 	bool fm_sender_invalid;         /* the sender address has no usable domain
 	                                   (domain=invalid; milter/addr.h) */

@@ -68,7 +68,10 @@ rules_eom(const struct rules_eom *in, struct rules_eom_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->rer_action = RULES_ACCEPT;
-	if (in->re_sender_known && !in->re_tls &&
+	/* a submission (authenticated, or from a trusted network) is not a
+	 * hop between MTAs: its lack of TLS violates nothing */
+	if (in->re_sender_known && !in->re_tls && !in->re_authenticated &&
+	    !in->re_trusted_client &&
 	    (in->re_sender_dane == DANE_USABLE || in->re_sender_sts == VERDICT_STS_ENFORCE))
 		out->rer_violation = "plaintext";
 

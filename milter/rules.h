@@ -24,6 +24,8 @@
  *           plaintext_sender = "tag"         violation=plaintext
  *           plaintext_sender = "quarantine"  the same, and held by the MTA
  *           plaintext_sender = "reject"      550 5.7.10
+ *         ... but a submission is no violation: the client authenticated
+ *         (SMTP AUTH) or connected from milter.trusted_networks
  *
  * The caller owns every input and output; outputs hold static strings and
  * the reply text in place, nothing is allocated. Any thread.
@@ -94,6 +96,8 @@ struct rules_eom {
 	enum dane_verdict re_sender_dane;       /* with re_sender_known */
 	enum verdict_sts re_sender_sts;         /* with re_sender_known */
 	bool re_tls;                    /* the inbound hop used TLS (hdr_inbound_tls) */
+	bool re_authenticated;          /* the client authenticated ({auth_authen} set) */
+	bool re_trusted_client;         /* the client is in milter.trusted_networks */
 	bool re_missing;                /* a verdict the message needed did not come */
 	enum cfg_on_timeout re_on_timeout;      /* milter.on_timeout */
 	enum cfg_plaintext re_plaintext;        /* milter.plaintext_sender */

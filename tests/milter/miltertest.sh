@@ -14,7 +14,9 @@
 # bogus_tempfail (rules.lua + the daemon log for the reply texts); a slow
 # engine: timeout_ms = 300 with on_timeout continue / tempfail
 # (timeout.lua); plaintext senders: tag / reject / quarantine
-# (plaintext.lua); abort and dropped connections, then a clean SIGTERM
+# (plaintext.lua); submission (trusted_networks, {auth_authen}) is no
+# plaintext violation (trusted.lua, on A and C); abort and dropped
+# connections, then a clean SIGTERM
 # (lifecycle.lua); without authserv_id: the j macro (authserv.lua); the
 # domain of quoted addresses, from {mail_addr} / {rcpt_addr} or the
 # argument, and addresses without a usable domain (addr.lua, on A and C);
@@ -22,12 +24,15 @@
 #
 # One world, three daemons. A: authserv_id, timeout_ms = 300, on_timeout
 # continue, temporary require reply, no bogus_tempfail, plaintext tag,
-# max_recipient_headers = 2, text log. B: no authserv_id, timeout_ms = 300,
+# max_recipient_headers = 2, trusted_networks 198.51.100.0/24 and
+# 2001:db8:1::/48 (so 127.0.0.1 is not trusted), text log. B: no authserv_id, timeout_ms = 300,
 # on_timeout tempfail, require_dane_reply permanent, bogus_tempfail,
 # plaintext reject, JSON log; then reloaded (SIGHUP) with plaintext
 # quarantine. Both: require = "dane" for nodata.dane.test (dane none),
-# ta.dane.test (usable), badtlsa.dane.test (bogus). C: no domains entries,
-# defaults but authserv_id and timeout_ms = 2000. Every domain but
+# ta.dane.test (usable), badtlsa.dane.test (bogus); the scripts' clients
+# are at 192.0.2.1, outside every trusted_networks. C: no domains entries,
+# defaults (trusted_networks loopback) but authserv_id and timeout_ms =
+# 2000. Every domain but
 # lame.test / dead.test is resolved once through the socketmap first, so
 # the 300 ms bound meets only those two. ~12 s (~20 s with four copies at
 # once on 2 cores); needs miltertest (else skipped), root (the world).
@@ -140,7 +145,7 @@ DOMAINS='domains = ( { name = "nodata.dane.test"; require = "dane"; },
   { name = "badtlsa.dane.test"; require = "dane"; } );'
 
 A_CONF="$WORLD/a.conf" A_LOG="$WORLD/a.log"
-M_EXTRA='authserv_id = "mx.test.example"; timeout_ms = 300; max_recipient_headers = 2;' \
+M_EXTRA='authserv_id = "mx.test.example"; timeout_ms = 300; max_recipient_headers = 2; trusted_networks = [ "198.51.100.0/24", "2001:db8:1::/48" ];' \
 	daemon_conf "$A_CONF" "$DOMAINS"
 daemon_start "$A_CONF" "$A_LOG"
 A_PID=$DAEMON_PID A_PORT=$MILTER_PORT A_SM=$DAEMON_PORT
@@ -224,6 +229,14 @@ mt_run A plaintext.lua "${A_ENV[@]}" MT_QID=PTA MT_PLAINTEXT=tag
 like "$(grep -a '^PTA1: milter: ' "$A_LOG")" \
 	'^PTA1: milter: tag: plaintext message from a domain that requires TLS \(sender usable\.dane\.test\)$' \
 	"[A] plaintext tag: the action is logged with the queue id and the reason"
+
+# ------------------------------------------------ A, C: submission is no violation
+mt_run A trusted.lua "${A_ENV[@]}" MT_QID=TRUST-A MT_TRUSTED="198.51.100.7 198.51.100.255 2001:db8:1::5" \
+	MT_UNTRUSTED="192.0.2.1 127.0.0.1 2001:db8:2::5"
+mt_run C trusted.lua "${C_ENV[@]}" MT_QID=TRUST-C MT_TRUSTED="127.0.0.1 127.1.2.3 ::1 ::ffff:127.0.0.1" \
+	MT_UNTRUSTED="192.0.2.1 ::2"
+is "$(grep -ac '^TRUST-A[0-9]*: milter: tag: ' "$A_LOG"):$(grep -ac '^TRUST-C[0-9]*: milter: tag: ' "$C_LOG")" "6:4" \
+	"[A, C] a tag is logged for each unauthenticated plaintext message from an untrusted client only"
 
 # ------------------------------------------------ A: summary lines (text)
 is "$(grep -ac '^RULES-A: summary: ' "$A_LOG")" 1 "[A] one summary line per message"

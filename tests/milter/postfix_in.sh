@@ -3,7 +3,8 @@
 # start-inbound: smtpd_milters = inet:127.0.0.1:MILTER_PORT). Mail is sent
 # with swaks (with and without STARTTLS) from senders at the world's
 # domains to recipients at several world domains; the delivered messages
-# are checked header by header (exact values, order, forged copies gone),
+# are checked header by header (exact values, order, forged copies gone;
+# plaintext tagged from 127.0.0.1, not from 127.0.0.2 in trusted_networks),
 # the RCPT refusal for a require = "dane" domain is checked in swaks's
 # transcript, the summary lines in the daemon's log are matched to
 # Postfix's queue ids, and 200 concurrent SMTP sessions (smtp-source) must
@@ -25,7 +26,10 @@ INLOG="$WORLD/pf-in/maillog"
 MAIL="$WORLD/pf-in/mail"
 AS=mx.inbound.test      # authserv-id: Postfix's j macro (myhostname)
 
-M_EXTRA='timeout_ms = 5000;' inbound_start "$CONF" "$LOG" \
+# swaks connects from 127.0.0.1, which is not trusted here (the default
+# would trust it: its plaintext would be a submission, not a violation);
+# 127.0.0.2 is, for the submission case.
+M_EXTRA='timeout_ms = 5000; trusted_networks = [ "127.0.0.2/32" ];' inbound_start "$CONF" "$LOG" \
 	'domains = ( { name = "notlsa.dane.test"; require = "dane"; } );'
 
 # send NAME SWAKS-ARGS...: one message; the transcript goes to
@@ -133,6 +137,15 @@ m=$(delivered r7@usable.dane.test "$q4")
 is "$(hdrs "$m" X-DANE-Sender)" \
 	"$AS; domain=notlsa.dane.test; policy=dane-only; dane=none; mta-sts=absent" \
 	"plaintext from a domain without DANE or MTA-STS: no violation (require=dane shows as dane-only)"
+
+q9=$(send trusted --local-interface 127.0.0.2 --from b@usable.dane.test --to r12@none.sts.test)
+m=$(delivered r12@none.sts.test "$q9")
+is "$(hdrs "$m" X-DANE-Inbound)" "$AS; tls=none; client=unknown; addr=127.0.0.2" \
+	"plaintext from 127.0.0.2 (in trusted_networks): X-DANE-Inbound addr=127.0.0.2"
+is "$(hdrs "$m" X-DANE-Sender)" \
+	"$AS; domain=usable.dane.test; policy=dane-only; dane=usable; mta-sts=enforce" \
+	"plaintext from a DANE domain, submitted from a trusted network: no violation"
+like "$(grep "^$q9: summary: " "$LOG")" ", action=accept, wait=" "summary line: accepted, not tagged"
 
 q5=$(send nullsender --tls --from '<>' --to r8@usable.dane.test)
 m=$(delivered r8@usable.dane.test "$q5")

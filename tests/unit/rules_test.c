@@ -5,7 +5,8 @@
  * unavailable, bogus_tempfail on and off) and the end-of-message rule
  * (plaintext_sender tag / quarantine / reject with and without TLS, a
  * sender with usable DANE, MTA-STS enforce or neither, on_timeout continue
- * / tempfail). A recipient without a usable domain fails closed. Replies are compared with the exact texts the MTA sends.
+ * / tempfail; a submission: authenticated or from a trusted network). A
+ * recipient without a usable domain fails closed. Replies are compared with the exact texts the MTA sends.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +231,7 @@ struct eom_row {
 	enum cfg_plaintext plaintext;
 	enum rules_action want;
 	const char *violation, *reason, *code, *xcode, *text, *quarantine;
+	bool auth, trusted;     /* a submission */
 };
 
 #define TAG     CFG_PLAINTEXT_TAG
@@ -241,16 +243,21 @@ struct eom_row {
 #define ABS     VERDICT_STS_ABSENT
 #define PTWHY   "plaintext message from a domain that requires TLS"
 #define LATE    "TLS policy lookups did not finish in time"
-/* the expectations: action, violation, reason, code, xcode, text, quarantine reason */
-#define E_ACCEPT        RULES_ACCEPT, NULL, NULL, NULL, NULL, NULL, NULL
-#define E_TAG           RULES_TAG, "plaintext", PTWHY, NULL, NULL, NULL, NULL
+/* the expectations: action, violation, reason, code, xcode, text, quarantine
+ * reason; then whether the client authenticated / is trusted (not with these:
+ * the *_SUB forms say) */
+#define NOSUB           false, false
+#define E_ACCEPT_SUB(a, t)      RULES_ACCEPT, NULL, NULL, NULL, NULL, NULL, NULL, a, t
+#define E_ACCEPT        E_ACCEPT_SUB(false, false)
+#define E_TAG           RULES_TAG, "plaintext", PTWHY, NULL, NULL, NULL, NULL, NOSUB
 #define E_QUAR          RULES_QUARANTINE, "plaintext", PTWHY, NULL, NULL, NULL, \
-	"danemilter: " PTWHY
+	"danemilter: " PTWHY, NOSUB
 #define E_REJ(d, s)     RULES_REJECT, "plaintext", PTWHY, "550", "5.7.10", \
 	"Sender domain " D " requires TLS (dane=" d ", mta-sts=" s ") but this " \
-	"message arrived without it", NULL
-#define E_LATE(viol)    RULES_TEMPFAIL, viol, LATE, "451", "4.4.3", \
-	LATE "; try again later", NULL
+	"message arrived without it", NULL, NOSUB
+#define E_LATE_SUB(viol, a, t)  RULES_TEMPFAIL, viol, LATE, "451", "4.4.3", \
+	LATE "; try again later", NULL, a, t
+#define E_LATE(viol)    E_LATE_SUB(viol, false, false)
 
 /* { desc, sender verdict known, its dane, its mta-sts, tls, missing,
  *   on_timeout, plaintext_sender, expectations } */
@@ -307,6 +314,32 @@ static const struct eom_row eom_rows[] = {
 	{ "rcpt missing, continue, plaintext, reject", true, DANE_NONE, ENF, false, true, CONT, REJ,
 	    E_REJ("none", "enforce") },
 	{ "rcpt missing, tempfail, TLS", true, DANE_USABLE, ENF, true, true, TFAIL, REJ, E_LATE(NULL) },
+	/* submission: authenticated, or from a trusted network: plaintext is
+	 * no violation, whatever plaintext_sender says */
+	{ "authenticated, dane usable, plaintext, tag", true, DANE_USABLE, ABS, false, false, CONT, TAG,
+	    E_ACCEPT_SUB(true, false) },
+	{ "authenticated, dane usable, plaintext, quarantine", true, DANE_USABLE, ABS, false, false, CONT,
+	    QUAR, E_ACCEPT_SUB(true, false) },
+	{ "authenticated, mta-sts enforce, plaintext, reject", true, DANE_INSECURE, ENF, false, false, CONT,
+	    REJ, E_ACCEPT_SUB(true, false) },
+	{ "trusted client, dane usable, plaintext, tag", true, DANE_USABLE, ABS, false, false, CONT, TAG,
+	    E_ACCEPT_SUB(false, true) },
+	{ "trusted client, dane usable + mta-sts enforce, plaintext, reject", true, DANE_USABLE, ENF,
+	    false, false, CONT, REJ, E_ACCEPT_SUB(false, true) },
+	{ "trusted client, mta-sts enforce, plaintext, quarantine", true, DANE_NONE, ENF, false, false, CONT,
+	    QUAR, E_ACCEPT_SUB(false, true) },
+	{ "authenticated and trusted, dane usable, plaintext, reject", true, DANE_USABLE, ABS, false, false,
+	    CONT, REJ, E_ACCEPT_SUB(true, true) },
+	{ "authenticated, dane usable, TLS, reject", true, DANE_USABLE, ABS, true, false, CONT, REJ,
+	    E_ACCEPT_SUB(true, false) },
+	/* ... the timeout rule is not about transport: it still applies */
+	{ "authenticated, missing, tempfail, plaintext dane sender", true, DANE_USABLE, ABS, false, true,
+	    TFAIL, REJ, E_LATE_SUB(NULL, true, false) },
+	{ "trusted client, missing, tempfail", false, DANE_NONE, ABS, false, true, TFAIL, TAG,
+	    E_LATE_SUB(NULL, false, true) },
+	/* neither: as before */
+	{ "not authenticated, untrusted, dane usable, plaintext, tag", true, DANE_USABLE, ABS, false, false,
+	    CONT, TAG, E_TAG },
 };
 
 static void
@@ -326,6 +359,8 @@ test_eom(void)
 		in.re_sender_dane = t->dane;
 		in.re_sender_sts = t->sts;
 		in.re_tls = t->tls;
+		in.re_authenticated = t->auth;
+		in.re_trusted_client = t->trusted;
 		in.re_missing = t->missing;
 		in.re_on_timeout = t->on_timeout;
 		in.re_plaintext = t->plaintext;

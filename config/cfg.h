@@ -96,6 +96,10 @@ struct cfg_milter {
 	enum cfg_plaintext cm_plaintext_sender; /* default tag */
 	unsigned cm_max_recipient_headers;      /* default 20, range 1..1000 */
 	unsigned cm_drain_timeout_ms;   /* SIGTERM: wait for open messages; default 10000 */
+	char **cm_trusted_networks;     /* CIDR networks (common/cidr.h) whose clients
+	                                   submit: their plaintext is no violation;
+	                                   default 127.0.0.0/8 and ::1/128; [ ] = none */
+	size_t cm_ntrusted_networks;
 };
 
 /* TLS probes of MX hosts (danemilter check; the milter's probe= when enabled). */

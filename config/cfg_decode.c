@@ -71,6 +71,38 @@ cfg_decode_fail(struct cfg_ld *ld, const config_setting_t *s, const char *fmt, .
 
 #define CFG_FIELD(obj, off, type)	((type *)(void *)((char *)(obj) + (off)))
 
+/* Key k's default array of strings (copies) into obj. */
+static void
+cfg_decode_default_strs(const struct cfg_key *k, void *obj)
+{
+	char **arr = NULL;
+	size_t i, n = 0;
+
+	if (k->ck_defstrs != NULL) {
+		while (k->ck_defstrs[n] != NULL)
+			n++;
+		arr = xcalloc(n ? n : 1, sizeof(*arr));
+		for (i = 0; i < n; i++)
+			arr[i] = xstrdup(k->ck_defstrs[i]);
+	}
+	*CFG_FIELD(obj, k->ck_off, char **) = arr;
+	*CFG_FIELD(obj, k->ck_noff, size_t) = n;
+}
+
+/* Free key k's array of strings in obj and leave it empty. */
+static void
+cfg_decode_free_strs(const struct cfg_key *k, void *obj)
+{
+	char **v = *CFG_FIELD(obj, k->ck_off, char **);
+	size_t i, n = *CFG_FIELD(obj, k->ck_noff, size_t);
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	*CFG_FIELD(obj, k->ck_off, char **) = NULL;
+	*CFG_FIELD(obj, k->ck_noff, size_t) = 0;
+}
+
 void
 cfg_decode_defaults(const struct cfg_section *sec, void *obj)
 {
@@ -83,6 +115,8 @@ cfg_decode_defaults(const struct cfg_section *sec, void *obj)
 			    k->ck_defstr ? xstrdup(k->ck_defstr) : NULL;
 			break;
 		case CFG_K_STRS:
+			cfg_decode_default_strs(k, obj);
+			break;
 		case CFG_K_LIST:
 			*CFG_FIELD(obj, k->ck_off, void *) = NULL;
 			*CFG_FIELD(obj, k->ck_noff, size_t) = 0;
@@ -118,15 +152,9 @@ cfg_decode_free(const struct cfg_section *sec, void *obj)
 		case CFG_K_STR:
 			free(*CFG_FIELD(obj, k->ck_off, char *));
 			break;
-		case CFG_K_STRS: {
-			char **v = *CFG_FIELD(obj, k->ck_off, char **);
-
-			n = *CFG_FIELD(obj, k->ck_noff, size_t);
-			for (i = 0; i < n; i++)
-				free(v[i]);
-			free(v);
+		case CFG_K_STRS:
+			cfg_decode_free_strs(k, obj);
 			break;
-		}
 		case CFG_K_LIST: {
 			char *v = *CFG_FIELD(obj, k->ck_off, char *);
 
@@ -270,6 +298,7 @@ cfg_decode_key(struct cfg_ld *ld, const config_setting_t *s,
 		n = (size_t)config_setting_length(s);
 		if (n == 0 && (k->ck_flags & CFG_F_NONEMPTY))
 			return cfg_type_error(ld, s, k, label);
+		cfg_decode_free_strs(k, obj);   /* what is written replaces the default */
 		if (n == 0)
 			return true;
 		arr = xcalloc(n, sizeof(*arr));

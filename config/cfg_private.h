@@ -58,6 +58,7 @@ struct cfg_key {
 	long long ck_min, ck_max;	/* UINT */
 	long long ck_defint;		/* UINT, BOOL, ENUM default */
 	const char *ck_defstr;		/* STR default, NULL = none */
+	const char *const *ck_defstrs;	/* STRS default (NULL-terminated), NULL = [ ] */
 	cfg_check_fn ck_check;		/* STR, STRS: per string */
 	const struct cfg_name *ck_names; /* ENUM */
 	const struct cfg_section *ck_sub; /* GROUP, LIST */

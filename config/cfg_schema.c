@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cidr.h"
 #include "common/endpoint.h"
 
 #define CFG_DEFAULT_TA_FILE	"/usr/share/dns/root.key"
@@ -66,14 +67,16 @@ static bool cfg_check_helo(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
 static bool cfg_check_metrics_listen(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
+static bool cfg_check_network(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
 
 #define KEY_STR(st, key, field, def, check, flags) \
 	{ .ck_name = key, .ck_kind = CFG_K_STR, .ck_flags = flags, \
 	  .ck_off = offsetof(st, field), .ck_defstr = def, .ck_check = check }
-#define KEY_STRS(st, key, field, nfield, check, flags) \
+#define KEY_STRS(st, key, field, nfield, def, check, flags) \
 	{ .ck_name = key, .ck_kind = CFG_K_STRS, .ck_flags = flags, \
 	  .ck_off = offsetof(st, field), .ck_noff = offsetof(st, nfield), \
-	  .ck_check = check }
+	  .ck_defstrs = def, .ck_check = check }
 #define KEY_UINT(st, key, field, def, min, max) \
 	{ .ck_name = key, .ck_kind = CFG_K_UINT, \
 	  .ck_off = offsetof(st, field), .ck_defint = def, \
@@ -111,7 +114,7 @@ _Static_assert(sizeof(enum cfg_log_dest) == sizeof(int) &&
 static const struct cfg_key cfg_stub_keys[] = {
 	KEY_STR(struct cfg_stub, "zone", cs_zone, NULL, cfg_check_zone,
 	    CFG_F_REQUIRED),
-	KEY_STRS(struct cfg_stub, "addrs", cs_addrs, cs_naddrs, cfg_check_addr,
+	KEY_STRS(struct cfg_stub, "addrs", cs_addrs, cs_naddrs, NULL, cfg_check_addr,
 	    CFG_F_REQUIRED | CFG_F_NONEMPTY),
 	KEY_END
 };
@@ -121,12 +124,12 @@ static const struct cfg_section cfg_stub_section = {
 };
 
 static const struct cfg_key cfg_dns_keys[] = {
-	KEY_STRS(struct cfg_dns, "forward", cd_forward, cd_nforward,
+	KEY_STRS(struct cfg_dns, "forward", cd_forward, cd_nforward, NULL,
 	    cfg_check_addr, 0),
 	KEY_STR(struct cfg_dns, "trust_anchor_file", cd_trust_anchor_file,
 	    CFG_DEFAULT_TA_FILE, cfg_check_path, 0),
 	KEY_STRS(struct cfg_dns, "trust_anchors", cd_trust_anchors,
-	    cd_ntrust_anchors, NULL, 0),
+	    cd_ntrust_anchors, NULL, NULL, 0),
 	KEY_LIST(struct cfg_dns, "stubs", cd_stubs, cd_nstubs,
 	    &cfg_stub_section),
 	KEY_UINT(struct cfg_dns, "timeout_ms", cd_timeout_ms, 5000, 100, 60000),
@@ -161,7 +164,7 @@ static const struct cfg_section cfg_domain_section = {
 };
 
 static const struct cfg_key cfg_socketmap_keys[] = {
-	KEY_STRS(struct cfg_socketmap, "listen", csm_listen, csm_nlisten,
+	KEY_STRS(struct cfg_socketmap, "listen", csm_listen, csm_nlisten, NULL,
 	    cfg_check_listen, 0),
 	KEY_BOOL(struct cfg_socketmap, "tlsrpt", csm_tlsrpt, 0),
 	KEY_STR(struct cfg_socketmap, "mode", csm_mode, "0666", cfg_check_mode, 0),
@@ -265,6 +268,12 @@ static const struct cfg_name cfg_plaintext_names[] = {
 	{ NULL, 0 }
 };
 
+/* milter.trusted_networks: loopback (local submission, the MTA's own
+ * re-injection). */
+static const char *const cfg_default_trusted_networks[] = {
+	"127.0.0.0/8", "::1/128", NULL
+};
+
 static const struct cfg_key cfg_milter_keys[] = {
 	KEY_STR(struct cfg_milter, "socket", cm_socket, CFG_DEFAULT_MILTER_SOCKET,
 	    cfg_check_milter_socket, 0),
@@ -282,6 +291,8 @@ static const struct cfg_key cfg_milter_keys[] = {
 	    cm_max_recipient_headers, 20, 1, 1000),
 	KEY_UINT(struct cfg_milter, "drain_timeout_ms", cm_drain_timeout_ms,
 	    10000, 0, 600000),
+	KEY_STRS(struct cfg_milter, "trusted_networks", cm_trusted_networks,
+	    cm_ntrusted_networks, cfg_default_trusted_networks, cfg_check_network, 0),
 	KEY_END
 };
 
@@ -554,6 +565,25 @@ cfg_check_milter_socket(struct cfg_ld *ld, const config_setting_t *s,
 	}
 	return cfg_decode_fail(ld, s, "%s \"%s\": want PORT@HOST with a port "
 	    "from 1 to 65535", label, val);
+}
+
+/* A network in CIDR notation, or one address (common/cidr.h). */
+static bool
+cfg_check_network(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	struct cidr net;
+	enum cidr_status st = cidr_parse(val, &net);
+
+	if (st == CIDR_ERR_HOSTBITS)
+		return cfg_decode_fail(ld, s, "%s \"%s\": bits are set after the "
+		    "prefix length (write the network address, such as 127.0.0.0/8)",
+		    label, val);
+	if (st != CIDR_OK)
+		return cfg_decode_fail(ld, s, "%s \"%s\": %s (want an IPv4 or IPv6 "
+		    "address, optionally /PREFIX, such as 192.0.2.0/24 or 2001:db8::/32)",
+		    label, val, cidr_status_name(st));
+	return true;
 }
 
 /* The authserv-id goes into headers as is: a token without spaces, ";",

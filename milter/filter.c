@@ -14,15 +14,21 @@
  *              filter); skip HELO, DATA, EOH, body and unknown commands; no
  *              replies for connect, MAIL and headers; ask only for the
  *              macros used (mfi_setsymlist)
- *   connect    client name and address, authserv-id
- *   envfrom    new message; TLS macros; start the sender domain's lookup
- *   envrcpt    start each new recipient domain's lookup; enforce
- *              require = "dane" and bogus_tempfail (bounded wait)
+ *   connect    client name and address (and whether it is in
+ *              milter.trusted_networks), authserv-id
+ *   envfrom    new message; TLS macros, {auth_authen}; the sender domain
+ *              ({mail_addr}, else the argument: milter/addr.h) and its
+ *              lookup
+ *   envrcpt    each new recipient domain ({rcpt_addr}, else the
+ *              argument) and its lookup; enforce require = "dane" and
+ *              bogus_tempfail (bounded wait; an address without a usable
+ *              domain fails closed)
  *   header     count incoming X-DANE-* copies
  *   eom        wait (bounded, once) for what is missing; delete the copies
  *              (highest index first); insert fresh headers on top; act on a
- *              plaintext message from a DANE / MTA-STS sender; log the
- *              summary line
+ *              plaintext message from a DANE / MTA-STS sender (not on a
+ *              submission: authenticated or from a trusted network); log
+ *              the summary line
  *   abort      drop the message; close: drop the connection
  * What to enforce and the replies are decided in milter/rules.c (pure);
  * envrcpt and eom gather its inputs and perform what it returns. Every
@@ -46,11 +52,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/cidr.h"
 #include "common/deadline.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
+#include "milter/addr.h"
 #include "milter/ask.h"
 #include "milter/filter_private.h"
 #include "milter/fmsg.h"
@@ -59,7 +67,6 @@
 #include "milter/rules.h"
 #include "milter/summary.h"
 #include "policy/dane.h"
-#include "policy/engine.h"
 
 static const char *const filter_hdr_names[3] = { HDR_INBOUND, HDR_SENDER, HDR_RECIPIENT };
 
@@ -70,6 +77,7 @@ struct fconn {
 	char fc_name[256];
 	char fc_addr[64];
 	char fc_authserv[256];
+	bool fc_trusted;                /* fc_addr is in milter.trusted_networks */
 	bool fc_refuse;                 /* came while draining */
 	struct fmsg *fc_msg;
 };
@@ -176,30 +184,19 @@ filter_qid_or(const struct fmsg *m)
 }
 
 /*
- * The domain of an envelope address ("<user@Example.COM>", "user@x",
- * "<@route:user@x>"), normalized, into buf; false for the null sender,
- * an address without a domain, or a domain that is not a host name
- * (address literals).
+ * The domain of the MAIL or RCPT address (milter/addr.h) into buf: from
+ * the MTA's macro ({mail_addr}, {rcpt_addr}: the address as the MTA
+ * parsed, rewrote and routes it) when it sent one, else from the
+ * command's argument.
  */
-static bool
-filter_addr_domain(const char *addr, char *buf, size_t len)
+static enum addr_status
+filter_addr_domain(SMFICTX *ctx, const char *macro, char **argv, char *buf, size_t len)
 {
-	char tmp[512];
-	const char *at;
-	size_t n;
+	const char *addr = mfi_getsymval(ctx, macro);
 
 	if (addr == NULL)
-		return false;
-	if (*addr == '<')
-		addr++;
-	n = strcspn(addr, ">");
-	if (n == 0 || n >= sizeof(tmp))
-		return false;
-	memcpy(tmp, addr, n);
-	tmp[n] = '\0';
-	if ((at = strrchr(tmp, '@')) == NULL || at[1] == '\0')
-		return false;
-	return engine_domain_key(at + 1, buf, len) != NULL;
+		addr = argv != NULL ? argv[0] : NULL;
+	return addr_domain(addr, buf, len);
 }
 
 static void
@@ -282,8 +279,9 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
 		mfi_setsymlist(ctx, SMFIM_CONNECT, "j {client_addr} {client_name}");
-		mfi_setsymlist(ctx, SMFIM_ENVFROM, "i {mail_addr} {tls_version} "
-		    "{cipher} {cipher_bits} {cert_subject} {cert_issuer} {verify}");
+		mfi_setsymlist(ctx, SMFIM_ENVFROM, "i {mail_addr} {auth_authen} "
+		    "{tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer} "
+		    "{verify}");
 		mfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
 		mfi_setsymlist(ctx, SMFIM_EOM, "i");
 	}
@@ -311,6 +309,29 @@ filter_refuse_draining(SMFICTX *ctx)
 	return SMFIS_TEMPFAIL;
 }
 
+/*
+ * Is the client address (printable, or Postfix's {client_addr}, which
+ * writes IPv6 ones "IPv6:...") in cfg's milter.trusted_networks?
+ */
+static bool
+filter_trusted(const struct cfg *cfg, const char *addr)
+{
+	struct cidr a, net;
+	size_t i;
+
+	if (cfg == NULL)
+		return false;
+	if (strncasecmp(addr, "IPv6:", 5) == 0)
+		addr += 5;
+	if (!cidr_addr_parse(addr, &a))
+		return false;
+	for (i = 0; i < cfg->c_milter.cm_ntrusted_networks; i++)
+		if (cidr_parse(cfg->c_milter.cm_trusted_networks[i], &net) == CIDR_OK &&
+		    cidr_match(&net, &a))
+			return true;
+	return false;
+}
+
 static sfsistat
 filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
@@ -329,6 +350,7 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (fc->fc_addr[0] == '\0' &&
 	    !filter_macro(ctx, "{client_addr}", fc->fc_addr, sizeof(fc->fc_addr)))
 		filter_copy(fc->fc_addr, sizeof(fc->fc_addr), "unknown");
+	fc->fc_trusted = filter_trusted(fc->fc_cfg, fc->fc_addr);
 
 	if (fc->fc_cfg != NULL && *fc->fc_cfg->c_milter.cm_authserv_id != '\0')
 		filter_copy(fc->fc_authserv, sizeof(fc->fc_authserv),
@@ -349,6 +371,7 @@ static sfsistat
 filter_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct fconn *fc = filter_conn(ctx);
+	const char *auth;
 	struct fmsg *m;
 
 	fmsg_free(fc->fc_msg);
@@ -369,12 +392,32 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	filter_macro(ctx, "{cert_subject}", m->fm_cert_subject, sizeof(m->fm_cert_subject));
 	filter_macro(ctx, "{cert_issuer}", m->fm_cert_issuer, sizeof(m->fm_cert_issuer));
 	m->fm_has_verify = filter_macro(ctx, "{verify}", m->fm_verify, sizeof(m->fm_verify));
-	if (argv != NULL && filter_addr_domain(argv[0], m->fm_sender, sizeof(m->fm_sender)))
+	auth = mfi_getsymval(ctx, "{auth_authen}");
+	m->fm_authenticated = auth != NULL && *auth != '\0';
+	switch (filter_addr_domain(ctx, "{mail_addr}", argv, m->fm_sender,
+	    sizeof(m->fm_sender))) {
+	case ADDR_DOMAIN:
 		m->fm_sender_ask = ask_start(filter_shared.fs_gate, m->fm_sender);
-	else
+		break;
+	case ADDR_INVALID:
+		m->fm_sender_invalid = true;    /* domain=invalid, no policy */
 		m->fm_sender[0] = '\0';
+		break;
+	case ADDR_NULL:
+		m->fm_sender[0] = '\0';         /* domain=none */
+		break;
+	}
 	m->fm_sender_status = ASK_PENDING;
 	return filter_noreply(fc, SMFIP_NR_MAIL);
+}
+
+/* Why r has no verdict (header, summary). */
+static enum hdr_missing
+filter_missing(const struct frcpt *r)
+{
+	if (*r->fr_domain == '\0')
+		return HDR_INVALID;
+	return r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
 }
 
 /* What the rules call a lookup: v is r's verdict, or NULL. */
@@ -388,7 +431,8 @@ filter_lookup(const struct verdict *v, enum ask_status st)
 
 /*
  * The RCPT-time rules (milter/rules.h) for r's domain: 0 to accept, or an
- * SMFIS_* refusal with its reply set.
+ * SMFIS_* refusal with its reply set. rcpt (the RCPT argument, or NULL)
+ * is for the log line.
  */
 static sfsistat
 filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
@@ -400,23 +444,32 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 	struct rules_reply reply;
 	struct timespec deadline;
 	struct sbuf who = SBUF_INIT;
+	size_t n;
 	sfsistat st;
 
 	memset(&in, 0, sizeof(in));
 	in.rr_domain = r->fr_domain;
 	in.rr_bogus_tempfail = cm->cm_bogus_tempfail;
 	in.rr_reply_class = cm->cm_require_dane_reply;
-	/* The connection's configuration says whether to wait; a verdict
-	 * that comes says what it was built under (one rule: policy/verdict). */
-	in.rr_require_dane = verdict_require_dane(fc->fc_cfg, r->fr_domain);
-	if (!rules_rcpt_needs_verdict(in.rr_require_dane, in.rr_bogus_tempfail))
-		return SMFIS_CONTINUE;
-	deadline_in(&deadline, CLOCK_MONOTONIC, cm->cm_timeout_ms);
-	v = fmsg_rcpt_verdict(r, &deadline);
-	in.rr_lookup = filter_lookup(v, r->fr_status);
-	if (v != NULL) {
-		in.rr_dane = v->v_dane->dr_verdict;
-		in.rr_require_dane = in.rr_require_dane || v->v_require_dane;
+	if (*r->fr_domain == '\0') {
+		/* No usable domain: the rules fail closed when require =
+		 * "dane" may apply to wherever the MTA routes it. */
+		in.rr_lookup = RULES_INVALID;
+		in.rr_require_dane = verdict_require_dane_anywhere(fc->fc_cfg);
+	} else {
+		/* The connection's configuration says whether to wait; a
+		 * verdict that comes says what it was built under (one rule:
+		 * policy/verdict). */
+		in.rr_require_dane = verdict_require_dane(fc->fc_cfg, r->fr_domain);
+		if (!rules_rcpt_needs_verdict(in.rr_require_dane, in.rr_bogus_tempfail))
+			return SMFIS_CONTINUE;
+		deadline_in(&deadline, CLOCK_MONOTONIC, cm->cm_timeout_ms);
+		v = fmsg_rcpt_verdict(r, &deadline);
+		in.rr_lookup = filter_lookup(v, r->fr_status);
+		if (v != NULL) {
+			in.rr_dane = v->v_dane->dr_verdict;
+			in.rr_require_dane = in.rr_require_dane || v->v_require_dane;
+		}
 	}
 	switch (rules_rcpt(&in, &reply)) {
 	case RULES_ACCEPT:
@@ -432,9 +485,15 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 		st = SMFIS_TEMPFAIL;    /* never accept what the rule refuses */
 	metrics_inc(&filter_rcpt_metric,
 	    st == SMFIS_REJECT ? FILTER_RCPT_5XX : FILTER_RCPT_4XX, 0);
+	/* the whole argument (a quoted local part may hold '>') */
+	if (rcpt == NULL)
+		rcpt = "";
 	if (*rcpt == '<')
 		rcpt++;
-	sbuf_appendn(&who, rcpt, strcspn(rcpt, ">"));
+	n = strlen(rcpt);
+	if (n > 0 && rcpt[n - 1] == '>')
+		n--;
+	sbuf_appendn(&who, rcpt, n);
 	log_info("%s: milter: RCPT <%s> refused: %s %s %s", filter_qid_or(m),
 	    filter_safe(&who), reply.rp_code, reply.rp_xcode, reply.rp_text);
 	sbuf_free(&who);
@@ -454,14 +513,16 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	if (fc->fc_refuse) {
 		return filter_refuse_draining(ctx);
 	}
-	if (m == NULL || argv == NULL || fc->fc_cfg == NULL)
+	if (m == NULL || fc->fc_cfg == NULL)
 		return SMFIS_CONTINUE;
 	filter_qid(ctx, m);
-	if (!filter_addr_domain(argv[0], domain, sizeof(domain)))
-		return SMFIS_CONTINUE;
+	/* no usable domain (a null path included): the entry "",
+	 * domain=invalid */
+	if (filter_addr_domain(ctx, "{rcpt_addr}", argv, domain, sizeof(domain)) != ADDR_DOMAIN)
+		domain[0] = '\0';
 	r = fmsg_rcpt(m, filter_shared.fs_gate, domain,
 	    fc->fc_cfg->c_probe.cpr_enabled);
-	st = filter_rcpt_rules(ctx, fc, m, r, argv[0]);
+	st = filter_rcpt_rules(ctx, fc, m, r, argv != NULL ? argv[0] : NULL);
 	if (st != SMFIS_CONTINUE) {
 		r->fr_refused++;
 		return st;
@@ -606,11 +667,11 @@ filter_eom(SMFICTX *ctx)
 			continue;
 		sr[n].sr_domain = r->fr_domain;
 		sr[n].sr_verdict = fmsg_rcpt_verdict(r, &deadline);
-		sr[n].sr_missing = r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+		sr[n].sr_missing = filter_missing(r);
 		sr[n].sr_action = "accept";
 		sr[n].sr_count = r->fr_accepted;
-		if (sr[n].sr_verdict == NULL)
-			missing = true;
+		if (sr[n].sr_verdict == NULL && *r->fr_domain != '\0')
+			missing = true;         /* (an invalid domain has none to miss) */
 		n++;
 	}
 	/* Recipient domains refused at RCPT, for the log only. */
@@ -622,7 +683,7 @@ filter_eom(SMFICTX *ctx)
 			continue;
 		sr[n].sr_domain = r->fr_domain;
 		sr[n].sr_verdict = r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
-		sr[n].sr_missing = r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+		sr[n].sr_missing = filter_missing(r);
 		sr[n].sr_action = r->fr_refusal;
 		sr[n].sr_count = r->fr_refused;
 		n++;
@@ -641,9 +702,10 @@ filter_eom(SMFICTX *ctx)
 	memset(&s, 0, sizeof(s));
 	s.s_qid = m->fm_qid[0] ? m->fm_qid : NULL;
 	s.s_in = &in;
-	s.s_sender = m->fm_sender[0] ? m->fm_sender : NULL;
+	s.s_sender = m->fm_sender[0] || m->fm_sender_invalid ? m->fm_sender : NULL;
 	s.s_sender_verdict = sv;
-	s.s_sender_missing = m->fm_sender_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+	s.s_sender_missing = m->fm_sender_invalid ? HDR_INVALID :
+	    m->fm_sender_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
 	s.s_rcpts = sr;
 	s.s_nrcpts = n;
 	filter_elapsed(&t0, &s.s_wait_ms);
@@ -657,6 +719,8 @@ filter_eom(SMFICTX *ctx)
 		re.re_sender_sts = sv->v_sts;
 	}
 	re.re_tls = hdr_inbound_tls(&in);
+	re.re_authenticated = m->fm_authenticated;
+	re.re_trusted_client = fc->fc_trusted;
 	re.re_missing = missing;
 	re.re_on_timeout = cm->cm_on_timeout;
 	re.re_plaintext = cm->cm_plaintext_sender;
@@ -681,7 +745,8 @@ filter_eom(SMFICTX *ctx)
 	s.s_reason = rr.rer_reason;
 	if (rr.rer_action != RULES_ACCEPT)
 		log_info("%s: milter: %s: %s (sender %s)", filter_qid_or(m), s.s_action,
-		    s.s_reason, m->fm_sender[0] ? m->fm_sender : "none");
+		    s.s_reason, m->fm_sender[0] ? m->fm_sender :
+		    m->fm_sender_invalid ? "invalid" : "none");
 	filter_log_summary(fc, &s);
 	metrics_inc(&filter_messages_metric, rr.rer_action, 0);
 	free(sr);

@@ -68,6 +68,10 @@ fmsg_rcpt(struct fmsg *m, struct gate *g, const char *domain, bool probe)
 	r = &m->fm_rcpts[m->fm_nrcpts++];
 	memset(r, 0, sizeof(*r));
 	filter_copy(r->fr_domain, sizeof(r->fr_domain), domain);
+	if (*domain == '\0') {
+		r->fr_status = ASK_FAILED;      /* nothing to look up */
+		return r;
+	}
 	r->fr_ask = ask_start(g, domain);
 	r->fr_status = ASK_PENDING;
 	if (probe)
@@ -78,6 +82,8 @@ fmsg_rcpt(struct fmsg *m, struct gate *g, const char *domain, bool probe)
 const struct verdict *
 fmsg_rcpt_verdict(struct frcpt *r, const struct timespec *deadline)
 {
+	if (r->fr_ask == NULL)
+		return NULL;
 	if (r->fr_status == ASK_PENDING)
 		r->fr_status = ask_wait(r->fr_ask, deadline);
 	return r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;

@@ -1,7 +1,7 @@
 /*
  * fmsg.h: one message being filtered, from MAIL FROM to its end or abort
  * (OpenDMARC's per-message context): the inbound TLS macros as the MTA
- * gave them, the sender domain and the distinct recipient domains, each
+ * gave them, whether the client authenticated, the sender domain and the distinct recipient domains, each
  * with the engine lookups (milter/ask.h) started as soon as the domain is
  * known and what came of them, and how many copies of our own headers
  * came in. The callbacks (milter/filter.c) fill and read the fields.
@@ -25,8 +25,9 @@
 
 /* One recipient domain of the message. */
 struct frcpt {
-	char fr_domain[256];
-	struct ask *fr_ask;
+	char fr_domain[256];            /* "": the recipients whose address has no
+	                                   usable domain (domain=invalid): no ask */
+	struct ask *fr_ask;             /* NULL with fr_domain "" */
 	enum ask_status fr_status;      /* as last seen */
 	struct ask *fr_probe;           /* probe.enabled: the MX probe, or NULL */
 	unsigned fr_accepted;           /* recipients accepted at this domain */
@@ -43,7 +44,10 @@ struct fmsg {
 	char fm_cert_issuer[256];
 	char fm_verify[32];
 	bool fm_has_verify;
-	char fm_sender[256];            /* "" = null sender / no domain */
+	bool fm_authenticated;          /* {auth_authen} not empty at MAIL FROM */
+	char fm_sender[256];            /* "" = null sender, or no usable domain */
+	bool fm_sender_invalid;         /* the sender address has no usable domain
+	                                   (domain=invalid; milter/addr.h) */
 	struct ask *fm_sender_ask;
 	enum ask_status fm_sender_status;
 	struct frcpt *fm_rcpts;
@@ -61,11 +65,12 @@ int fmsg_count(void);
 /* domain's entry in m, or NULL. */
 struct frcpt *fmsg_find(struct fmsg *m, const char *domain);
 /* domain's entry in m; a new one when it is not there yet, its verdict
- * (and with probe, its MX probe) asked for through g. Never NULL. */
+ * (and with probe, its MX probe) asked for through g; for domain "" (no
+ * usable domain) nothing is asked. Never NULL. */
 struct frcpt *fmsg_rcpt(struct fmsg *m, struct gate *g, const char *domain, bool probe);
 /* r's verdict, waiting until the CLOCK_MONOTONIC deadline when it is
- * still pending; NULL when it did not come (r->fr_status says why).
- * Borrowed until fmsg_free(). */
+ * still pending; NULL when it did not come (r->fr_status says why) or
+ * there is none to ask for (fr_domain ""). Borrowed until fmsg_free(). */
 const struct verdict *fmsg_rcpt_verdict(struct frcpt *r, const struct timespec *deadline);
 
 #endif

@@ -144,11 +144,21 @@ hdr_inbound_value(struct sbuf *sb, const char *authserv, const struct hdr_inboun
 	hdr_kv(sb, "addr", in->hi_client_addr);
 }
 
+/* "; domain=D" and, without a verdict, why (nothing more for an
+ * invalid domain: there is no policy to speak of). */
 static void
-hdr_missing(struct sbuf *sb, enum hdr_missing why)
+hdr_domain(struct sbuf *sb, const char *domain, const struct verdict *v,
+    enum hdr_missing why)
 {
-	hdr_kv(sb, "policy", "temperror");
-	hdr_kv(sb, "reason", why == HDR_TIMEOUT ? "timeout" : "unavailable");
+	if (v == NULL && why == HDR_INVALID) {
+		hdr_kv(sb, "domain", "invalid");
+		return;
+	}
+	hdr_kv(sb, "domain", domain);
+	if (v == NULL) {
+		hdr_kv(sb, "policy", "temperror");
+		hdr_kv(sb, "reason", why == HDR_TIMEOUT ? "timeout" : "unavailable");
+	}
 }
 
 void
@@ -160,10 +170,8 @@ hdr_sender_value(struct sbuf *sb, const char *authserv, const char *domain,
 		hdr_kv(sb, "domain", "none");
 		return;
 	}
-	hdr_kv(sb, "domain", domain);
-	if (v == NULL) {
-		hdr_missing(sb, why);
-	} else {
+	hdr_domain(sb, domain, v, why);
+	if (v != NULL) {
 		hdr_kv(sb, "policy", v->v_level);
 		hdr_kv(sb, "dane", dane_verdict_name(v->v_dane->dr_verdict));
 		if (dane_insecure_mx_usable(v->v_dane))
@@ -182,10 +190,8 @@ hdr_recipient_value(struct sbuf *sb, const char *authserv, const char *domain,
 	char n[16];
 
 	sbuf_append(sb, authserv);
-	hdr_kv(sb, "domain", domain);
-	if (v == NULL) {
-		hdr_missing(sb, why);
-	} else {
+	hdr_domain(sb, domain, v, why);
+	if (v != NULL) {
 		hdr_kv(sb, "policy", v->v_level);
 		hdr_kv(sb, "source", verdict_source_name(v->v_source));
 		hdr_kv(sb, "dane", dane_verdict_name(v->v_dane->dr_verdict));

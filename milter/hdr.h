@@ -37,7 +37,10 @@ struct hdr_inbound {
 /* Why a domain has no verdict in the header. */
 enum hdr_missing {
 	HDR_TIMEOUT,            /* not ready within milter.timeout_ms */
-	HDR_UNAVAILABLE         /* the engine is shutting down */
+	HDR_UNAVAILABLE,        /* the engine is shutting down */
+	HDR_INVALID             /* the address has no usable domain (milter/addr.h):
+	                           nothing was looked up; "domain=invalid" and
+	                           no policy keys */
 };
 
 /* Append v to sb as a header token (see above); "" becomes "none". */
@@ -50,16 +53,17 @@ const char *hdr_client_cert(const struct hdr_inbound *in, char *buf, size_t bufl
 
 void hdr_inbound_value(struct sbuf *sb, const char *authserv, const struct hdr_inbound *in);
 /*
- * X-DANE-Sender: domain NULL = null sender or no domain (domain=none);
- * v NULL = no verdict (why says which); violation NULL or a token such as
- * "plaintext" (violation=...). Both values carry mx-tlsa=usable after
- * dane=insecure when a host of the unsigned MX RRset has a secure, usable
- * TLSA RRset (the policy is then dane, or the MTA-STS policy in enforce
- * mode, which wins).
+ * X-DANE-Sender: domain NULL = the null sender (domain=none); v NULL = no
+ * verdict (why says which; HDR_INVALID: domain=invalid whatever domain
+ * says); violation NULL or a token such as "plaintext" (violation=...).
+ * Both values carry mx-tlsa=usable after dane=insecure when a host of the
+ * unsigned MX RRset has a secure, usable TLSA RRset (the policy is then
+ * dane, or the MTA-STS policy in enforce mode, which wins).
  */
 void hdr_sender_value(struct sbuf *sb, const char *authserv, const char *domain,
     const struct verdict *v, enum hdr_missing why, const char *violation);
-/* X-DANE-Recipient; probe (NULL: no probe result) adds probe=... and,
+/* X-DANE-Recipient (v NULL with HDR_INVALID: domain=invalid); probe
+ * (NULL: no probe result) adds probe=... and,
  * when probe_reason is not empty, probe-reason=...; more > 0 appends
  * more=N (recipient domains left out). */
 void hdr_recipient_value(struct sbuf *sb, const char *authserv, const char *domain,

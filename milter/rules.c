@@ -9,6 +9,8 @@
 #include <string.h>
 
 static const char RULES_PLAINTEXT[] = "plaintext message from a domain that requires TLS";
+static const char RULES_INVALID_TEXT[] = "Cannot tell the recipient domain of this "
+    "address, so its TLS policy cannot be checked; try again later";
 
 static void
 rules_reply(struct rules_reply *r, const char *code, const char *xcode)
@@ -29,7 +31,13 @@ rules_rcpt(const struct rules_rcpt *in, struct rules_reply *reply)
 	bool ready = in->rr_lookup == RULES_READY;
 	enum dane_verdict dv = ready ? in->rr_dane : DANE_TEMPERROR;
 
-	if (in->rr_require_dane && !ready) {
+	if (in->rr_lookup == RULES_INVALID) {
+		/* fails closed: whatever the domain is, a rule may want it */
+		if (!in->rr_require_dane && !in->rr_bogus_tempfail)
+			return RULES_ACCEPT;
+		rules_reply(reply, "450", "4.7.5");
+		snprintf(reply->rp_text, sizeof(reply->rp_text), "%s", RULES_INVALID_TEXT);
+	} else if (in->rr_require_dane && !ready) {
 		rules_reply(reply, "450", "4.7.5");
 		snprintf(reply->rp_text, sizeof(reply->rp_text), "DANE status of %s "
 		    "is not known yet (lookup %s); try again later", in->rr_domain,
@@ -60,7 +68,10 @@ rules_eom(const struct rules_eom *in, struct rules_eom_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->rer_action = RULES_ACCEPT;
-	if (in->re_sender_known && !in->re_tls &&
+	/* a submission (authenticated, or from a trusted network) is not a
+	 * hop between MTAs: its lack of TLS violates nothing */
+	if (in->re_sender_known && !in->re_tls && !in->re_authenticated &&
+	    !in->re_trusted_client &&
 	    (in->re_sender_dane == DANE_USABLE || in->re_sender_sts == VERDICT_STS_ENFORCE))
 		out->rer_violation = "plaintext";
 

@@ -11,12 +11,21 @@
  *         ... dane=bogus or temperror          450 4.7.5 (always temporary)
  *         ... no verdict (timed out, shutdown) 450 4.7.5
  *         bogus_tempfail, dane=bogus           450 4.7.5
+ *         the address has no usable domain (domain=invalid, milter/addr.h)
+ *         and require = "dane" may apply to it (some domains entry says
+ *         so: the caller passes verdict_require_dane_anywhere) or
+ *         bogus_tempfail is on                 450 4.7.5 (fails closed:
+ *         an address nobody can read never gets less enforcement than
+ *         the domain the MTA routes it to; always temporary, since the
+ *         domain might turn out fine)
  *   end of message:
  *         a verdict missing, on_timeout = "tempfail"      451 4.4.3
  *         plaintext from a DANE-usable / MTA-STS enforce sender:
  *           plaintext_sender = "tag"         violation=plaintext
  *           plaintext_sender = "quarantine"  the same, and held by the MTA
  *           plaintext_sender = "reject"      550 5.7.10
+ *         ... but a submission is no violation: the client authenticated
+ *         (SMTP AUTH) or connected from milter.trusted_networks
  *
  * The caller owns every input and output; outputs hold static strings and
  * the reply text in place, nothing is allocated. Any thread.
@@ -43,7 +52,9 @@ enum rules_action {
 enum rules_lookup {
 	RULES_READY,            /* there: the DANE verdict is meaningful */
 	RULES_TIMEDOUT,         /* still pending when the bound passed */
-	RULES_UNAVAILABLE       /* there will be none (the engine is shutting down) */
+	RULES_UNAVAILABLE,      /* there will be none (the engine is shutting down) */
+	RULES_INVALID           /* nothing to look up: the address has no usable
+	                           domain (milter/addr.h ADDR_INVALID) */
 };
 
 /* A refusal: SMTP code, enhanced status code and text (no CR/LF). */
@@ -55,10 +66,11 @@ struct rules_reply {
 
 /* The RCPT rule's inputs, for one recipient domain. */
 struct rules_rcpt {
-	const char *rr_domain;
+	const char *rr_domain;                  /* not read with RULES_INVALID */
 	/* require = "dane" for the domain: the connection's configuration
 	 * (verdict_require_dane) or, once a verdict came, the one it was
-	 * built under (v_require_dane) */
+	 * built under (v_require_dane); with RULES_INVALID: whether it may
+	 * apply (verdict_require_dane_anywhere) */
 	bool rr_require_dane;
 	bool rr_bogus_tempfail;                 /* milter.bogus_tempfail */
 	enum cfg_reply_class rr_reply_class;    /* milter.require_dane_reply */
@@ -84,6 +96,8 @@ struct rules_eom {
 	enum dane_verdict re_sender_dane;       /* with re_sender_known */
 	enum verdict_sts re_sender_sts;         /* with re_sender_known */
 	bool re_tls;                    /* the inbound hop used TLS (hdr_inbound_tls) */
+	bool re_authenticated;          /* the client authenticated ({auth_authen} set) */
+	bool re_trusted_client;         /* the client is in milter.trusted_networks */
 	bool re_missing;                /* a verdict the message needed did not come */
 	enum cfg_on_timeout re_on_timeout;      /* milter.on_timeout */
 	enum cfg_plaintext re_plaintext;        /* milter.plaintext_sender */

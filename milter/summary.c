@@ -5,10 +5,13 @@
  *   QID: summary: client=NAME[ADDR], tls=TLSv1.3, sender=DOMAIN (policy=P
  *   dane=D mta-sts=S), rcpt=DOMAIN (policy=P source=S dane=D mta-sts=S
  *   action=accept), ..., action=accept[, reason=...], wait=Nms
- * A domain without a verdict shows "(policy=temperror reason=timeout)".
+ * A domain without a verdict shows "(policy=temperror reason=timeout)";
+ * an address without a usable domain (HDR_INVALID) "sender=invalid" /
+ * "rcpt=invalid (action=...)", and in JSON only "domain": "invalid".
  */
 #include "summary.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +29,13 @@ static const char *
 summary_missing(enum hdr_missing m)
 {
 	return m == HDR_TIMEOUT ? "timeout" : "unavailable";
+}
+
+/* An address without a usable domain: no verdict to show. */
+static bool
+summary_invalid(const struct verdict *v, enum hdr_missing m)
+{
+	return v == NULL && m == HDR_INVALID;
 }
 
 static void
@@ -57,6 +67,8 @@ summary_text(struct sbuf *sb, const struct summary *s)
 	sbuf_append(sb, ", sender=");
 	if (s->s_sender == NULL) {
 		sbuf_append(sb, "none");
+	} else if (summary_invalid(s->s_sender_verdict, s->s_sender_missing)) {
+		sbuf_append(sb, "invalid");
 	} else {
 		sbuf_printf(sb, "%s (", s->s_sender);
 		summary_text_verdict(sb, s->s_sender_verdict, s->s_sender_missing, 0);
@@ -65,6 +77,10 @@ summary_text(struct sbuf *sb, const struct summary *s)
 	for (i = 0; i < s->s_nrcpts; i++) {
 		const struct summary_rcpt *r = &s->s_rcpts[i];
 
+		if (summary_invalid(r->sr_verdict, r->sr_missing)) {
+			sbuf_printf(sb, ", rcpt=invalid (action=%s)", r->sr_action);
+			continue;
+		}
 		sbuf_printf(sb, ", rcpt=%s (", r->sr_domain);
 		summary_text_verdict(sb, r->sr_verdict, r->sr_missing, 1);
 		sbuf_printf(sb, " action=%s)", r->sr_action);
@@ -123,6 +139,8 @@ summary_json(struct sbuf *sb, const struct summary *s)
 	}
 	if (s->s_sender == NULL) {
 		sbuf_append(sb, ",\"sender\":null");
+	} else if (summary_invalid(s->s_sender_verdict, s->s_sender_missing)) {
+		sbuf_append(sb, ",\"sender\":{\"domain\":\"invalid\"}");
 	} else {
 		sbuf_append(sb, ",\"sender\":{\"domain\":");
 		sbuf_json_str(sb, s->s_sender);
@@ -135,9 +153,13 @@ summary_json(struct sbuf *sb, const struct summary *s)
 		const struct summary_rcpt *r = &s->s_rcpts[i];
 
 		sbuf_append(sb, i ? ",{\"domain\":" : "{\"domain\":");
-		sbuf_json_str(sb, r->sr_domain);
-		sbuf_appendc(sb, ',');
-		summary_json_verdict(sb, r->sr_verdict, r->sr_missing);
+		if (summary_invalid(r->sr_verdict, r->sr_missing)) {
+			sbuf_append(sb, "\"invalid\"");
+		} else {
+			sbuf_json_str(sb, r->sr_domain);
+			sbuf_appendc(sb, ',');
+			summary_json_verdict(sb, r->sr_verdict, r->sr_missing);
+		}
 		sbuf_printf(sb, ",\"action\":\"%s\",\"count\":%u}", r->sr_action, r->sr_count);
 	}
 	sbuf_appendc(sb, ']');

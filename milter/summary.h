@@ -18,7 +18,8 @@
 
 struct summary_rcpt {
 	const char *sr_domain;
-	const struct verdict *sr_verdict;       /* NULL: not ready (sr_missing says why) */
+	const struct verdict *sr_verdict;       /* NULL: not ready (sr_missing says why;
+	                                           HDR_INVALID: no usable domain) */
 	enum hdr_missing sr_missing;
 	const char *sr_action;                  /* "accept", "reject", "tempfail" */
 	unsigned sr_count;                      /* recipients at this domain */
@@ -27,7 +28,8 @@ struct summary_rcpt {
 struct summary {
 	const char *s_qid;                      /* NULL: "NOQUEUE" */
 	const struct hdr_inbound *s_in;
-	const char *s_sender;                   /* NULL: null sender / no domain */
+	const char *s_sender;                   /* NULL: null sender; with no verdict and
+	                                           HDR_INVALID: no usable domain */
 	const struct verdict *s_sender_verdict; /* NULL: not ready */
 	enum hdr_missing s_sender_missing;
 	const struct summary_rcpt *s_rcpts;

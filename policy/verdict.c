@@ -221,6 +221,17 @@ verdict_require_dane(const struct cfg *cfg, const char *domain)
 	return view.cdv_require == CFG_REQUIRE_DANE;
 }
 
+bool
+verdict_require_dane_anywhere(const struct cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->c_ndomains; i++)
+		if (cfg->c_domains[i].cdom_require == CFG_REQUIRE_DANE)
+			return true;
+	return false;
+}
+
 struct verdict *
 verdict_build(const struct cfg *cfg, struct dane_result *dane,
     const struct mtasts_result *sts, time_t now)

@@ -101,10 +101,14 @@ struct verdict *verdict_build(const struct cfg *cfg, struct dane_result *dane,
  * configuration sets for domain (answered without DNS), or NULL.
  * verdict_require_dane: does the configuration say require = "dane" for
  * domain (the socketmap then never answers "dane"; the milter refuses a
- * recipient without usable DANE)?
+ * recipient without usable DANE)? verdict_require_dane_anywhere: does
+ * any domains entry say require = "dane", so that it may apply to a
+ * domain nobody can tell (the milter refuses a recipient whose address
+ * has no usable domain, milter/addr.h, rather than let it escape the rule)?
  */
 const char *verdict_fixed_policy(const struct cfg *cfg, const char *domain);
 bool verdict_require_dane(const struct cfg *cfg, const char *domain);
+bool verdict_require_dane_anywhere(const struct cfg *cfg);
 
 struct verdict *verdict_ref(struct verdict *v);
 void verdict_unref(struct verdict *v);

@@ -105,6 +105,10 @@ sections = dict(re.findall(r'static const struct cfg_section (\w+) = \{\s*sizeof
 names = {}
 for name, body in re.findall(r'static const struct cfg_name (\w+)\[\] = \{(.*?)\n\};', src, re.S):
     names[name] = re.findall(r'\{\s*"([^"]+)",\s*(\w+)\s*\}', body)
+# default arrays of strings: static const char *const NAME[] = { "a", "b", NULL };
+strlists = {}
+for name, body in re.findall(r'static const char \*const (\w+)\[\] = \{(.*?)\};', src, re.S):
+    strlists[name] = re.findall(r'"((?:[^"\\]|\\.)*)"', body)
 
 nkeys = len(re.findall(r'^\s*KEY_[A-Z]+\([^"\n]*"', src, re.M))
 
@@ -175,7 +179,9 @@ for path, kind, a in keys:
         continue
     text = " ".join(entries[path])
     low = text.lower()
-    flags = a[5] if kind in ("STR", "STRS") and len(a) > 5 else ""
+    # KEY_STR(st, key, field, def, check, flags)
+    # KEY_STRS(st, key, field, nfield, def, check, flags)
+    flags = a[5] if kind == "STR" and len(a) > 5 else a[6] if kind == "STRS" and len(a) > 6 else ""
     want = []
     if not low.startswith(typeword[kind]):
         errors.append("%s: the text does not start with its type \"%s\": %.60s" % (path, typeword[kind], text))
@@ -194,7 +200,13 @@ for path, kind, a in keys:
         else:
             want.append('default "%s"' % (defines[d] if d in defines else d.strip('"')))
     elif kind == "STRS":
-        want.append("default [ ]")
+        d = a[4] if len(a) > 4 else "NULL"
+        if d == "NULL":
+            want.append("default [ ]")
+        elif d in strlists:
+            want.append("default [ %s ]" % ", ".join('"%s"' % x for x in strlists[d]))
+        else:
+            errors.append("%s: default %s is not a string list of config/cfg_schema.c" % (path, d))
     elif kind == "LIST":
         want.append("default ( )")
     elif kind == "ENUM":

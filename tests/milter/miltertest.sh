@@ -14,17 +14,25 @@
 # bogus_tempfail (rules.lua + the daemon log for the reply texts); a slow
 # engine: timeout_ms = 300 with on_timeout continue / tempfail
 # (timeout.lua); plaintext senders: tag / reject / quarantine
-# (plaintext.lua); abort and dropped connections, then a clean SIGTERM
+# (plaintext.lua); submission (trusted_networks, {auth_authen}) is no
+# plaintext violation (trusted.lua, on A and C); abort and dropped
+# connections, then a clean SIGTERM
 # (lifecycle.lua); without authserv_id: the j macro (authserv.lua); the
-# summary log line, text and JSON.
+# domain of quoted addresses, from {mail_addr} / {rcpt_addr} or the
+# argument, and addresses without a usable domain (addr.lua, on A and C);
+# the summary log line, text and JSON.
 #
-# One world, two daemons. A: authserv_id, timeout_ms = 300, on_timeout
+# One world, three daemons. A: authserv_id, timeout_ms = 300, on_timeout
 # continue, temporary require reply, no bogus_tempfail, plaintext tag,
-# max_recipient_headers = 2, text log. B: no authserv_id, timeout_ms = 300,
+# max_recipient_headers = 2, trusted_networks 198.51.100.0/24 and
+# 2001:db8:1::/48 (so 127.0.0.1 is not trusted), text log. B: no authserv_id, timeout_ms = 300,
 # on_timeout tempfail, require_dane_reply permanent, bogus_tempfail,
 # plaintext reject, JSON log; then reloaded (SIGHUP) with plaintext
 # quarantine. Both: require = "dane" for nodata.dane.test (dane none),
-# ta.dane.test (usable), badtlsa.dane.test (bogus). Every domain but
+# ta.dane.test (usable), badtlsa.dane.test (bogus); the scripts' clients
+# are at 192.0.2.1, outside every trusted_networks. C: no domains entries,
+# defaults (trusted_networks loopback) but authserv_id and timeout_ms =
+# 2000. Every domain but
 # lame.test / dead.test is resolved once through the socketmap first, so
 # the 300 ms bound meets only those two. ~12 s (~20 s with four copies at
 # once on 2 cores); needs miltertest (else skipped), root (the world).
@@ -137,7 +145,7 @@ DOMAINS='domains = ( { name = "nodata.dane.test"; require = "dane"; },
   { name = "badtlsa.dane.test"; require = "dane"; } );'
 
 A_CONF="$WORLD/a.conf" A_LOG="$WORLD/a.log"
-M_EXTRA='authserv_id = "mx.test.example"; timeout_ms = 300; max_recipient_headers = 2;' \
+M_EXTRA='authserv_id = "mx.test.example"; timeout_ms = 300; max_recipient_headers = 2; trusted_networks = [ "198.51.100.0/24", "2001:db8:1::/48" ];' \
 	daemon_conf "$A_CONF" "$DOMAINS"
 daemon_start "$A_CONF" "$A_LOG"
 A_PID=$DAEMON_PID A_PORT=$MILTER_PORT A_SM=$DAEMON_PORT
@@ -150,14 +158,20 @@ daemon_start "$B_CONF" "$B_LOG"
 B_PID=$DAEMON_PID B_PORT=$MILTER_PORT B_SM=$DAEMON_PORT
 grep -q 'format = "json"' "$B_CONF" || bail "b.conf: could not set log.format = json"
 
+C_CONF="$WORLD/c.conf" C_LOG="$WORLD/c.log"
+M_EXTRA='authserv_id = "mx.c.example"; timeout_ms = 2000;' daemon_conf "$C_CONF"
+daemon_start "$C_CONF" "$C_LOG"
+C_PID=$DAEMON_PID C_PORT=$MILTER_PORT C_SM=$DAEMON_PORT
+
 # The domains of the scripts but lame.test and dead.test.
-warm "$A_SM,$B_SM" usable.dane.test partial.dane.test unusable.dane.test notlsa.dane.test \
+warm "$A_SM,$B_SM,$C_SM" usable.dane.test partial.dane.test unusable.dane.test notlsa.dane.test \
 	unsigned.test nullmx.dane.test bogus.test enforce.sts.test testing.sts.test \
 	nosts.sts.test nodata.dane.test ta.dane.test badtlsa.dane.test
 echo "# world and daemons up, caches warm: $(($(now_ms) - T0)) ms"
 
 A_ENV=(MT_PORT="$A_PORT" MT_AUTHSERV=mx.test.example)
 B_ENV=(MT_PORT="$B_PORT" MT_AUTHSERV=mx.j.example)
+C_ENV=(MT_PORT="$C_PORT" MT_AUTHSERV=mx.c.example)
 
 # ------------------------------------------------ A: headers
 mt_run A inbound.lua "${A_ENV[@]}"
@@ -177,6 +191,33 @@ like "$(rcpt_log "$A_LOG" RULES-A b@badtlsa.dane.test)" \
 	"[A] require = dane, dane=bogus: logged 450 4.7.5"
 is "$(grep -ac '^RULES-A: milter: RCPT .* refused' "$A_LOG")" 2 "[A] two refusals logged (not ta.dane.test, not bogus.test)"
 
+# ------------------------------------------------ A, C: the domain of quoted addresses
+mt_run A addr.lua "${A_ENV[@]}" MT_QID=ADDR-A MT_REQUIRE=1
+NODATA_450="450 4.7.5 Recipient domain nodata.dane.test requires DANE, but its DANE status is none"
+INVALID_450="450 4.7.5 Cannot tell the recipient domain of this address, so its TLS policy cannot be checked; try again later"
+# refusals LOG QID: each logged RCPT refusal reply of QID, counted
+refusals() { grep -a "^$2: milter: RCPT " "$1" | sed 's/.* refused: //' | sort | uniq -c | sed 's/^ *//'; }
+is "$(refusals "$A_LOG" ADDR-AM)" "3 $NODATA_450" \
+	"[A] {rcpt_addr}: each quoted address at nodata.dane.test refused, with its reason"
+is "$(refusals "$A_LOG" ADDR-AA)" "3 $NODATA_450" \
+	"[A] no {rcpt_addr}: each quoted argument at nodata.dane.test refused, with its reason"
+is "$(refusals "$A_LOG" ADDR-AU)" "1 $INVALID_450
+3 $NODATA_450" "[A] unquoted {rcpt_addr}: nodata.dane.test refused; the unreadable one too"
+is "$(refusals "$A_LOG" ADDR-AI)" "3 $INVALID_450" \
+	"[A] recipients without a usable domain: 450 4.7.5, cannot tell the recipient domain"
+like "$(grep -a '^ADDR-AM: milter: RCPT ' "$A_LOG" | head -1)" \
+	'^ADDR-AM: milter: RCPT <%22x@partial\.dane\.test%3E%22@nodata\.dane\.test> refused: ' \
+	"[A] the refused address is logged whole, percent-encoded"
+like "$(grep -a '^ADDR-AI: summary: ' "$A_LOG")" \
+	'^ADDR-AI: summary: client=client\.example\[192\.0\.2\.1\], tls=none, sender=invalid, rcpt=partial\.dane\.test \(policy=dane source=dane dane=partial mta-sts=absent action=accept\), rcpt=invalid \(action=tempfail\), action=accept, wait=[0-9]+ms$' \
+	"[A] summary: sender=invalid, the invalid recipient domain with its action"
+mt_run C addr.lua "${C_ENV[@]}" MT_QID=ADDR-C MT_REQUIRE=0
+is "$(grep -ac '^ADDR-C.: milter: RCPT .* refused' "$C_LOG")" 0 \
+	"[C] no domains entries, no bogus_tempfail: no recipient refused, invalid domains neither"
+like "$(grep -a '^ADDR-CI: summary: ' "$C_LOG")" \
+	', sender=invalid, rcpt=invalid \(action=accept\), rcpt=partial\.dane\.test \(policy=dane source=dane dane=partial mta-sts=absent action=accept\), action=accept, ' \
+	"[C] summary: sender=invalid, rcpt=invalid accepted"
+
 # ------------------------------------------------ A: slow engine, on_timeout continue
 t0=$(now_ms)
 mt_run A timeout.lua "${A_ENV[@]}" MT_QID=SLOW-A MT_ON_TIMEOUT=continue
@@ -188,6 +229,14 @@ mt_run A plaintext.lua "${A_ENV[@]}" MT_QID=PTA MT_PLAINTEXT=tag
 like "$(grep -a '^PTA1: milter: ' "$A_LOG")" \
 	'^PTA1: milter: tag: plaintext message from a domain that requires TLS \(sender usable\.dane\.test\)$' \
 	"[A] plaintext tag: the action is logged with the queue id and the reason"
+
+# ------------------------------------------------ A, C: submission is no violation
+mt_run A trusted.lua "${A_ENV[@]}" MT_QID=TRUST-A MT_TRUSTED="198.51.100.7 198.51.100.255 2001:db8:1::5" \
+	MT_UNTRUSTED="192.0.2.1 127.0.0.1 2001:db8:2::5"
+mt_run C trusted.lua "${C_ENV[@]}" MT_QID=TRUST-C MT_TRUSTED="127.0.0.1 127.1.2.3 ::1 ::ffff:127.0.0.1" \
+	MT_UNTRUSTED="192.0.2.1 ::2"
+is "$(grep -ac '^TRUST-A[0-9]*: milter: tag: ' "$A_LOG"):$(grep -ac '^TRUST-C[0-9]*: milter: tag: ' "$C_LOG")" "6:4" \
+	"[A, C] a tag is logged for each unauthenticated plaintext message from an untrusted client only"
 
 # ------------------------------------------------ A: summary lines (text)
 is "$(grep -ac '^RULES-A: summary: ' "$A_LOG")" 1 "[A] one summary line per message"
@@ -274,7 +323,9 @@ like "$(grep -a 'stopping: ' "$A_LOG")" 'waiting up to [0-9]+ ms for 0 open mess
 unlike "$(cat "$A_LOG")" 'still open' "[A] SIGTERM: no \"messages still open\" warning"
 DAEMON_PID=$B_PID daemon_stop
 is "$?" 0 "[B] SIGTERM: exit 0"
-unlike "$(cat "$A_LOG" "$B_LOG")" '(ERROR|AddressSanitizer|runtime error|cannot (add|delete|quarantine|set))' \
+DAEMON_PID=$C_PID daemon_stop
+is "$?" 0 "[C] SIGTERM: exit 0"
+unlike "$(cat "$A_LOG" "$B_LOG" "$C_LOG")" '(ERROR|AddressSanitizer|runtime error|cannot (add|delete|quarantine|set))' \
 	"no errors in the daemon logs"
 echo "# total: $(($(now_ms) - T0)) ms"
 

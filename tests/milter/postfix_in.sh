@@ -3,7 +3,8 @@
 # start-inbound: smtpd_milters = inet:127.0.0.1:MILTER_PORT). Mail is sent
 # with swaks (with and without STARTTLS) from senders at the world's
 # domains to recipients at several world domains; the delivered messages
-# are checked header by header (exact values, order, forged copies gone),
+# are checked header by header (exact values, order, forged copies gone;
+# plaintext tagged from 127.0.0.1, not from 127.0.0.2 in trusted_networks),
 # the RCPT refusal for a require = "dane" domain is checked in swaks's
 # transcript, the summary lines in the daemon's log are matched to
 # Postfix's queue ids, and 200 concurrent SMTP sessions (smtp-source) must
@@ -25,7 +26,10 @@ INLOG="$WORLD/pf-in/maillog"
 MAIL="$WORLD/pf-in/mail"
 AS=mx.inbound.test      # authserv-id: Postfix's j macro (myhostname)
 
-M_EXTRA='timeout_ms = 5000;' inbound_start "$CONF" "$LOG" \
+# swaks connects from 127.0.0.1, which is not trusted here (the default
+# would trust it: its plaintext would be a submission, not a violation);
+# 127.0.0.2 is, for the submission case.
+M_EXTRA='timeout_ms = 5000; trusted_networks = [ "127.0.0.2/32" ];' inbound_start "$CONF" "$LOG" \
 	'domains = ( { name = "notlsa.dane.test"; require = "dane"; } );'
 
 # send NAME SWAKS-ARGS...: one message; the transcript goes to
@@ -39,16 +43,34 @@ send() {
 	echo "$qid"
 }
 
+# message FILE QID: the message QID in mbox FILE (From_ line to the next
+# From_ line).
+message() {
+	awk -v q="id $2" '/^From /{ if (m) exit; buf="" } { buf = buf $0 "\n" } index($0, q) { m=1 } END { if (m) printf "%s", buf }' "$1" 2>/dev/null |
+		awk 'NR==1 || !/^From /'
+}
+
 # delivered RCPT QID: wait (bounded) until QID reached RCPT's mailbox;
-# print that message (From_ line to the next From_ line).
+# print that message.
 delivered() {
 	local f="$MAIL/$1" i
 	for i in $(seq 1 100); do
 		[ -f "$f" ] && grep -q "id $2" "$f" && break
 		sleep 0.1
 	done
-	awk -v q="id $2" '/^From /{ if (m) exit; buf="" } { buf = buf $0 "\n" } index($0, q) { m=1 } END { if (m) printf "%s", buf }' "$f" 2>/dev/null |
-		awk 'NR==1 || !/^From /'
+	message "$f" "$2"
+}
+
+# delivered_to QID: wait (bounded) until QID reached a mailbox (any: the
+# file name is the recipient as Postfix keeps it, quotes gone); print the
+# names of the mailboxes it reached, one per line.
+delivered_to() {
+	local i
+	for i in $(seq 1 100); do
+		grep -lF "id $1" "$MAIL"/* 2>/dev/null | grep -q . && break
+		sleep 0.1
+	done
+	grep -lF "id $1" "$MAIL"/* 2>/dev/null | sed 's|.*/||' | sort
 }
 
 # hdrs MSG NAME: the values of header NAME in MSG, one per line, in order
@@ -116,6 +138,15 @@ is "$(hdrs "$m" X-DANE-Sender)" \
 	"$AS; domain=notlsa.dane.test; policy=dane-only; dane=none; mta-sts=absent" \
 	"plaintext from a domain without DANE or MTA-STS: no violation (require=dane shows as dane-only)"
 
+q9=$(send trusted --local-interface 127.0.0.2 --from b@usable.dane.test --to r12@none.sts.test)
+m=$(delivered r12@none.sts.test "$q9")
+is "$(hdrs "$m" X-DANE-Inbound)" "$AS; tls=none; client=unknown; addr=127.0.0.2" \
+	"plaintext from 127.0.0.2 (in trusted_networks): X-DANE-Inbound addr=127.0.0.2"
+is "$(hdrs "$m" X-DANE-Sender)" \
+	"$AS; domain=usable.dane.test; policy=dane-only; dane=usable; mta-sts=enforce" \
+	"plaintext from a DANE domain, submitted from a trusted network: no violation"
+like "$(grep "^$q9: summary: " "$LOG")" ", action=accept, wait=" "summary line: accepted, not tagged"
+
 q5=$(send nullsender --tls --from '<>' --to r8@usable.dane.test)
 m=$(delivered r8@usable.dane.test "$q5")
 is "$(hdrs "$m" X-DANE-Sender)" "$AS; domain=none" "null sender: domain=none"
@@ -135,6 +166,30 @@ like "$(grep "^$q6: summary: " "$LOG")" \
 like "$(grep "milter: RCPT <r9@notlsa.dane.test> refused" "$LOG")" "450 4\\.7\\.5" \
 	"the refusal is logged"
 ok "$([ ! -e "$MAIL/r9@notlsa.dane.test" ]; echo $?)" "nothing delivered to the refused recipient"
+
+# ------------------------------- quoted local parts: the domain Postfix routes to
+# (swaks writes RCPT TO:<ARG>; Postfix gives the milter {rcpt_addr} with
+# the local part quoted, and routes to the domain after the last '@'
+# outside the quotes)
+q8=$(send quoted1 --tls --from '"s@notlsa.dane.test>"@usable.dane.test' \
+	--to '"x@usable.dane.test>"@notlsa.dane.test,"a>b"@partial.dane.test,"x y\\z@notlsa.dane.test"@unsigned.test')
+like "$(cat "$WORLD/quoted1.swaks")" \
+	"<[~*]+ +450 4\\.7\\.5 Recipient domain notlsa\\.dane\\.test requires DANE, but its DANE status is none" \
+	"quoted '@usable.dane.test>' at the require=dane domain notlsa.dane.test: 450 4.7.5 (not judged as usable.dane.test)"
+is "$(delivered_to "$q8")" 'a>b@partial.dane.test
+x y\z@notlsa.dane.test@unsigned.test' \
+	"quoted local parts: Postfix delivered to the other two recipients"
+m=$(message "$MAIL/a>b@partial.dane.test" "$q8")
+is "$(hdrs "$m" X-DANE-Sender)" \
+	"$AS; domain=usable.dane.test; policy=dane-only; dane=usable; mta-sts=enforce" \
+	"quoted '@notlsa.dane.test>' in the sender: X-DANE-Sender names usable.dane.test, where Postfix routes it"
+is "$(hdrs "$m" X-DANE-Recipient)" \
+"$AS; domain=partial.dane.test; policy=dane; source=dane; dane=partial; mta-sts=absent
+$AS; domain=unsigned.test; policy=none; source=none; dane=insecure; mta-sts=absent" \
+	"quoted '>' / '@notlsa.dane.test' with a space and a backslash: X-DANE-Recipient names the domains Postfix delivered to"
+like "$(grep "milter: RCPT <%22x@usable.dane.test%3E%22@notlsa.dane.test> refused" "$LOG")" "450 4\\.7\\.5" \
+	"the refusal is logged with the whole quoted address"
+ok "$([ ! -e "$MAIL/x@usable.dane.test>@notlsa.dane.test" ]; echo $?)" "nothing delivered to the refused quoted recipient"
 
 # ------------------------------------------- 200 concurrent SMTP sessions
 n=200
@@ -162,7 +217,7 @@ is "$(grep -c "^X-DANE-Recipient: $AS; domain=enforce.sts.test; policy=secure; s
 	"$n" "all $n delivered messages carry the recipient header"
 is "$(grep -c "^X-DANE-Inbound: $AS; tls=none; client=unknown; addr=127.0.0.1\$" "$MAIL/load@enforce.sts.test")" \
 	"$n" "... and the inbound header"
-unlike "$(grep -E 'warning|milter-reject|reject:' "$INLOG" | grep -v 'r9@notlsa' || true)" "milter" \
+unlike "$(grep -E 'warning|milter-reject|reject:' "$INLOG" | grep -v 'r9@notlsa\|x@usable\.dane\.test>' || true)" "milter" \
 	"Postfix logged no milter warning, timeout or unexpected reject"
 
 # ------------------------------------------------------------- shutdown

@@ -74,7 +74,9 @@ out=$(bash "$PF" start-sink "$WORLD" 2>&1) ||
 	{ printf '%s\n' "$out" | sed 's/^/# /'; bail "postfix.sh start-sink failed"; }
 # 2 s: far more than the world's verdicts and probes need, far less than
 # lame.test's lookups (dns.timeout_ms = 3000).
-M_EXTRA='timeout_ms = 2000;' inbound_start "$CONF" "$LOG" \
+# trusted_networks = [ ]: swaks connects from 127.0.0.1, and its plaintext
+# must stay a violation (loopback is trusted by default).
+M_EXTRA='timeout_ms = 2000; trusted_networks = [ ];' inbound_start "$CONF" "$LOG" \
 	'probe = { enabled = true; timeout_ms = 1500; };'
 
 # send NAME RCPT SWAKS-ARGS...: one message with Subject NAME to RCPT (its

@@ -65,7 +65,9 @@ cat "$WORLD/query.err" "$WORLD/query-dead.err" >>"$LINES"
 # ------------------------------------------------ milter (daemon + Postfix)
 DCONF="$WORLD/d.conf"
 DLOG="$WORLD/daemon.log"
-M_EXTRA='timeout_ms = 5000; bogus_tempfail = true;' daemon_conf "$DCONF" \
+# trusted_networks = [ ]: swaks connects from 127.0.0.1 (trusted by
+# default), and its plaintext must be tagged, held, refused
+M_EXTRA='timeout_ms = 5000; bogus_tempfail = true; trusted_networks = [ ];' daemon_conf "$DCONF" \
 	'domains = ( { name = "notlsa.dane.test"; require = "dane"; } );'
 daemon_start "$DCONF" "$DLOG"
 out=$(bash "$PF" start-inbound "$WORLD" "inet:127.0.0.1:$MILTER_PORT" 2>&1) ||
@@ -97,19 +99,19 @@ reconf() {
 send --tls --from a@usable.dane.test \
 	--to r1@enforce.sts.test,r2@partial.dane.test,r3@notlsa.dane.test,r4@bogus.test
 # plaintext from a DANE domain: tag; a null sender; an unqualified
-# recipient only (no recipient domain)
+# recipient only (Postfix's {rcpt_addr} qualifies it with $myorigin)
 send --from b@usable.dane.test --to r5@none.sts.test
 send --from '<>' --to r6@unsigned.test
 send --from g@unsigned.test --to postmaster
 # quarantine, JSON summaries (plaintext and TLS)
-reconf 'timeout_ms = 5000; plaintext_sender = "quarantine";' json
+reconf 'timeout_ms = 5000; plaintext_sender = "quarantine"; trusted_networks = [ ];' json
 send --from c@enforce.sts.test --to r7@usable.dane.test
 send --tls --from d@partial.dane.test --to r8@usable.dane.test,r9@notlsa.dane.test
 # reject; require_dane_reply permanent (550 5.7.5)
-reconf 'timeout_ms = 5000; plaintext_sender = "reject"; require_dane_reply = "permanent";' text
+reconf 'timeout_ms = 5000; plaintext_sender = "reject"; require_dane_reply = "permanent"; trusted_networks = [ ];' text
 send --from e@usable.dane.test --to r10@notlsa.dane.test,r11@enforce.sts.test
 # a lookup that cannot finish in time: tempfail
-reconf 'timeout_ms = 300; on_timeout = "tempfail";' text
+reconf 'timeout_ms = 300; on_timeout = "tempfail"; trusted_networks = [ ];' text
 send --tls --from f@lame.test --to r12@dead.test,r13@usable.dane.test
 daemon_stop >/dev/null 2>&1
 cat "$DLOG" >>"$LINES"

@@ -274,6 +274,29 @@ static const struct {
 	{ "unknown top-level key",
 	  "dns = { };\nfoo = 1;\n",
 	  NAME ":2: unknown key \"foo\" at top level" },
+	{ "trusted_networks: not an address",
+	  "milter = {\n trusted_networks = [ \"127.0.0.0/8\",\n  \"localhost\" ];\n};\n",
+	  NAME ":3: milter.trusted_networks \"localhost\": bad address (want an IPv4 or "
+	  "IPv6 address, optionally /PREFIX, such as 192.0.2.0/24 or 2001:db8::/32)" },
+	{ "trusted_networks: IPv4 prefix too long",
+	  "milter = { trusted_networks = [ \"192.0.2.0/33\" ]; };\n",
+	  NAME ":1: milter.trusted_networks \"192.0.2.0/33\": bad prefix length (want an "
+	  "IPv4 or IPv6 address, optionally /PREFIX, such as 192.0.2.0/24 or 2001:db8::/32)" },
+	{ "trusted_networks: empty prefix",
+	  "milter = { trusted_networks = [ \"::1/\" ]; };\n",
+	  NAME ":1: milter.trusted_networks \"::1/\": bad prefix length (want an "
+	  "IPv4 or IPv6 address, optionally /PREFIX, such as 192.0.2.0/24 or 2001:db8::/32)" },
+	{ "trusted_networks: host bits",
+	  "\nmilter = { trusted_networks = [ \"127.0.0.1/8\" ]; };\n",
+	  NAME ":2: milter.trusted_networks \"127.0.0.1/8\": bits are set after the "
+	  "prefix length (write the network address, such as 127.0.0.0/8)" },
+	{ "trusted_networks: IPv6 host bits",
+	  "milter = { trusted_networks = [ \"2001:db8::1/64\" ]; };\n",
+	  NAME ":1: milter.trusted_networks \"2001:db8::1/64\": bits are set after the "
+	  "prefix length (write the network address, such as 127.0.0.0/8)" },
+	{ "trusted_networks: a string, not an array",
+	  "milter = {\n trusted_networks = \"127.0.0.0/8\"; };\n",
+	  NAME ":2: milter.trusted_networks must be an array of strings" },
 	{ "unknown key in dns",
 	  "dns = {\n  timeout_ms = 5000;\n  tiemout_ms = 5000;\n};\n",
 	  NAME ":3: unknown key \"tiemout_ms\" in dns" },
@@ -764,6 +787,61 @@ test_lookup(void)
 		free(err);
 }
 
+/* milter.trusted_networks: the default, a list that replaces it, [ ]. */
+static void
+test_trusted_networks(void)
+{
+	static const struct {
+		const char *text;
+		size_t n;
+		const char *first, *last;
+		const char *desc;
+	} rows[] = {
+		{ "", 2, "127.0.0.0/8", "::1/128", "absent: loopback" },
+		{ "milter = { socket = \"\"; };", 2, "127.0.0.0/8", "::1/128",
+		    "milter group without it: loopback" },
+		{ "milter = { trusted_networks = [ ]; };", 0, NULL, NULL, "[ ]: none" },
+		{ "milter = { trusted_networks = ( ); };", 0, NULL, NULL, "( ): none" },
+		{ "milter = { trusted_networks = [ \"192.0.2.0/24\", \"2001:db8::/32\",\n"
+		  "  \"198.51.100.7\", \"::ffff:10.0.0.0/104\", \"0.0.0.0/0\" ]; };", 5,
+		    "192.0.2.0/24", "0.0.0.0/0", "a list replaces the default" },
+	};
+	size_t i;
+	char desc[160];
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *err = NULL;
+		struct cfg *c = cfg_load_string(rows[i].text, NAME, &err);
+		const struct cfg_milter *cm;
+
+		snprintf(desc, sizeof(desc), "trusted_networks, %s: loads", rows[i].desc);
+		if (!tap_ok(c != NULL, "%s", desc)) {
+			tap_diag("error: %s", err);
+			free(err);
+			continue;
+		}
+		cm = &c->c_milter;
+		snprintf(desc, sizeof(desc), "trusted_networks, %s: count", rows[i].desc);
+		tap_is_long((long)cm->cm_ntrusted_networks, (long)rows[i].n, desc);
+		if (rows[i].n > 0 && cm->cm_ntrusted_networks == rows[i].n) {
+			snprintf(desc, sizeof(desc), "trusted_networks, %s: first", rows[i].desc);
+			tap_is_str(cm->cm_trusted_networks[0], rows[i].first, desc);
+			snprintf(desc, sizeof(desc), "trusted_networks, %s: last", rows[i].desc);
+			tap_is_str(cm->cm_trusted_networks[rows[i].n - 1], rows[i].last, desc);
+		}
+		cfg_unref(c);
+	}
+	{
+		struct cfg *c = cfg_default();
+
+		tap_ok(c->c_milter.cm_ntrusted_networks == 2 &&
+		    strcmp(c->c_milter.cm_trusted_networks[0], "127.0.0.0/8") == 0 &&
+		    strcmp(c->c_milter.cm_trusted_networks[1], "::1/128") == 0,
+		    "cfg_default: trusted_networks loopback");
+		cfg_unref(c);
+	}
+}
+
 static void
 test_refs(void)
 {
@@ -800,6 +878,7 @@ main(void)
 	test_policy_length();
 	test_files();
 	test_lookup();
+	test_trusted_networks();
 	test_refs();
 	return tap_done();
 }

@@ -237,6 +237,16 @@ test_domains(void)
 		hdr_recipient_value(&sb, "id", "p.example", NULL, HDR_TIMEOUT, "pass", "", 0);
 		tap_is_str(sbuf_str(&sb), "id; domain=p.example; policy=temperror; "
 		    "reason=timeout; probe=pass", "probe pass: no reason key");
+		sbuf_reset(&sb);
+		hdr_sender_value(&sb, "id", "", NULL, HDR_INVALID, NULL);
+		tap_is_str(sbuf_str(&sb), "id; domain=invalid", "sender without a usable domain");
+		sbuf_reset(&sb);
+		hdr_recipient_value(&sb, "id", "", NULL, HDR_INVALID, NULL, NULL, 0);
+		tap_is_str(sbuf_str(&sb), "id; domain=invalid", "recipient without a usable domain");
+		sbuf_reset(&sb);
+		hdr_recipient_value(&sb, "id", "", NULL, HDR_INVALID, NULL, NULL, 2);
+		tap_is_str(sbuf_str(&sb), "id; domain=invalid; more=2",
+		    "recipient without a usable domain, last shown: more=2");
 		sbuf_free(&sb);
 	}
 	if (cfg)
@@ -294,6 +304,33 @@ test_summary(void)
 	    "\"reason\":\"timeout\",\"action\":\"accept\",\"count\":1}],\"action\":\"tag\","
 	    "\"reason\":\"plaintext message from a domain that requires TLS\",\"wait_ms\":12}",
 	    "summary JSON object");
+
+	/* addresses without a usable domain: sender=invalid, rcpt=invalid */
+	r[1].sr_domain = "";
+	r[1].sr_missing = HDR_INVALID;
+	r[1].sr_action = "tempfail";
+	s.s_sender = "";
+	s.s_sender_verdict = NULL;
+	s.s_sender_missing = HDR_INVALID;
+	s.s_action = "accept";
+	s.s_reason = NULL;
+	sbuf_reset(&sb);
+	summary_text(&sb, &s);
+	tap_is_str(sbuf_str(&sb), "4ABC123: summary: client=evil%20name[192.0.2.7], tls=none, "
+	    "sender=invalid, "
+	    "rcpt=rcpt.example (policy=none source=none dane=none mta-sts=absent action=accept), "
+	    "rcpt=invalid (action=tempfail), action=accept, wait=12ms",
+	    "summary text line: sender and recipient without a usable domain");
+	sbuf_reset(&sb);
+	summary_json(&sb, &s);
+	tap_is_str(sbuf_str(&sb), "{\"event\":\"summary\",\"queue_id\":\"4ABC123\","
+	    "\"client_name\":\"evil name\",\"client_addr\":\"192.0.2.7\",\"tls\":null,"
+	    "\"sender\":{\"domain\":\"invalid\"},\"recipients\":[{\"domain\":\"rcpt.example\","
+	    "\"policy\":\"none\",\"source\":\"none\",\"dane\":\"none\",\"mta_sts\":\"absent\","
+	    "\"action\":\"accept\",\"count\":2},{\"domain\":\"invalid\","
+	    "\"action\":\"tempfail\",\"count\":1}],\"action\":\"accept\","
+	    "\"reason\":null,\"wait_ms\":12}",
+	    "summary JSON object: sender and recipient without a usable domain");
 	sbuf_free(&sb);
 	verdict_unref(sv);
 	verdict_unref(rv);

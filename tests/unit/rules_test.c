@@ -5,9 +5,11 @@
  * unavailable, bogus_tempfail on and off) and the end-of-message rule
  * (plaintext_sender tag / quarantine / reject with and without TLS, a
  * sender with usable DANE, MTA-STS enforce or neither, on_timeout continue
- * / tempfail). Replies are compared with the exact texts the MTA sends.
+ * / tempfail; a submission: authenticated or from a trusted network). A
+ * recipient without a usable domain fails closed. Replies are compared with the exact texts the MTA sends.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "milter/rules.h"
@@ -40,6 +42,9 @@ struct rcpt_row {
 #define BOGUS   "DNSSEC validation failed for recipient domain " D " (dane=bogus); " \
 	"try again later"
 #define UNKNOWN(why) "DANE status of " D " is not known yet (lookup " why "); try again later"
+#define INVAL   "Cannot tell the recipient domain of this address, so its TLS " \
+	"policy cannot be checked; try again later"
+#define INV     RULES_INVALID
 
 static const struct rcpt_row rcpt_rows[] = {
 	/* require = "dane", permanent replies: 5xx but for errors */
@@ -82,6 +87,14 @@ static const struct rcpt_row rcpt_rows[] = {
 	{ "bogus_tempfail, temperror", false, true, PERM, READY, DANE_TEMPERROR, ACCEPT },
 	{ "bogus_tempfail, timed out", false, true, PERM, TOUT, DANE_BOGUS, ACCEPT },
 	{ "bogus_tempfail, unavailable", false, true, PERM, UNAV, DANE_BOGUS, ACCEPT },
+	/* no usable domain (domain=invalid): fails closed, always temporary,
+	 * when require = "dane" may apply or bogus_tempfail is on */
+	{ "invalid, require may apply, permanent", true, false, PERM, INV, DANE_USABLE, T450, INVAL },
+	{ "invalid, require may apply, temporary", true, false, TEMP, INV, DANE_NONE, T450, INVAL },
+	{ "invalid, bogus_tempfail", false, true, PERM, INV, DANE_USABLE, T450, INVAL },
+	{ "invalid, require + bogus_tempfail", true, true, PERM, INV, DANE_BOGUS, T450, INVAL },
+	{ "invalid, no rule", false, false, PERM, INV, DANE_BOGUS, ACCEPT },
+	{ "invalid, no rule (temporary class)", false, false, TEMP, INV, DANE_NONE, ACCEPT },
 	/* neither rule */
 	{ "no rule, bogus", false, false, PERM, READY, DANE_BOGUS, ACCEPT },
 	{ "no rule, none", false, false, PERM, READY, DANE_NONE, ACCEPT },
@@ -102,7 +115,7 @@ test_rcpt(void)
 		char desc[200];
 
 		memset(&in, 0, sizeof(in));
-		in.rr_domain = D;
+		in.rr_domain = t->lookup == RULES_INVALID ? NULL : D;   /* not read then */
 		in.rr_require_dane = t->require;
 		in.rr_bogus_tempfail = t->bogus_tempfail;
 		in.rr_reply_class = t->cls;
@@ -145,6 +158,44 @@ test_rcpt_needs(void)
 	}
 }
 
+/*
+ * The input for an address without a usable domain: may require = "dane"
+ * apply to it (policy/verdict.c verdict_require_dane_anywhere)?
+ */
+static void
+test_require_anywhere(void)
+{
+	static const struct { const char *conf; bool want; const char *desc; } rows[] = {
+		{ "", false, "no domains entries" },
+		{ "domains = ( { name = \"*\"; require = \"dane\"; } );", true, "\"*\" requires dane" },
+		{ "domains = ( { name = \"*\"; log_tls = true; },\n"
+		  "  { name = \"example.com\"; require = \"dane\"; } );", true,
+		  "one domain requires dane" },
+		{ "domains = ( { name = \".example.com\"; require = \"dane\"; },\n"
+		  "  { name = \"a.example.com\"; require = \"none\"; } );", true,
+		  "subdomains require dane, one of them not" },
+		{ "domains = ( { name = \"*\"; require = \"none\"; },\n"
+		  "  { name = \"x.example\"; policy = \"dane-only\"; } );", false,
+		  "require none and a fixed policy only" },
+	};
+	size_t i;
+	char desc[200];
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *err = NULL;
+		struct cfg *cfg = cfg_load_string(rows[i].conf, "test.conf", &err);
+
+		snprintf(desc, sizeof(desc), "require = dane may apply anywhere: %s", rows[i].desc);
+		if (cfg == NULL) {
+			tap_ok(0, "%s: %s", desc, err);
+			free(err);
+			continue;
+		}
+		tap_is_long(verdict_require_dane_anywhere(cfg), rows[i].want, desc);
+		cfg_unref(cfg);
+	}
+}
+
 /* A host name of 253 bytes: the whole reply text still fits. */
 static void
 test_rcpt_long_domain(void)
@@ -180,6 +231,7 @@ struct eom_row {
 	enum cfg_plaintext plaintext;
 	enum rules_action want;
 	const char *violation, *reason, *code, *xcode, *text, *quarantine;
+	bool auth, trusted;     /* a submission */
 };
 
 #define TAG     CFG_PLAINTEXT_TAG
@@ -191,16 +243,21 @@ struct eom_row {
 #define ABS     VERDICT_STS_ABSENT
 #define PTWHY   "plaintext message from a domain that requires TLS"
 #define LATE    "TLS policy lookups did not finish in time"
-/* the expectations: action, violation, reason, code, xcode, text, quarantine reason */
-#define E_ACCEPT        RULES_ACCEPT, NULL, NULL, NULL, NULL, NULL, NULL
-#define E_TAG           RULES_TAG, "plaintext", PTWHY, NULL, NULL, NULL, NULL
+/* the expectations: action, violation, reason, code, xcode, text, quarantine
+ * reason; then whether the client authenticated / is trusted (not with these:
+ * the *_SUB forms say) */
+#define NOSUB           false, false
+#define E_ACCEPT_SUB(a, t)      RULES_ACCEPT, NULL, NULL, NULL, NULL, NULL, NULL, a, t
+#define E_ACCEPT        E_ACCEPT_SUB(false, false)
+#define E_TAG           RULES_TAG, "plaintext", PTWHY, NULL, NULL, NULL, NULL, NOSUB
 #define E_QUAR          RULES_QUARANTINE, "plaintext", PTWHY, NULL, NULL, NULL, \
-	"danemilter: " PTWHY
+	"danemilter: " PTWHY, NOSUB
 #define E_REJ(d, s)     RULES_REJECT, "plaintext", PTWHY, "550", "5.7.10", \
 	"Sender domain " D " requires TLS (dane=" d ", mta-sts=" s ") but this " \
-	"message arrived without it", NULL
-#define E_LATE(viol)    RULES_TEMPFAIL, viol, LATE, "451", "4.4.3", \
-	LATE "; try again later", NULL
+	"message arrived without it", NULL, NOSUB
+#define E_LATE_SUB(viol, a, t)  RULES_TEMPFAIL, viol, LATE, "451", "4.4.3", \
+	LATE "; try again later", NULL, a, t
+#define E_LATE(viol)    E_LATE_SUB(viol, false, false)
 
 /* { desc, sender verdict known, its dane, its mta-sts, tls, missing,
  *   on_timeout, plaintext_sender, expectations } */
@@ -257,6 +314,32 @@ static const struct eom_row eom_rows[] = {
 	{ "rcpt missing, continue, plaintext, reject", true, DANE_NONE, ENF, false, true, CONT, REJ,
 	    E_REJ("none", "enforce") },
 	{ "rcpt missing, tempfail, TLS", true, DANE_USABLE, ENF, true, true, TFAIL, REJ, E_LATE(NULL) },
+	/* submission: authenticated, or from a trusted network: plaintext is
+	 * no violation, whatever plaintext_sender says */
+	{ "authenticated, dane usable, plaintext, tag", true, DANE_USABLE, ABS, false, false, CONT, TAG,
+	    E_ACCEPT_SUB(true, false) },
+	{ "authenticated, dane usable, plaintext, quarantine", true, DANE_USABLE, ABS, false, false, CONT,
+	    QUAR, E_ACCEPT_SUB(true, false) },
+	{ "authenticated, mta-sts enforce, plaintext, reject", true, DANE_INSECURE, ENF, false, false, CONT,
+	    REJ, E_ACCEPT_SUB(true, false) },
+	{ "trusted client, dane usable, plaintext, tag", true, DANE_USABLE, ABS, false, false, CONT, TAG,
+	    E_ACCEPT_SUB(false, true) },
+	{ "trusted client, dane usable + mta-sts enforce, plaintext, reject", true, DANE_USABLE, ENF,
+	    false, false, CONT, REJ, E_ACCEPT_SUB(false, true) },
+	{ "trusted client, mta-sts enforce, plaintext, quarantine", true, DANE_NONE, ENF, false, false, CONT,
+	    QUAR, E_ACCEPT_SUB(false, true) },
+	{ "authenticated and trusted, dane usable, plaintext, reject", true, DANE_USABLE, ABS, false, false,
+	    CONT, REJ, E_ACCEPT_SUB(true, true) },
+	{ "authenticated, dane usable, TLS, reject", true, DANE_USABLE, ABS, true, false, CONT, REJ,
+	    E_ACCEPT_SUB(true, false) },
+	/* ... the timeout rule is not about transport: it still applies */
+	{ "authenticated, missing, tempfail, plaintext dane sender", true, DANE_USABLE, ABS, false, true,
+	    TFAIL, REJ, E_LATE_SUB(NULL, true, false) },
+	{ "trusted client, missing, tempfail", false, DANE_NONE, ABS, false, true, TFAIL, TAG,
+	    E_LATE_SUB(NULL, false, true) },
+	/* neither: as before */
+	{ "not authenticated, untrusted, dane usable, plaintext, tag", true, DANE_USABLE, ABS, false, false,
+	    CONT, TAG, E_TAG },
 };
 
 static void
@@ -276,6 +359,8 @@ test_eom(void)
 		in.re_sender_dane = t->dane;
 		in.re_sender_sts = t->sts;
 		in.re_tls = t->tls;
+		in.re_authenticated = t->auth;
+		in.re_trusted_client = t->trusted;
 		in.re_missing = t->missing;
 		in.re_on_timeout = t->on_timeout;
 		in.re_plaintext = t->plaintext;
@@ -327,6 +412,7 @@ main(void)
 	test_rcpt_needs();
 	test_rcpt();
 	test_rcpt_long_domain();
+	test_require_anywhere();
 	test_eom();
 	return tap_done();
 }

@@ -61,6 +61,7 @@ struct cache_job {
 	struct dane_result *cj_dane_res;
 	struct mtasts_result *cj_sts_res;
 	int cj_pending;
+	bool cj_answered;                       /* the waiters had a DANE-decided verdict */
 	struct cache_wait *cj_waiters;
 	time_t cj_now;
 };
@@ -474,50 +475,118 @@ cache_count_verdict(const struct verdict *v)
 }
 
 /* Both lookups are in: build the verdict, store it, call the waiters. */
-static void
-cache_job_finish(struct cache_job *j)
+/*
+ * Put v (a reference, taken over) into j's entry, unless a refresh ahead
+ * failed while the verdict in hand is still valid (then that one stays
+ * until it expires, and the refresh is tried again after error_ttl).
+ * Returns the verdict the entry holds now (borrowed).
+ */
+static struct verdict *
+cache_job_install(struct cache_job *j, struct verdict *v, const struct mtasts_result *sts,
+    time_t now)
 {
 	struct cache *c = j->cj_c;
 	struct cache_entry *e = j->cj_e;
-	struct mtasts_result *sts = j->cj_sts_res;
-	struct cache_wait *w, *next;
-	struct verdict *v;
 	uint32_t life;
-	time_t now = time(NULL);        /* lifetimes count from the answer, not the question */
 
-	v = verdict_build(j->cj_en->en_cfg, j->cj_dane_res, sts, now);
-	j->cj_dane_res = NULL;                  /* the verdict owns it now */
-	cache_count_verdict(v);
-	if (sts != NULL)
-		stsstore_update(c->c_sts, e->ce_key, sts, now, cache_cfg(c)->cca_max_policies);
-	if (v->v_kind == VERDICT_TEMP && e->ce_v != NULL && e->ce_v->v_kind != VERDICT_TEMP &&
-	    e->ce_gen == cache_gen(c) && now < e->ce_expires) {
-		/* A refresh ahead failed: the verdict in hand is still valid.
-		 * Keep it until it expires and try again after error_ttl. */
+	if (v->v_kind == VERDICT_TEMP && e->ce_v != NULL && e->ce_v != v &&
+	    e->ce_v->v_kind != VERDICT_TEMP && e->ce_gen == cache_gen(c) && now < e->ce_expires) {
 		log_warnx("cache: refresh of %s failed (%s); the cached verdict stays until it expires",
 		    e->ce_key, v->v_reason);
 		verdict_unref(v);
-		v = e->ce_v;
 		e->ce_refresh_at = now + (time_t)cache_cfg(c)->cca_error_ttl;
-	} else {
-		life = cache_lifetime(c, v, sts, now);
-		verdict_unref(e->ce_v);
-		e->ce_v = v;
-		e->ce_gen = j->cj_gen;          /* stale at once if a reload came meanwhile */
-		e->ce_expires = now + (time_t)life;
-		e->ce_refresh_at = e->ce_expires - (time_t)cache_refresh_window(life);
+		return e->ce_v;
 	}
-	e->ce_hits = 0;
-	e->ce_job = NULL;
-	verdict_ref(v);                         /* kept alive through the callbacks */
+	life = cache_lifetime(c, v, sts, now);
+	verdict_unref(e->ce_v);
+	e->ce_v = v;
+	e->ce_gen = j->cj_gen;          /* stale at once if a reload came meanwhile */
+	e->ce_expires = now + (time_t)life;
+	e->ce_refresh_at = e->ce_expires - (time_t)cache_refresh_window(life);
+	return v;
+}
+
+/* Answer every waiter with v (borrowed; kept alive through the calls). */
+static void
+cache_job_answer(struct cache_job *j, struct verdict *v)
+{
+	struct cache_wait *w, *next;
+
+	verdict_ref(v);
 	for (w = j->cj_waiters; w; w = next) {
 		next = w->cw_next;
 		w->cw_done(w->cw_arg, v);
 		free(w);
 	}
 	j->cj_waiters = NULL;
-	cache_job_free(j);
 	verdict_unref(v);
+}
+
+/*
+ * DANE decided the policy while MTA-STS is still being looked up (a slow
+ * or stalling policy host must not hold a dane-only answer, nor run the
+ * milter's bound out): answer now, with what the policy store holds for
+ * MTA-STS; the MTA-STS lookup goes on and cache_job_finish() replaces the
+ * entry's verdict when it ends.
+ */
+static void
+cache_job_early(struct cache_job *j)
+{
+	struct cache *c = j->cj_c;
+	struct mtasts_result sts;
+	struct mtasts_cached mc;
+	struct verdict *v;
+	time_t now = time(NULL);
+
+	memset(&sts, 0, sizeof(sts));
+	(void)stsstore_cached(c->c_sts, j->cj_e->ce_key, now, &mc);
+	if (mc.mc_policy != NULL) {
+		sts.mr_status = MTASTS_POLICY;
+		sts.mr_policy = mc.mc_policy;
+		sts.mr_reason = (char *)"the cached policy (the MTA-STS lookup is still running)";
+	} else {
+		sts.mr_status = MTASTS_ABSENT;
+		sts.mr_reason = (char *)"not known yet: the MTA-STS lookup is still running "
+		    "(DANE decided the policy)";
+	}
+	v = verdict_build(j->cj_en->en_cfg, dane_result_dup(j->cj_dane_res), &sts, now);
+	cache_count_verdict(v);
+	j->cj_answered = true;
+	cache_job_answer(j, cache_job_install(j, v, NULL, now));
+}
+
+/* Does this DANE result decide the Postfix policy whatever MTA-STS says
+ * (verdict_build: DANE before MTA-STS)? Not at the hosts of an unsigned
+ * MX, where MTA-STS in enforce mode wins. */
+static bool
+cache_dane_decides(const struct dane_result *res)
+{
+	if (res->dr_verdict == DANE_INSECURE)
+		return false;
+	return res->dr_policy == DANE_POLICY_TEMP || res->dr_policy == DANE_POLICY_DANE_ONLY ||
+	    res->dr_policy == DANE_POLICY_DANE;
+}
+
+static void
+cache_job_finish(struct cache_job *j)
+{
+	struct cache *c = j->cj_c;
+	struct cache_entry *e = j->cj_e;
+	struct mtasts_result *sts = j->cj_sts_res;
+	struct verdict *v;
+	time_t now = time(NULL);        /* lifetimes count from the answer, not the question */
+
+	v = verdict_build(j->cj_en->en_cfg, j->cj_dane_res, sts, now);
+	j->cj_dane_res = NULL;                  /* the verdict owns it now */
+	if (!j->cj_answered)
+		cache_count_verdict(v);         /* once per resolution */
+	if (sts != NULL)
+		stsstore_update(c->c_sts, e->ce_key, sts, now, cache_cfg(c)->cca_max_policies);
+	v = cache_job_install(j, v, sts, now);
+	e->ce_hits = 0;
+	e->ce_job = NULL;
+	cache_job_answer(j, v);
+	cache_job_free(j);
 }
 
 static void
@@ -529,6 +598,8 @@ cache_dane_done(void *arg, struct dane_result *res)
 	j->cj_dane_res = res;
 	if (--j->cj_pending == 0)
 		cache_job_finish(j);
+	else if (cache_dane_decides(res))
+		cache_job_early(j);
 }
 
 static void

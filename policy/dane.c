@@ -687,6 +687,41 @@ dane_lookup_cancel(struct dane_lookup *l)
 	free(l);
 }
 
+static char *
+dane_strdup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+struct dane_result *
+dane_result_dup(const struct dane_result *res)
+{
+	struct dane_result *d = xmalloc(sizeof(*d));
+	size_t i, j;
+
+	*d = *res;
+	d->dr_domain = xstrdup(res->dr_domain);
+	d->dr_reason = xstrdup(res->dr_reason);
+	d->dr_domain_canon = dane_strdup_or_null(res->dr_domain_canon);
+	d->dr_hosts = xcalloc(res->dr_nhosts ? res->dr_nhosts : 1, sizeof(*d->dr_hosts));
+	for (i = 0; i < res->dr_nhosts; i++) {
+		const struct dane_host *h = &res->dr_hosts[i];
+		struct dane_host *c = &d->dr_hosts[i];
+
+		*c = *h;
+		c->dh_name = xstrdup(h->dh_name);
+		c->dh_canon = dane_strdup_or_null(h->dh_canon);
+		c->dh_addrs = xcalloc(h->dh_naddrs ? h->dh_naddrs : 1, sizeof(*c->dh_addrs));
+		for (j = 0; j < h->dh_naddrs; j++)
+			c->dh_addrs[j] = xstrdup(h->dh_addrs[j]);
+		c->dh_why = dane_strdup_or_null(h->dh_why);
+		c->dh_tlsa_base = dane_strdup_or_null(h->dh_tlsa_base);
+		c->dh_tlsa_owner = dane_strdup_or_null(h->dh_tlsa_owner);
+		c->dh_tlsa = h->dh_ntlsa ? tlsa_rrs_dup(h->dh_tlsa, h->dh_ntlsa) : NULL;
+	}
+	return d;
+}
+
 void
 dane_result_free(struct dane_result *res)
 {

@@ -107,6 +107,8 @@ struct dane_lookup *dane_lookup_start(struct dns_resolver *r, const char *domain
 void dane_lookup_cancel(struct dane_lookup *l);
 
 void dane_result_free(struct dane_result *res);
+/* A deep copy (the caller frees it with dane_result_free). */
+struct dane_result *dane_result_dup(const struct dane_result *res);
 
 const char *dane_verdict_name(enum dane_verdict v);
 const char *dane_policy_name(enum dane_policy p);

@@ -167,4 +167,23 @@ expect testing.sts.test "secure match=mx.testing.sts.test:.backup.sts.test serve
 
 daemon_stop
 is "$?" 0 "clean exit"
+
+# --- DANE first: when DANE decides the policy, a policy host that accepts
+# and never answers does not hold the answer (nor run the milter's bound
+# out); the MTA-STS lookup ends in the background and updates the entry
+bash "$top_srcdir/tests/world/world.sh" sts-mode "$WORLD" usable.dane.test slow >/dev/null
+daemon_start "$CONF" "$LOG"
+t0=$(now_ms)
+out=$(pm QUERY usable.dane.test 2>&1); rc=$?
+t1=$(now_ms)
+is "$rc:$out" "0:dane-only" "a stalling policy host beside usable TLSA: OK dane-only"
+ok "$([ $((t1 - t0)) -lt 1500 ]; echo $?)" "... at once, not after mta_sts.timeout_ms (3 s): took $((t1 - t0)) ms"
+like "$(js usable.dane.test 'd["mta_sts_detail"]["reason"]')" "still running" \
+	"... the MTA-STS state says its lookup is still running"
+sleep 4
+is "$(js usable.dane.test 'd["mta_sts"]+" "+d["source"]+" "+d["policy"]')" "error dane dane-only" \
+	"after the fetch timed out in the background: the entry says mta-sts=error, the policy stays DANE's"
+bash "$top_srcdir/tests/world/world.sh" sts-mode "$WORLD" usable.dane.test ok >/dev/null
+daemon_stop
+is "$?" 0 "clean exit"
 done_testing

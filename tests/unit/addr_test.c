@@ -73,7 +73,11 @@ static const struct addr_row rows[] = {
 	{ "<user@.example>", INV },
 	{ "<user@exa mple.org>", INV },
 	{ "<user@example.org;x>", INV },
-	{ "<user@b\xc3\xa9.example>", INV },
+	/* SMTPUTF8: a U-label domain is routed under its A-label (IDNA2008);
+	 * bytes that are not UTF-8 are no domain */
+	{ "<user@b\xc3\xa9.example>", DOM("xn--b-bga.example") },
+	{ "<us\xc3\xa9r@B\xc3\x89.example>", DOM("xn--b-bga.example") },
+	{ "<user@b\xe9.example>", INV },
 	{ "<user@b.example\">", INV },
 	{ "<user@b.example>x>", INV },
 	{ "<user@b.example >", INV },

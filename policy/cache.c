@@ -34,6 +34,7 @@ struct cache_job;
 struct cache_wait {
 	cache_done_fn *cw_done;
 	void *cw_arg;
+	bool cw_policy_only;                    /* a DANE-decided verdict will do */
 	struct cache_job *cw_job;
 	struct cache_wait *cw_prev, *cw_next;
 };
@@ -61,7 +62,7 @@ struct cache_job {
 	struct dane_result *cj_dane_res;
 	struct mtasts_result *cj_sts_res;
 	int cj_pending;
-	bool cj_answered;                       /* the waiters had a DANE-decided verdict */
+	struct verdict *cj_early_v;             /* DANE decided it, MTA-STS still running */
 	struct cache_wait *cj_waiters;
 	time_t cj_now;
 };
@@ -425,6 +426,8 @@ cache_job_free(struct cache_job *j)
 	if (j->cj_sts)
 		mtasts_lookup_cancel(j->cj_sts);
 	dane_result_free(j->cj_dane_res);
+	if (j->cj_early_v != NULL)
+		verdict_unref(j->cj_early_v);
 	if (j->cj_sts_res)
 		mtasts_result_free(j->cj_sts_res);
 	cache_release_engine(j->cj_c, j->cj_en);
@@ -506,28 +509,38 @@ cache_job_install(struct cache_job *j, struct verdict *v, const struct mtasts_re
 	return v;
 }
 
-/* Answer every waiter with v (borrowed; kept alive through the calls). */
+/* Answer j's waiters with v (borrowed; kept alive through the calls):
+ * every one, or with policy_only only those that asked for the policy
+ * alone (cache_get_policy); the others stay. */
 static void
-cache_job_answer(struct cache_job *j, struct verdict *v)
+cache_job_answer(struct cache_job *j, struct verdict *v, bool policy_only)
 {
 	struct cache_wait *w, *next;
 
 	verdict_ref(v);
 	for (w = j->cj_waiters; w; w = next) {
 		next = w->cw_next;
+		if (policy_only && !w->cw_policy_only)
+			continue;
+		if (w->cw_prev)
+			w->cw_prev->cw_next = w->cw_next;
+		else
+			j->cj_waiters = w->cw_next;
+		if (w->cw_next)
+			w->cw_next->cw_prev = w->cw_prev;
 		w->cw_done(w->cw_arg, v);
 		free(w);
 	}
-	j->cj_waiters = NULL;
 	verdict_unref(v);
 }
 
 /*
  * DANE decided the policy while MTA-STS is still being looked up (a slow
- * or stalling policy host must not hold a dane-only answer, nor run the
- * milter's bound out): answer now, with what the policy store holds for
- * MTA-STS; the MTA-STS lookup goes on and cache_job_finish() replaces the
- * entry's verdict when it ends.
+ * or stalling policy host must not hold a dane-only answer): the askers
+ * of the policy alone (the socketmap) get it now, built with what the
+ * policy store holds for MTA-STS; the MTA-STS lookup goes on, and
+ * cache_job_finish() puts the whole verdict into the entry and answers
+ * the others (the milter's headers want the MTA-STS state too).
  */
 static void
 cache_job_early(struct cache_job *j)
@@ -535,7 +548,6 @@ cache_job_early(struct cache_job *j)
 	struct cache *c = j->cj_c;
 	struct mtasts_result sts;
 	struct mtasts_cached mc;
-	struct verdict *v;
 	time_t now = time(NULL);
 
 	memset(&sts, 0, sizeof(sts));
@@ -549,10 +561,8 @@ cache_job_early(struct cache_job *j)
 		sts.mr_reason = (char *)"not known yet: the MTA-STS lookup is still running "
 		    "(DANE decided the policy)";
 	}
-	v = verdict_build(j->cj_en->en_cfg, dane_result_dup(j->cj_dane_res), &sts, now);
-	cache_count_verdict(v);
-	j->cj_answered = true;
-	cache_job_answer(j, cache_job_install(j, v, NULL, now));
+	j->cj_early_v = verdict_build(j->cj_en->en_cfg, dane_result_dup(j->cj_dane_res), &sts, now);
+	cache_job_answer(j, j->cj_early_v, true);
 }
 
 /* Does this DANE result decide the Postfix policy whatever MTA-STS says
@@ -578,14 +588,13 @@ cache_job_finish(struct cache_job *j)
 
 	v = verdict_build(j->cj_en->en_cfg, j->cj_dane_res, sts, now);
 	j->cj_dane_res = NULL;                  /* the verdict owns it now */
-	if (!j->cj_answered)
-		cache_count_verdict(v);         /* once per resolution */
+	cache_count_verdict(v);
 	if (sts != NULL)
 		stsstore_update(c->c_sts, e->ce_key, sts, now, cache_cfg(c)->cca_max_policies);
 	v = cache_job_install(j, v, sts, now);
 	e->ce_hits = 0;
 	e->ce_job = NULL;
-	cache_job_answer(j, v);
+	cache_job_answer(j, v, false);
 	cache_job_free(j);
 }
 
@@ -655,9 +664,9 @@ cache_lookup(struct cache *c, const char *domain, time_t now)
 	return e->ce_v;
 }
 
-struct verdict *
-cache_get(struct cache *c, const char *domain, time_t now, cache_done_fn *done,
-    void *arg, struct cache_wait **waitp)
+static struct verdict *
+cache_get_flags(struct cache *c, const char *domain, time_t now, bool policy_only,
+    cache_done_fn *done, void *arg, struct cache_wait **waitp)
 {
 	uint32_t h = cache_hash(domain);
 	struct cache_entry *e;
@@ -673,13 +682,17 @@ cache_get(struct cache *c, const char *domain, time_t now, cache_done_fn *done,
 		e = cache_entry_new(c, domain, h);
 	else
 		cache_lru_front(c, e);
-	if (e->ce_job != NULL)
+	if (e->ce_job != NULL) {
 		c->c_stats.cs_joined++;
-	else
+		if (policy_only && e->ce_job->cj_early_v != NULL)
+			return e->ce_job->cj_early_v;   /* DANE decided: no need to wait */
+	} else {
 		cache_resolve(c, e, now);
+	}
 	w = xcalloc(1, sizeof(*w));
 	w->cw_done = done;
 	w->cw_arg = arg;
+	w->cw_policy_only = policy_only;
 	w->cw_job = e->ce_job;
 	w->cw_next = e->ce_job->cj_waiters;
 	if (w->cw_next)
@@ -688,6 +701,20 @@ cache_get(struct cache *c, const char *domain, time_t now, cache_done_fn *done,
 	if (waitp)
 		*waitp = w;
 	return NULL;
+}
+
+struct verdict *
+cache_get(struct cache *c, const char *domain, time_t now, cache_done_fn *done,
+    void *arg, struct cache_wait **waitp)
+{
+	return cache_get_flags(c, domain, now, false, done, arg, waitp);
+}
+
+struct verdict *
+cache_get_policy(struct cache *c, const char *domain, time_t now, cache_done_fn *done,
+    void *arg, struct cache_wait **waitp)
+{
+	return cache_get_flags(c, domain, now, true, done, arg, waitp);
 }
 
 void

@@ -66,6 +66,16 @@ struct verdict *cache_lookup(struct cache *c, const char *domain, time_t now);
  */
 struct verdict *cache_get(struct cache *c, const char *domain, time_t now,
     cache_done_fn *done, void *arg, struct cache_wait **waitp);
+/*
+ * The same for an asker of the Postfix policy alone (the socketmap): when
+ * DANE has decided the policy (usable, partial, unusable, bogus,
+ * temperror) while the MTA-STS lookup is still running, done runs at once
+ * with a verdict built from DANE and the MTA-STS state the policy store
+ * holds ("DANE first": a slow policy host never holds the answer); the
+ * full verdict then replaces it in the cache when MTA-STS ends.
+ */
+struct verdict *cache_get_policy(struct cache *c, const char *domain, time_t now,
+    cache_done_fn *done, void *arg, struct cache_wait **waitp);
 /* The waiter's callback will not run. */
 void cache_cancel(struct cache_wait *w);
 

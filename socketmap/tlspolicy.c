@@ -130,7 +130,7 @@ tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_
 	pp->pp_req = req;
 	pp->pp_json = json;
 	pp->pp_tlsrpt = tlsrpt;
-	v = cache_get(tp->tp_cache, key, now, tlspolicy_done, pp, &pp->pp_wait);
+	v = cache_get_policy(tp->tp_cache, key, now, tlspolicy_done, pp, &pp->pp_wait);
 	if (v != NULL) {                /* cannot happen right after a miss */
 		free(pp);
 		tlspolicy_answer(tp, req, v, json, tlsrpt);

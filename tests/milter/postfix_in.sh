@@ -191,6 +191,34 @@ like "$(grep "milter: RCPT <%22x@usable.dane.test%3E%22@notlsa.dane.test> refuse
 	"the refusal is logged with the whole quoted address"
 ok "$([ ! -e "$MAIL/x@usable.dane.test>@notlsa.dane.test" ]; echo $?)" "nothing delivered to the refused quoted recipient"
 
+# ------------------------------------------------ SMTPUTF8: U-label domains
+# a real SMTPUTF8 transaction (Python's smtplib: MAIL FROM ... SMTPUTF8,
+# STARTTLS): Postfix hands the milter the UTF-8 envelope; the headers name
+# the domains' A-labels and their policies (bücher.dane.test is an IDN
+# whose MX has usable TLSA), and an address IDNA forbids is domain=invalid
+out=$("$PYTHON" - "$SERVER" <<'PY' 2>&1
+import smtplib, ssl, sys
+s = smtplib.SMTP(sys.argv[1], 25, local_hostname="client.test", timeout=30)
+s.starttls(context=ssl._create_unverified_context())
+s.ehlo("client.test")
+msg = "Subject: utf8\r\n\r\nbody\r\n".encode()
+refused = s.sendmail("sender@bücher.dane.test", ["rcpt@BÜCHER.dane.test", "r2@partial.dane.test"],
+    msg, mail_options=["SMTPUTF8"])
+print("refused:", refused)
+s.quit()
+PY
+)
+like "$out" "refused: \\{\\}" "SMTPUTF8 message with U-label domains accepted by Postfix"
+q9=$(sed -n 's/.*smtpd\[[0-9]*\]: \([0-9A-Za-z]*\): client=.*/\1/p' "$INLOG" | tail -1)
+m=$(delivered r2@partial.dane.test "$q9")
+is "$(hdrs "$m" X-DANE-Sender)" \
+	"$AS; domain=xn--bcher-kva.dane.test; policy=dane-only; dane=usable; mta-sts=absent" \
+	"SMTPUTF8: the sender's U-label domain is looked up as its A-label (dane=usable)"
+is "$(hdrs "$m" X-DANE-Recipient)" \
+"$AS; domain=xn--bcher-kva.dane.test; policy=dane-only; source=dane; dane=usable; mta-sts=absent
+$AS; domain=partial.dane.test; policy=dane; source=dane; dane=partial; mta-sts=absent" \
+	"SMTPUTF8: the recipient's U-label domain (in upper case) is its A-label, one header per domain"
+
 # ------------------------------------------- 200 concurrent SMTP sessions
 n=200
 before=$(grep -c ": summary: " "$LOG")

@@ -483,6 +483,8 @@ virtual_transport = discard"
 		main_common in
 		cat <<EOF
 myhostname = mx.inbound.test
+# SMTPUTF8 mail (UTF-8 envelope domains reach the milter as they are)
+smtputf8_enable = yes
 smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
 smtpd_tls_received_header = yes

@@ -509,6 +509,19 @@ cache_job_install(struct cache_job *j, struct verdict *v, const struct mtasts_re
 	return v;
 }
 
+/* Take w out of its job's list of waiters. */
+static void
+cache_wait_unlink(struct cache_wait *w)
+{
+	if (w->cw_prev)
+		w->cw_prev->cw_next = w->cw_next;
+	else
+		w->cw_job->cj_waiters = w->cw_next;
+	if (w->cw_next)
+		w->cw_next->cw_prev = w->cw_prev;
+	w->cw_prev = w->cw_next = NULL;
+}
+
 /* Answer j's waiters with v (borrowed; kept alive through the calls):
  * every one, or with policy_only only those that asked for the policy
  * alone (cache_get_policy); the others stay. */
@@ -522,12 +535,7 @@ cache_job_answer(struct cache_job *j, struct verdict *v, bool policy_only)
 		next = w->cw_next;
 		if (policy_only && !w->cw_policy_only)
 			continue;
-		if (w->cw_prev)
-			w->cw_prev->cw_next = w->cw_next;
-		else
-			j->cj_waiters = w->cw_next;
-		if (w->cw_next)
-			w->cw_next->cw_prev = w->cw_prev;
+		cache_wait_unlink(w);
 		w->cw_done(w->cw_arg, v);
 		free(w);
 	}
@@ -720,14 +728,7 @@ cache_get_policy(struct cache *c, const char *domain, time_t now, cache_done_fn 
 void
 cache_cancel(struct cache_wait *w)
 {
-	struct cache_job *j = w->cw_job;
-
-	if (w->cw_prev)
-		w->cw_prev->cw_next = w->cw_next;
-	else
-		j->cj_waiters = w->cw_next;
-	if (w->cw_next)
-		w->cw_next->cw_prev = w->cw_prev;
+	cache_wait_unlink(w);
 	free(w);
 }
 

@@ -1,6 +1,9 @@
 #!/bin/sh
 # install-deps.sh: install the Debian 12 packages danemilter needs to build,
 # test and demo. Idempotent; installs only what is missing. Run as root.
+# (Sendmail, which conflicts with postfix, is not installed: the tests fetch
+# sendmail-bin and sendmail-cf with apt-get download and unpack them, see
+# tests/world/sendmail.sh; m4 builds its .cf.)
 set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
@@ -8,7 +11,7 @@ libunbound-dev libssl-dev libivykis-dev libconfig-dev libcurl4-openssl-dev
 libmilter-dev libhiredis-dev libldns-dev libidn2-dev libevent-dev
 clang libclang-rt-14-dev
 dns-root-data nsd ldnsutils bind9-dnsutils unbound unbound-host openssl
-postfix swaks libnet-ssleay-perl curl python3 miltertest procps iproute2
+postfix swaks libnet-ssleay-perl curl python3 miltertest procps iproute2 m4
 postfix-mta-sts-resolver python3-uvloop spamassassin syslog-ng-core libxml2-utils
 man-db groff-base"
 

@@ -4,6 +4,7 @@
 #   world.sh start DIR   build and start a world in DIR (absolute path; created)
 #   world.sh stop DIR    stop it (by PID; idempotent; DIR is left in place);
 #                        also runs `postfix.sh stop DIR` (Postfix, unbound)
+#                        and `sendmail.sh stop DIR` (Sendmail)
 #   world.sh sts-set DIR DOMAIN ID [BODYFILE]
 #                        replace every TXT at _mta-sts.DOMAIN (DOMAIN in
 #                        sts.test or dane.test) by "v=STSv1; id=ID;" (ID "-":
@@ -23,7 +24,8 @@
 # reads and never answers, and nothing at all on .3. The MTA-STS policy
 # server (sts_server.py, HTTPS) listens on .4:443; .5 is reserved for
 # postfix.sh's validating unbound, .6 for postfix.sh's inbound MX
-# (start-inbound: mx.inbound.test, smtpd with milters). MX hosts get .10
+# (start-inbound: mx.inbound.test, smtpd with milters), .7 for sendmail.sh's
+# Sendmail (mx.sendmail.test, with danemilter.mc). MX hosts get .10
 # and up, in the order of ADDR_HOSTS (new hosts are appended, so every host
 # keeps its address): .10-.30 the dane.test/unsigned/bogus/corrupt hosts,
 # .31-.50 mx.LABEL.sts.test, then .51 mx.nostarttls.dane.test, .52
@@ -1079,6 +1081,9 @@ do_stop() {
 	# Postfix instances and unbound of postfix.sh first (idempotent).
 	if [ -x "$HERE/postfix.sh" ] && [ -d "$DIR" ]; then
 		"$HERE/postfix.sh" stop "$DIR" || true
+	fi
+	if [ -x "$HERE/sendmail.sh" ] && [ -d "$DIR/sm" ]; then
+		"$HERE/sendmail.sh" stop "$DIR" || true
 	fi
 	[ -n "$WORLD_STS_PID" ] && kill_tree "$WORLD_STS_PID" "sts_server.py --addr $WORLD_NET.4"
 	[ -n "$WORLD_NSD_PID" ] && kill_tree "$WORLD_NSD_PID" "$DIR/nsd/nsd.conf"

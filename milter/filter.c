@@ -377,6 +377,13 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	return filter_noreply(fc, SMFIP_NR_MAIL);
 }
 
+/* Why an ask has no verdict, as the headers say it. */
+static enum hdr_missing
+filter_missing(enum ask_status st)
+{
+	return st == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+}
+
 /* What the rules call a lookup: v is r's verdict, or NULL. */
 static enum rules_lookup
 filter_lookup(const struct verdict *v, enum ask_status st)
@@ -606,7 +613,7 @@ filter_eom(SMFICTX *ctx)
 			continue;
 		sr[n].sr_domain = r->fr_domain;
 		sr[n].sr_verdict = fmsg_rcpt_verdict(r, &deadline);
-		sr[n].sr_missing = r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+		sr[n].sr_missing = filter_missing(r->fr_status);
 		sr[n].sr_action = "accept";
 		sr[n].sr_count = r->fr_accepted;
 		if (sr[n].sr_verdict == NULL)
@@ -622,7 +629,7 @@ filter_eom(SMFICTX *ctx)
 			continue;
 		sr[n].sr_domain = r->fr_domain;
 		sr[n].sr_verdict = r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
-		sr[n].sr_missing = r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+		sr[n].sr_missing = filter_missing(r->fr_status);
 		sr[n].sr_action = r->fr_refusal;
 		sr[n].sr_count = r->fr_refused;
 		n++;
@@ -643,7 +650,7 @@ filter_eom(SMFICTX *ctx)
 	s.s_in = &in;
 	s.s_sender = m->fm_sender[0] ? m->fm_sender : NULL;
 	s.s_sender_verdict = sv;
-	s.s_sender_missing = m->fm_sender_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+	s.s_sender_missing = filter_missing(m->fm_sender_status);
 	s.s_rcpts = sr;
 	s.s_nrcpts = n;
 	filter_elapsed(&t0, &s.s_wait_ms);

@@ -31,7 +31,8 @@ deadline_passed(const struct timespec *deadline)
 	    (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-uint64_t
+/* Microseconds from *from to *to; 0 when to is before from. */
+static uint64_t
 deadline_diff_us(const struct timespec *from, const struct timespec *to)
 {
 	long long us;

@@ -19,6 +19,8 @@
 void deadline_add_ms(struct timespec *ts, unsigned ms);
 /* *ts = the clock's now + ms (clock: CLOCK_MONOTONIC, CLOCK_REALTIME). */
 void deadline_in(struct timespec *ts, clockid_t clock, unsigned ms);
+/* True when *a is earlier than *b (the same clock). */
+bool deadline_before(const struct timespec *a, const struct timespec *b);
 /* True when CLOCK_MONOTONIC has reached *deadline. */
 bool deadline_passed(const struct timespec *deadline);
 /* Microseconds from *start (CLOCK_MONOTONIC) to now; 0 if negative. */

@@ -22,16 +22,22 @@ deadline_in(struct timespec *ts, clockid_t clock, unsigned ms)
 }
 
 bool
+deadline_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+bool
 deadline_passed(const struct timespec *deadline)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec ||
-	    (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+	return !deadline_before(&now, deadline);
 }
 
-uint64_t
+/* Microseconds from *from to *to; 0 when to is before from. */
+static uint64_t
 deadline_diff_us(const struct timespec *from, const struct timespec *to)
 {
 	long long us;

@@ -19,10 +19,10 @@
 void deadline_add_ms(struct timespec *ts, unsigned ms);
 /* *ts = the clock's now + ms (clock: CLOCK_MONOTONIC, CLOCK_REALTIME). */
 void deadline_in(struct timespec *ts, clockid_t clock, unsigned ms);
+/* True when *a is earlier than *b (the same clock). */
+bool deadline_before(const struct timespec *a, const struct timespec *b);
 /* True when CLOCK_MONOTONIC has reached *deadline. */
 bool deadline_passed(const struct timespec *deadline);
-/* Microseconds from *from to *to; 0 when to is before from. */
-uint64_t deadline_diff_us(const struct timespec *from, const struct timespec *to);
 /* Microseconds from *start (CLOCK_MONOTONIC) to now; 0 if negative. */
 uint64_t deadline_since_us(const struct timespec *start);
 /* Milliseconds of CLOCK_MONOTONIC (for coarse bounds in loops). */

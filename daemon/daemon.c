@@ -165,12 +165,9 @@ static void
 daemon_drain(void *cookie)
 {
 	struct daemon *d = cookie;
-	struct timespec now;
 	int open = filter_messages();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (open > 0 && (now.tv_sec < d->dm_drain_end.tv_sec ||
-	    (now.tv_sec == d->dm_drain_end.tv_sec && now.tv_nsec < d->dm_drain_end.tv_nsec))) {
+	if (open > 0 && !deadline_passed(&d->dm_drain_end)) {
 		iv_validate_now();
 		d->dm_drain_timer.expires = iv_now;
 		deadline_add_ms(&d->dm_drain_timer.expires, 100);

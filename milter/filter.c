@@ -411,13 +411,14 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	return filter_noreply(fc, SMFIP_NR_MAIL);
 }
 
-/* Why r has no verdict (header, summary). */
+/* Why an ask has no verdict, as the headers say it: the address had no
+ * usable domain (invalid), or the ask is still pending or failed. */
 static enum hdr_missing
-filter_missing(const struct frcpt *r)
+filter_missing(bool invalid, enum ask_status st)
 {
-	if (*r->fr_domain == '\0')
+	if (invalid)
 		return HDR_INVALID;
-	return r->fr_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+	return st == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
 }
 
 /* What the rules call a lookup: v is r's verdict, or NULL. */
@@ -667,7 +668,7 @@ filter_eom(SMFICTX *ctx)
 			continue;
 		sr[n].sr_domain = r->fr_domain;
 		sr[n].sr_verdict = fmsg_rcpt_verdict(r, &deadline);
-		sr[n].sr_missing = filter_missing(r);
+		sr[n].sr_missing = filter_missing(*r->fr_domain == '\0', r->fr_status);
 		sr[n].sr_action = "accept";
 		sr[n].sr_count = r->fr_accepted;
 		if (sr[n].sr_verdict == NULL && *r->fr_domain != '\0')
@@ -683,7 +684,7 @@ filter_eom(SMFICTX *ctx)
 			continue;
 		sr[n].sr_domain = r->fr_domain;
 		sr[n].sr_verdict = r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
-		sr[n].sr_missing = filter_missing(r);
+		sr[n].sr_missing = filter_missing(*r->fr_domain == '\0', r->fr_status);
 		sr[n].sr_action = r->fr_refusal;
 		sr[n].sr_count = r->fr_refused;
 		n++;
@@ -704,8 +705,7 @@ filter_eom(SMFICTX *ctx)
 	s.s_in = &in;
 	s.s_sender = m->fm_sender[0] || m->fm_sender_invalid ? m->fm_sender : NULL;
 	s.s_sender_verdict = sv;
-	s.s_sender_missing = m->fm_sender_invalid ? HDR_INVALID :
-	    m->fm_sender_status == ASK_PENDING ? HDR_TIMEOUT : HDR_UNAVAILABLE;
+	s.s_sender_missing = filter_missing(m->fm_sender_invalid, m->fm_sender_status);
 	s.s_rcpts = sr;
 	s.s_nrcpts = n;
 	filter_elapsed(&t0, &s.s_wait_ms);

@@ -75,6 +75,7 @@
 #include <unistd.h>
 
 #include "common/listener.h"
+#include "common/deadline.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/netstring.h"
@@ -157,11 +158,6 @@ sm_conn_of(struct socketmap_req *req)
 	return (struct sm_conn *)(void *)((char *)req - offsetof(struct sm_conn, sc_req));
 }
 
-static bool
-sm_ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
 
 /* ---- connections ---- */
 
@@ -210,7 +206,7 @@ sm_conn_deadline(struct sm_conn *c, unsigned ms)
 	c->sc_deadline = t;
 	c->sc_has_deadline = true;
 	if (iv_timer_registered(&c->sc_timer)) {
-		if (!sm_ts_before(&t, &c->sc_timer.expires))
+		if (!deadline_before(&t, &c->sc_timer.expires))
 			return;
 		iv_timer_unregister(&c->sc_timer);
 	}
@@ -226,7 +222,7 @@ sm_conn_timeout(void *cookie)
 
 	if (!c->sc_has_deadline)
 		return;
-	if (sm_ts_before(&iv_now, &c->sc_deadline)) {
+	if (deadline_before(&iv_now, &c->sc_deadline)) {
 		c->sc_timer.expires = c->sc_deadline;
 		iv_timer_register(&c->sc_timer);
 		return;

@@ -236,15 +236,14 @@ mt_tap() {
 }
 
 # pm NAME KEY: Postfix's own socketmap client against the daemon; prints
-# the value (without "OK "); exit 1 = NOTFOUND, other = error.
-PM_DIR=""
+# the value (without "OK "); exit 1 = NOTFOUND, other = error. pm runs in
+# command substitutions (subshells), so its configuration directory is made
+# here, once per test, and removed when the test's own shell exits.
+PM_DIR=$(mktemp -d /tmp/dm-pm.XXXXXX)
+at_exit "rm -rf '$PM_DIR'"
+printf 'compatibility_level = 3.6\n' >"$PM_DIR/main.cf"
+# Postfix waits until main.cf is a second old: make it older.
+touch -d '-10 seconds' "$PM_DIR/main.cf"
 pm() {
-	if [ -z "$PM_DIR" ]; then
-		PM_DIR=$(mktemp -d /tmp/dm-pm.XXXXXX)
-		at_exit "rm -rf '$PM_DIR'"
-		printf 'compatibility_level = 3.6\n' >"$PM_DIR/main.cf"
-		# Postfix waits until main.cf is a second old: make it older.
-		touch -d '-10 seconds' "$PM_DIR/main.cf"
-	fi
 	postmap -c "$PM_DIR" -q "$2" "socketmap:inet:127.0.0.1:$DAEMON_PORT:$1"
 }

@@ -22,6 +22,7 @@ struct ask {
 	struct verdict *a_verdict;
 	bool a_closed;                  /* the gate refused it: asker's thread only */
 	bool a_probe;                   /* a probe ask */
+	bool a_policy;                  /* the policy alone: DANE first */
 	enum probeset_verdict a_pv;     /* probe asks: written before done */
 	enum probe_reason a_pr;
 	/* engine thread only */
@@ -124,7 +125,11 @@ ask_run(struct gate_job *job)
 		return;
 	}
 	ask_list(a);
-	v = cache_get(ask_cache, a->a_domain, time(NULL), ask_cache_done, a, &a->a_wait);
+	if (a->a_policy)
+		v = cache_get_policy(ask_cache, a->a_domain, time(NULL), ask_cache_done, a,
+		    &a->a_wait);
+	else
+		v = cache_get(ask_cache, a->a_domain, time(NULL), ask_cache_done, a, &a->a_wait);
 	if (v != NULL)
 		ask_cache_done(a, v);
 }
@@ -163,11 +168,12 @@ ask_job_free(struct gate_job *job)
 }
 
 static struct ask *
-ask_new(struct gate *g, const char *domain, bool probe)
+ask_new(struct gate *g, const char *domain, bool probe, bool policy)
 {
 	struct ask *a = xcalloc(1, sizeof(*a));
 
 	a->a_probe = probe;
+	a->a_policy = policy;
 	a->a_pv = PROBESET_SKIPPED;     /* until a probe says otherwise */
 	if (strlen(domain) >= sizeof(a->a_domain))
 		log_abort("ask_start: domain too long");
@@ -181,13 +187,19 @@ ask_new(struct gate *g, const char *domain, bool probe)
 struct ask *
 ask_start(struct gate *g, const char *domain)
 {
-	return ask_new(g, domain, false);
+	return ask_new(g, domain, false, false);
 }
 
 struct ask *
 ask_probe_start(struct gate *g, const char *domain)
 {
-	return ask_new(g, domain, true);
+	return ask_new(g, domain, true, false);
+}
+
+struct ask *
+ask_policy_start(struct gate *g, const char *domain)
+{
+	return ask_new(g, domain, false, true);
 }
 
 enum probeset_verdict

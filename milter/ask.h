@@ -50,6 +50,11 @@ struct ask *ask_start(struct gate *g, const char *domain);
  * started once its verdict is known; answered from the probe cache when
  * it can be. */
 struct ask *ask_probe_start(struct gate *g, const char *domain);
+/* The same for the verdict as the Postfix policy needs it (the milter's
+ * RCPT rules): answered as soon as DANE decides the policy, while the
+ * MTA-STS lookup may still run (policy/cache.h: cache_get_policy), so a
+ * slow policy host never runs the milter's bound out. */
+struct ask *ask_policy_start(struct gate *g, const char *domain);
 /* Wait until the answer is there or the CLOCK_MONOTONIC deadline passes
  * (common/deadline.h makes one). */
 enum ask_status ask_wait(struct ask *a, const struct timespec *deadline);

@@ -444,6 +444,7 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 	struct rules_rcpt in;
 	struct rules_reply reply;
 	struct timespec deadline;
+	enum ask_status ast;
 	struct sbuf who = SBUF_INIT;
 	size_t n;
 	sfsistat st;
@@ -465,8 +466,9 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 		if (!rules_rcpt_needs_verdict(in.rr_require_dane, in.rr_bogus_tempfail))
 			return SMFIS_CONTINUE;
 		deadline_in(&deadline, CLOCK_MONOTONIC, cm->cm_timeout_ms);
-		v = fmsg_rcpt_verdict(r, &deadline);
-		in.rr_lookup = filter_lookup(v, r->fr_status);
+		/* DANE first: a slow MTA-STS lookup does not hold the rules */
+		v = fmsg_rcpt_policy_verdict(r, filter_shared.fs_gate, &deadline, &ast);
+		in.rr_lookup = filter_lookup(v, ast);
 		if (v != NULL) {
 			in.rr_dane = v->v_dane->dr_verdict;
 			in.rr_require_dane = in.rr_require_dane || v->v_require_dane;

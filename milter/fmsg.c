@@ -31,6 +31,7 @@ fmsg_free(struct fmsg *m)
 	for (i = 0; i < m->fm_nrcpts; i++) {
 		ask_free(m->fm_rcpts[i].fr_ask);
 		ask_free(m->fm_rcpts[i].fr_probe);
+		ask_free(m->fm_rcpts[i].fr_policy);
 	}
 	free(m->fm_rcpts);
 	free(m);
@@ -87,4 +88,27 @@ fmsg_rcpt_verdict(struct frcpt *r, const struct timespec *deadline)
 	if (r->fr_status == ASK_PENDING)
 		r->fr_status = ask_wait(r->fr_ask, deadline);
 	return r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
+}
+
+const struct verdict *
+fmsg_rcpt_policy_verdict(struct frcpt *r, struct gate *g,
+    const struct timespec *deadline, enum ask_status *stp)
+{
+	*stp = ASK_FAILED;
+	if (r->fr_ask == NULL)
+		return NULL;
+	if (r->fr_status == ASK_PENDING)
+		r->fr_status = ask_poll(r->fr_ask);
+	if (r->fr_status != ASK_PENDING) {
+		*stp = r->fr_status;
+		return r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
+	}
+	if (r->fr_policy == NULL) {
+		r->fr_policy = ask_policy_start(g, r->fr_domain);
+		r->fr_policy_status = ASK_PENDING;
+	}
+	if (r->fr_policy_status == ASK_PENDING)
+		r->fr_policy_status = ask_wait(r->fr_policy, deadline);
+	*stp = r->fr_policy_status;
+	return r->fr_policy_status == ASK_READY ? ask_verdict(r->fr_policy) : NULL;
 }

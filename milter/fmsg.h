@@ -30,6 +30,8 @@ struct frcpt {
 	struct ask *fr_ask;             /* NULL with fr_domain "" */
 	enum ask_status fr_status;      /* as last seen */
 	struct ask *fr_probe;           /* probe.enabled: the MX probe, or NULL */
+	struct ask *fr_policy;          /* the RCPT rules' DANE-first ask, or NULL */
+	enum ask_status fr_policy_status;
 	unsigned fr_accepted;           /* recipients accepted at this domain */
 	unsigned fr_refused;
 	const char *fr_refusal;         /* "reject" / "tempfail" when refused */
@@ -72,5 +74,13 @@ struct frcpt *fmsg_rcpt(struct fmsg *m, struct gate *g, const char *domain, bool
  * still pending; NULL when it did not come (r->fr_status says why) or
  * there is none to ask for (fr_domain ""). Borrowed until fmsg_free(). */
 const struct verdict *fmsg_rcpt_verdict(struct frcpt *r, const struct timespec *deadline);
+/* The verdict the RCPT rules judge r's domain by (its DANE state decides
+ * them): r's whole verdict when it is already there, else the DANE-first
+ * one (ask_policy_start, asked through g once per entry), waiting until
+ * the deadline. NULL when none came: *stp says why (ASK_PENDING: the
+ * bound passed; ASK_FAILED: none to ask for, or shutting down). Borrowed
+ * until fmsg_free(). */
+const struct verdict *fmsg_rcpt_policy_verdict(struct frcpt *r, struct gate *g,
+    const struct timespec *deadline, enum ask_status *stp);
 
 #endif

@@ -183,6 +183,38 @@ like "$(js usable.dane.test 'd["mta_sts_detail"]["reason"]')" "still running" \
 sleep 4
 is "$(js usable.dane.test 'd["mta_sts"]+" "+d["source"]+" "+d["policy"]')" "error dane dane-only" \
 	"after the fetch timed out in the background: the entry says mta-sts=error, the policy stays DANE's"
+
+# The milter's RCPT rules judge by DANE first too: require = "dane" for
+# usable.dane.test, a milter bound (1.5 s) shorter than mta_sts.timeout_ms
+# (3 s), the policy host still stalling: RCPT is accepted at once (before
+# the fix it waited for the whole verdict and answered 450 at the bound).
+daemon_stop
+is "$?" 0 "clean exit"
+M_EXTRA='timeout_ms = 1500;' daemon_conf "$CONF" 'cache = { min_ttl = 1; };' \
+	'domains = ( { name = "usable.dane.test"; require = "dane"; } );'
+daemon_start "$CONF" "$LOG"
+mt_script "$WORLD/danefirst.lua" "
+local conn = mt.connect('inet:$MILTER_PORT@127.0.0.1')
+check(conn ~= nil, 'connect', conn)
+check(mt.conninfo(conn, 'client.example', '192.0.2.1') == nil, 'conninfo', nil)
+mt.macro(conn, SMFIC_MAIL, 'i', 'DF1', '{tls_version}', 'TLSv1.3', '{cipher}', 'TLS_AES_128_GCM_SHA256', '{cipher_bits}', '128')
+check(mt.mailfrom(conn, '<a@example.org>') == nil, 'MAIL', nil)
+check(mt.rcptto(conn, '<b@usable.dane.test>') == nil, 'RCPT', nil)
+check(mt.getreply(conn) == SMFIR_CONTINUE,
+	'require = dane, usable TLSA, stalling policy host: RCPT accepted', mt.getreply(conn))
+mt.disconnect(conn)
+"
+t0=$(now_ms)
+mt_tap "$WORLD/danefirst.lua" 5 "milter: "
+t1=$(now_ms)
+ok "$([ $((t1 - t0)) -lt 1200 ]; echo $?)" \
+	"milter: ... at once, not at the milter's bound (1.5 s): took $((t1 - t0)) ms"
+if grep -q "RCPT <b@usable.dane.test> refused" "$LOG"; then
+	ok 1 "milter: no refusal logged for usable.dane.test"
+	grep "refused" "$LOG" | sed 's/^/# /'
+else
+	ok 0 "milter: no refusal logged for usable.dane.test"
+fi
 bash "$top_srcdir/tests/world/world.sh" sts-mode "$WORLD" usable.dane.test ok >/dev/null
 daemon_stop
 is "$?" 0 "clean exit"

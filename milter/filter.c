@@ -639,6 +639,7 @@ filter_eom(SMFICTX *ctx)
 	struct summary s;
 	struct summary_rcpt *sr = NULL;
 	struct timespec t0, deadline;
+	enum ask_status ast;
 	const struct verdict *sv = NULL;
 	struct rules_eom re;
 	struct rules_eom_result rr;
@@ -685,8 +686,8 @@ filter_eom(SMFICTX *ctx)
 		if (r->fr_accepted != 0 || r->fr_refused == 0)
 			continue;
 		sr[n].sr_domain = r->fr_domain;
-		sr[n].sr_verdict = r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
-		sr[n].sr_missing = filter_missing(*r->fr_domain == '\0', r->fr_status);
+		sr[n].sr_verdict = fmsg_rcpt_known(r, &ast);
+		sr[n].sr_missing = filter_missing(*r->fr_domain == '\0', ast);
 		sr[n].sr_action = r->fr_refusal;
 		sr[n].sr_count = r->fr_refused;
 		n++;

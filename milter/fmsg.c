@@ -91,18 +91,34 @@ fmsg_rcpt_verdict(struct frcpt *r, const struct timespec *deadline)
 }
 
 const struct verdict *
-fmsg_rcpt_policy_verdict(struct frcpt *r, struct gate *g,
-    const struct timespec *deadline, enum ask_status *stp)
+fmsg_rcpt_known(struct frcpt *r, enum ask_status *stp)
 {
 	*stp = ASK_FAILED;
 	if (r->fr_ask == NULL)
 		return NULL;
 	if (r->fr_status == ASK_PENDING)
 		r->fr_status = ask_poll(r->fr_ask);
-	if (r->fr_status != ASK_PENDING) {
-		*stp = r->fr_status;
-		return r->fr_status == ASK_READY ? ask_verdict(r->fr_ask) : NULL;
-	}
+	*stp = r->fr_status;
+	if (r->fr_status == ASK_READY)
+		return ask_verdict(r->fr_ask);
+	if (r->fr_policy == NULL)
+		return NULL;
+	if (r->fr_policy_status == ASK_PENDING)
+		r->fr_policy_status = ask_poll(r->fr_policy);
+	if (r->fr_policy_status != ASK_READY)
+		return NULL;
+	*stp = ASK_READY;
+	return ask_verdict(r->fr_policy);
+}
+
+const struct verdict *
+fmsg_rcpt_policy_verdict(struct frcpt *r, struct gate *g,
+    const struct timespec *deadline, enum ask_status *stp)
+{
+	const struct verdict *v = fmsg_rcpt_known(r, stp);
+
+	if (v != NULL || *stp != ASK_PENDING)
+		return v;
 	if (r->fr_policy == NULL) {
 		r->fr_policy = ask_policy_start(g, r->fr_domain);
 		r->fr_policy_status = ASK_PENDING;

@@ -74,6 +74,10 @@ struct frcpt *fmsg_rcpt(struct fmsg *m, struct gate *g, const char *domain, bool
  * still pending; NULL when it did not come (r->fr_status says why) or
  * there is none to ask for (fr_domain ""). Borrowed until fmsg_free(). */
 const struct verdict *fmsg_rcpt_verdict(struct frcpt *r, const struct timespec *deadline);
+/* What is known of r's verdict now, without waiting: the whole verdict,
+ * else the DANE-first one the RCPT rules judged by, else NULL (*stp says
+ * why, as for fmsg_rcpt_policy_verdict). Borrowed until fmsg_free(). */
+const struct verdict *fmsg_rcpt_known(struct frcpt *r, enum ask_status *stp);
 /* The verdict the RCPT rules judge r's domain by (its DANE state decides
  * them): r's whole verdict when it is already there, else the DANE-first
  * one (ask_policy_start, asked through g once per entry), waiting until

@@ -27,6 +27,8 @@ int query_main(int argc, char **argv);
 int check_main(int argc, char **argv);
 /* `tlsa`: TLSA records for a certificate file, or --verify them (tlsacmd.c). */
 int tlsacmd_main(int argc, char **argv);
+/* `ctl`: one request to the running daemon's control socket (ctl.c). */
+int ctl_main(int argc, char **argv);
 /* `doctor`: what Postfix still needs for DANE with danemilter (doctorcmd.c). */
 int doctorcmd_main(int argc, char **argv);
 

@@ -7,7 +7,10 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <iv.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -152,6 +155,23 @@ listener_new(const char *what, unsigned max_conns, listener_accept_fn *on_accept
 	return l;
 }
 
+static void
+listener_add(struct listener *l, const char *endpoint, const struct endpoint_fd *ef)
+{
+	struct listener_sock *ls = xcalloc(1, sizeof(*ls));
+
+	ls->ls_l = l;
+	ls->ls_name = xstrdup(endpoint);
+	ls->ls_ep = *ef;
+	IV_FD_INIT(&ls->ls_fd);
+	ls->ls_fd.fd = ef->ef_fd;
+	ls->ls_fd.cookie = ls;
+	ls->ls_fd.handler_in = iv_timer_registered(&l->l_pause) ? NULL : listener_accept;
+	iv_fd_register(&ls->ls_fd);
+	ls->ls_next = l->l_socks;
+	l->l_socks = ls;
+}
+
 int
 listener_open(struct listener *l, const char *endpoint, unsigned unix_mode, char **errp)
 {
@@ -160,22 +180,40 @@ listener_open(struct listener *l, const char *endpoint, unsigned unix_mode, char
 	int n;
 
 	n = endpoint_listen(l->l_what, endpoint, unix_mode, &fds, &nfds, errp);
-	for (i = 0; i < nfds; i++) {
-		struct listener_sock *ls = xcalloc(1, sizeof(*ls));
-
-		ls->ls_l = l;
-		ls->ls_name = xstrdup(endpoint);
-		ls->ls_ep = fds[i];
-		IV_FD_INIT(&ls->ls_fd);
-		ls->ls_fd.fd = fds[i].ef_fd;
-		ls->ls_fd.cookie = ls;
-		ls->ls_fd.handler_in = iv_timer_registered(&l->l_pause) ? NULL : listener_accept;
-		iv_fd_register(&ls->ls_fd);
-		ls->ls_next = l->l_socks;
-		l->l_socks = ls;
-	}
+	for (i = 0; i < nfds; i++)
+		listener_add(l, endpoint, &fds[i]);
 	free(fds);
 	return n;
+}
+
+int
+listener_adopt(struct listener *l, const char *endpoint, int fd, char **errp)
+{
+	struct endpoint_fd ef;
+	int val = 0, fl;
+	socklen_t len = sizeof(val);
+
+	*errp = NULL;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &val, &len) != 0 || val != SOCK_STREAM) {
+		*errp = xasprintf("%s: %s: the passed descriptor %d is not a stream socket",
+		    l->l_what, endpoint, fd);
+		return -1;
+	}
+	len = sizeof(val);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &len) != 0 || val == 0) {
+		*errp = xasprintf("%s: %s: the passed socket %d is not listening",
+		    l->l_what, endpoint, fd);
+		return -1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		*errp = xasprintf("%s: %s: fcntl: %s", l->l_what, endpoint, strerror(errno));
+		return -1;
+	}
+	memset(&ef, 0, sizeof(ef));
+	ef.ef_fd = fd;                  /* ef_path NULL: the file is systemd's */
+	listener_add(l, endpoint, &ef);
+	return 1;
 }
 
 void

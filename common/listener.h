@@ -60,6 +60,16 @@ struct listener *listener_new(const char *what, unsigned max_conns,
 int listener_open(struct listener *l, const char *endpoint, unsigned unix_mode,
     char **errp);
 
+/*
+ * Accept on fd too: a listening stream socket opened by somebody else
+ * (systemd's socket activation), named endpoint in messages. It is made
+ * non-blocking and close-on-exec; listener_free() closes it but never
+ * removes a socket file. 1, or -1 with a malloc'ed *errp ("WHAT:
+ * ENDPOINT: ...") when fd is not a listening stream socket (fd is then
+ * left open).
+ */
+int listener_adopt(struct listener *l, const char *endpoint, int fd, char **errp);
+
 /* A connection handed to the callback is closed. */
 void listener_closed(struct listener *l);
 /* Connections open now; connections refused over the limit in all. */

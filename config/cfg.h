@@ -120,6 +120,17 @@ struct cfg_metrics {
 	unsigned cmt_timeout_ms;        /* a whole connection (request + reply); default 5000 */
 };
 
+/* The control socket (control/ctld.h, `danemilter ctl`). Changes only on restart. */
+struct cfg_control {
+	char *cc_socket;                /* "unix:/path" or "inet:HOST:PORT"; default
+	                                   cfg_default_control_socket; "" = off */
+	char *cc_mode;                  /* unix socket permissions, octal text, default "0600" */
+};
+
+/* control.socket's default: "unix:/run/danemilter/control.sock" (the
+ * unit's RuntimeDirectory=). */
+extern const char cfg_default_control_socket[];
+
 /* The process. Read at start-up only. */
 struct cfg_daemon {
 	char *cdm_user;                 /* drop to this user after binding; "" = stay */
@@ -190,6 +201,7 @@ struct cfg {
 	struct cfg_probe c_probe;
 	struct cfg_daemon c_daemon;
 	struct cfg_metrics c_metrics;
+	struct cfg_control c_control;
 	struct cfg_domain *c_domains;
 	size_t c_ndomains;
 	int c_refs;                      /* private: use cfg_ref/cfg_unref */

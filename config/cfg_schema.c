@@ -42,6 +42,9 @@
 
 #define CFG_DEFAULT_TA_FILE	"/usr/share/dns/root.key"
 #define CFG_DEFAULT_MILTER_SOCKET	"inet:8895@127.0.0.1"
+#define CFG_DEFAULT_CONTROL_SOCKET	"unix:/run/danemilter/control.sock"
+
+const char cfg_default_control_socket[] = CFG_DEFAULT_CONTROL_SOCKET;
 
 static bool cfg_check_addr(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
@@ -337,6 +340,17 @@ static const struct cfg_section cfg_metrics_section = {
 	sizeof(struct cfg_metrics), cfg_metrics_keys, NULL, -1
 };
 
+static const struct cfg_key cfg_control_keys[] = {
+	KEY_STR(struct cfg_control, "socket", cc_socket, CFG_DEFAULT_CONTROL_SOCKET,
+	    cfg_check_metrics_listen, 0),
+	KEY_STR(struct cfg_control, "mode", cc_mode, "0600", cfg_check_mode, 0),
+	KEY_END
+};
+
+static const struct cfg_section cfg_control_section = {
+	sizeof(struct cfg_control), cfg_control_keys, NULL, -1
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "dns", c_dns, &cfg_dns_section),
 	KEY_GROUP(struct cfg, "socketmap", c_socketmap, &cfg_socketmap_section),
@@ -347,6 +361,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "probe", c_probe, &cfg_probe_section),
 	KEY_GROUP(struct cfg, "daemon", c_daemon, &cfg_daemon_section),
 	KEY_GROUP(struct cfg, "metrics", c_metrics, &cfg_metrics_section),
+	KEY_GROUP(struct cfg, "control", c_control, &cfg_control_section),
 	KEY_LIST(struct cfg, "domains", c_domains, c_ndomains,
 	    &cfg_domain_section),
 	KEY_END
@@ -529,7 +544,8 @@ cfg_check_listen(struct cfg_ld *ld, const config_setting_t *s,
 	    label, val);
 }
 
-/* metrics.listen: "" (off), or an endpoint as for socketmap.listen. */
+/* metrics.listen, control.socket: "" (off), or an endpoint as for
+ * socketmap.listen. */
 static bool
 cfg_check_metrics_listen(struct cfg_ld *ld, const config_setting_t *s,
     const char *label, char *val)

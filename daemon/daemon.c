@@ -56,6 +56,7 @@
 #include "policy/mtasts.h"
 #include "policy/probecache.h"
 #include "policy/stsstore.h"
+#include "control/ctld.h"
 #include "http/metricsd.h"
 #include "socketmap/socketmap.h"
 #include "socketmap/tlspolicy.h"
@@ -66,6 +67,10 @@ struct daemon {
 	struct cache *dm_cache;
 	struct tlspolicy *dm_tp;
 	struct metricsd *dm_md;         /* the metrics endpoint, or NULL */
+	struct ctld *dm_ctl;            /* the control socket, or NULL */
+	time_t dm_reload_time;          /* the last reload asked for, 0: none yet */
+	bool dm_reload_ok;              /* ... and its outcome */
+	char *dm_reload_msg;
 	struct gate *dm_gate;
 	struct probecache *dm_pc;       /* the milter's probe results */
 	bool dm_milter;                 /* the filter runs */
@@ -230,24 +235,37 @@ daemon_milter_ended(void *cookie)
 	daemon_stop(d);
 }
 
+/* Remember the outcome of a reload for `ctl stats`; msg is taken. */
 static void
-daemon_reload(void *cookie)
+daemon_reload_outcome(struct daemon *d, bool ok, char *msg)
 {
-	struct daemon *d = cookie;
+	d->dm_reload_time = time(NULL);
+	d->dm_reload_ok = ok;
+	free(d->dm_reload_msg);
+	d->dm_reload_msg = msg;
+}
+
+/*
+ * The reload (SIGHUP, SIGUSR1, `ctl reload`): 0 with a malloc'ed *msg
+ * saying what was loaded, or -1 with a malloc'ed *msg saying why not
+ * (the running configuration stays). Both are logged.
+ */
+static int
+daemon_reload_now(struct daemon *d, char **msg)
+{
 	struct engine *en;
 	struct cfg *cfg;
 	char *err = NULL;
 
-	if ((cfg = cfg_load(d->dm_cfgpath, &err)) == NULL) {
-		log_errx("reload refused, keeping the running configuration: %s", err);
+	if ((cfg = cfg_load(d->dm_cfgpath, &err)) == NULL ||
+	    (en = engine_new(cfg, false, &err)) == NULL) {
+		*msg = xasprintf("reload refused, keeping the running configuration: %s", err);
 		free(err);
-		return;
-	}
-	if ((en = engine_new(cfg, false, &err)) == NULL) {
-		log_errx("reload refused, keeping the running configuration: %s", err);
-		free(err);
-		cfg_unref(cfg);
-		return;
+		if (cfg != NULL)
+			cfg_unref(cfg);
+		log_errx("%s", *msg);
+		daemon_reload_outcome(d, false, xstrdup(*msg));
+		return -1;
 	}
 	daemon_log_setup(cfg, true);
 	/* The one reload point: every face reads the generation in force. */
@@ -255,7 +273,78 @@ daemon_reload(void *cookie)
 	engine_unref(en);
 	cfg_unref(cfg);
 	daemon_arm_save(d);
-	log_notice("configuration reloaded from %s", d->dm_cfgpath);
+	*msg = xasprintf("configuration reloaded from %s (generation %u)", d->dm_cfgpath,
+	    generation_number(d->dm_gen));
+	log_notice("%s", *msg);
+	daemon_reload_outcome(d, true, xstrdup(*msg));
+	return 0;
+}
+
+static void
+daemon_reload(void *cookie)
+{
+	char *msg = NULL;
+
+	(void)daemon_reload_now(cookie, &msg);
+	free(msg);
+}
+
+/* ctld_ops */
+static int
+daemon_ctl_reload(void *arg, char **msg)
+{
+	return daemon_reload_now(arg, msg);
+}
+
+static void
+daemon_ctl_stats(void *arg, struct sbuf *sb)
+{
+	struct daemon *d = arg;
+	struct socketmap_stats ss;
+	char when[32];
+	struct tm tm;
+
+	tlspolicy_stats(d->dm_tp, &ss);
+	sbuf_printf(sb, "socketmap_connections %lu\nsocketmap_requests %lu\n"
+	    "milter_messages_open %d\n", ss.ss_connections, ss.ss_requests,
+	    d->dm_milter ? filter_messages() : 0);
+	if (d->dm_reload_time == 0) {
+		sbuf_append(sb, "last_reload none\n");
+		return;
+	}
+	gmtime_r(&d->dm_reload_time, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	sbuf_printf(sb, "last_reload %s %s: %s\n", when, d->dm_reload_ok ? "ok" : "refused",
+	    d->dm_reload_msg);
+}
+
+/*
+ * The control socket (control.socket, "" = none). The default path is
+ * optional: when it cannot be opened (no /run/danemilter, another daemon
+ * there) the daemon says so and runs without one; a socket the
+ * configuration names otherwise must open. 0, or -1 after the message.
+ */
+static int
+daemon_control_open(struct daemon *d)
+{
+	const struct cfg_control *cc = &daemon_cfg(d)->c_control;
+	struct ctld_ops ops = { daemon_ctl_reload, daemon_ctl_stats, d };
+	char *err = NULL;
+
+	if (*cc->cc_socket == '\0')
+		return 0;
+	d->dm_ctl = ctld_new(cc->cc_socket, (unsigned)strtoul(cc->cc_mode, NULL, 8), -1,
+	    d->dm_cache, d->dm_gen, &ops, &err);
+	if (d->dm_ctl != NULL)
+		return 0;
+	if (strcmp(cc->cc_socket, cfg_default_control_socket) == 0) {
+		fprintf(stderr, "danemilter: warning: %s: running without a control socket\n", err);
+		free(err);
+		return 0;
+	}
+	fprintf(stderr, "danemilter: %s\n", err);
+	free(err);
+	return -1;
 }
 
 /* The pid file is opened before dropping privileges (its directory may
@@ -441,6 +530,10 @@ daemon_main(int argc, char **argv)
 		gate_destroy(d.dm_gate);        /* no milter thread runs yet */
 		return EX_OSERR;
 	}
+	if (daemon_control_open(&d) != 0) {
+		gate_destroy(d.dm_gate);        /* no milter thread runs yet */
+		return EX_OSERR;
+	}
 	if (pidfile && (pidfd = daemon_pidfile_open(pidfile)) < 0) {
 		fprintf(stderr, "danemilter: cannot write the pid file %s: %s\n",
 		    pidfile, strerror(errno));
@@ -482,12 +575,14 @@ daemon_main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	stsstore_stats(cache_stsstore(d.dm_cache), &sts_loaded);
-	log_notice("danemilter %s started: %ld cache entries loaded (%lu MTA-STS policies)%s%s%s%s",
+	log_notice("danemilter %s started: %ld cache entries loaded (%lu MTA-STS policies)%s%s%s%s%s%s",
 	    PACKAGE_VERSION, loaded, sts_loaded.ss_policies,
 	    d.dm_milter ? ", milter on " : ", no milter",
 	    d.dm_milter ? daemon_cfg(&d)->c_milter.cm_socket : "",
 	    d.dm_md != NULL ? ", metrics on " : "",
-	    d.dm_md != NULL ? daemon_cfg(&d)->c_metrics.cmt_listen : "");
+	    d.dm_md != NULL ? daemon_cfg(&d)->c_metrics.cmt_listen : "",
+	    d.dm_ctl != NULL ? ", control on " : "",
+	    d.dm_ctl != NULL ? daemon_cfg(&d)->c_control.cc_socket : "");
 
 	iv_main();
 
@@ -509,6 +604,8 @@ daemon_main(int argc, char **argv)
 	iv_signal_unregister(&d.dm_sigint);
 	iv_signal_unregister(&d.dm_sighup);
 	iv_signal_unregister(&d.dm_sigusr1);
+	ctld_free(d.dm_ctl);
+	free(d.dm_reload_msg);
 	metricsd_free(d.dm_md);
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);

@@ -7,6 +7,8 @@
  *   danemilter doctor [-c FILE] [--postfix-config DIR] [--resolv-conf FILE]
  *                                            Postfix's DANE settings (doctorcmd.c)
  *   danemilter check [-c FILE] [--json] [--log] DOMAIN...
+ *   danemilter ctl [-c FILE] [-s SOCKET] query DOMAIN | dump [--json] |
+ *       purge DOMAIN | purge --all | reload | stats   (ctl.c)
  *   danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N]
  *       [--host H] [--port P] [--verify] CERT.pem   (tlsacmd.c)
  *   danemilter -n [-c FILE]                  check a configuration file
@@ -35,6 +37,7 @@ usage(void)
 	    "       danemilter query [-c FILE] [--json] [--log] DOMAIN...\n"
 	    "       danemilter doctor [-c FILE] [--postfix-config DIR] [--resolv-conf FILE]\n"
 	    "       danemilter check [-c FILE] [--json] [--log] DOMAIN...\n"
+	    "       danemilter ctl [-c FILE] [-s SOCKET] query DOMAIN | dump [--json] | purge DOMAIN | purge --all | reload | stats\n"
 	    "       danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N] [--host H] [--port P] [--verify] CERT.pem\n"
 	    "       danemilter -n [-c FILE]   check the configuration and exit\n"
 	    "       danemilter -V             print the version\n");
@@ -59,6 +62,8 @@ main(int argc, char **argv)
 		return doctorcmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return check_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "tlsa") == 0)
 		return tlsacmd_main(argc - 1, argv + 1);
 	opterr = 0;

@@ -732,6 +732,80 @@ cache_cancel(struct cache_wait *w)
 	free(w);
 }
 
+/* Would e's verdict be answered now (cache_lookup's test)? */
+static bool
+cache_entry_fresh(const struct cache *c, const struct cache_entry *e, time_t now)
+{
+	return e->ce_v != NULL && e->ce_gen == cache_gen(c) && now < e->ce_expires;
+}
+
+bool
+cache_peek(const struct cache *c, const char *domain, time_t now, struct cache_info *out)
+{
+	struct cache_entry *e = cache_find((struct cache *)c, domain, cache_hash(domain));
+
+	if (e == NULL || !cache_entry_fresh(c, e, now))
+		return false;
+	out->ci_domain = e->ce_key;
+	out->ci_v = e->ce_v;
+	out->ci_expires = e->ce_expires;
+	return true;
+}
+
+void
+cache_each(const struct cache *c, time_t now, cache_each_fn *fn, void *arg)
+{
+	const struct cache_entry *e;
+	struct cache_info ci;
+
+	for (e = c->c_lru_head; e != NULL; e = e->ce_lnext) {
+		if (!cache_entry_fresh(c, e, now))
+			continue;
+		ci.ci_domain = e->ce_key;
+		ci.ci_v = e->ce_v;
+		ci.ci_expires = e->ce_expires;
+		fn(arg, &ci);
+	}
+}
+
+/* Drop e's verdict: 1 when it had one. An entry with a resolution in
+ * flight stays (its waiters get the answer, which then fills it). */
+static unsigned long
+cache_entry_purge(struct cache *c, struct cache_entry *e)
+{
+	unsigned long had = e->ce_v != NULL;
+
+	if (e->ce_job != NULL) {
+		verdict_unref(e->ce_v);
+		e->ce_v = NULL;
+		e->ce_expires = 0;
+	} else {
+		cache_entry_free(c, e);
+	}
+	return had;
+}
+
+unsigned long
+cache_purge(struct cache *c, const char *domain)
+{
+	struct cache_entry *e = cache_find(c, domain, cache_hash(domain));
+
+	return e != NULL ? cache_entry_purge(c, e) : 0;
+}
+
+unsigned long
+cache_purge_all(struct cache *c)
+{
+	struct cache_entry *e, *next;
+	unsigned long n = 0;
+
+	for (e = c->c_lru_head; e != NULL; e = next) {
+		next = e->ce_lnext;
+		n += cache_entry_purge(c, e);
+	}
+	return n;
+}
+
 void
 cache_stats(const struct cache *c, struct cache_stats *out)
 {

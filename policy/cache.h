@@ -79,6 +79,35 @@ struct verdict *cache_get_policy(struct cache *c, const char *domain, time_t now
 /* The waiter's callback will not run. */
 void cache_cancel(struct cache_wait *w);
 
+/*
+ * What the cache holds for one domain, for the control socket (ctl query,
+ * ctl dump). ci_v is borrowed (see above).
+ */
+struct cache_info {
+	const char *ci_domain;          /* the key (borrowed) */
+	struct verdict *ci_v;
+	time_t ci_expires;
+};
+
+/* domain's verdict if it would be answered now (fresh, under the
+ * configuration in force), without counting a hit, touching the LRU
+ * order or starting a refresh: true with *out filled; false otherwise. */
+bool cache_peek(const struct cache *c, const char *domain, time_t now, struct cache_info *out);
+/* Call fn for every verdict that would be answered now, in no order. fn
+ * must not change the cache. */
+typedef void cache_each_fn(void *arg, const struct cache_info *ci);
+void cache_each(const struct cache *c, time_t now, cache_each_fn *fn, void *arg);
+
+/*
+ * Drop cached verdicts: domain's (cache_purge: 1 when it held one, else
+ * 0) or all of them (cache_purge_all: how many). Only verdicts go: the
+ * MTA-STS policy store keeps its policies (dropping one would let a
+ * downgrade through), a resolution in flight goes on and answers its
+ * waiters, and the next ask resolves again.
+ */
+unsigned long cache_purge(struct cache *c, const char *domain);
+unsigned long cache_purge_all(struct cache *c);
+
 /* Write every MTA-STS policy (and failed fetch) and every verdict worth
  * keeping to path (atomically: temp file + rename; the format is
  * policy/cachefile.h's). 0, or -1 with a malloc'ed *errp. */

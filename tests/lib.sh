@@ -126,17 +126,20 @@ free_port() {
 # listener on a free port (DAEMON_PORT), the milter on another
 # (MILTER_PORT), logging to stderr, and any EXTRA top-level lines;
 # $SM_EXTRA is added inside the socketmap group, $M_EXTRA inside the
-# milter group.
+# milter group, $C_EXTRA inside the control group (the control socket is
+# CTL_SOCKET, in the world's directory).
 daemon_conf() {
 	local out=$1; shift
 	DAEMON_PORT=$(free_port)
 	MILTER_PORT=$(free_port)
+	CTL_SOCKET="$WORLD/control-$DAEMON_PORT.sock"
 	while [ "$MILTER_PORT" = "$DAEMON_PORT" ]; do MILTER_PORT=$(free_port); done
 	{
 		grep -v '^domains = ' "$WORLD/danemilter.conf"
 		printf 'socketmap = { listen = [ "inet:127.0.0.1:%s" ]; %s };\n' "$DAEMON_PORT" "${SM_EXTRA:-}"
 		printf 'milter = { socket = "inet:%s@127.0.0.1"; %s };\n' "$MILTER_PORT" "${M_EXTRA:-}"
 		printf 'log = { destination = "stderr"; level = "info"; };\n'
+		printf 'control = { socket = "unix:%s"; %s };\n' "$CTL_SOCKET" "${C_EXTRA:-}"
 		printf 'mta_sts = { ca_file = "%s"; connect_timeout_ms = 2000; timeout_ms = 3000; };\n' "$WORLD/certs/ca.pem"
 		for l in "$@"; do printf '%s\n' "$l"; done
 	} >"$out"

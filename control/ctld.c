@@ -463,9 +463,10 @@ ctld_new(const char *endpoint, unsigned unix_mode, int fd, struct cache *c,
 	cd->cd_g = g;
 	cd->cd_ops = *ops;
 	cd->cd_listener = listener_new("control", CTLD_MAX_CONNECTIONS, ctld_conn_new, cd);
-	if (fd >= 0)
-		rc = listener_adopt(cd->cd_listener, endpoint, fd, errp);
-	else
+	if (fd >= 0) {
+		if ((rc = listener_adopt(cd->cd_listener, endpoint, fd, errp)) < 0)
+			close(fd);
+	} else
 		rc = listener_open(cd->cd_listener, endpoint, unix_mode, errp);
 	if (rc < 0) {
 		ctld_free(cd);

@@ -46,8 +46,9 @@ struct ctld_ops {
 
 /*
  * Listen on endpoint ("unix:/path", born with unix_mode; or
- * "inet:HOST:PORT"), or on fd when fd >= 0 (a socket passed by systemd:
- * endpoint then only names it in messages). NULL with a malloc'ed *errp
+ * "inet:HOST:PORT"), or on fd when fd >= 0 (a socket passed by systemd,
+ * taken over: closed by ctld_free, or at once on failure; endpoint then
+ * only names it in messages). NULL with a malloc'ed *errp
  * ("control: ENDPOINT: ...") when it cannot listen.
  */
 struct ctld *ctld_new(const char *endpoint, unsigned unix_mode, int fd, struct cache *c,

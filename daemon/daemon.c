@@ -49,7 +49,9 @@
 #include "dns/dns.h"
 #include "milter/ask.h"
 #include "cli/cli.h"
+#include "daemon/activation.h"
 #include "daemon/daemon.h"
+#include "daemon/notify.h"
 #include "milter/filter.h"
 #include "policy/cache.h"
 #include "policy/generation.h"
@@ -195,6 +197,7 @@ daemon_stop(void *cookie)
 	if (d->dm_stopping)
 		return;
 	d->dm_stopping = true;
+	notify_stopping("stopping: draining the milter, saving the cache");
 	if (!d->dm_milter) {
 		daemon_quit(d);
 		return;
@@ -245,6 +248,29 @@ daemon_reload_outcome(struct daemon *d, bool ok, char *msg)
 	d->dm_reload_msg = msg;
 }
 
+/* The STATUS= line for the service manager: entries and the last reload. */
+static char *
+daemon_status(const struct daemon *d)
+{
+	struct cache_stats cs;
+
+	cache_stats(d->dm_cache, &cs);
+	if (d->dm_reload_time == 0)
+		return xasprintf("%lu cache entries; generation %u; no reload yet", cs.cs_entries,
+		    generation_number(d->dm_gen));
+	return xasprintf("%lu cache entries; generation %u; last reload %s", cs.cs_entries,
+	    generation_number(d->dm_gen), d->dm_reload_ok ? "ok" : "refused (see the log)");
+}
+
+static void
+daemon_notify_ready(const struct daemon *d)
+{
+	char *status = daemon_status(d);
+
+	notify_ready(status);
+	free(status);
+}
+
 /*
  * The reload (SIGHUP, SIGUSR1, `ctl reload`): 0 with a malloc'ed *msg
  * saying what was loaded, or -1 with a malloc'ed *msg saying why not
@@ -257,6 +283,7 @@ daemon_reload_now(struct daemon *d, char **msg)
 	struct cfg *cfg;
 	char *err = NULL;
 
+	notify_reloading();
 	if ((cfg = cfg_load(d->dm_cfgpath, &err)) == NULL ||
 	    (en = engine_new(cfg, false, &err)) == NULL) {
 		*msg = xasprintf("reload refused, keeping the running configuration: %s", err);
@@ -265,6 +292,7 @@ daemon_reload_now(struct daemon *d, char **msg)
 			cfg_unref(cfg);
 		log_errx("%s", *msg);
 		daemon_reload_outcome(d, false, xstrdup(*msg));
+		daemon_notify_ready(d);
 		return -1;
 	}
 	daemon_log_setup(cfg, true);
@@ -277,6 +305,7 @@ daemon_reload_now(struct daemon *d, char **msg)
 	    generation_number(d->dm_gen));
 	log_notice("%s", *msg);
 	daemon_reload_outcome(d, true, xstrdup(*msg));
+	daemon_notify_ready(d);
 	return 0;
 }
 
@@ -325,12 +354,21 @@ daemon_ctl_stats(void *arg, struct sbuf *sb)
  * configuration names otherwise must open. 0, or -1 after the message.
  */
 static int
-daemon_control_open(struct daemon *d)
+daemon_control_open(struct daemon *d, int fd)
 {
 	const struct cfg_control *cc = &daemon_cfg(d)->c_control;
 	struct ctld_ops ops = { daemon_ctl_reload, daemon_ctl_stats, d };
-	char *err = NULL;
+	char *err = NULL, name[64];
 
+	if (fd >= 0) {
+		snprintf(name, sizeof(name), "systemd:fd%d", fd);
+		d->dm_ctl = ctld_new(name, 0, fd, d->dm_cache, d->dm_gen, &ops, &err);
+		if (d->dm_ctl != NULL)
+			return 0;
+		fprintf(stderr, "danemilter: %s\n", err);
+		free(err);
+		return -1;
+	}
 	if (*cc->cc_socket == '\0')
 		return 0;
 	d->dm_ctl = ctld_new(cc->cc_socket, (unsigned)strtoul(cc->cc_mode, NULL, 8), -1,
@@ -448,7 +486,11 @@ daemon_main(int argc, char **argv)
 	char *err = NULL;
 	long loaded;
 	struct stsstore_stats sts_loaded;
-	int c, uid, gid, open_conns, pidfd = -1;
+	struct activation act;
+	int sm_fds[64];
+	char milter_name[32], metrics_name[32], control_name[32];
+	size_t sm_nfds = 0;
+	int c, uid, gid, open_conns, pidfd = -1, fd, milter_fd, metrics_fd;
 
 	memset(&d, 0, sizeof(d));
 	optind = 1;
@@ -486,6 +528,20 @@ daemon_main(int argc, char **argv)
 		pidfile = pidabs;
 	}
 
+	/* Sockets passed by systemd, by FileDescriptorName=. */
+	if (activation_load(&act, &err) != 0) {
+		fprintf(stderr, "danemilter: %s\n", err);
+		free(err);
+		return EX_OSERR;
+	}
+	while (sm_nfds < sizeof(sm_fds) / sizeof(sm_fds[0]) &&
+	    (fd = activation_take(&act, "socketmap")) >= 0)
+		sm_fds[sm_nfds++] = fd;
+	milter_fd = activation_take(&act, "milter");
+	metrics_fd = activation_take(&act, "metrics");
+	fd = activation_take(&act, "control");
+	activation_free(&act);
+
 	iv_init();
 	if ((en = engine_new(cfg, false, &err)) == NULL) {
 		fprintf(stderr, "danemilter: %s\n", err);
@@ -507,7 +563,7 @@ daemon_main(int argc, char **argv)
 	} else {
 		loaded = 0;
 	}
-	if ((d.dm_tp = tlspolicy_new(d.dm_cache, d.dm_gen, &err)) == NULL) {
+	if ((d.dm_tp = tlspolicy_new(d.dm_cache, d.dm_gen, sm_fds, sm_nfds, &err)) == NULL) {
 		fprintf(stderr, "danemilter: socketmap: %s\n", err);
 		free(err);
 		return EX_OSERR;
@@ -515,22 +571,22 @@ daemon_main(int argc, char **argv)
 	d.dm_gate = gate_new();
 	d.dm_pc = probecache_new();
 	ask_engine_init(d.dm_cache, d.dm_gen, d.dm_pc);
-	if (*daemon_cfg(&d)->c_milter.cm_socket != '\0') {
-		if (filter_open(d.dm_gen, d.dm_gate, uid, gid, &err) != 0) {
+	if (milter_fd >= 0 || *daemon_cfg(&d)->c_milter.cm_socket != '\0') {
+		if (filter_open(d.dm_gen, d.dm_gate, uid, gid, milter_fd, &err) != 0) {
 			fprintf(stderr, "danemilter: %s\n", err);
 			free(err);
 			return EX_OSERR;
 		}
 		d.dm_milter = true;
 	}
-	if (*daemon_cfg(&d)->c_metrics.cmt_listen != '\0' &&
-	    (d.dm_md = metricsd_new(daemon_cfg(&d), &err)) == NULL) {
+	if ((metrics_fd >= 0 || *daemon_cfg(&d)->c_metrics.cmt_listen != '\0') &&
+	    (d.dm_md = metricsd_new(daemon_cfg(&d), metrics_fd, &err)) == NULL) {
 		fprintf(stderr, "danemilter: %s\n", err);
 		free(err);
 		gate_destroy(d.dm_gate);        /* no milter thread runs yet */
 		return EX_OSERR;
 	}
-	if (daemon_control_open(&d) != 0) {
+	if (daemon_control_open(&d, fd) != 0) {
 		gate_destroy(d.dm_gate);        /* no milter thread runs yet */
 		return EX_OSERR;
 	}
@@ -575,14 +631,23 @@ daemon_main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	stsstore_stats(cache_stsstore(d.dm_cache), &sts_loaded);
+	snprintf(milter_name, sizeof(milter_name), "systemd:fd%d", milter_fd);
+	snprintf(metrics_name, sizeof(metrics_name), "systemd:fd%d", metrics_fd);
+	snprintf(control_name, sizeof(control_name), "systemd:fd%d", fd);
 	log_notice("danemilter %s started: %ld cache entries loaded (%lu MTA-STS policies)%s%s%s%s%s%s",
 	    PACKAGE_VERSION, loaded, sts_loaded.ss_policies,
 	    d.dm_milter ? ", milter on " : ", no milter",
-	    d.dm_milter ? daemon_cfg(&d)->c_milter.cm_socket : "",
+	    !d.dm_milter ? "" : milter_fd >= 0 ? milter_name : daemon_cfg(&d)->c_milter.cm_socket,
 	    d.dm_md != NULL ? ", metrics on " : "",
-	    d.dm_md != NULL ? daemon_cfg(&d)->c_metrics.cmt_listen : "",
+	    d.dm_md == NULL ? "" : metrics_fd >= 0 ? metrics_name :
+	    daemon_cfg(&d)->c_metrics.cmt_listen,
 	    d.dm_ctl != NULL ? ", control on " : "",
-	    d.dm_ctl != NULL ? daemon_cfg(&d)->c_control.cc_socket : "");
+	    d.dm_ctl == NULL ? "" : fd >= 0 ? control_name : daemon_cfg(&d)->c_control.cc_socket);
+	if (sm_nfds > 0)
+		log_notice("socket activation: the socketmap server accepts on %zu socket(s) "
+		    "from systemd (fd %d...) instead of socketmap.listen", sm_nfds, sm_fds[0]);
+	/* Every listener is bound, the cache loaded, the milter running. */
+	daemon_notify_ready(&d);
 
 	iv_main();
 

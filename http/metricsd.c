@@ -348,18 +348,27 @@ md_conn_new(void *arg, int fd, const struct sockaddr_storage *ss, const char *en
 /* ---- public ---- */
 
 struct metricsd *
-metricsd_new(const struct cfg *cfg, char **errp)
+metricsd_new(const struct cfg *cfg, int fd, char **errp)
 {
 	const struct cfg_metrics *cm = &cfg->c_metrics;
 	struct metricsd *md;
+	char name[64];
+	int rc;
 
 	*errp = NULL;
-	if (*cm->cmt_listen == '\0')
+	if (fd < 0 && *cm->cmt_listen == '\0')
 		log_abort("metricsd_new: no endpoint");
 	md = xcalloc(1, sizeof(*md));
 	md->md_timeout_ms = cm->cmt_timeout_ms;
 	md->md_listener = listener_new("metrics", cm->cmt_max_connections, md_conn_new, md);
-	if (listener_open(md->md_listener, cm->cmt_listen, MD_UNIX_MODE, errp) < 0) {
+	if (fd >= 0) {
+		snprintf(name, sizeof(name), "systemd:fd%d", fd);
+		if ((rc = listener_adopt(md->md_listener, name, fd, errp)) < 0)
+			close(fd);
+	} else {
+		rc = listener_open(md->md_listener, cm->cmt_listen, MD_UNIX_MODE, errp);
+	}
+	if (rc < 0) {
 		metricsd_free(md);
 		return NULL;
 	}

@@ -33,10 +33,11 @@
 struct metricsd;
 
 /*
- * Listen on cfg->c_metrics.cmt_listen (which must not be ""). NULL with a
+ * Listen on cfg->c_metrics.cmt_listen (which must not be ""), or accept
+ * on fd when fd >= 0 (a socket passed by systemd, taken over). NULL with a
  * malloc'ed *errp ("metrics: ENDPOINT: ...") when it cannot be opened.
  */
-struct metricsd *metricsd_new(const struct cfg *cfg, char **errp);
+struct metricsd *metricsd_new(const struct cfg *cfg, int fd, char **errp);
 /* Close the listeners and every connection. NULL is ignored. */
 void metricsd_free(struct metricsd *md);
 

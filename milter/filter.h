@@ -32,9 +32,12 @@
 /*
  * Engine thread, once, before filter_run(): register with libmilter and
  * bind the milter.socket of gen's configuration (a unix socket is made mode 0660 and owned
- * by uid/gid when they are not -1). 0, or -1 with a malloc'ed *errp.
+ * by uid/gid when they are not -1), or, when fd >= 0, accept on fd instead
+ * (a listening socket passed by systemd, taken over). 0, or -1 with a
+ * malloc'ed *errp.
  */
-int filter_open(struct generation *gen, struct gate *g, int uid, int gid, char **errp);
+int filter_open(struct generation *gen, struct gate *g, int uid, int gid, int fd,
+    char **errp);
 /*
  * Start smfi_main() on its own thread. When it returns (after
  * filter_stop(), or because libmilter stopped by itself), ended(arg) is

@@ -22,8 +22,11 @@
  */
 #include "filter.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +52,8 @@ static struct {
 	pthread_mutex_t f_lock;         /* f_gen */
 	struct generation *f_gen;       /* the daemon's: the configuration in force */
 	char *f_conn;                   /* the socket spec given to libmilter */
+	char *f_wake;                   /* where lifecycle_wake connects (libmilter's spec
+	                                   form): f_conn, or the passed socket's address */
 	pthread_t f_thread;
 	bool f_started;
 	bool f_stopping;                /* filter_stop() was called */
@@ -64,8 +69,128 @@ static struct {
 	.f_done_cond = PTHREAD_COND_INITIALIZER,
 };
 
+/* The family of socket fd, or -1. */
+static int
+lifecycle_family(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	return ss.ss_family;
+}
+
+/* Is fd a listening socket? */
+static bool
+lifecycle_listening(int fd)
+{
+	int val = 0;
+	socklen_t len = sizeof(val);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &len) == 0 && val != 0;
+}
+
+#define LIFECYCLE_FD_SCAN       4096    /* descriptors looked at for libmilter's own */
+
+/* The spec lifecycle_wake connects to for the listening socket fd. */
+static char *
+lifecycle_wake_spec(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN];
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return NULL;
+	if (ss.ss_family == AF_UNIX)
+		return xasprintf("unix:%s", ((struct sockaddr_un *)&ss)->sun_path);
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
+			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		return xasprintf("inet:%u@%s", ntohs(sin->sin_port), addr);
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+			sin6->sin6_addr = in6addr_loopback;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		return xasprintf("inet6:%u@%s", ntohs(sin6->sin6_port), addr);
+	}
+	return NULL;
+}
+
+/*
+ * A socket passed by systemd: libmilter can only listen on a socket it
+ * binds itself (and takes only clients of that socket's family), so it
+ * binds a private one of the same family (a unix socket in a temporary
+ * directory, or port 0 on loopback), which is then replaced under the same
+ * descriptor number by the passed one (dup2). 0, or -1 with *errp (fd is
+ * closed either way).
+ */
+static int
+lifecycle_open_passed(int fd, char **errp)
+{
+	char dir[] = "/tmp/danemilter-milter.XXXXXX", *path = NULL;
+	bool before[LIFECYCLE_FD_SCAN];
+	int family = lifecycle_family(fd), lfd, i, rc = -1;
+
+	if ((F.f_wake = lifecycle_wake_spec(fd)) == NULL ||
+	    (family != AF_UNIX && family != AF_INET && family != AF_INET6)) {
+		*errp = xasprintf("milter: systemd:fd%d: not a unix or inet socket", fd);
+		close(fd);
+		return -1;
+	}
+	free(F.f_conn);
+	if (family == AF_UNIX) {
+		if (mkdtemp(dir) == NULL) {
+			*errp = xasprintf("milter: %s: %s", dir, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		path = xasprintf("%s/m", dir);
+		F.f_conn = xasprintf("unix:%s", path);
+	} else {
+		F.f_conn = xstrdup(family == AF_INET ? "inet:0@127.0.0.1" : "inet6:0@::1");
+	}
+	for (i = 0; i < LIFECYCLE_FD_SCAN; i++)
+		before[i] = fcntl(i, F_GETFD) != -1;
+	if (mfi_setconn(F.f_conn) != MI_SUCCESS || mfi_register(&filter_desc) != MI_SUCCESS ||
+	    mfi_setbacklog(256) != MI_SUCCESS || mfi_opensocket(true) != MI_SUCCESS) {
+		*errp = xasprintf("milter: cannot set up libmilter for systemd:fd%d", fd);
+		goto out;
+	}
+	for (lfd = -1, i = 0; i < LIFECYCLE_FD_SCAN && lfd < 0; i++)
+		if (!before[i] && fcntl(i, F_GETFD) != -1 && lifecycle_listening(i) &&
+		    lifecycle_family(i) == family)
+			lfd = i;
+	if (lfd < 0) {
+		*errp = xasprintf("milter: systemd:fd%d: libmilter's own socket not found", fd);
+		goto out;
+	}
+	if (dup2(fd, lfd) < 0 || fcntl(lfd, F_SETFD, FD_CLOEXEC) < 0) {
+		*errp = xasprintf("milter: systemd:fd%d: dup2: %s", fd, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	if (path != NULL) {
+		unlink(path);
+		rmdir(dir);
+		free(path);
+	}
+	return rc;
+}
+
 int
-filter_open(struct generation *gen, struct gate *g, int uid, int gid, char **errp)
+filter_open(struct generation *gen, struct gate *g, int uid, int gid, int fd, char **errp)
 {
 	struct cfg *cfg = generation_cfg(gen);
 	const char *spec = cfg->c_milter.cm_socket;
@@ -79,6 +204,10 @@ filter_open(struct generation *gen, struct gate *g, int uid, int gid, char **err
 		filter_copy(host, hostlen, "localhost");
 	filter_shared.fs_gate = g;
 	F.f_gen = gen;
+	if (fd >= 0) {
+		rc = lifecycle_open_passed(fd, errp);
+		goto out;
+	}
 	free(F.f_conn);
 	F.f_conn = xstrdup(spec);
 	if (mfi_setconn(F.f_conn) != MI_SUCCESS || mfi_register(&filter_desc) != MI_SUCCESS ||
@@ -244,14 +373,14 @@ filter_stop(void)
 	else
 		log_errx("milter: cannot start the thread that stops libmilter");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	lifecycle_wake(F.f_conn);
+	lifecycle_wake(F.f_wake != NULL ? F.f_wake : F.f_conn);
 }
 
 void
 filter_poke(void)
 {
 	if (F.f_stopping && !__atomic_load_n(&F.f_stop_done, __ATOMIC_ACQUIRE))
-		lifecycle_wake(F.f_conn);
+		lifecycle_wake(F.f_wake != NULL ? F.f_wake : F.f_conn);
 }
 
 bool
@@ -306,4 +435,6 @@ filter_free(void)
 	filter_forget_generation();
 	free(F.f_conn);
 	F.f_conn = NULL;
+	free(F.f_wake);
+	F.f_wake = NULL;
 }

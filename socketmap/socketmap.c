@@ -586,14 +586,12 @@ sm_conn_new(void *arg, int fd, const struct sockaddr_storage *ss, const char *en
 
 /* ---- public ---- */
 
-struct socketmap *
-socketmap_new(const char *const *listen_on, size_t nlisten,
-    const struct socketmap_limits *lim, const struct socketmap_ops *ops, char **errp)
+/* A server without sockets yet. */
+static struct socketmap *
+socketmap_alloc(const struct socketmap_limits *lim, const struct socketmap_ops *ops)
 {
 	struct socketmap *sm;
-	size_t i;
 
-	*errp = NULL;
 	if (ops == NULL || ops->so_lookup == NULL)
 		log_abort("socketmap_new: no lookup function");
 	sm = xcalloc(1, sizeof(*sm));
@@ -606,16 +604,53 @@ socketmap_new(const char *const *listen_on, size_t nlisten,
 	sm->sm_lim.sl_unix_mode = lim && lim->sl_unix_mode ?
 	    lim->sl_unix_mode & 07777 : SM_DEF_UNIX_MODE;
 	sm->sm_ops = *ops;
-	if (nlisten == 0) {
-		*errp = xstrdup("socketmap: no endpoint to listen on");
-		free(sm);
-		return NULL;
-	}
 	sm->sm_listener = listener_new("socketmap", sm->sm_lim.sl_max_connections,
 	    sm_conn_new, sm);
+	return sm;
+}
+
+struct socketmap *
+socketmap_new(const char *const *listen_on, size_t nlisten,
+    const struct socketmap_limits *lim, const struct socketmap_ops *ops, char **errp)
+{
+	struct socketmap *sm;
+	size_t i;
+
+	*errp = NULL;
+	if (nlisten == 0) {
+		*errp = xstrdup("socketmap: no endpoint to listen on");
+		return NULL;
+	}
+	sm = socketmap_alloc(lim, ops);
 	for (i = 0; i < nlisten; i++) {
 		if (listener_open(sm->sm_listener, listen_on[i], sm->sm_lim.sl_unix_mode,
 		    errp) < 0) {
+			socketmap_free(sm);
+			return NULL;
+		}
+	}
+	return sm;
+}
+
+struct socketmap *
+socketmap_new_fds(const int *fds, size_t nfds, const struct socketmap_limits *lim,
+    const struct socketmap_ops *ops, char **errp)
+{
+	struct socketmap *sm;
+	char name[64];
+	size_t i;
+
+	*errp = NULL;
+	if (nfds == 0) {
+		*errp = xstrdup("socketmap: no socket to accept on");
+		return NULL;
+	}
+	sm = socketmap_alloc(lim, ops);
+	for (i = 0; i < nfds; i++) {
+		snprintf(name, sizeof(name), "systemd:fd%d", fds[i]);
+		if (listener_adopt(sm->sm_listener, name, fds[i], errp) < 0) {
+			for (; i < nfds; i++)
+				close(fds[i]);
 			socketmap_free(sm);
 			return NULL;
 		}

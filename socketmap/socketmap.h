@@ -57,6 +57,13 @@ struct socketmap_limits {
  */
 struct socketmap *socketmap_new(const char *const *listen, size_t nlisten,
     const struct socketmap_limits *lim, const struct socketmap_ops *ops, char **errp);
+/*
+ * The same on listening sockets opened by somebody else (systemd's socket
+ * activation, common/listener.h listener_adopt): the server owns them from
+ * now on (closed by socketmap_free, even when NULL is returned).
+ */
+struct socketmap *socketmap_new_fds(const int *fds, size_t nfds,
+    const struct socketmap_limits *lim, const struct socketmap_ops *ops, char **errp);
 /* Close listeners and connections (cancel called for pending requests). */
 void socketmap_free(struct socketmap *sm);
 

@@ -154,7 +154,8 @@ tlspolicy_cancel(void *arg, struct socketmap_req *req, struct socketmap_request_
 }
 
 struct tlspolicy *
-tlspolicy_new(struct cache *c, struct generation *g, char **errp)
+tlspolicy_new(struct cache *c, struct generation *g, const int *fds, size_t nfds,
+    char **errp)
 {
 	static const char *const def_listen[] = { TLSPOLICY_DEFAULT_LISTEN };
 	struct tlspolicy *tp = xcalloc(1, sizeof(*tp));
@@ -174,7 +175,9 @@ tlspolicy_new(struct cache *c, struct generation *g, char **errp)
 	ops.so_lookup = tlspolicy_lookup;
 	ops.so_cancel = tlspolicy_cancel;
 	ops.so_arg = tp;
-	if (cs->csm_nlisten > 0)
+	if (nfds > 0)
+		tp->tp_sm = socketmap_new_fds(fds, nfds, &lim, &ops, errp);
+	else if (cs->csm_nlisten > 0)
 		tp->tp_sm = socketmap_new((const char *const *)cs->csm_listen, cs->csm_nlisten,
 		    &lim, &ops, errp);
 	else

@@ -26,9 +26,11 @@
 struct tlspolicy;
 
 /* Listen where the socketmap section of g's configuration says (default
- * inet:127.0.0.1:8642). NULL with a malloc'ed *errp when a listener
- * cannot be opened. */
-struct tlspolicy *tlspolicy_new(struct cache *c, struct generation *g, char **errp);
+ * inet:127.0.0.1:8642), or, when nfds > 0, accept on fds instead (sockets
+ * passed by systemd; taken over, socketmap_new_fds). NULL with a malloc'ed
+ * *errp when a listener cannot be opened. */
+struct tlspolicy *tlspolicy_new(struct cache *c, struct generation *g, const int *fds,
+    size_t nfds, char **errp);
 void tlspolicy_free(struct tlspolicy *tp);
 
 /* The normalized key, or NULL when the key gets no policy. */

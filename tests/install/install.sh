@@ -229,13 +229,17 @@ sed -n '/^\.SH EXAMPLE/,/^\.fi/p' "$man5" | sed -e '1,2d' -e '$d' -e 's/\\-/-/g'
 out=$("$bin" -n -c "$tmp/example.conf" 2>&1)
 is "$?:$out" "0:$tmp/example.conf: configuration OK" "the EXAMPLE of danemilter.conf(5) is a valid configuration"
 
-# ---- the systemd unit ----
+# ---- the systemd units ----
+unitdir_abs=${unit%/*}
+is "$(for s in danemilter danemilter-milter danemilter-control danemilter-metrics; do
+	sed -n 's/^FileDescriptorName=//p' "$unitdir_abs/$s.socket"; done | tr '\n' ' ')" \
+	"socketmap milter control metrics " "the socket units name their sockets for the faces"
 ok "$([ -f "$unit" ]; echo $?)" "the systemd unit is installed in systemdsystemunitdir"
 is "$(sed -n 's/^ExecStart=//p' "$unit")" "$sbindir/danemilter -f -c $sysconfdir/danemilter.conf" \
 	"ExecStart runs the installed program in the foreground with the installed configuration"
 unlike "$(cat "$unit")" '@[a-z]+@' "no @variable@ left unsubstituted"
 # shellcheck disable=SC2016 # $MAINPID is for systemd
-for l in Type=simple User=danemilter DynamicUser=no ProtectSystem=strict ProtectHome=yes \
+for l in Type=notify NotifyAccess=main User=danemilter DynamicUser=no ProtectSystem=strict ProtectHome=yes \
 	PrivateTmp=yes NoNewPrivileges=yes StateDirectory=danemilter RuntimeDirectory=danemilter \
 	'CapabilityBoundingSet=' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
 	SystemCallFilter=@system-service 'ExecReload=/bin/kill -HUP $MAINPID' Restart=on-failure; do
@@ -253,6 +257,11 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 		"$unit" >"$tmp/danemilter.service"
 	out=$(systemd-analyze verify --man=no "$tmp/danemilter.service" 2>&1)
 	is "$?:$out" "0:" "systemd-analyze verify accepts the unit"
+	for s in danemilter danemilter-milter danemilter-control danemilter-metrics; do
+		cp "$unitdir_abs/$s.socket" "$tmp/$s.socket"
+		out=$(cd "$tmp" && systemd-analyze verify --man=no "$tmp/$s.socket" 2>&1)
+		is "$?:$out" "0:" "systemd-analyze verify accepts $s.socket"
+	done
 fi
 
 # ---- a second installation keeps the administrator's configuration ----

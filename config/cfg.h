@@ -202,10 +202,19 @@ struct cfg {
 	struct cfg_daemon c_daemon;
 	struct cfg_metrics c_metrics;
 	struct cfg_control c_control;
+	char *c_overrides_file;          /* policy/overrides.h; "" = none (default) */
 	struct cfg_domain *c_domains;
 	size_t c_ndomains;
 	int c_refs;                      /* private: use cfg_ref/cfg_unref */
 };
+
+/*
+ * NULL when policy is a valid fixed Postfix policy (a domains entry's
+ * `policy`, an overrides file's POLICY): a TLS level as first word, no
+ * control characters, at most CFG_POLICY_MAX bytes; else what is wrong
+ * ("must start with ...": static text, valid until the next call).
+ */
+const char *cfg_policy_problem(const char *policy);
 
 /*
  * Read and validate path. Returns a cfg with one reference, or NULL with

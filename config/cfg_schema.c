@@ -34,6 +34,7 @@
 #include "config/cfg_private.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,6 +363,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "daemon", c_daemon, &cfg_daemon_section),
 	KEY_GROUP(struct cfg, "metrics", c_metrics, &cfg_metrics_section),
 	KEY_GROUP(struct cfg, "control", c_control, &cfg_control_section),
+	KEY_STR(struct cfg, "overrides_file", c_overrides_file, "", cfg_check_path, 0),
 	KEY_LIST(struct cfg, "domains", c_domains, c_ndomains,
 	    &cfg_domain_section),
 	KEY_END
@@ -487,31 +489,39 @@ cfg_check_domain(struct cfg_ld *ld, const config_setting_t *s,
 	return true;
 }
 
-/* Fixed Postfix policy: a TLS level as first word, no control characters,
- * short enough for one socketmap reply (never cut when answered). */
-static bool
-cfg_check_policy(struct cfg_ld *ld, const config_setting_t *s,
-    const char *label, char *val)
+const char *
+cfg_policy_problem(const char *val)
 {
+	static char toolong[128];
 	size_t wlen = strcspn(val, " \t"), len = strlen(val);
 	const char *const *lv;
 	const unsigned char *p;
 
-	if (len > CFG_POLICY_MAX)
-		return cfg_decode_fail(ld, s, "%s is %zu bytes, more than a Postfix "
-		    "socketmap reply holds (%d after \"OK \")", label, len,
-		    CFG_POLICY_MAX);
-
+	if (len > CFG_POLICY_MAX) {
+		snprintf(toolong, sizeof(toolong), "is %zu bytes, more than a Postfix socketmap "
+		    "reply holds (%d after \"OK \")", len, CFG_POLICY_MAX);
+		return toolong;
+	}
 	for (p = (const unsigned char *)val; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
-			return cfg_decode_fail(ld, s, "%s must not contain control "
-			    "characters", label);
+			return "must not contain control characters";
 	for (lv = cfg_tls_levels; *lv != NULL; lv++)
 		if (strlen(*lv) == wlen && strncmp(*lv, val, wlen) == 0)
-			return true;
-	return cfg_decode_fail(ld, s, "%s must start with a Postfix TLS level (none, "
-	    "may, encrypt, dane, dane-only, fingerprint, verify, secure)",
-	    label);
+			return NULL;
+	return "must start with a Postfix TLS level (none, may, encrypt, dane, dane-only, "
+	    "fingerprint, verify, secure)";
+}
+
+/* Fixed Postfix policy: cfg_policy_problem(). */
+static bool
+cfg_check_policy(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	const char *problem = cfg_policy_problem(val);
+
+	if (problem != NULL)
+		return cfg_decode_fail(ld, s, "%s %s", label, problem);
+	return true;
 }
 
 /*

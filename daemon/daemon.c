@@ -52,6 +52,7 @@
 #include "daemon/activation.h"
 #include "daemon/daemon.h"
 #include "daemon/notify.h"
+#include "daemon/ovwatch.h"
 #include "milter/filter.h"
 #include "policy/cache.h"
 #include "policy/generation.h"
@@ -70,6 +71,7 @@ struct daemon {
 	struct tlspolicy *dm_tp;
 	struct metricsd *dm_md;         /* the metrics endpoint, or NULL */
 	struct ctld *dm_ctl;            /* the control socket, or NULL */
+	struct ovwatch *dm_ov;          /* the overrides file */
 	time_t dm_reload_time;          /* the last reload asked for, 0: none yet */
 	bool dm_reload_ok;              /* ... and its outcome */
 	char *dm_reload_msg;
@@ -279,15 +281,18 @@ daemon_notify_ready(const struct daemon *d)
 static int
 daemon_reload_now(struct daemon *d, char **msg)
 {
-	struct engine *en;
+	struct engine *en = NULL;
 	struct cfg *cfg;
 	char *err = NULL;
 
 	notify_reloading();
 	if ((cfg = cfg_load(d->dm_cfgpath, &err)) == NULL ||
-	    (en = engine_new(cfg, false, &err)) == NULL) {
+	    (en = engine_new(cfg, false, &err)) == NULL ||
+	    ovwatch_reload_check(d->dm_ov, cfg->c_overrides_file, &err) != 0) {
 		*msg = xasprintf("reload refused, keeping the running configuration: %s", err);
 		free(err);
+		if (en != NULL)
+			engine_unref(en);
 		if (cfg != NULL)
 			cfg_unref(cfg);
 		log_errx("%s", *msg);
@@ -298,6 +303,7 @@ daemon_reload_now(struct daemon *d, char **msg)
 	daemon_log_setup(cfg, true);
 	/* The one reload point: every face reads the generation in force. */
 	generation_swap(d->dm_gen, en);
+	ovwatch_reload_commit(d->dm_ov);
 	engine_unref(en);
 	cfg_unref(cfg);
 	daemon_arm_save(d);
@@ -551,6 +557,12 @@ daemon_main(int argc, char **argv)
 	cfg_unref(cfg);
 	d.dm_gen = generation_new(en);
 	engine_unref(en);
+	/* Before the cache file: its verdicts are built under these. */
+	if ((d.dm_ov = ovwatch_new(d.dm_gen, daemon_cfg(&d)->c_overrides_file, &err)) == NULL) {
+		fprintf(stderr, "danemilter: overrides: %s\n", err);
+		free(err);
+		return EX_CONFIG;
+	}
 	d.dm_cache = cache_new(d.dm_gen);
 	daemon_metrics_register(&d);
 	if (*daemon_cfg(&d)->c_cache.cca_file != '\0') {
@@ -678,6 +690,7 @@ daemon_main(int argc, char **argv)
 	/* Open connections keep their own cfg; new ones would get none. */
 	if (d.dm_milter)
 		filter_forget_generation();
+	ovwatch_free(d.dm_ov);
 	generation_free(d.dm_gen);
 	open_conns = d.dm_milter ? filter_connections() : 0;
 	if (open_conns == 0) {

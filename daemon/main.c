@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "cli/cli.h"
 #include "daemon/daemon.h"
+#include "policy/overrides.h"
 #include "policy/stsfetch.h"
 
 #ifndef PACKAGE_VERSION
@@ -85,6 +86,19 @@ main(int argc, char **argv)
 	}
 	if ((cfg = cli_load_config(cfgpath)) == NULL)
 		return EX_CONFIG;
+	if (*cfg->c_overrides_file != '\0') {
+		struct overrides *ov;
+		char *err = NULL;
+
+		if ((ov = overrides_load(cfg->c_overrides_file, &err)) == NULL) {
+			fprintf(stderr, "danemilter: overrides: %s\n", err);
+			free(err);
+			cfg_unref(cfg);
+			return EX_CONFIG;
+		}
+		printf("%s: %zu overrides OK\n", ov->ov_file, ov->ov_n);
+		overrides_unref(ov);
+	}
 	printf("%s: configuration OK\n", cfgpath ? cfgpath : CLI_DEFAULT_CONFIG);
 	cfg_unref(cfg);
 	return 0;

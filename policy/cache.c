@@ -397,6 +397,15 @@ cache_lifetime(const struct cache *c, const struct verdict *v, const struct mtas
 	if (v->v_kind == VERDICT_TEMP)
 		return cc->cca_error_ttl;
 	life = cache_clamp(cc, v->v_dane->dr_ttl);
+	if (v->v_valid_until != 0) {
+		/* Never past the overrides entry's expiry it rests on. */
+		time_t left = v->v_valid_until - now;
+
+		if (left < 1)
+			left = 1;
+		if ((time_t)life > left)
+			life = (uint32_t)left;
+	}
 	if (sts != NULL) {
 		uint32_t sl = sts->mr_status == MTASTS_ERROR ? cc->cca_error_ttl :
 		    cache_clamp(cc, sts->mr_txt_ttl);
@@ -569,7 +578,8 @@ cache_job_early(struct cache_job *j)
 		sts.mr_reason = (char *)"not known yet: the MTA-STS lookup is still running "
 		    "(DANE decided the policy)";
 	}
-	j->cj_early_v = verdict_build(j->cj_en->en_cfg, dane_result_dup(j->cj_dane_res), &sts, now);
+	j->cj_early_v = verdict_build(j->cj_en->en_cfg, generation_overrides(c->c_g),
+	    dane_result_dup(j->cj_dane_res), &sts, now);
 	cache_job_answer(j, j->cj_early_v, true);
 }
 
@@ -594,7 +604,7 @@ cache_job_finish(struct cache_job *j)
 	struct verdict *v;
 	time_t now = time(NULL);        /* lifetimes count from the answer, not the question */
 
-	v = verdict_build(j->cj_en->en_cfg, j->cj_dane_res, sts, now);
+	v = verdict_build(j->cj_en->en_cfg, generation_overrides(c->c_g), j->cj_dane_res, sts, now);
 	j->cj_dane_res = NULL;                  /* the verdict owns it now */
 	cache_count_verdict(v);
 	if (sts != NULL)
@@ -900,7 +910,8 @@ cache_load_entry(void *arg, const struct cachefile_entry *fe)
 	    fe->cfe_sts != VERDICT_STS_ERROR)
 		return true;                    /* built on a policy no longer held: a miss */
 	e = cache_entry_new(c, fe->cfe_domain, h);
-	e->ce_v = cachefile_verdict(fe, generation_engine(c->c_g)->en_cfg, mc.mc_policy, now);
+	e->ce_v = cachefile_verdict(fe, generation_engine(c->c_g)->en_cfg,
+	    generation_overrides(c->c_g), mc.mc_policy, now);
 	e->ce_gen = cache_gen(c);
 	e->ce_expires = expires;
 	e->ce_refresh_at = e->ce_expires - 2;

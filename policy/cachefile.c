@@ -337,7 +337,7 @@ cachefile_sts_policy(const struct cachefile_sts *fs, time_t now, struct mtasts_p
 
 struct verdict *
 cachefile_verdict(const struct cachefile_entry *fe, const struct cfg *cfg,
-    struct mtasts_policy *p, time_t now)
+    const struct overrides *ov, struct mtasts_policy *p, time_t now)
 {
 	struct dane_result *d = xcalloc(1, sizeof(*d));
 	struct mtasts_result sts;
@@ -357,5 +357,5 @@ cachefile_verdict(const struct cachefile_entry *fe, const struct cfg *cfg,
 	sts.mr_policy = p;
 	if (sts.mr_status == MTASTS_POLICY && sts.mr_policy == NULL)
 		sts.mr_status = MTASTS_ERROR;
-	return verdict_build(cfg, d, &sts, now);
+	return verdict_build(cfg, ov, d, &sts, now);
 }

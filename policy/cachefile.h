@@ -140,12 +140,13 @@ enum cachefile_policy cachefile_sts_policy(const struct cachefile_sts *fs, time_
     struct mtasts_policy **pp, time_t *expires);
 
 /*
- * The verdict fe holds, rebuilt under cfg at now (verdict_build) from its
+ * The verdict fe holds, rebuilt under cfg and the overrides ov (may be
+ * NULL) at now (verdict_build) from its
  * DANE verdict, TTL and reason and its MTA-STS state, failure and reason,
  * with policy p (NULL when none: an MTA-STS state of "policy" then reads
  * as an error). One reference; never NULL.
  */
 struct verdict *cachefile_verdict(const struct cachefile_entry *fe, const struct cfg *cfg,
-    struct mtasts_policy *p, time_t now);
+    const struct overrides *ov, struct mtasts_policy *p, time_t now);
 
 #endif

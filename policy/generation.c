@@ -10,6 +10,7 @@
 
 struct generation {
 	struct engine *g_en;            /* loop thread writes (under g_lock) */
+	struct overrides *g_ov;         /* loop thread; NULL: none */
 	unsigned g_number;              /* loop thread */
 	pthread_mutex_t g_lock;         /* g_en for generation_cfg() */
 };
@@ -31,6 +32,7 @@ generation_free(struct generation *g)
 	if (g == NULL)
 		return;
 	engine_unref(g->g_en);
+	overrides_unref(g->g_ov);
 	pthread_mutex_destroy(&g->g_lock);
 	free(g);
 }
@@ -47,6 +49,22 @@ generation_swap(struct generation *g, struct engine *en)
 	pthread_mutex_unlock(&g->g_lock);
 	g->g_number++;
 	engine_unref(old);
+}
+
+struct overrides *
+generation_overrides(const struct generation *g)
+{
+	return g->g_ov;
+}
+
+void
+generation_set_overrides(struct generation *g, struct overrides *ov)
+{
+	struct overrides *old = g->g_ov;
+
+	g->g_ov = ov != NULL ? overrides_ref(ov) : NULL;
+	g->g_number++;
+	overrides_unref(old);
 }
 
 struct engine *

@@ -22,14 +22,18 @@
  * Threads: generation_new, generation_swap, generation_engine and
  * generation_number run on the engine's loop thread; generation_cfg may be
  * called from any thread (libmilter's).
- * Ownership: the holder keeps one reference on the engine in force; the
- * engine holds its cfg. generation_free() drops the holder's reference.
+ * The overrides file's entries (policy/overrides.h) change apart from the
+ * configuration (the file is watched): generation_set_overrides() puts
+ * new ones in force the same way, as a new generation number.
+ * Ownership: the holder keeps one reference on the engine in force and
+ * one on the overrides in force; the engine holds its cfg. generation_free() drops the holder's reference.
  */
 #ifndef DM_GENERATION_H
 #define DM_GENERATION_H
 
 #include "config/cfg.h"
 #include "policy/engine.h"
+#include "policy/overrides.h"
 
 struct generation;
 
@@ -40,6 +44,15 @@ void generation_free(struct generation *g);
 /* The reload: en (a new reference) is in force from now on; the old
  * engine lives on while lookups in flight or open connections use it. */
 void generation_swap(struct generation *g, struct engine *en);
+
+/*
+ * Loop thread: the overrides file's entries in force (policy/overrides.h),
+ * NULL when none; borrowed like generation_engine(). generation_set_overrides
+ * puts ov (a new reference; NULL: none) in force and counts as a new
+ * generation: every cached verdict is rebuilt at its next use.
+ */
+struct overrides *generation_overrides(const struct generation *g);
+void generation_set_overrides(struct generation *g, struct overrides *ov);
 
 /* Loop thread: the engine in force (borrowed: valid until the next swap
  * returns to the loop; engine_ref() to keep it longer). */

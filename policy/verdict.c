@@ -203,13 +203,45 @@ verdict_sts_of(const struct mtasts_result *sts)
 	}
 }
 
-const char *
-verdict_fixed_policy(const struct cfg *cfg, const char *domain)
+/*
+ * The fixed policy for domain, the rule of verdict_fixed_policy: an entry
+ * of the overrides file in force at now wins; else the configuration's.
+ * *ovent: the overrides entry it came from, or NULL. Logs a danefail
+ * entry's use and an expired entry (each time: an operator sees both).
+ */
+static const char *
+verdict_fixed(const struct cfg *cfg, const struct overrides *ov, const char *domain,
+    time_t now, const struct overrides_entry **ovent)
 {
 	struct cfg_domain_view view;
+	const struct overrides_entry *e;
 
+	*ovent = NULL;
+	switch (overrides_lookup(ov, domain, now, &e)) {
+	case OVERRIDES_FOUND:
+		if (e->oe_danefail)
+			log_notice("overrides: %s:%d: %s: policy may (danefail list entry: DANE "
+			    "not enforced)", ov->ov_file, e->oe_line, domain);
+		*ovent = e;
+		return e->oe_policy;
+	case OVERRIDES_EXPIRED:
+		log_info("overrides: %s:%d: %s: the entry expired, ignored", ov->ov_file,
+		    e->oe_line, domain);
+		break;
+	case OVERRIDES_NONE:
+		break;
+	}
 	cfg_domain_lookup(cfg, domain, &view);
 	return view.cdv_policy;
+}
+
+const char *
+verdict_fixed_policy(const struct cfg *cfg, const struct overrides *ov, const char *domain,
+    time_t now)
+{
+	const struct overrides_entry *e;
+
+	return verdict_fixed(cfg, ov, domain, now, &e);
 }
 
 bool
@@ -233,11 +265,13 @@ verdict_require_dane_anywhere(const struct cfg *cfg)
 }
 
 struct verdict *
-verdict_build(const struct cfg *cfg, struct dane_result *dane,
+verdict_build(const struct cfg *cfg, const struct overrides *ov, struct dane_result *dane,
     const struct mtasts_result *sts, time_t now)
 {
 	struct verdict *v = xcalloc(1, sizeof(*v));
 	struct cfg_domain_view view;
+	const struct overrides_entry *ovent;
+	const char *fixed;
 	struct sbuf sb = SBUF_INIT;
 	bool sts_applies;
 
@@ -259,11 +293,16 @@ verdict_build(const struct cfg *cfg, struct dane_result *dane,
 
 	cfg_domain_lookup(cfg, v->v_domain, &view);
 	v->v_require_dane = view.cdv_require == CFG_REQUIRE_DANE;
-	if (view.cdv_policy != NULL) {
+	fixed = verdict_fixed(cfg, ov, v->v_domain, now, &ovent);
+	if (ovent != NULL && ovent->oe_expires != 0)
+		v->v_valid_until = ovent->oe_expires;
+	if (fixed != NULL) {
 		v->v_kind = VERDICT_OK;
 		v->v_source = VERDICT_SRC_CONFIG;
-		v->v_policy = xstrdup(view.cdv_policy);
-		v->v_reason = xstrdup("fixed policy from the configuration");
+		v->v_policy = xstrdup(fixed);
+		v->v_reason = ovent != NULL ? xasprintf("fixed policy from the overrides file %s:%d%s",
+		    ov->ov_file, ovent->oe_line, ovent->oe_danefail ? " (danefail list entry)" : "") :
+		    xstrdup("fixed policy from the configuration");
 	} else if (dane->dr_policy == DANE_POLICY_TEMP) {
 		v->v_kind = VERDICT_TEMP;
 		v->v_source = VERDICT_SRC_DANE;

@@ -3,7 +3,8 @@
  * Postfix TLS policy it gives (product.md "The Postfix policy").
  *
  * verdict_build() combines a DANE result and an MTA-STS result under the
- * configuration's per-domain overrides:
+ * configuration's per-domain overrides and the overrides file's entries:
+ *   an overrides file entry in force           -> OK <policy>       (config)
  *   a fixed `policy` for the domain           -> OK <policy>       (config)
  *   DANE bogus / temperror                     -> TEMP <reason>     (never MTA-STS)
  *   DANE usable -> OK dane-only; partial, unusable -> OK dane       (dane)
@@ -38,6 +39,7 @@
 #include "config/cfg.h"
 #include "policy/dane.h"
 #include "policy/mtasts.h"
+#include "policy/overrides.h"
 
 /* The longest reply payload Postfix takes from a socketmap server
  * (socketmap_table(5), src/util/dict_sockmap.c); socketmap/ keeps it too. */
@@ -84,6 +86,7 @@ struct verdict {
 	size_t v_reply_tlsrpt_len;
 	bool v_require_dane;            /* built under require = "dane" (verdict_require_dane) */
 	time_t v_created;
+	time_t v_valid_until;           /* an overrides entry's expiry it rests on; 0 = none */
 	int v_refs;                     /* private */
 };
 
@@ -92,13 +95,16 @@ struct verdict {
  * disabled) and is only read (its policy gets a new reference).
  * Returns a verdict with one reference. Never NULL.
  */
-struct verdict *verdict_build(const struct cfg *cfg, struct dane_result *dane,
-    const struct mtasts_result *sts, time_t now);
+struct verdict *verdict_build(const struct cfg *cfg, const struct overrides *ov,
+    struct dane_result *dane, const struct mtasts_result *sts, time_t now);
 
 /*
  * The configuration rules about a domain, decided here once for every
- * face. verdict_fixed_policy: the fixed Postfix policy text the
- * configuration sets for domain (answered without DNS), or NULL.
+ * face. verdict_fixed_policy: the fixed Postfix policy text for domain at
+ * now (answered without DNS), or NULL: an entry of the overrides file ov
+ * (may be NULL; policy/overrides.h) in force wins, else the
+ * configuration's `policy`; a danefail entry's use and an expired entry
+ * are logged.
  * verdict_require_dane: does the configuration say require = "dane" for
  * domain (the socketmap then never answers "dane"; the milter refuses a
  * recipient without usable DANE)? verdict_require_dane_anywhere: does
@@ -106,7 +112,8 @@ struct verdict *verdict_build(const struct cfg *cfg, struct dane_result *dane,
  * domain nobody can tell (the milter refuses a recipient whose address
  * has no usable domain, milter/addr.h, rather than let it escape the rule)?
  */
-const char *verdict_fixed_policy(const struct cfg *cfg, const char *domain);
+const char *verdict_fixed_policy(const struct cfg *cfg, const struct overrides *ov,
+    const char *domain, time_t now);
 bool verdict_require_dane(const struct cfg *cfg, const char *domain);
 bool verdict_require_dane_anywhere(const struct cfg *cfg);
 

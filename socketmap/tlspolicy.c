@@ -103,7 +103,8 @@ tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_
 		return;
 	}
 	if (!json) {
-		const char *fixed = verdict_fixed_policy(tlspolicy_cfg(tp), key);
+		const char *fixed = verdict_fixed_policy(tlspolicy_cfg(tp),
+		    generation_overrides(tp->tp_g), key, now);
 
 		/* A fixed policy does not depend on DNS: answer it at once
 		 * (the cfg check limited it to printable text of at most

@@ -150,7 +150,8 @@ while i < len(man):
         cur = None
     elif line.startswith('.TP') and i + 1 < len(man) and man[i + 1].startswith('.B ') and sect:
         name = man[i + 1][3:].strip().strip('"')
-        cur = sect + "." + name
+        # a top-level key has a section of its own name
+        cur = name if name == sect else sect + "." + name
         entries[cur] = []
         i += 1
     elif line.startswith('.TP'):

@@ -27,7 +27,7 @@ mkverdict(const struct cfg *cfg, const char *domain, enum dane_verdict dv,
 	dr->dr_verdict = dv;
 	dr->dr_policy = dp;
 	dr->dr_reason = xstrdup("test");
-	return verdict_build(cfg, dr, NULL, 0);
+	return verdict_build(cfg, NULL, dr, NULL, 0);
 }
 
 static void
@@ -357,7 +357,7 @@ test_insecure_mx(void)
 	dr->dr_hosts[0].dh_state = DANE_HOST_INSECURE;
 	dr->dr_hosts[1].dh_name = xstrdup("mx2.provider.example");
 	dr->dr_hosts[1].dh_state = DANE_HOST_USABLE;
-	v = verdict_build(cfg, dr, NULL, 0);
+	v = verdict_build(cfg, NULL, dr, NULL, 0);
 	hdr_recipient_value(&sb, "mx.test", "hosted.example", v, HDR_TIMEOUT, NULL, NULL, 0);
 	tap_is_str(sbuf_str(&sb), "mx.test; domain=hosted.example; policy=dane; source=dane; "
 	    "dane=insecure; mx-tlsa=usable; mta-sts=absent",

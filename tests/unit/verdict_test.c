@@ -191,7 +191,7 @@ build(const struct cfg *cfg, struct mtasts_policy *p, char **logged)
 	sts.mr_policy = p;
 	sts.mr_reason = (char *)"policy applies";
 	cap_start();
-	v = verdict_build(cfg, insecure(), &sts, 0);
+	v = verdict_build(cfg, NULL, insecure(), &sts, 0);
 	*logged = cap_end();
 	return v;
 }
@@ -367,7 +367,7 @@ test_insecure_mx_dane(const struct cfg *cfg)
 		sts.mr_status = round == 0 ? MTASTS_ABSENT : MTASTS_POLICY;
 		sts.mr_policy = round == 0 ? NULL : p;
 		sts.mr_reason = (char *)"test";
-		v = verdict_build(cfg, dr, &sts, 0);
+		v = verdict_build(cfg, NULL, dr, &sts, 0);
 		if (round == 0) {
 			tap_is_str(v->v_reply, "OK dane", "insecure MX, a host with usable TLSA, "
 			    "no MTA-STS: OK dane (never dane-only)");

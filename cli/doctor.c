@@ -34,7 +34,9 @@
  *	legitimate trade-offs, so a warning recommending tempfail.
  *	Unix sockets and chroot: a chrooted smtp(8) or smtpd(8) (chroot "y"
  *	in master.cf) opens "unix:/p" as queue_directory + "/p"; danemilter's
- *	socket must then be under queue_directory.
+ *	socket must then be under queue_directory. doctor_check_socket():
+ *	Postfix connects as mail_owner, so the socket file (stat'ed by
+ *	doctorcmd.c) must be writable for that user, its group or everyone.
  *	The resolver: see doctor_rule_resolv().
  *
  * ADDRESSES
@@ -261,6 +263,37 @@ doctor_add(struct doctor_report *r, enum doctor_severity sev, const char *fmt, .
 		r->drp_problems++;
 	else if (sev == DOCTOR_WARNING)
 		r->drp_warnings++;
+}
+
+void
+doctor_check_socket(const struct doctor_socket *ds, const struct doctor_user *du,
+    const char *cfgname, struct doctor_report *out)
+{
+	const char *sect = strncmp(ds->ds_what, "milter", 6) == 0 ? "milter" : "socketmap";
+	unsigned bit;
+	size_t i;
+	bool member = false;
+
+	if (ds->ds_errno != 0) {
+		doctor_add(out, DOCTOR_WARNING, "%s unix:%s: %s (is danemilter running?)",
+		    ds->ds_what, ds->ds_path, strerror(ds->ds_errno));
+		return;
+	}
+	if (!ds->ds_is_socket) {
+		doctor_add(out, DOCTOR_PROBLEM, "%s unix:%s: not a socket", ds->ds_what,
+		    ds->ds_path);
+		return;
+	}
+	for (i = 0; i < du->du_ngroups; i++)
+		if (du->du_groups[i] == ds->ds_gid)
+			member = true;
+	bit = du->du_uid == 0 ? 0222 : du->du_uid == ds->ds_uid ? 0200 : member ? 0020 : 0002;
+	if ((ds->ds_mode & bit) != 0)
+		return;
+	doctor_add(out, DOCTOR_PROBLEM, "%s unix:%s: owner %s, group %s, mode %04o: Postfix's "
+	    "mail_owner %s cannot connect: set %s.group = \"%s\" (a group of %s) and "
+	    "%s.mode = \"0660\" in %s", ds->ds_what, ds->ds_path, ds->ds_owner, ds->ds_group,
+	    ds->ds_mode, du->du_name, sect, du->du_name, du->du_name, sect, cfgname);
 }
 
 static const char *

@@ -59,6 +59,37 @@ void doctor_check(const struct postconf *pf, const struct cfg *cfg,
 
 /* The last line: "doctor: all good", "doctor: no problems, 1 warning",
  * "doctor: 2 problems" or "doctor: 1 problem, 2 warnings". Malloc'ed. */
+/*
+ * One of danemilter's unix sockets as found on disk (doctorcmd.c stats
+ * it), and who Postfix's processes run as (mail_owner: smtp(8) and
+ * smtpd(8), chrooted or not, connect as that user).
+ */
+struct doctor_socket {
+	const char *ds_what;            /* "socketmap.listen", "milter.socket" */
+	const char *ds_path;
+	int ds_errno;                   /* 0: stat(2) worked; else its errno */
+	bool ds_is_socket;
+	unsigned ds_mode;               /* permission bits */
+	unsigned ds_uid, ds_gid;
+	const char *ds_owner, *ds_group;        /* names for messages */
+};
+struct doctor_user {
+	const char *du_name;            /* mail_owner */
+	unsigned du_uid;
+	const unsigned *du_groups;      /* every group of the user, primary included */
+	size_t du_ngroups;
+};
+
+/*
+ * Can du connect to ds (write permission on the socket file, as the
+ * kernel decides for a unix socket)? Appends to out: a problem when it
+ * cannot (with the owner, group and mode and the settings to change), a
+ * warning when the socket is not there or cannot be examined, nothing
+ * when all is well. cfgname names danemilter's configuration.
+ */
+void doctor_check_socket(const struct doctor_socket *ds, const struct doctor_user *du,
+    const char *cfgname, struct doctor_report *out);
+
 char *doctor_summary(const struct doctor_report *r);
 void doctor_report_free(struct doctor_report *r);
 

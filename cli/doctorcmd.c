@@ -28,17 +28,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/sbuf.h"
 #include "common/deadline.h"
+#include "common/endpoint.h"
 #include "common/xmalloc.h"
 #include "cli/cli.h"
 #include "cli/doctor.h"
@@ -260,6 +264,82 @@ doctorcmd_print_stderr(const char *text)
 	}
 }
 
+/* One unix socket of danemilter's, stat'ed for doctor_check_socket(). */
+static void
+doctorcmd_socket(const char *what, const char *path, const struct doctor_user *du,
+    const char *cfgname, struct doctor_report *rep)
+{
+	struct doctor_socket ds;
+	struct passwd *pw;
+	struct group *gr;
+	struct stat st;
+	char owner[32], group[32];
+
+	memset(&ds, 0, sizeof(ds));
+	ds.ds_what = what;
+	ds.ds_path = path;
+	if (stat(path, &st) != 0) {
+		ds.ds_errno = errno;
+	} else {
+		ds.ds_is_socket = S_ISSOCK(st.st_mode);
+		ds.ds_mode = (unsigned)(st.st_mode & 07777);
+		ds.ds_uid = (unsigned)st.st_uid;
+		ds.ds_gid = (unsigned)st.st_gid;
+	}
+	if ((pw = getpwuid((uid_t)ds.ds_uid)) != NULL)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "%u", ds.ds_uid);
+	if ((gr = getgrgid((gid_t)ds.ds_gid)) != NULL)
+		snprintf(group, sizeof(group), "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof(group), "%u", ds.ds_gid);
+	ds.ds_owner = owner;
+	ds.ds_group = group;
+	doctor_check_socket(&ds, du, cfgname, rep);
+}
+
+/*
+ * danemilter's unix sockets (socketmap.listen, milter.socket) against
+ * Postfix's mail_owner: can smtp(8) and smtpd(8) connect?
+ */
+static void
+doctorcmd_sockets(const struct postconf *pf, const struct cfg *cfg, struct doctor_report *rep)
+{
+	const char *name = postconf_param(pf, "mail_owner");
+	const char *cfgname = cfg->c_file ? cfg->c_file : "danemilter's configuration";
+	struct doctor_user du;
+	struct endpoint ep;
+	struct passwd *pw;
+	gid_t groups[256];
+	unsigned ugroups[256];
+	int ng = 256, i;
+	size_t k;
+
+	if (name == NULL || *name == '\0')
+		name = "postfix";
+	if ((pw = getpwnam(name)) == NULL) {
+		printf("doctor: note: mail_owner %s is not a user here: the unix sockets' "
+		    "permissions are not checked\n", name);
+		return;
+	}
+	if (getgrouplist(name, pw->pw_gid, groups, &ng) < 0)
+		ng = 256;
+	for (i = 0; i < ng; i++)
+		ugroups[i] = (unsigned)groups[i];
+	du.du_name = name;
+	du.du_uid = (unsigned)pw->pw_uid;
+	du.du_groups = ugroups;
+	du.du_ngroups = (size_t)ng;
+	for (k = 0; k < cfg->c_socketmap.csm_nlisten; k++)
+		if (endpoint_parse(cfg->c_socketmap.csm_listen[k], ENDPOINT_LISTEN, 0, &ep) ==
+		    ENDPOINT_OK && ep.ep_kind == ENDPOINT_UNIX)
+			doctorcmd_socket("socketmap.listen", ep.ep_path, &du, cfgname, rep);
+	if (endpoint_parse(cfg->c_milter.cm_socket, ENDPOINT_MILTER, 0, &ep) == ENDPOINT_OK &&
+	    ep.ep_kind == ENDPOINT_UNIX)
+		doctorcmd_socket("milter.socket", ep.ep_path, &du, cfgname, rep);
+}
+
 int
 doctorcmd_main(int argc, char **argv)
 {
@@ -328,6 +408,7 @@ doctorcmd_main(int argc, char **argv)
 	rtext = doctorcmd_read_file(resolv, &rerr);
 	doctor_check(&pf, cfg, resolv, rtext, rerr, &rep);
 	free(rtext);
+	doctorcmd_sockets(&pf, cfg, &rep);
 	printf("doctor: note: Postfix %s, configuration in %s; danemilter "
 	    "configuration %s\n", postconf_param(&pf, "mail_version") ?
 	    postconf_param(&pf, "mail_version") : "?",

@@ -39,6 +39,8 @@ struct cfg_socketmap {
 	size_t csm_nlisten;
 	bool csm_tlsrpt;                /* TLSRPT attributes on QUERY too (Postfix >= 3.10) */
 	char *csm_mode;                 /* unix socket permissions, octal text, default "0666" */
+	char *csm_owner;                /* unix socket owner; "" = daemon.user (or as created) */
+	char *csm_group;                /* unix socket group; "" = daemon.group / the user's group */
 	unsigned csm_max_connections;   /* default 1000 */
 	unsigned csm_idle_timeout_ms;   /* default 60000 (Postfix closes idle ones after 10 s) */
 	unsigned csm_io_timeout_ms;     /* default 10000 */
@@ -88,6 +90,9 @@ enum cfg_plaintext {
 struct cfg_milter {
 	char *cm_socket;                /* "inet:PORT@HOST", "inet6:PORT@HOST", "unix:/path";
 	                                   default "inet:8895@127.0.0.1"; "" = no milter */
+	char *cm_mode;                  /* unix socket permissions, octal text, default "0660" */
+	char *cm_owner;                 /* unix socket owner; "" = daemon.user (or as created) */
+	char *cm_group;                 /* unix socket group; "" = daemon.group / the user's group */
 	char *cm_authserv_id;           /* header authserv-id; "" = the MTA's j macro, else the host name */
 	unsigned cm_timeout_ms;         /* wait for verdicts; default 5000, range 50..25000 */
 	enum cfg_on_timeout cm_on_timeout;      /* default continue */

@@ -172,6 +172,8 @@ static const struct cfg_key cfg_socketmap_keys[] = {
 	    cfg_check_listen, 0),
 	KEY_BOOL(struct cfg_socketmap, "tlsrpt", csm_tlsrpt, 0),
 	KEY_STR(struct cfg_socketmap, "mode", csm_mode, "0666", cfg_check_mode, 0),
+	KEY_STR(struct cfg_socketmap, "owner", csm_owner, "", cfg_check_account, 0),
+	KEY_STR(struct cfg_socketmap, "group", csm_group, "", cfg_check_account, 0),
 	KEY_UINT(struct cfg_socketmap, "max_connections", csm_max_connections,
 	    1000, 1, 100000),
 	KEY_UINT(struct cfg_socketmap, "idle_timeout_ms", csm_idle_timeout_ms,
@@ -281,6 +283,9 @@ static const char *const cfg_default_trusted_networks[] = {
 static const struct cfg_key cfg_milter_keys[] = {
 	KEY_STR(struct cfg_milter, "socket", cm_socket, CFG_DEFAULT_MILTER_SOCKET,
 	    cfg_check_milter_socket, 0),
+	KEY_STR(struct cfg_milter, "mode", cm_mode, "0660", cfg_check_mode, 0),
+	KEY_STR(struct cfg_milter, "owner", cm_owner, "", cfg_check_account, 0),
+	KEY_STR(struct cfg_milter, "group", cm_group, "", cfg_check_account, 0),
 	KEY_STR(struct cfg_milter, "authserv_id", cm_authserv_id, "",
 	    cfg_check_authserv, 0),
 	KEY_UINT(struct cfg_milter, "timeout_ms", cm_timeout_ms, 5000, 50, 25000),

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "common/deadline.h"
+#include "common/endpoint.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "dns/dns.h"
@@ -454,6 +455,65 @@ daemon_account(const struct cfg *cfg, int *uid, int *gid)
 	return 0;
 }
 
+/*
+ * The owner and group of a face's unix sockets: owner / group named in
+ * the configuration (what: "socketmap", "milter"), else the daemon's
+ * account (duid/dgid, -1 = as created). 0, or -1 with a message.
+ */
+static int
+daemon_sock_account(const struct cfg *cfg, const char *what, const char *owner,
+    const char *group, int duid, int dgid, int *uid, int *gid)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	*uid = duid;
+	*gid = dgid;
+	if (*owner != '\0') {
+		if ((pw = getpwnam(owner)) == NULL) {
+			fprintf(stderr, "danemilter: %s: %s.owner \"%s\": no such user\n",
+			    cfg->c_file ? cfg->c_file : "(defaults)", what, owner);
+			return -1;
+		}
+		*uid = (int)pw->pw_uid;
+		if (*group == '\0')
+			*gid = (int)pw->pw_gid;
+	}
+	if (*group != '\0') {
+		if ((gr = getgrnam(group)) == NULL) {
+			fprintf(stderr, "danemilter: %s: %s.group \"%s\": no such group\n",
+			    cfg->c_file ? cfg->c_file : "(defaults)", what, group);
+			return -1;
+		}
+		*gid = (int)gr->gr_gid;
+	}
+	return 0;
+}
+
+/* Give socketmap.listen's unix sockets their owner and group (a Postfix
+ * in its chroot connects as mail_owner). 0, or -1 with a message. */
+static int
+daemon_socketmap_chown(const struct cfg *cfg, int uid, int gid)
+{
+	const struct cfg_socketmap *cs = &cfg->c_socketmap;
+	struct endpoint ep;
+	size_t i;
+
+	if (uid == -1 && gid == -1)
+		return 0;
+	for (i = 0; i < cs->csm_nlisten; i++) {
+		if (endpoint_parse(cs->csm_listen[i], ENDPOINT_LISTEN, 0, &ep) != ENDPOINT_OK ||
+		    ep.ep_kind != ENDPOINT_UNIX)
+			continue;
+		if (chown(ep.ep_path, (uid_t)uid, (gid_t)gid) != 0) {
+			fprintf(stderr, "danemilter: socketmap: %s: chown: %s\n", cs->csm_listen[i],
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Drop to uid/gid (after every socket is bound). */
 static int
 daemon_drop(int uid, int gid)
@@ -497,6 +557,7 @@ daemon_main(int argc, char **argv)
 	char milter_name[32], metrics_name[32], control_name[32];
 	size_t sm_nfds = 0;
 	int c, uid, gid, open_conns, pidfd = -1, fd, milter_fd, metrics_fd;
+	int sm_uid, sm_gid, m_uid, m_gid;
 
 	memset(&d, 0, sizeof(d));
 	optind = 1;
@@ -524,7 +585,11 @@ daemon_main(int argc, char **argv)
 	if ((cfg = cli_load_config(d.dm_cfgpath)) == NULL)
 		return EX_CONFIG;
 
-	if (daemon_account(cfg, &uid, &gid) != 0) {
+	if (daemon_account(cfg, &uid, &gid) != 0 ||
+	    daemon_sock_account(cfg, "socketmap", cfg->c_socketmap.csm_owner,
+	    cfg->c_socketmap.csm_group, uid, gid, &sm_uid, &sm_gid) != 0 ||
+	    daemon_sock_account(cfg, "milter", cfg->c_milter.cm_owner, cfg->c_milter.cm_group,
+	    uid, gid, &m_uid, &m_gid) != 0) {
 		cfg_unref(cfg);
 		return EX_CONFIG;
 	}
@@ -580,11 +645,13 @@ daemon_main(int argc, char **argv)
 		free(err);
 		return EX_OSERR;
 	}
+	if (sm_nfds == 0 && daemon_socketmap_chown(daemon_cfg(&d), sm_uid, sm_gid) != 0)
+		return EX_OSERR;
 	d.dm_gate = gate_new();
 	d.dm_pc = probecache_new();
 	ask_engine_init(d.dm_cache, d.dm_gen, d.dm_pc);
 	if (milter_fd >= 0 || *daemon_cfg(&d)->c_milter.cm_socket != '\0') {
-		if (filter_open(d.dm_gen, d.dm_gate, uid, gid, milter_fd, &err) != 0) {
+		if (filter_open(d.dm_gen, d.dm_gate, m_uid, m_gid, milter_fd, &err) != 0) {
 			fprintf(stderr, "danemilter: %s\n", err);
 			free(err);
 			return EX_OSERR;

@@ -31,8 +31,9 @@
 
 /*
  * Engine thread, once, before filter_run(): register with libmilter and
- * bind the milter.socket of gen's configuration (a unix socket is made mode 0660 and owned
- * by uid/gid when they are not -1), or, when fd >= 0, accept on fd instead
+ * bind the milter.socket of gen's configuration (a unix socket is given
+ * milter.mode and owned by uid/gid when they are not -1: the caller
+ * resolves milter.owner and milter.group), or, when fd >= 0, accept on fd instead
  * (a listening socket passed by systemd, taken over). 0, or -1 with a
  * malloc'ed *errp.
  */

@@ -224,7 +224,7 @@ filter_open(struct generation *gen, struct gate *g, int uid, int gid, int fd, ch
 	if (endpoint_parse(spec, ENDPOINT_MILTER, 0, &ep) == ENDPOINT_OK &&
 	    ep.ep_kind == ENDPOINT_UNIX) {
 		path = ep.ep_path;
-		if (chmod(path, 0660) != 0 ||
+		if (chmod(path, (mode_t)strtoul(cfg->c_milter.cm_mode, NULL, 8)) != 0 ||
 		    ((uid != -1 || gid != -1) && chown(path, (uid_t)uid, (gid_t)gid) != 0)) {
 			*errp = xasprintf("milter: %s: %s", path, strerror(errno));
 			goto out;

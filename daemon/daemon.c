@@ -626,6 +626,8 @@ daemon_main(int argc, char **argv)
 	if ((d.dm_ov = ovwatch_new(d.dm_gen, daemon_cfg(&d)->c_overrides_file, &err)) == NULL) {
 		fprintf(stderr, "danemilter: overrides: %s\n", err);
 		free(err);
+		generation_free(d.dm_gen);      /* and the engine: nothing else is up yet */
+		iv_deinit();
 		return EX_CONFIG;
 	}
 	d.dm_cache = cache_new(d.dm_gen);

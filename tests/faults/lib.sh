@@ -11,9 +11,10 @@
 #   no_downgrade FROM DESC  every socketmap reply in $SM_LOG after line FROM
 #                         is allowed for its key: usable.dane.test (DANE):
 #                         "OK dane-only" or TEMP, never NOTFOUND or secure;
-#                         enforce.sts.test (a cached MTA-STS policy): "OK
-#                         secure match=..." or TEMP, never NOTFOUND; other
-#                         keys: anything. One assertion, plus one that the
+#                         each key of $NODOWN_STS (default
+#                         enforce.sts.test: an MTA-STS policy cached before
+#                         the fault): "OK secure match=..." or TEMP, never
+#                         NOTFOUND; other keys: anything. One assertion, plus one that the
 #                         load went on (at least MIN_REQ requests, default 5)
 #   sm_errors FROM        how many load requests after FROM got no reply
 #   sm_max_ms FROM        the slowest load request after FROM, in ms
@@ -63,11 +64,11 @@ smtp_load_start() {
 # no_downgrade FROM DESC
 no_downgrade() {
 	local out bad n
-	out=$(tail -n +"$(($1 + 1))" "$SM_LOG" | awk '
+	out=$(tail -n +"$(($1 + 1))" "$SM_LOG" | awk -v sts=" ${NODOWN_STS:-enforce.sts.test} " '
 	{ n++; k = $2; r = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", r); bad = 0
 	  if (r ~ /^ERR/) next
 	  if (k == "usable.dane.test" && r !~ /^OK dane-only( |$)/ && r !~ /^TEMP/) bad = 1
-	  if (k == "enforce.sts.test" && r !~ /^OK secure match=/ && r !~ /^TEMP/) bad = 1
+	  if (index(sts, " " k " ") && r !~ /^OK secure match=/ && r !~ /^TEMP/) bad = 1
 	  if (bad) { nb++; if (nb <= 5) printf "# downgrade: %s\n", $0 } }
 	END { printf "%d %d\n", n, nb }')
 	n=$(printf '%s\n' "$out" | tail -n 1)
@@ -113,3 +114,13 @@ mail_no_downgrade() {
 	done < <(tail -n +"$(($1 + 1))" "$SMTP_LOG")
 	ok "$bad" "$2: $n messages ($queued queued): no refused RCPT accepted, headers protected"
 }
+
+# FAULT_KEEP=DIR: copy the world's logs there at exit (for debugging).
+_fault_keep() {
+	[ -n "${FAULT_KEEP:-}" ] || return 0
+	mkdir -p "$FAULT_KEEP" && cp -r "$WORLD"/*.log "$WORLD/sts/access.log" "$WORLD/pf-in/maillog" \
+		"$FAULT_KEEP/" 2>/dev/null
+	return 0
+}
+eval "$(declare -f world_start | sed '1s/world_start/_lib_world_start/')"
+world_start() { _lib_world_start; at_exit _fault_keep; }

@@ -8,7 +8,9 @@ Usage:
 
 sm: a Postfix-like socketmap client on 127.0.0.1:PORT. It sends
 "QUERY KEY" netstrings for the KEYs in turn, one request at a time on one
-connection (a new one when the daemon closes it), about 25 a second, and
+connection (a new one when the daemon closes it; like Postfix's
+dict_sockmap, a request that fails on a reused connection, except by a
+timeout, is retried once on a new one), about 25 a second, and
 appends one line per request to OUT:
   <unix ms> <KEY> <latency ms> <reply>
 reply is the netstring's text ("OK dane-only", "NOTFOUND ", "TEMP ...") or
@@ -63,20 +65,26 @@ def sm(port, out, keys):
         key = keys[i % len(keys)]
         i += 1
         t0 = time.monotonic()
-        try:
-            if sock is None:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-                f = sock.makefile("rb")
-            sock.sendall(netstring("QUERY " + key))
-            reply = read_netstring(f)
-        except OSError as e:
-            reply = "ERR " + (str(e).replace(" ", "_") or "error")
+        for attempt in (0, 1):
+            reused = sock is not None
             try:
-                if sock is not None:
-                    sock.close()
-            except OSError:
-                pass
-            sock = f = None
+                if sock is None:
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                    f = sock.makefile("rb")
+                sock.sendall(netstring("QUERY " + key))
+                reply = read_netstring(f)
+                break
+            except OSError as e:
+                reply = "ERR " + (str(e).replace(" ", "_") or "error")
+                try:
+                    if sock is not None:
+                        sock.close()
+                except OSError:
+                    pass
+                sock = f = None
+                # as Postfix: a broken reused connection is retried once
+                if not reused or isinstance(e, socket.timeout):
+                    break
         ms = int((time.monotonic() - t0) * 1000)
         out.write("%d %s %d %s\n" % (now_ms(), key, ms, reply))
         out.flush()

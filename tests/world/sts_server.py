@@ -150,18 +150,19 @@ def peek_sni(sock):
     or the hello does not arrive whole within 5 s."""
     deadline = time.monotonic() + 5
     data = b""
-    while time.monotonic() < deadline:
-        try:
+    try:
+        while time.monotonic() < deadline:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             data = sock.recv(16384, socket.MSG_PEEK)
-        except OSError:
-            return None
-        if not data:
-            return None
-        if len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[3:5], "big"):
-            break
-        time.sleep(0.01)
-    sock.settimeout(30)
+            if not data:
+                return None
+            if len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[3:5], "big"):
+                break
+            time.sleep(0.01)
+    except OSError:
+        return None
+    finally:
+        sock.settimeout(30)
     try:
         if data[0] != 22 or data[5] != 1:  # handshake, ClientHello
             return None

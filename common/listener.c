@@ -40,6 +40,9 @@ struct listener {
 	time_t l_warned_accept;         /* iv_now seconds of the last warning, -1: never */
 	time_t l_warned_refuse;
 	unsigned long l_refused_quiet;  /* refusals not yet reported */
+	listener_room_fn *l_room;       /* makes room at the limit, or NULL */
+	time_t l_warned_room;
+	unsigned long l_room_quiet;     /* connections closed for room, not yet reported */
 };
 
 static void listener_accept(void *cookie);
@@ -121,6 +124,16 @@ listener_accept(void *cookie)
 				return;
 			}
 		}
+		if (l->l_open >= l->l_max_conns && l->l_room != NULL &&
+		    l->l_room(l->l_arg) && l->l_open < l->l_max_conns) {
+			l->l_room_quiet++;
+			if (listener_warn_due(&l->l_warned_room)) {
+				log_warnx("%s: %s: %u connections open, closed %lu idle ones "
+				    "to make room", l->l_what, ls->ls_name, l->l_open + 1,
+				    l->l_room_quiet);
+				l->l_room_quiet = 0;
+			}
+		}
 		if (l->l_open >= l->l_max_conns) {
 			close(fd);
 			l->l_refused++;
@@ -148,7 +161,7 @@ listener_new(const char *what, unsigned max_conns, listener_accept_fn *on_accept
 	l->l_max_conns = max_conns;
 	l->l_accept = on_accept;
 	l->l_arg = arg;
-	l->l_warned_accept = l->l_warned_refuse = (time_t)-1;
+	l->l_warned_accept = l->l_warned_refuse = l->l_warned_room = (time_t)-1;
 	IV_TIMER_INIT(&l->l_pause);
 	l->l_pause.cookie = l;
 	l->l_pause.handler = listener_resume;
@@ -170,6 +183,12 @@ listener_add(struct listener *l, const char *endpoint, const struct endpoint_fd 
 	iv_fd_register(&ls->ls_fd);
 	ls->ls_next = l->l_socks;
 	l->l_socks = ls;
+}
+
+void
+listener_set_room(struct listener *l, listener_room_fn *fn)
+{
+	l->l_room = fn;
 }
 
 int

@@ -6,18 +6,20 @@
  * endpoint strings with endpoint_listen() (common/endpoint.h), accepts on
  * them and hands each new connection (non-blocking, close-on-exec) to the
  * server's callback. It keeps the server's connection limit: a connection
- * accepted while lim connections are open is closed at once and counted as
- * refused; the server reports each connection it closes with
- * listener_closed(). When accept() fails for another reason than a client
+ * accepted while lim connections are open first asks the server to make
+ * room (listener_set_room: e.g. close its longest idle connection); when
+ * it cannot, the new one is closed at once and counted as refused. The
+ * server reports each connection it closes with listener_closed(). When accept() fails for another reason than a client
  * that left (lack of descriptors or memory), accepting pauses on every
  * socket for LISTENER_PAUSE_MS instead of spinning on the level-triggered
  * socket.
  *
  * DIAGNOSTICS
  *	"WHAT: ENDPOINT: accept, pausing for 100 ms: <strerror>" and
- *	"WHAT: ENDPOINT: N connections open, refused M" as warnings, each at
- *	most once per LISTENER_WARN_INTERVAL seconds (M counts the refusals
- *	since the last warning). Errors of listener_open() come from
+ *	"WHAT: ENDPOINT: N connections open, refused M" and "WHAT: ENDPOINT:
+ *	N connections open, closed M idle ones to make room" as warnings, each
+ *	at most once per LISTENER_WARN_INTERVAL seconds (M counts the refusals,
+ *	or the connections closed for room, since the last such warning). Errors of listener_open() come from
  *	endpoint_listen(): "WHAT: ENDPOINT: ...".
  *
  * Ownership: the listener copies what and the endpoint strings; it owns
@@ -28,6 +30,7 @@
 #ifndef DM_LISTENER_H
 #define DM_LISTENER_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -69,6 +72,16 @@ int listener_open(struct listener *l, const char *endpoint, unsigned unix_mode,
  * left open).
  */
 int listener_adopt(struct listener *l, const char *endpoint, int fd, char **errp);
+
+/*
+ * Called when a connection arrives while max_conns are open: close one of
+ * the server's connections (reporting it with listener_closed()) to make
+ * room, and return true; false refuses the new connection instead.
+ */
+typedef bool listener_room_fn(void *arg);
+
+/* Set (or clear, with NULL) l's room function; it gets the accept arg. */
+void listener_set_room(struct listener *l, listener_room_fn *fn);
 
 /* A connection handed to the callback is closed. */
 void listener_closed(struct listener *l);

@@ -695,18 +695,22 @@ cache_get_flags(struct cache *c, const char *domain, time_t now, bool policy_onl
 		*waitp = NULL;
 	if ((v = cache_lookup(c, domain, now)) != NULL)
 		return v;
+	e = cache_find(c, domain, h);
+	if (policy_only && e != NULL && e->ce_job != NULL && e->ce_job->cj_early_v != NULL) {
+		/* DANE decided while MTA-STS runs: answered from the cache */
+		c->c_stats.cs_hits++;
+		cache_lru_front(c, e);
+		return e->ce_job->cj_early_v;
+	}
 	c->c_stats.cs_misses++;
-	if ((e = cache_find(c, domain, h)) == NULL)
+	if (e == NULL)
 		e = cache_entry_new(c, domain, h);
 	else
 		cache_lru_front(c, e);
-	if (e->ce_job != NULL) {
+	if (e->ce_job != NULL)
 		c->c_stats.cs_joined++;
-		if (policy_only && e->ce_job->cj_early_v != NULL)
-			return e->ce_job->cj_early_v;   /* DANE decided: no need to wait */
-	} else {
+	else
 		cache_resolve(c, e, now);
-	}
 	w = xcalloc(1, sizeof(*w));
 	w->cw_done = done;
 	w->cw_arg = arg;

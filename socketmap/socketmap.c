@@ -539,6 +539,34 @@ sm_peer_name(struct sm_conn *c, const char *endpoint, const struct sockaddr_stor
 	}
 }
 
+/*
+ * listener_room_fn: max_connections are open and a client is waiting: close
+ * the connection idle the longest (the earliest idle deadline), so that
+ * idle connections, which cost nothing to reopen (Postfix's socketmap
+ * client reconnects when it finds its connection closed), never lock a
+ * new client out until socketmap.idle_timeout_ms. False when no
+ * connection is idle (every one has a request in progress).
+ */
+static bool
+sm_make_room(void *arg)
+{
+	struct socketmap *sm = arg;
+	struct sm_conn *c, *oldest = NULL;
+
+	for (c = sm->sm_conns; c != NULL; c = c->sc_next)
+		if (c->sc_state == SM_IDLE && c->sc_inoff == c->sc_inlen && !c->sc_calling &&
+		    !iv_task_registered(&c->sc_task) &&
+		    (oldest == NULL || deadline_before(&c->sc_deadline, &oldest->sc_deadline)))
+			oldest = c;
+	if (oldest == NULL)
+		return false;
+	log_debug("socketmap: %s: closing the longest idle connection for a new client",
+	    oldest->sc_peer);
+	sm->sm_stats.ss_room++;
+	sm_conn_close(oldest);
+	return true;
+}
+
 /* listener_accept_fn: a new connection. */
 static void
 sm_conn_new(void *arg, int fd, const struct sockaddr_storage *ss, const char *endpoint)
@@ -606,6 +634,7 @@ socketmap_alloc(const struct socketmap_limits *lim, const struct socketmap_ops *
 	sm->sm_ops = *ops;
 	sm->sm_listener = listener_new("socketmap", sm->sm_lim.sl_max_connections,
 	    sm_conn_new, sm);
+	listener_set_room(sm->sm_listener, sm_make_room);
 	return sm;
 }
 

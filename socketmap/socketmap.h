@@ -12,7 +12,8 @@
  * written, so each client costs bounded memory. Malformed frames close the
  * connection; an unknown request name or a key with bad bytes is answered
  * "PERM ..." by this module itself. Idle, half-sent and unread connections
- * are dropped after their time bounds; a connection limit refuses more.
+ * are dropped after their time bounds. At the connection limit a new client
+ * closes the connection idle the longest; with none idle it is refused.
  *
  * Ownership: struct socketmap_req is the module's; it stays valid until
  * socketmap_reply() or until the module calls cancel (the client went
@@ -77,6 +78,7 @@ struct socketmap_stats {
 	unsigned long ss_requests;
 	unsigned long ss_dropped;       /* closed for a framing error or a time bound */
 	unsigned long ss_refused;       /* over the connection limit */
+	unsigned long ss_room;          /* idle ones closed for a new client at the limit */
 };
 void socketmap_stats(const struct socketmap *sm, struct socketmap_stats *out);
 

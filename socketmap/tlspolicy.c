@@ -131,8 +131,13 @@ tlspolicy_lookup(void *arg, struct socketmap_req *req, struct socketmap_request_
 	pp->pp_req = req;
 	pp->pp_json = json;
 	pp->pp_tlsrpt = tlsrpt;
-	v = cache_get_policy(tp->tp_cache, key, now, tlspolicy_done, pp, &pp->pp_wait);
-	if (v != NULL) {                /* cannot happen right after a miss */
+	/* The policy alone is answered as soon as DANE decides it; JSON is
+	 * the whole verdict, MTA-STS state included. */
+	if (json)
+		v = cache_get(tp->tp_cache, key, now, tlspolicy_done, pp, &pp->pp_wait);
+	else
+		v = cache_get_policy(tp->tp_cache, key, now, tlspolicy_done, pp, &pp->pp_wait);
+	if (v != NULL) {                /* the early verdict of a lookup in flight */
 		free(pp);
 		tlspolicy_answer(tp, req, v, json, tlsrpt);
 		return;

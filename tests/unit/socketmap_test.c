@@ -794,7 +794,7 @@ test_cancel(void)
 static void
 test_limit(void)
 {
-	struct client *cl[6], *again;
+	struct client *cl[6], *busy[5], *extra;
 	char key[32];
 	int i, good = 0;
 	long took;
@@ -806,18 +806,45 @@ test_limit(void)
 			good++;
 	}
 	tap_is_long(good, 5, "five connections at the limit are served");
+	/* At the limit, the connection idle the longest makes room. */
 	cl[5] = cl_inet(AF_INET, port_c);
-	tap_ok(cl[5] != NULL && cl_closed(cl[5], 1000, &took), "the sixth is closed at once");
+	tap_is_str(cl_query(cl[5], "QUERY sixth"), "OK policy-for-sixth",
+	    "a sixth client at the limit is served");
+	tap_ok(cl_closed(cl[0], 1000, &took),
+	    "... the connection idle the longest (the first) was closed for it");
+	tap_is_long((long)stats(&sc)->ss_room, 1, "counted as closed for room");
+	tap_is_long((long)stats(&sc)->ss_refused, 0, "none refused");
+	tap_is_long((long)stats(&sc)->ss_open, 5, "five open");
+	tap_is_str(cl_query(cl[1], "QUERY second"), "OK policy-for-second",
+	    "the others are still served");
+	for (i = 0; i < 6; i++)
+		cl_close(cl[i]);
+	wait_open(&sc, 0, 2000);
+	/* With a request in progress on every connection, nothing is idle:
+	 * the new one is refused at once. */
+	for (i = 0; i < 5; i++) {
+		busy[i] = cl_inet(AF_INET, port_c);
+		if (busy[i] != NULL)
+			cl_request(busy[i], "QUERY never");
+	}
+	tap_ok(wait_int(&n_never, 5, 2000), "five connections at the limit, each with a pending request");
+	extra = cl_inet(AF_INET, port_c);
+	tap_ok(extra != NULL && cl_closed(extra, 1000, &took),
+	    "with none idle, a new one is closed at once");
 	tap_is_long((long)stats(&sc)->ss_refused, 1, "counted as refused");
 	tap_is_long((long)stats(&sc)->ss_open, 5, "five open");
-	cl_close(cl[0]);
-	wait_open(&sc, 4, 2000);
-	again = cl_inet(AF_INET, port_c);
-	tap_is_str(cl_query(again, "QUERY again"), "OK policy-for-again",
-	    "after one leaves, a new one is served");
-	cl_close(again);
-	for (i = 1; i < 6; i++)
-		cl_close(cl[i]);
+	cl_close(extra);
+	for (i = 0; i < 5; i++)
+		cl_close(busy[i]);
+	wait_int(&n_never, 0, 2000);
+	wait_open(&sc, 0, 2000);
+	{
+		struct client *again = cl_inet(AF_INET, port_c);
+
+		tap_is_str(cl_query(again, "QUERY again"), "OK policy-for-again",
+		    "after they leave, a new one is served");
+		cl_close(again);
+	}
 }
 
 static void

@@ -2,7 +2,7 @@
 """smtp_server.py: a small SMTP server with STARTTLS for the test world.
 
 Usage:
-  smtp_server.py --listen ADDR --port PORT --mode ok|nostarttls|stall
+  smtp_server.py --listen ADDR --port PORT --mode ok|nostarttls|stall|reset
                  [--cert CHAIN --key KEY] [--hostname NAME]
                  [--timeout SECS] [--stall-secs SECS] [--log FILE]
 
@@ -28,6 +28,10 @@ Modes:
   stall       like ok up to "220 2.0.0 Ready to start TLS", then reads and
               never answers: no handshake; the connection is closed when the
               client goes away or after --stall-secs.
+  reset       like ok up to "220 2.0.0 Ready to start TLS", then waits
+              (up to --timeout) for the first bytes of the client's
+              ClientHello and resets the TCP connection (SO_LINGER 0): a
+              reset during STARTTLS.
 Also: HELO, NOOP, RSET (250), QUIT (221), anything else 500. Plaintext
 pipelined after STARTTLS is discarded. Every connection has its own thread.
 
@@ -37,7 +41,7 @@ SIGINT, open connections included.
 
 Log: one line per event, "<unix time> <peer> <event>": connect, ehlo=NAME,
 starttls, tls version=V cipher=C sni=SNI|-, tls-error=REASON, stall-end,
-quit, close.
+reset, quit, close.
 
 The test world: postfix.sh start-sink runs it in mode stall at
 mx.stall.dane.test's address (port 25). Tests run their own, e.g. for
@@ -50,6 +54,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -138,6 +143,15 @@ class Conn:
         if a.mode == "stall":
             self.stall()
             return False
+        if a.mode == "reset":
+            try:
+                self.sock.recv(1)
+            except OSError:
+                pass
+            log(self.peer, "reset")
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.sock.close()
+            return False
         TLS_LOCAL.sni = None
         try:
             s = self.ctx.wrap_socket(self.sock, server_side=True)
@@ -216,7 +230,7 @@ def main():
     p = argparse.ArgumentParser(description="test SMTP server with STARTTLS")
     p.add_argument("--listen", required=True)
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--mode", required=True, choices=["ok", "nostarttls", "stall"])
+    p.add_argument("--mode", required=True, choices=["ok", "nostarttls", "stall", "reset"])
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--hostname", default="smtp-server.test")

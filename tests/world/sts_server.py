@@ -28,9 +28,20 @@ time (world.sh sts-set / sts-mode write these files):
                       chunks, no Content-Length)
      slow[:SECS]      reads the request, then sends nothing for SECS
                       (default 60) and closes the connection
-<host> is the Host header, lower-cased, port removed. A host without a
-directory, or any path other than /.well-known/mta-sts.txt, gets 404. Every
-response is HTTP/1.1 with Connection: close. Only GET (and HEAD) are served.
+     reset            200 text/plain with the whole body's Content-Length,
+                      half the body, then a TCP reset (SO_LINGER 0)
+     stall[:SECS]     200 text/plain with the whole body's Content-Length,
+                      then nothing for SECS (default 60), then close
+     refuse           (by SNI, before TLS) a TCP reset right after accept,
+                      before any byte is read or sent
+     garbage          (by SNI, before TLS) 256 bytes of plain text
+                      ("HTTP/1.1 200 OK" and filler) instead of a TLS
+                      ServerHello, then close
+<host> is the Host header, lower-cased, port removed; for refuse and garbage
+it is the SNI of the ClientHello, read with MSG_PEEK before the handshake
+(no SNI: the mode files are not read). A host without a directory, or any
+path other than /.well-known/mta-sts.txt, gets 404. Every response is
+HTTP/1.1 with Connection: close. Only GET (and HEAD) are served.
 
 Log: one line per request to STSDIR/access.log (flushed):
   <unix time> <client ip> sni=<SNI|-> host=<Host|-> <METHOD> <path> <status> mode=<mode>
@@ -38,8 +49,10 @@ and "<time> <ip> sni=<SNI|-> tls-error=<reason>" when the handshake fails
 (e.g. the client rejected the certificate during the handshake), or
 "<time> <ip> sni=<SNI|-> no-request[=<reason>]" when the connection ended
 without a request (e.g. the client rejected the name after a TLS 1.3
-handshake). "slow" requests are logged with status
-"000" when the request was read (before the pause).
+handshake). "slow" and "stall" requests are logged with status
+"000" when the request was read (before the pause), "reset" ones with
+"200". refuse and garbage connections log "<time> <ip> sni=<SNI> refused"
+and "<time> <ip> sni=<SNI> garbage".
 
 Exits on SIGTERM/SIGINT. Prints "sts_server listening on ADDR:PORT" when
 ready.
@@ -51,6 +64,7 @@ import signal
 import socket
 import socketserver
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -89,6 +103,19 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         request.settimeout(30)
         TL.sni = None
         TL.logged = False
+        sni = peek_sni(request)
+        mode = read_mode(self.stsdir, sni) if sni else ""
+        if mode == "refuse":
+            self.write_log("%s sni=%s refused" % (client_address[0], sni))
+            reset(request)
+            return
+        if mode == "garbage":
+            self.write_log("%s sni=%s garbage" % (client_address[0], sni))
+            try:
+                request.sendall((b"HTTP/1.1 200 OK\r\n" + b"x" * 256)[:256])
+            except OSError:
+                pass
+            return
         try:
             tls = self.ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as e:
@@ -115,6 +142,66 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def handle_error(self, request, client_address):
         pass  # client went away, timeouts: not interesting
+
+
+def peek_sni(sock):
+    """The SNI of the ClientHello waiting on sock (MSG_PEEK: nothing is
+    consumed), lower-cased without a trailing dot; None when there is none
+    or the hello does not arrive whole within 5 s."""
+    deadline = time.monotonic() + 5
+    data = b""
+    try:
+        while time.monotonic() < deadline:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            data = sock.recv(16384, socket.MSG_PEEK)
+            if not data:
+                return None
+            if len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[3:5], "big"):
+                break
+            time.sleep(0.01)
+    except OSError:
+        return None
+    finally:
+        sock.settimeout(30)
+    try:
+        if data[0] != 22 or data[5] != 1:  # handshake, ClientHello
+            return None
+        i = 5 + 4 + 2 + 32                       # header, version, random
+        i += 1 + data[i]                         # session id
+        i += 2 + int.from_bytes(data[i:i + 2], "big")   # cipher suites
+        i += 1 + data[i]                         # compression methods
+        end = i + 2 + int.from_bytes(data[i:i + 2], "big")
+        i += 2
+        while i + 4 <= end:
+            typ = int.from_bytes(data[i:i + 2], "big")
+            ln = int.from_bytes(data[i + 2:i + 4], "big")
+            if typ == 0:                         # server_name
+                n = int.from_bytes(data[i + 7:i + 9], "big")
+                return data[i + 9:i + 9 + n].decode("ascii").lower().rstrip(".")
+            i += 4 + ln
+    except (IndexError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def read_mode(stsdir, host):
+    """The mode line of host ("" when none)."""
+    if not host or "/" in host or host.startswith("."):
+        return ""
+    try:
+        with open(os.path.join(stsdir, host, "mode")) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def reset(sock):
+    """Close sock with a TCP reset (SO_LINGER on, 0 s)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -209,6 +296,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 c = data[i:i + 4096]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(c), c))
             self.wfile.write(b"0\r\n\r\n")
+        elif mode == "reset":
+            self.log_req(host, 200, mode)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            time.sleep(0.1)
+            reset(self.connection)
+            self.close_connection = True
+        elif mode == "stall" or mode.startswith("stall:"):
+            secs = float(mode[6:]) if mode.startswith("stall:") else 60.0
+            self.log_req(host, "000", mode)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(secs)
         elif mode == "slow" or mode.startswith("slow:"):
             secs = float(mode[5:]) if mode.startswith("slow:") else 60.0
             self.log_req(host, "000", mode)

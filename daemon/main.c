@@ -9,6 +9,8 @@
  *   danemilter check [-c FILE] [--json] [--log] DOMAIN...
  *   danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N]
  *       [--host H] [--port P] [--verify] CERT.pem   (tlsacmd.c)
+ *   danemilter monitor [-c FILE] [--json] [--log] [--cert FILE]... DOMAIN...
+ *                                            the operator's own domains (monitorcmd.c)
  *   danemilter -n [-c FILE]                  check a configuration file
  *   danemilter -V                            version
  */
@@ -36,6 +38,7 @@ usage(void)
 	    "       danemilter doctor [-c FILE] [--postfix-config DIR] [--resolv-conf FILE]\n"
 	    "       danemilter check [-c FILE] [--json] [--log] DOMAIN...\n"
 	    "       danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N] [--host H] [--port P] [--verify] CERT.pem\n"
+	    "       danemilter monitor [-c FILE] [--json] [--log] [--cert FILE]... DOMAIN...\n"
 	    "       danemilter -n [-c FILE]   check the configuration and exit\n"
 	    "       danemilter -V             print the version\n");
 }
@@ -61,6 +64,8 @@ main(int argc, char **argv)
 		return check_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "tlsa") == 0)
 		return tlsacmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "monitor") == 0)
+		return monitorcmd_main(argc - 1, argv + 1);
 	opterr = 0;
 	while ((c = getopt(argc, argv, "c:fnp:Vh")) != -1) {
 		switch (c) {

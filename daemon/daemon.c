@@ -53,6 +53,7 @@
 #include "milter/filter.h"
 #include "policy/cache.h"
 #include "policy/generation.h"
+#include "policy/monitorsched.h"
 #include "policy/mtasts.h"
 #include "policy/probecache.h"
 #include "policy/stsstore.h"
@@ -68,6 +69,7 @@ struct daemon {
 	struct metricsd *dm_md;         /* the metrics endpoint, or NULL */
 	struct gate *dm_gate;
 	struct probecache *dm_pc;       /* the milter's probe results */
+	struct monitorsched *dm_ms;     /* the scheduled monitor (monitor.domains) */
 	bool dm_milter;                 /* the filter runs */
 	bool dm_stopping;
 	struct timespec dm_drain_end;
@@ -111,6 +113,7 @@ daemon_metrics_register(struct daemon *d)
 	probecache_metrics_register();
 	filter_metrics_register();
 	socketmap_metrics_register();
+	monitorsched_metrics_register(d->dm_ms);
 }
 
 static void
@@ -407,6 +410,7 @@ daemon_main(int argc, char **argv)
 	d.dm_gen = generation_new(en);
 	engine_unref(en);
 	d.dm_cache = cache_new(d.dm_gen);
+	d.dm_ms = monitorsched_new(d.dm_gen);
 	daemon_metrics_register(&d);
 	if (*daemon_cfg(&d)->c_cache.cca_file != '\0') {
 		loaded = cache_load(d.dm_cache, daemon_cfg(&d)->c_cache.cca_file, time(NULL), &err);
@@ -476,6 +480,7 @@ daemon_main(int argc, char **argv)
 	iv_event_register(&d.dm_milter_ended);
 	daemon_ended_live = true;
 	daemon_arm_save(&d);
+	monitorsched_start(d.dm_ms);
 	if (d.dm_milter && filter_run(daemon_milter_ended_post, &d, &err) != 0) {
 		log_errx("%s", err);
 		free(err);
@@ -510,6 +515,7 @@ daemon_main(int argc, char **argv)
 	iv_signal_unregister(&d.dm_sighup);
 	iv_signal_unregister(&d.dm_sigusr1);
 	metricsd_free(d.dm_md);
+	monitorsched_free(d.dm_ms);
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);
 	cache_free(d.dm_cache);

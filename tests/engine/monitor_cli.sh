@@ -213,6 +213,17 @@ print(len(rows), " ".join(r["check"] + "=" + r["state"] for r in rows), rows[2][
 	"8 dnssec=pass tlsa-published=pass tlsa-match=pass tlsa-rollover=pass tlsa-stale=pass cert-expiry=pass mta-sts=pass tlsrpt=pass $D" \
 	"--json: one object per check, in order"
 
+# the next certificates named in the configuration (no --cert)
+{ cat "$CONF"; printf 'monitor = { domains = ( { name = "%s"; cert_files = [ "%s" ]; } ); };\n' \
+	"$D" "$WORLD/next.chain.pem"; } >"$WORLD/files.conf"
+run files -c "$WORLD/files.conf" $D
+is "$(line files $D tlsa-rollover)" \
+	"$D: tlsa-rollover fail: $WORLD/next.chain.pem: no published TLSA record at _25._tcp.$H matches it: publish $NREC next to the current record, wait for the TLSA TTL, then deploy the certificate (current + next)" \
+	"monitor.domains cert_files: the next certificate of the configuration"
+run files2 -c "$WORLD/files.conf" --cert "$C/$H.chain.pem" $D
+like "$(line files2 $D tlsa-rollover)" "^$D: tlsa-rollover pass: $C/$H\\.chain\\.pem: already published" \
+	"--cert wins over the configuration's cert_files"
+
 # -------------------------------------------------------------- usage, config
 run usage1 -c "$CONF"
 is "$RC" 64 "no DOMAIN: exit 64"
@@ -224,5 +235,15 @@ printf 'monitor = { interval_s = 0; };\n' >"$WORLD/bad.conf"
 run badconf -c "$WORLD/bad.conf" $D
 is "$RC" 78 "bad configuration: exit 78"
 like "$(cat "$WORLD/badconf.err")" "bad\\.conf:1: .*interval_s" "the error names the file, line and key"
+printf 'monitor = { domains = ( { name = "*.example"; } ); };\n' >"$WORLD/bad2.conf"
+run badconf2 -c "$WORLD/bad2.conf" $D
+is "$RC:$(cat "$WORLD/badconf2.err")" \
+	"78:danemilter: $WORLD/bad2.conf:1: monitor.domains entry \"*.example\": name must be a domain name" \
+	"monitor.domains: a wildcard is refused"
+printf 'monitor = { domains = ( { name = "x.example"; cert_files = [ "next.pem" ]; } ); };\n' >"$WORLD/bad3.conf"
+run badconf3 -c "$WORLD/bad3.conf" $D
+is "$RC:$(cat "$WORLD/badconf3.err")" \
+	"78:danemilter: $WORLD/bad3.conf:1: monitor.domains entry \"x.example\": cert_files must be an absolute path (\"next.pem\")" \
+	"monitor.domains: cert_files must be absolute"
 
 done_testing

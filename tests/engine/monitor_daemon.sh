@@ -7,7 +7,8 @@
 # line "monitor: monitor.dane.test: tlsa-match fail: ..." appears once,
 # however many rounds follow; restored: back to 1, one "pass" line more;
 # the socketmap answers at once meanwhile; a reload that drops the domain
-# drops its metrics; the exposition passes promtool (when installed).
+# drops its metrics; the exposition passes `promtool check metrics` and the
+# alert rule of etc/prometheus fires on it (promtool test rules).
 # Needs root (the world), curl. ~15 s.
 # shellcheck disable=SC2153 # the WORLD_* variables come from world.env
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
@@ -97,6 +98,32 @@ ok $? "world.sh tlsa-set: a wrong digest published"
 wait_metric tlsa-match 0
 ok $? "tlsa-match flips from 1 to 0 (after ${WAITED} s; interval 1 s)"
 is "$(metric tlsa-stale)" 0.5 "the wrong record is stale: tlsa-stale 0.5 (warn)"
+# the alert rule of etc/prometheus fires on this very exposition
+if command -v promtool >/dev/null; then
+	{
+		printf 'rule_files:\n  - %s\n' "$top_srcdir/etc/prometheus/danemilter-alerts.yml"
+		printf 'evaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n'
+		scrape | grep '^danemilter_monitor_check{' | while read -r series value; do
+			printf "      - series: '%s'\n        values: '%s'\n" "$series" "$value"
+		done
+		cat <<YML
+    alert_rule_test:
+      - eval_time: 0m
+        alertname: DanemilterMonitorCheckFailing
+        exp_alerts:
+          - exp_labels: { severity: critical, domain: $D, check: tlsa-match }
+            exp_annotations:
+              summary: "$D: tlsa-match fails"
+              description: "danemilter's monitor finds tlsa-match failing for $D (instance ): senders that validate DANE or MTA-STS may not deliver. \`danemilter monitor $D\` prints the record to publish or remove."
+YML
+	} >"$WORLD/alert.test.yml"
+	out=$(promtool test rules "$WORLD/alert.test.yml" 2>&1)
+	rc=$?
+	is "$rc" 0 "DanemilterMonitorCheckFailing fires on the daemon's exposition, for tlsa-match only"
+	[ "$rc" = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
+else
+	ok 1 "promtool is not installed (tools/install-deps.sh installs prometheus)"
+fi
 is "$(metric dnssec)" 1 "dnssec still 1"
 wait_rounds 3
 ok $? "three more rounds ran"

@@ -263,6 +263,7 @@ metrics_render_values(struct sbuf *sb, const struct metrics_family *f)
 struct metrics_out {
 	struct sbuf *mo_sb;
 	const struct metrics_family *mo_f;
+	bool mo_started;                /* the HELP and TYPE lines are out */
 };
 
 void
@@ -271,6 +272,11 @@ metrics_sample(struct metrics_out *o, const char *v1, const char *v2, double val
 	const struct metrics_family *f = o->mo_f;
 	struct sbuf *sb = o->mo_sb;
 
+	if (!o->mo_started) {
+		metrics_head(sb, f->mf_name, f->mf_type == METRICS_GAUGE ? "gauge" : "counter",
+		    f->mf_help);
+		o->mo_started = true;
+	}
 	sbuf_append(sb, f->mf_name);
 	if (f->mf_label[0].ml_name != NULL) {
 		sbuf_printf(sb, "{%s=\"", f->mf_label[0].ml_name);
@@ -284,14 +290,13 @@ metrics_sample(struct metrics_out *o, const char *v1, const char *v2, double val
 	sbuf_printf(sb, " %.15g\n", value);
 }
 
-/* A family of open label sets: its head, then whatever it emits. */
+/* A family of open label sets: its head before its first sample; no
+ * sample, no family (nothing to say). */
 static void
 metrics_render_emit(struct sbuf *sb, const struct metrics_family *f)
 {
-	struct metrics_out o = { sb, f };
+	struct metrics_out o = { sb, f, false };
 
-	metrics_head(sb, f->mf_name, f->mf_type == METRICS_GAUGE ? "gauge" : "counter",
-	    f->mf_help);
 	f->mf_emit(f->mf_arg, &o);
 }
 

@@ -90,7 +90,8 @@ typedef void metrics_read_fn(void *arg, unsigned long *cells, size_t n);
  * its labels (METRICS_OPEN_LABEL1/2: no value arrays) and, at scrape time
  * on the rendering thread, writes its samples with metrics_sample(), in
  * the order it likes; the registry stores nothing for it. Gauges and
- * counters only.
+ * counters only. Its HELP and TYPE lines come before its first sample: a
+ * family that emits none is not shown at all.
  */
 struct metrics_out;
 typedef void metrics_emit_fn(void *arg, struct metrics_out *o);

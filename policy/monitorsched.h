@@ -44,7 +44,8 @@ void monitorsched_start(struct monitorsched *ms);
 void monitorsched_free(struct monitorsched *ms);
 
 /* Put the two families above in the render list of common/metrics.h,
- * bound to ms (a later call binds them to another scheduler). */
+ * bound to ms (a later call binds them to another scheduler); they show
+ * only once a domain has been run. */
 void monitorsched_metrics_register(struct monitorsched *ms);
 
 #endif

@@ -246,4 +246,6 @@ is "$RC:$(cat "$WORLD/badconf3.err")" \
 	"78:danemilter: $WORLD/bad3.conf:1: monitor.domains entry \"x.example\": cert_files must be an absolute path (\"next.pem\")" \
 	"monitor.domains: cert_files must be absolute"
 
+unlike "$(cat "$WORLD"/*.err)" "AddressSanitizer|runtime error|LeakSanitizer" "no sanitizer report in any run"
+
 done_testing

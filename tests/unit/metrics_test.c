@@ -700,6 +700,8 @@ static void
 t_open_emit(void *arg, struct metrics_out *o)
 {
 	t_open_calls++;
+	if (arg == NULL)
+		return;
 	metrics_sample(o, arg, "tlsa-match", 1);
 	metrics_sample(o, "we\"ird\\.example", "mta-sts", 0.5);
 	metrics_sample(o, "x.example", "dnssec", -1);
@@ -730,6 +732,11 @@ test_open(void)
 	    "timestamps exact");
 	tap_is_long(t_open_calls, 1, "open label sets: one emit call per scrape");
 	free(got);
+	free(text);
+	t_open_metric.mf_arg = NULL;
+	text = render("1.0");
+	tap_ok(strstr(text, "test_open") == NULL && t_open_calls == 2,
+	    "open label sets: no sample, no HELP or TYPE either");
 	free(text);
 	metrics_unregister(&t_open_metric);
 	text = render("1.0");

@@ -57,6 +57,7 @@
 #include "milter/filter.h"
 #include "policy/cache.h"
 #include "policy/generation.h"
+#include "policy/monitorsched.h"
 #include "policy/mtasts.h"
 #include "policy/probecache.h"
 #include "policy/stsstore.h"
@@ -78,6 +79,7 @@ struct daemon {
 	char *dm_reload_msg;
 	struct gate *dm_gate;
 	struct probecache *dm_pc;       /* the milter's probe results */
+	struct monitorsched *dm_ms;     /* the scheduled monitor (monitor.domains) */
 	bool dm_milter;                 /* the filter runs */
 	bool dm_stopping;
 	struct timespec dm_drain_end;
@@ -121,6 +123,7 @@ daemon_metrics_register(struct daemon *d)
 	probecache_metrics_register();
 	filter_metrics_register();
 	socketmap_metrics_register();
+	monitorsched_metrics_register(d->dm_ms);
 }
 
 static void
@@ -631,6 +634,7 @@ daemon_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	d.dm_cache = cache_new(d.dm_gen);
+	d.dm_ms = monitorsched_new(d.dm_gen);
 	daemon_metrics_register(&d);
 	if (*daemon_cfg(&d)->c_cache.cca_file != '\0') {
 		loaded = cache_load(d.dm_cache, daemon_cfg(&d)->c_cache.cca_file, time(NULL), &err);
@@ -706,6 +710,7 @@ daemon_main(int argc, char **argv)
 	iv_event_register(&d.dm_milter_ended);
 	daemon_ended_live = true;
 	daemon_arm_save(&d);
+	monitorsched_start(d.dm_ms);
 	if (d.dm_milter && filter_run(daemon_milter_ended_post, &d, &err) != 0) {
 		log_errx("%s", err);
 		free(err);
@@ -753,6 +758,7 @@ daemon_main(int argc, char **argv)
 	ctld_free(d.dm_ctl);
 	free(d.dm_reload_msg);
 	metricsd_free(d.dm_md);
+	monitorsched_free(d.dm_ms);
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);
 	cache_free(d.dm_cache);

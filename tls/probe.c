@@ -80,6 +80,7 @@ struct probe {
 	/* result text */
 	char p_version[32], p_cipher[96], p_detail[512];
 	char *p_subject, *p_issuer, *p_chain, *p_match;
+	struct cert_chain p_peer;       /* the server's certificates, DER */
 	probe_done_fn *p_done;
 	void *p_arg;
 };
@@ -228,6 +229,7 @@ probe_free(struct probe *p)
 	free(p->p_issuer);
 	free(p->p_chain);
 	free(p->p_match);
+	cert_chain_free(&p->p_peer);
 	free(p);
 }
 
@@ -261,6 +263,7 @@ probe_finish(struct probe *p, enum probe_status st, enum probe_reason why,
 	r.ps_dane_depth = depth;
 	r.ps_dane_match = p->p_match ? p->p_match : "";
 	r.ps_elapsed_ms = probe_elapsed(p);
+	r.ps_peer = &p->p_peer;
 	if (st != PROBE_PASS)
 		probe_log(p, "%s %s[%s]:%u: %s%s%s (%u ms)", st == PROBE_FAIL ? "failed:" : "error:",
 		    p->p_host, p->p_addr, p->p_port, why != PROBE_R_NONE ? probe_reason_name(why) : "",
@@ -573,6 +576,32 @@ probe_record_tlsa(struct probe *p)
 	p->p_match = sbuf_steal(&sb);
 }
 
+/* Keep DER copies of what the server sent (the leaf first). */
+static void
+probe_keep_peer(struct probe *p, X509 *leaf, STACK_OF(X509) *chain)
+{
+	int i, n = chain != NULL ? sk_X509_num(chain) : 0;
+	X509 *x;
+
+	p->p_peer.cc_certs = xcalloc((size_t)n + 1, sizeof(*p->p_peer.cc_certs));
+	for (i = -1; i < n; i++) {
+		unsigned char *der = NULL;
+		int len;
+
+		x = i < 0 ? leaf : sk_X509_value(chain, i);
+		/* the client's peer chain starts with the leaf: not twice */
+		if (i >= 0 && X509_cmp(x, leaf) == 0)
+			continue;
+		if ((len = i2d_X509(x, &der)) <= 0)
+			continue;
+		p->p_peer.cc_certs[p->p_peer.cc_n].cd_der = xmalloc((size_t)len);
+		memcpy(p->p_peer.cc_certs[p->p_peer.cc_n].cd_der, der, (size_t)len);
+		p->p_peer.cc_certs[p->p_peer.cc_n++].cd_len = (size_t)len;
+		OPENSSL_free(der);
+	}
+	ERR_clear_error();
+}
+
 static void
 probe_verdict(struct probe *p)
 {
@@ -607,6 +636,7 @@ probe_verdict(struct probe *p)
 		free(n);
 	}
 	p->p_chain = sbuf_steal(&sb);
+	probe_keep_peer(p, leaf, chain);
 	pkix_err = probe_pkix(p, leaf, chain);
 	pkix_ok = pkix_err == X509_V_OK;
 	probe_log(p, "cert: %s; issuer=%s; verified=%s", p->p_subject, p->p_issuer,

@@ -137,7 +137,8 @@ monitor_lookup_done(struct monitor *m)
 {
 	if (--m->m_pending != 0)
 		return;
-	m->m_v = verdict_build(m->m_en->en_cfg, m->m_dane, m->m_sts, m->m_now);
+	/* (no overrides: the monitor judges what the domain publishes) */
+	m->m_v = verdict_build(m->m_en->en_cfg, NULL, m->m_dane, m->m_sts, m->m_now);
 	m->m_dane = NULL;
 	m->m_pc = probecache_new();
 	m->m_ps = probeset_start(m->m_en, m->m_pc, m->m_v, m->m_now, monitor_probed, m);

@@ -1146,16 +1146,25 @@ policy_dir() {
 # reload_zone ZONE SERIAL: make NSD load the re-signed zone and wait until it
 # serves SERIAL (bounded: 5 s). nsd-control over the unix socket in DIR/nsd.
 reload_zone() {
-	local zone=$1 serial=$2 i got
+	local zone=$1 serial=$2 i got seen
 	if [ -S "$DIR/nsd/nsd.ctl" ]; then
 		nsd-control -c "$DIR/nsd/nsd.conf" reload "$zone" >/dev/null ||
 			die "nsd-control reload $zone failed"
 	else
 		kill -HUP "$WORLD_NSD_PID" || die "cannot signal NSD"
 	fi
-	for i in $(seq 1 50); do
+	# NSD's old server process may answer for a moment after the new one
+	# does: the new serial must come back three times in a row.
+	seen=0
+	for i in $(seq 1 100); do
 		got=$(dig +norec +short +time=1 +tries=1 @"$WORLD_NS" "$zone" SOA 2>/dev/null | awk '{print $3}')
-		[ "$got" = "$serial" ] && return 0
+		if [ "$got" = "$serial" ]; then
+			seen=$((seen + 1))
+			[ "$seen" -ge 3 ] && return 0
+			sleep 0.05
+			continue
+		fi
+		seen=0
 		sleep 0.1
 	done
 	die "NSD does not serve $zone serial $serial (has: ${got:-nothing})"

@@ -9,8 +9,9 @@
  *	smtpreply_parse() walks buf line by line (each LF ends a line) and
  *	stops at the first line that ends the reply. Each line is checked as
  *	it comes, so a reply is refused at its first bad line, even when its
- *	end has not arrived yet. The STARTTLS keyword is looked for on every
- *	line. Only the bytes of complete lines are read.
+ *	end has not arrived yet; each line after the first is compared with
+ *	the first one's code. The STARTTLS keyword is looked for on every
+ *	line after the first. Only the bytes of complete lines are read.
  * DIAGNOSTICS
  *	None: the caller says what it was waiting for.
  */
@@ -47,7 +48,11 @@ smtpreply_parse(const char *buf, size_t len, struct smtpreply *r)
 		if (ll < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
 		    line[2] < '0' || line[2] > '9')
 			return SMTPREPLY_BAD;
-		if (ll >= 12 && strncasecmp(line + 4, "STARTTLS", 8) == 0 &&
+		/* §4.2.1: the same code on each line of a reply */
+		if (off > 0 && memcmp(line, buf, 3) != 0)
+			return SMTPREPLY_BAD;
+		/* §4.1.1.1: the first line is the server's name, not a keyword */
+		if (off > 0 && ll >= 12 && strncasecmp(line + 4, "STARTTLS", 8) == 0 &&
 		    (ll == 12 || line[12] == '\r' || line[12] == ' '))
 			starttls = true;
 		off += ll + 1;

@@ -9,11 +9,13 @@
  * part of the line and ignored); a line begins with a three-digit code
  * whose first digit is 2 to 5; "CODE-" continues the reply, and the line
  * that is "CODE" alone or "CODE" followed by SP or CR ends it
- * (§4.2.1); its code is the reply's. Anything else is not SMTP.
- * In an EHLO reply (§4.1.1.1) each line after the code is a keyword with
- * its parameters: sr_starttls says that a line is the keyword STARTTLS
- * (case-insensitive, alone or followed by SP or CR), never a line that
- * merely begins with it.
+ * (§4.2.1). Every line of a reply carries the same code (§4.2.1: "the
+ * same reply code on each line"). Anything else is not SMTP.
+ * In an EHLO reply (§4.1.1.1) the first line names the server and each
+ * further line is a keyword with its parameters: sr_starttls says that
+ * one of those lines is the keyword STARTTLS (case-insensitive, alone or
+ * followed by SP or CR), never a line that merely begins with it, and
+ * never the server's name.
  */
 #ifndef DM_SMTPREPLY_H
 #define DM_SMTPREPLY_H
@@ -32,7 +34,7 @@ enum smtpreply_status {
 struct smtpreply {
 	int sr_code;            /* 200-599 */
 	size_t sr_len;          /* bytes of the reply, up to its last LF (<= len) */
-	bool sr_starttls;       /* a line is the keyword STARTTLS */
+	bool sr_starttls;       /* a line after the first is the keyword STARTTLS */
 };
 
 /*

@@ -131,8 +131,8 @@ recipe() {
 		# milter/hdr.c and milter/addr.c call the engine (domain keys,
 		# verdict names); the cache file loader needs a real cache.
 		srcs=$engine
-		[ "$1" = hdr ] && srcs="milter/hdr.c milter/addr.c $srcs"
-		cflags_extra="-DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags $engine_pkgs 2>/dev/null || true)"
+		[ "$1" = hdr ] && srcs="milter/hdr.c milter/summary.c milter/addr.c $srcs"
+		cflags_extra="-D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags $engine_pkgs 2>/dev/null || true)"
 		libs=$(pkg-config --libs $engine_pkgs 2>/dev/null ||
 		    echo -lunbound -lldns -lssl -lcrypto -livykis -lconfig -lcurl -lidn2)
 		;;

@@ -31,11 +31,13 @@ def idle(port, n, secs):
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
     socks = []
+    # times are from the first connection's open: the daemon's idle clock
+    # of each connection starts at its accept, not when the last one is open
+    t0 = time.monotonic()
     for _ in range(n):
         s = socket.create_connection(("127.0.0.1", port), timeout=10)
         s.setblocking(False)
         socks.append(s)
-    t0 = time.monotonic()
     print("open %d" % len(socks), flush=True)
     p = select.epoll()
     for s in socks:

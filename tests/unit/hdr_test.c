@@ -184,7 +184,7 @@ hdr_test_longest(const struct sbuf *sb)
 /*
  * A fold leaves its ';' on the line it ends: a first line filled to
  * exactly HDR_LINE_MAX by "; key=value" pairs became HDR_LINE_MAX + 1
- * bytes (fuzz/corpus/hdr/crash-line-max.bin, found by fuzz/hdr_fuzz.c).
+ * bytes (fuzz/corpus/hdr/found-line-max.bin, found by fuzz/hdr_fuzz.c).
  */
 static void
 test_fold_bound(void)

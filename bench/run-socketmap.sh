@@ -67,6 +67,7 @@ bench_danemilter
 
 # ---- mta-sts-daemon, then prime both caches: one request per key, checked
 bench_resolver
+# shellcheck disable=SC2086 # the keys, split on purpose
 bench_prime $KEYS
 
 # ---- load

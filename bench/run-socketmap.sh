@@ -14,7 +14,8 @@
 # (default 3) at each connection count against each, and one table is
 # printed. Everything is stopped on exit (trap EXIT, by PID).
 #
-# mta-sts-daemon: its own YAML (internal cache, cache_grace 3600 so every
+# mta-sts-daemon (bench/lib.sh bench_resolver): its own YAML (internal
+# cache, cache_grace 3600 so every
 # request in the run is a cache hit, require_sni as shipped; reuse_port
 # stays true: 1.1.2 cannot start with false), run inside
 # `unshare -m` with a private resolv.conf ("nameserver <.5>") bind-mounted
@@ -56,13 +57,7 @@ make -s -C "$builddir" danemilter bench/socketmap >&2
 LOADGEN=$builddir/bench/socketmap
 
 # ---- the resolver package (and uvloop, which Debian recommends with it)
-missing=""
-for p in postfix-mta-sts-resolver python3-uvloop; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
-		missing="$missing $p"
-done
-# shellcheck disable=SC2086
-[ -z "$missing" ] || bench_install run-socketmap $missing
+bench_resolver_install run-socketmap
 
 # ---- the world, its validating resolver, danemilter
 bench_world
@@ -70,69 +65,10 @@ bash "$top/tests/world/postfix.sh" start-resolver "$WORLD" >&2 ||
 	bail "the world's validating unbound did not start"
 bench_danemilter
 
-# ---- mta-sts-daemon
-R=$WORLD/mta-sts
-mkdir -p "$R"
-RPORT=$(free_port)
-while [ "$RPORT" = "$DAEMON_PORT" ]; do RPORT=$(free_port); done
-printf 'nameserver %s\n' "$WORLD_RESOLVER" >"$R/resolv.conf"
-cat >"$R/mta-sts-daemon.yml" <<EOF
-host: 127.0.0.1
-port: $RPORT
-reuse_port: true
-shutdown_timeout: 1
-cache_grace: 3600
-cache:
-  type: internal
-  options:
-    cache_size: 10000
-default_zone:
-  strict_testing: false
-  timeout: 4
-EOF
-# shellcheck disable=SC2016 # $0 and $@ are for that sh
-env -u https_proxy -u HTTPS_PROXY -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY \
-	SSL_CERT_FILE="$WORLD_CA" \
-	unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$R/resolv.conf" \
-	mta-sts-daemon -c "$R/mta-sts-daemon.yml" -v warn </dev/null >"$R/daemon.log" 2>&1 &
-RPID=$!
-at_exit "kill $RPID 2>/dev/null; wait $RPID 2>/dev/null"
-bench_listening mta-sts-daemon "$RPID" "$RPORT" "$R/daemon.log"
-
-# ---- prime both caches: one request per key, checked
-# ask PORT KEY: the reply as Postfix's own client (postmap -q) reads it.
-PMC=$R/postmap
-mkdir -p "$PMC"
-printf 'compatibility_level = 3.6\n' >"$PMC/main.cf"
-touch -d '-10 seconds' "$PMC/main.cf" # Postfix waits until main.cf is a second old
-ask() {
-	local out rc=0
-	out=$(postmap -c "$PMC" -q "$2" "socketmap:inet:127.0.0.1:$1:QUERY" 2>&1) || rc=$?
-	case $rc in
-	0) printf 'OK %s' "$out" ;;
-	1) if [ -z "$out" ]; then printf 'NOTFOUND'; else printf 'ERROR %s' "$out"; fi ;;
-	*) printf 'ERROR %s' "$out" ;;
-	esac
-}
-bad=0
-for key in $KEYS; do
-	for srv in danemilter resolver; do
-		if [ $srv = danemilter ]; then port=$DAEMON_PORT; else port=$RPORT; fi
-		got=$(ask "$port" "$key")
-		case $key:$got in
-		enforce.sts.test:"OK secure "*) ;;
-		enforce.sts.test:*) bad=1 ;;
-		*:"OK "*) ;;
-		*) bad=1 ;;
-		esac
-		printf '# prime %-10s %-17s -> %s\n' "$srv" "$key" "$got"
-	done
-done
-if [ "$bad" != 0 ]; then
-	echo "# danemilter log:"; sed 's/^/#   /' "$DLOG" | tail -n 20
-	echo "# mta-sts-daemon log:"; sed 's/^/#   /' "$R/daemon.log" | tail -n 20
-	bail "a server answered a priming request wrongly (want \"OK secure ...\" for enforce.sts.test, \"OK ...\" for every key)"
-fi
+# ---- mta-sts-daemon, then prime both caches: one request per key, checked
+bench_resolver
+# shellcheck disable=SC2086 # the keys, split on purpose
+bench_prime $KEYS
 
 # ---- load
 # run PORT CONNS: "qps p50 p99"; the load generator's failures are noted

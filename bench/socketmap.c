@@ -3,14 +3,26 @@
  *	bench/socketmap - socketmap load generator: queries/s and latency
  * SUMMARY
  *	bench/socketmap -h HOST -p PORT [-c CONNS] [-d SECONDS] [-w SECONDS]
- *	    [-t MS] [-n NAME] KEY...
+ *	    [-t MS] [-n NAME] [-N COUNT] [-S] [-k FILE] [KEY...]
  * DESCRIPTION
  *	Opens CONNS persistent TCP connections to a socketmap server
  *	(socketmap_table(5)) and keeps each busy the way Postfix's client
  *	uses one: send one netstring request "NAME KEY", wait for the whole
  *	reply netstring, send the next. Connection i starts at KEY number
- *	i mod the number of keys and then takes the keys round-robin. One
- *	thread drives every connection from one epoll loop.
+ *	i mod the number of keys and then takes the keys round-robin; with
+ *	-S every connection takes the next key of one sequence shared by all
+ *	(so that each key is asked once per round of as many requests as
+ *	there are keys). One thread drives every connection from one epoll
+ *	loop.
+ *
+ *	-k FILE adds keys read from FILE (after those of the command line),
+ *	one a line: "KEY" or "KEY<TAB>EXPECT". A key with EXPECT must get a
+ *	reply that starts with EXPECT (e.g. "OK dane-only", "NOTFOUND",
+ *	"TEMP"); anything else is an error. Keys without EXPECT must get
+ *	"OK ..." or "NOTFOUND ..." as below.
+ *
+ *	-N COUNT ends the run when COUNT replies have arrived (warm-up
+ *	included), or at the end of the window if that comes first.
  *
  *	The first -w seconds (default 0.5) are warm-up and are not counted;
  *	then for -d seconds (default 3) every reply that completes is counted
@@ -18,14 +30,19 @@
  *	kept. Requests still outstanding at the end are dropped, not counted.
  *	One line is printed:
  *
- *	    conns=N requests=R qps=Q p50=Xus p99=Yus errors=E
+ *	    conns=N requests=R qps=Q p50=Xus p99=Yus errors=E replies=T
+ *	    ok=A notfound=B temp=C secs=S
  *
- *	R counts replies in the measured window, Q = R / the window, p50 and
- *	p99 are nearest-rank percentiles of their latencies in microseconds.
+ *	R counts replies in the measured window, Q = R / the window (which
+ *	-N may end early), p50 and p99 are nearest-rank percentiles of their
+ *	latencies in microseconds. T counts every reply (warm-up included),
+ *	A, B and C those that were "OK ...", "NOTFOUND ..." and "TEMP ...";
+ *	S is the wall time from the first request to the end of the run.
  *	E counts, over warm-up and window: replies that are not a netstring
  *	or carry more than one frame, replies that are not "OK ..." or
  *	"NOTFOUND ..." (TEMP and PERM are not what a cache-hit benchmark
- *	should see), replies missing after -t milliseconds (default 2000),
+ *	should see) or, for a key with EXPECT, do not start with it, replies
+ *	missing after -t milliseconds (default 2000),
  *	connections closed by the server, and connections that could not be
  *	made. After an error the connection is closed and made again (a
  *	failed reconnection leaves it closed for the rest of the run).
@@ -36,7 +53,8 @@
  *	takes to notice a reply when many are ready at once; on a machine
  *	shared with the server it is part of what is measured.
  * DIAGNOSTICS
- *	Exit 0 when at least one reply was counted and no error occurred,
+ *	Exit 0 when at least one reply was counted (with -N: COUNT replies
+ *	arrived) and no error occurred,
  *	1 otherwise (the first error of each kind is described on stderr),
  *	EX_USAGE (64) for bad arguments, EX_UNAVAILABLE (69) when no
  *	connection at all could be made.
@@ -67,6 +85,7 @@
 #define SOCKETMAP_BENCH_REQ_MAX         10000
 #define SOCKETMAP_BENCH_EVENTS          256
 #define SOCKETMAP_BENCH_SCAN_NS         (100 * 1000000LL)       /* timeout scan */
+#define SOCKETMAP_BENCH_KEYS_MAX        10000000
 
 /* What went wrong, for the error count and one message per kind. */
 enum socketmap_bench_err {
@@ -81,7 +100,7 @@ enum socketmap_bench_err {
 
 static const char *const sbe_text[SBE_KINDS] = {
 	"connection failed", "connection closed by the server",
-	"malformed reply", "reply not OK or NOTFOUND", "reply timeout",
+	"malformed reply", "reply not OK or NOTFOUND, or not as expected", "reply timeout",
 	"read or write failed",
 };
 
@@ -89,6 +108,7 @@ static const char *const sbe_text[SBE_KINDS] = {
 struct sbconn {
 	int sc_fd;                      /* -1: closed for good */
 	size_t sc_key;                  /* next key to send */
+	size_t sc_asked;                /* the key of the outstanding request */
 	int64_t sc_sent;                /* when the outstanding request was written; 0: none */
 	size_t sc_len;                  /* bytes of the reply so far */
 	char *sc_buf;                   /* SOCKETMAP_BENCH_BUF bytes */
@@ -103,6 +123,11 @@ struct sbrun {
 	size_t sr_nreq;
 	char **sr_req;                  /* request frames, one per key */
 	size_t *sr_reqlen;
+	char **sr_expect;               /* per key: the reply's prefix, or NULL */
+	size_t sr_next;                 /* -S: the shared sequence's next key */
+	int sr_shared;                  /* -S */
+	unsigned long sr_count;         /* -N; 0: none */
+	unsigned long sr_replies, sr_ok, sr_notfound, sr_temp;
 	struct addrinfo *sr_ai;
 	unsigned long sr_errors[SBE_KINDS];
 	int sr_connected;               /* connections ever made */
@@ -115,7 +140,8 @@ static void
 socketmap_bench_usage(void)
 {
 	fprintf(stderr, "usage: bench/socketmap -h HOST -p PORT [-c CONNS] "
-	    "[-d SECONDS] [-w SECONDS] [-t MS] [-n NAME] KEY...\n");
+	    "[-d SECONDS] [-w SECONDS] [-t MS] [-n NAME] [-N COUNT] [-S] "
+	    "[-k FILE] [KEY...]\n");
 }
 
 static int64_t
@@ -191,7 +217,12 @@ socketmap_bench_send(struct sbrun *r, struct sbconn *c)
 	size_t k = c->sc_key;
 	ssize_t n;
 
+	if (r->sr_shared) {
+		k = r->sr_next;
+		r->sr_next = (k + 1) % r->sr_nreq;
+	}
 	c->sc_key = (k + 1) % r->sr_nreq;
+	c->sc_asked = k;
 	c->sc_len = 0;
 	c->sc_sent = socketmap_bench_now();
 	n = write(c->sc_fd, r->sr_req[k], r->sr_reqlen[k]);
@@ -233,7 +264,7 @@ socketmap_bench_record(struct sbrun *r, int64_t lat)
 static void
 socketmap_bench_readable(struct sbrun *r, struct sbconn *c)
 {
-	const char *payload;
+	const char *payload, *expect;
 	size_t plen, used;
 	enum netstring_status st;
 	int64_t now;
@@ -261,12 +292,23 @@ socketmap_bench_readable(struct sbrun *r, struct sbconn *c)
 		socketmap_bench_restart(r, c);
 		return;
 	}
-	if (!(plen >= 3 && memcmp(payload, "OK ", 3) == 0) &&
-	    !(plen >= 9 && memcmp(payload, "NOTFOUND ", 9) == 0)) {
-		char what[120];
+	r->sr_replies++;
+	if (plen >= 3 && memcmp(payload, "OK ", 3) == 0)
+		r->sr_ok++;
+	else if (plen >= 9 && memcmp(payload, "NOTFOUND ", 9) == 0)
+		r->sr_notfound++;
+	else if (plen >= 4 && memcmp(payload, "TEMP", 4) == 0)
+		r->sr_temp++;
+	expect = r->sr_expect[c->sc_asked];
+	if (expect != NULL ? !(plen >= strlen(expect) &&
+	    memcmp(payload, expect, strlen(expect)) == 0) :
+	    (!(plen >= 3 && memcmp(payload, "OK ", 3) == 0) &&
+	    !(plen >= 9 && memcmp(payload, "NOTFOUND ", 9) == 0))) {
+		char what[200];
 
-		snprintf(what, sizeof(what), "\"%.*s\"",
-		    (int)(plen > 100 ? 100 : plen), payload);
+		snprintf(what, sizeof(what), "%s: \"%.*s\"%s%s",
+		    r->sr_req[c->sc_asked], (int)(plen > 100 ? 100 : plen), payload,
+		    expect ? ", want " : "", expect ? expect : "");
 		socketmap_bench_error(r, SBE_ANSWER, what);
 	} else if (now >= r->sr_win_start && now < r->sr_win_end)
 		socketmap_bench_record(r, now - c->sc_sent);
@@ -321,10 +363,81 @@ socketmap_bench_number(const char *s, double max, double *out)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (*s == '\0' || *end != '\0' || errno != 0 || !(v > 0) || v > max)
+	if (*s == '\0' || *end != '\0' || errno != 0 || !(v >= 0) || v > max)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* Add the request frame "NAME KEY" (and KEY's EXPECT, NULL: none).
+ * 0, or -1 when it is too long or there are too many keys. */
+static int
+socketmap_bench_addkey(struct sbrun *r, size_t *cap, const char *name,
+    const char *key, const char *expect)
+{
+	char q[SOCKETMAP_BENCH_REQ_MAX];
+	int qlen = snprintf(q, sizeof(q), "%s %s", name, key);
+	size_t k = r->sr_nreq;
+
+	if (qlen < 0 || (size_t)qlen >= sizeof(q) || k >= SOCKETMAP_BENCH_KEYS_MAX) {
+		fprintf(stderr, "bench/socketmap: %s: %s %s\n", k >= SOCKETMAP_BENCH_KEYS_MAX ?
+		    "too many keys" : "request too long", name, key);
+		return -1;
+	}
+	if (k == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		r->sr_req = realloc(r->sr_req, *cap * sizeof(*r->sr_req));
+		r->sr_reqlen = realloc(r->sr_reqlen, *cap * sizeof(*r->sr_reqlen));
+		r->sr_expect = realloc(r->sr_expect, *cap * sizeof(*r->sr_expect));
+		if (r->sr_req == NULL || r->sr_reqlen == NULL || r->sr_expect == NULL)
+			abort();
+	}
+	if ((r->sr_req[k] = malloc((size_t)qlen + 12)) == NULL)
+		abort();
+	r->sr_reqlen[k] = netstring_format(r->sr_req[k], (size_t)qlen + 12, q, (size_t)qlen);
+	r->sr_expect[k] = NULL;
+	if (expect != NULL && (r->sr_expect[k] = strdup(expect)) == NULL)
+		abort();
+	r->sr_nreq = k + 1;
+	return 0;
+}
+
+/* -k FILE: "KEY" or "KEY<TAB>EXPECT" per line; empty lines skipped.
+ * 0, or -1 after a message. */
+static int
+socketmap_bench_keyfile(struct sbrun *r, size_t *cap, const char *name, const char *path)
+{
+	char line[SOCKETMAP_BENCH_REQ_MAX];
+	char *tab;
+	FILE *fp;
+	size_t len;
+	int rc = 0;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "bench/socketmap: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
+		len = strlen(line);
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		else if (!feof(fp)) {
+			fprintf(stderr, "bench/socketmap: %s: line too long\n", path);
+			rc = -1;
+			break;
+		}
+		if (len == 0)
+			continue;
+		if ((tab = strchr(line, '\t')) != NULL)
+			*tab++ = '\0';
+		rc = socketmap_bench_addkey(r, cap, name, line, tab);
+	}
+	if (ferror(fp)) {
+		fprintf(stderr, "bench/socketmap: %s: read error\n", path);
+		rc = -1;
+	}
+	fclose(fp);
+	return rc;
 }
 
 int
@@ -334,7 +447,9 @@ main(int argc, char **argv)
 	struct addrinfo hints, *ai;
 	struct sbconn *conns;
 	struct sbrun r;
-	const char *name = "QUERY";
+	const char *name = "QUERY", *keyfile = NULL;
+	int64_t started;
+	size_t cap = 0;
 	double dur = 3, warm = 0.5, tmo = 2000, v;
 	int64_t now, next_scan;
 	unsigned long errors = 0;
@@ -344,7 +459,7 @@ main(int argc, char **argv)
 	size_t k;
 
 	memset(&r, 0, sizeof(r));
-	while ((ch = getopt(argc, argv, "h:p:c:d:w:t:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:c:d:w:t:n:N:Sk:")) != -1) {
 		switch (ch) {
 		case 'h':
 			r.sr_host = optarg;
@@ -364,7 +479,8 @@ main(int argc, char **argv)
 		case 'd':
 		case 'w':
 		case 't':
-			if (socketmap_bench_number(optarg, ch == 't' ? 600000 : 3600, &v) < 0) {
+			if (socketmap_bench_number(optarg, ch == 't' ? 600000 : 86400, &v) < 0 ||
+			    (ch != 'w' && v == 0)) {
 				fprintf(stderr, "bench/socketmap: -%c wants a positive number, "
 				    "got \"%s\"\n", ch, optarg);
 				return EX_USAGE;
@@ -374,35 +490,41 @@ main(int argc, char **argv)
 		case 'n':
 			name = optarg;
 			break;
+		case 'N':
+			errno = 0;
+			r.sr_count = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 ||
+			    r.sr_count == 0) {
+				fprintf(stderr, "bench/socketmap: -N wants a positive count, "
+				    "got \"%s\"\n", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'S':
+			r.sr_shared = 1;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
 		default:
 			socketmap_bench_usage();
 			return EX_USAGE;
 		}
 	}
-	if (r.sr_host == NULL || r.sr_port == NULL || optind == argc) {
+	if (r.sr_host == NULL || r.sr_port == NULL || (optind == argc && keyfile == NULL)) {
 		socketmap_bench_usage();
 		return EX_USAGE;
 	}
 
 	/* Every request frame, built once. */
-	r.sr_nreq = (size_t)(argc - optind);
-	r.sr_req = calloc(r.sr_nreq, sizeof(*r.sr_req));
-	r.sr_reqlen = calloc(r.sr_nreq, sizeof(*r.sr_reqlen));
-	if (r.sr_req == NULL || r.sr_reqlen == NULL)
-		abort();
-	for (k = 0; k < r.sr_nreq; k++) {
-		char q[SOCKETMAP_BENCH_REQ_MAX];
-		int qlen = snprintf(q, sizeof(q), "%s %s", name, argv[optind + (int)k]);
-
-		if (qlen < 0 || (size_t)qlen >= sizeof(q)) {
-			fprintf(stderr, "bench/socketmap: request too long: %s %s\n",
-			    name, argv[optind + (int)k]);
+	for (i = optind; i < argc; i++)
+		if (socketmap_bench_addkey(&r, &cap, name, argv[i], NULL) < 0)
 			return EX_USAGE;
-		}
-		if ((r.sr_req[k] = malloc((size_t)qlen + 12)) == NULL)
-			abort();
-		r.sr_reqlen[k] = netstring_format(r.sr_req[k], (size_t)qlen + 12, q,
-		    (size_t)qlen);
+	if (keyfile != NULL && socketmap_bench_keyfile(&r, &cap, name, keyfile) < 0)
+		return EX_USAGE;
+	if (r.sr_nreq == 0) {
+		fprintf(stderr, "bench/socketmap: no keys\n");
+		return EX_USAGE;
 	}
 
 	memset(&hints, 0, sizeof(hints));
@@ -434,7 +556,7 @@ main(int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 
-	now = socketmap_bench_now();
+	now = started = socketmap_bench_now();
 	r.sr_win_start = now + (int64_t)(warm * 1e9);
 	r.sr_win_end = r.sr_win_start + (int64_t)(dur * 1e9);
 	next_scan = now + SOCKETMAP_BENCH_SCAN_NS;
@@ -456,7 +578,17 @@ main(int argc, char **argv)
 		}
 		for (i = 0; i < n; i++)
 			socketmap_bench_readable(&r, evs[i].data.ptr);
+		if (r.sr_count != 0 && r.sr_replies >= r.sr_count) {
+			now = socketmap_bench_now();
+			if (now < r.sr_win_end) {
+				dur = now > r.sr_win_start ?
+				    (double)(now - r.sr_win_start) / 1e9 : 0;
+				r.sr_win_end = now;
+			}
+			break;
+		}
 	}
+	now = socketmap_bench_now();
 	for (i = 0; i < nconns; i++)
 		if (conns[i].sc_fd >= 0)
 			close(conns[i].sc_fd);
@@ -464,18 +596,28 @@ main(int argc, char **argv)
 	for (k = 0; k < SBE_KINDS; k++)
 		errors += r.sr_errors[k];
 	qsort(r.sr_lat, r.sr_nlat, sizeof(*r.sr_lat), socketmap_bench_cmp);
-	printf("conns=%ld requests=%zu qps=%.0f p50=%.0fus p99=%.0fus errors=%lu\n",
-	    nconns, r.sr_nlat, (double)r.sr_nlat / dur,
-	    socketmap_bench_pct(&r, 50), socketmap_bench_pct(&r, 99), errors);
+	printf("conns=%ld requests=%zu qps=%.0f p50=%.0fus p99=%.0fus errors=%lu "
+	    "replies=%lu ok=%lu notfound=%lu temp=%lu secs=%.3f\n",
+	    nconns, r.sr_nlat, dur > 0 ? (double)r.sr_nlat / dur : 0,
+	    socketmap_bench_pct(&r, 50), socketmap_bench_pct(&r, 99), errors,
+	    r.sr_replies, r.sr_ok, r.sr_notfound, r.sr_temp,
+	    (double)(now - started) / 1e9);
 	for (i = 0; i < nconns; i++)
 		free(conns[i].sc_buf);
 	free(conns);
-	for (k = 0; k < r.sr_nreq; k++)
+	for (k = 0; k < r.sr_nreq; k++) {
 		free(r.sr_req[k]);
+		free(r.sr_expect[k]);
+	}
 	free(r.sr_req);
 	free(r.sr_reqlen);
+	free(r.sr_expect);
 	free(r.sr_lat);
 	freeaddrinfo(ai);
 	close(r.sr_epfd);
-	return errors == 0 && r.sr_nlat > 0 ? 0 : 1;
+	if (r.sr_count != 0 && r.sr_replies < r.sr_count)
+		fprintf(stderr, "bench/socketmap: %lu of %lu replies before the end of the run\n",
+		    r.sr_replies, r.sr_count);
+	return errors == 0 && (r.sr_count != 0 ? r.sr_replies >= r.sr_count :
+	    r.sr_nlat > 0) ? 0 : 1;
 }

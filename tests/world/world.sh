@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # world.sh: the local DNSSEC test world for danemilter.
 #
-#   world.sh start DIR   build and start a world in DIR (absolute path; created)
+#   world.sh start DIR   build and start a world in DIR (absolute path; created);
+#                        with WORLD_GEN_DOMAINS=N in the environment (1 to
+#                        200000) the world also serves the generated zone
+#                        gen.test of N mail domains (below; for bench/)
 #   world.sh stop DIR    stop it (by PID; idempotent; DIR is left in place);
 #                        also runs `postfix.sh stop DIR` (Postfix, unbound)
 #                        and `sendmail.sh stop DIR` (Sendmail)
@@ -66,7 +69,8 @@
 # ("name=addr ..." for every MX host) and WORLD_ADDR_<NAME> per host (upper
 # case, "." and "-" -> "_": WORLD_ADDR_MX1_USABLE_DANE_TEST=127.A.B.10,
 # WORLD_ADDR_MX_ENFORCE_STS_TEST=...), WORLD_V6_HOSTS ("name=::1 ..." for
-# the MX hosts with only an AAAA: mx.v6only.dane.test; no WORLD_ADDR_*).
+# the MX hosts with only an AAAA: mx.v6only.dane.test; no WORLD_ADDR_*),
+# WORLD_GEN_DOMAINS (N of gen.test; 0: no such zone).
 #
 # Needs root (port 53), bash, nsd, ldnsutils, bind9-dnsutils (dig), openssl,
 # python3, iproute2 (ss), util-linux (flock); check-world.sh also needs
@@ -191,6 +195,17 @@
 #  badcert     ok; enforce, mx.badcert.sts.test; but the MX host's   enforce
 #              SMTP server (postfix.sh sink) presents a self-signed
 #              certificate: Postfix "secure" delivery must fail
+#
+# gen.test (only with WORLD_GEN_DOMAINS=N; signed, NSEC3, DS in test.): N
+# mail domains numbered I = 0 .. N-1, the kind chosen by I mod 10; each has
+# MX 10 mx.<name> whose A is WORLD_NET.9 (nothing listens there), TTLs as
+# above (TLSA 600, the rest 3600, negative 300):
+#  I mod 10   name            TLSA at _25._tcp.mx.<name>     expected (socketmap)
+#  0-5        dI.gen.test     3 1 1 (mx1.usable's key)      usable: OK dane-only
+#  6-8        pI.gen.test     none (NXDOMAIN), no _mta-sts  none: NOTFOUND
+#  9          tI.gen.test     3 1 1, RRSIG corrupted        bogus: TEMP
+# Signing takes ~1 s per 10,000 domains. NSD's response rate limiting is
+# off in such a world (rrl-ratelimit 0: load would trip its 200 qps).
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -734,6 +749,32 @@ zone_unsigned() {
 zone_bogus() { zone_simple bogus.test; }
 zone_corrupt() { zone_simple corrupt.test; }
 
+# zone_gen: gen.test's GEN mail domains (see the header).
+zone_gen() {
+	soa gen.test.
+	awk -v n="$GEN" -v a="$NET.9" -v h="${SHA256[mx1.usable.dane.test]}" 'BEGIN {
+		for (i = 0; i < n; i++) {
+			k = i % 10
+			d = (k <= 5 ? "d" : k <= 8 ? "p" : "t") i
+			printf "%s\tMX\t10 mx.%s\nmx.%s\tA\t%s\n", d, d, d, a
+			if (k <= 5 || k == 9)
+				printf "_25._tcp.mx.%s\t600\tTLSA\t3 1 1 %s\n", d, h
+		}
+	}'
+}
+
+# corrupt_gen_tlsa FILE: corrupt_rrsig for the TLSA of every tI.gen.test
+# (one awk pass); fails unless it changed one per tI domain.
+corrupt_gen_tlsa() {
+	awk -v want=$(((GEN + 0) / 10)) '
+	$4 == "RRSIG" && $5 == "TLSA" && $1 ~ /^_25\._tcp\.mx\.t[0-9]+\.gen\.test\.$/ {
+		s = $NF; c = substr(s, 10, 1); r = (c == "A") ? "B" : "A"
+		$NF = substr(s, 1, 9) r substr(s, 11); n++
+	}
+	{ print }
+	END { if (n != want) exit 1 }' "$1" >"$1.tmp" && mv "$1.tmp" "$1"
+}
+
 zone_test() {
 	soa test.
 	cat <<EOF
@@ -752,6 +793,10 @@ EOF
 	# DS for every delegation except unsigned.test (NSEC proves there is none)
 	cat "$K"/dane.test.ds "$K"/sts.test.ds "$K"/bogus.test.ds "$K"/corrupt.test.ds \
 		"$K"/lame.test.ds "$K"/dead.test.ds
+	if [ "$GEN" -gt 0 ]; then
+		printf 'gen\t\tNS\tns.test.\n'
+		cat "$K"/gen.test.ds
+	fi
 }
 
 zone_root() {
@@ -810,6 +855,13 @@ make_zones() {
 	for zn in dane.test sts.test bogus.test corrupt.test lame.test dead.test test .; do
 		keygen "$zn"
 	done
+	if [ "$GEN" -gt 0 ]; then
+		keygen gen.test
+		zone_gen >"$Z/gen.test.zone"
+		sign gen.test -n -t 0
+		corrupt_gen_tlsa "$Z/gen.test.signed" ||
+			die "could not corrupt the TLSA RRSIGs of gen.test's tI domains"
+	fi
 
 	zone_dane >"$Z/dane.test.zone"
 	zone_unsigned >"$Z/unsigned.test.zone"
@@ -915,11 +967,15 @@ server:
 	zonefiles-write: 0
 	hide-version: yes
 	verbosity: 1
-remote-control:
-	$ctl
 EOF
+	# gen.test is for load: NSD's response rate limiting (200 qps per
+	# source by default) would drop or truncate most answers.
+	[ "$GEN" = 0 ] || printf '\trrl-ratelimit: 0\n\trrl-whitelist-ratelimit: 0\n' >>"$DIR/nsd/nsd.conf"
+	printf 'remote-control:\n\t%s\n' "$ctl" >>"$DIR/nsd/nsd.conf"
 	local zn file
-	for zn in . test. dane.test. sts.test. unsigned.test. bogus.test. corrupt.test.; do
+	local gen=''
+	[ "$GEN" -gt 0 ] && gen=gen.test.
+	for zn in . test. dane.test. sts.test. unsigned.test. bogus.test. corrupt.test. $gen; do
 		file=${zn%.}
 		[ "$zn" = . ] && file=root
 		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.signed"\n' "$zn" "$file" \
@@ -985,6 +1041,7 @@ write_env() {
 		echo "WORLD_STS_DOMAINS='$STS_POLICY_DOMAINS'"
 		echo "WORLD_RESOLVER='$NET.5'"
 		echo "WORLD_NSD_CONF='$DIR/nsd/nsd.conf'"
+		echo "WORLD_GEN_DOMAINS='$GEN'"
 		echo "# host=address for every MX host (certs/HOST.pem is served there)"
 		printf "WORLD_HOSTS='"
 		for h in $ADDR_HOSTS; do printf '%s=%s ' "$h" "${ADDR[$h]}"; done
@@ -1066,6 +1123,10 @@ do_start() {
 	[ -e "$DIR/world.env" ] && die "$DIR already holds a world (stop it first)"
 	mkdir -p "$DIR"
 	NSD_PID='' BH_PID='' STS_PID='' NET=''
+	GEN=${WORLD_GEN_DOMAINS:-0}
+	case $GEN in '' | *[!0-9]*) die "WORLD_GEN_DOMAINS must be a number, not \"$GEN\"" ;; esac
+	GEN=$((10#$GEN))
+	[ "$GEN" -le 200000 ] || die "WORLD_GEN_DOMAINS: at most 200000 (got $GEN)"
 	trap '[ $? = 0 ] || start_failed' EXIT
 	PHASE=net
 	pick_net

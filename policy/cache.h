@@ -48,6 +48,14 @@ struct cache *cache_new(struct generation *g);
  * Unbinds c's metrics (cache_metrics_register()) and its store's. */
 void cache_free(struct cache *c);
 
+/* Share verdicts and MTA-STS records with the fleet through s
+ * (policy/shared.h; the caller's, outliving c; NULL: none): lookups go
+ * local cache -> shared cache -> resolve (see cache.c), resolutions are
+ * published, and cache_purge / cache_purge_all drop the shared values
+ * too. */
+struct shared;
+void cache_set_shared(struct cache *c, struct shared *s);
+
 /* c's MTA-STS policy store (c owns it), for its metrics
  * (stsstore_metrics_register). */
 struct stsstore *cache_stsstore(struct cache *c);

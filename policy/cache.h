@@ -111,7 +111,9 @@ void cache_each(const struct cache *c, time_t now, cache_each_fn *fn, void *arg)
  * 0) or all of them (cache_purge_all: how many). Only verdicts go: the
  * MTA-STS policy store keeps its policies (dropping one would let a
  * downgrade through), a resolution in flight goes on and answers its
- * waiters, and the next ask resolves again.
+ * waiters, and the next ask resolves again. With a shared cache
+ * (cache_set_shared) the fleet's values go too (shared_purge,
+ * shared_purge_all), so that no member takes the purged verdict back.
  */
 unsigned long cache_purge(struct cache *c, const char *domain);
 unsigned long cache_purge_all(struct cache *c);

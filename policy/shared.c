@@ -650,9 +650,13 @@ shared_claim(struct shared *s, const char *domain, unsigned timeout_ms, shared_c
 	r->rq_domain = xstrdup(domain);
 	r->rq_key = shared_key(s, "v", domain);
 	lock = shared_key(s, "lock", domain);
-	if (redisAsyncCommand(s->sh_ac, shared_get_reply, r, "GET %s", r->rq_key) != REDIS_OK ||
-	    redisAsyncCommand(s->sh_ac, shared_lock_reply, r, "SET %s 1 NX PX %d", lock,
-	    SHARED_LOCK_MS) != REDIS_OK)
+	/* The lock first, then the value: the holder publishes before it
+	 * unlocks, so a claim that gets the lock after it sees its value
+	 * (GET first could miss the value, then take the freed lock, and
+	 * resolve a second time). */
+	if (redisAsyncCommand(s->sh_ac, shared_lock_reply, r, "SET %s 1 NX PX %d", lock,
+	    SHARED_LOCK_MS) != REDIS_OK ||
+	    redisAsyncCommand(s->sh_ac, shared_get_reply, r, "GET %s", r->rq_key) != REDIS_OK)
 		log_abort("shared cache: hiredis refused a command on a live connection");
 	free(lock);
 	r->rq_pending = 2;

@@ -86,8 +86,9 @@ enum shared_claim {
 typedef void shared_claim_fn(void *arg, enum shared_claim st, const char *payload, bool locked);
 
 /*
- * Ask for domain's value and try its lock in one round trip (GET, SET NX
- * PX), answered within timeout_ms. NULL when the connection is not up
+ * Try domain's lock and ask for its value in one round trip (SET NX PX,
+ * then GET: a member that gets the lock after its holder dropped it sees
+ * the value the holder published before), answered within timeout_ms. NULL when the connection is not up
  * (fn will not run: go alone); else a handle for shared_cancel().
  */
 struct shared_req *shared_claim(struct shared *s, const char *domain, unsigned timeout_ms,

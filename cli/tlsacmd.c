@@ -170,28 +170,21 @@ static bool
 tlsacmd_match(const struct tlsa_rr *rr, const struct cert_chain *chain, char **why)
 {
 	struct cert_names n;
-	size_t i;
+	int k = tlsa_match_chain(rr, chain->cc_certs, chain->cc_n);
 
 	if (rr->tr_usage == TLSA_USAGE_DANE_EE) {
-		if (tlsa_match_der(chain->cc_certs[0].cd_der, chain->cc_certs[0].cd_len, rr->tr_selector,
-		    rr->tr_mtype, rr->tr_data, rr->tr_len) == TLSA_MATCH) {
-			*why = xstrdup("match: the leaf certificate");
-			return true;
-		}
-		*why = xstrdup("no match: not the leaf certificate");
-		return false;
+		*why = xstrdup(k == 0 ? "match: the leaf certificate" :
+		    "no match: not the leaf certificate");
+		return k == 0;
 	}
-	for (i = 1; i < chain->cc_n; i++) {
-		const struct cert_der *c = &chain->cc_certs[i];
+	if (k > 0) {
+		const struct cert_der *c = &chain->cc_certs[k];
 
-		if (tlsa_match_der(c->cd_der, c->cd_len, rr->tr_selector, rr->tr_mtype,
-		    rr->tr_data, rr->tr_len) != TLSA_MATCH)
-			continue;
 		if (cert_names(c->cd_der, c->cd_len, &n) == CERT_NAMES_OK) {
-			*why = xasprintf("match: CA certificate %zu of the file (%s)", i + 1, n.cnm_subject);
+			*why = xasprintf("match: CA certificate %d of the file (%s)", k + 1, n.cnm_subject);
 			cert_names_free(&n);
 		} else {
-			*why = xasprintf("match: CA certificate %zu of the file", i + 1);
+			*why = xasprintf("match: CA certificate %d of the file", k + 1);
 		}
 		return true;
 	}

@@ -40,9 +40,9 @@ metrics_cell(struct metrics_family *f, size_t i, size_t j, const char *op)
 {
 	size_t n1 = metrics_nvalues(f, 0), n2 = metrics_nvalues(f, 1);
 
-	if (f->mf_type == METRICS_HISTOGRAM || f->mf_read != NULL)
+	if (f->mf_type == METRICS_HISTOGRAM || f->mf_read != NULL || f->mf_emit != NULL)
 		log_abort("metrics: %s: %s on a %s", f->mf_name, op,
-		    f->mf_read != NULL ? "family read at scrape time" : "histogram");
+		    f->mf_type != METRICS_HISTOGRAM ? "family read at scrape time" : "histogram");
 	if (i >= n1 || j >= n2)
 		log_abort("metrics: %s: label index (%zu, %zu) out of range (%zu, %zu)",
 		    f->mf_name, i, j, n1, n2);
@@ -93,6 +93,13 @@ metrics_check(const struct metrics_family *f)
 		log_abort("metrics: a family without a name or HELP text");
 	if (f->mf_label[0].ml_name == NULL && f->mf_label[1].ml_name != NULL)
 		log_abort("metrics: %s: a second label without a first", f->mf_name);
+	if (f->mf_emit != NULL) {
+		if (f->mf_type == METRICS_HISTOGRAM || f->mf_read != NULL ||
+		    f->mf_label[0].ml_values != NULL || f->mf_label[1].ml_values != NULL)
+			log_abort("metrics: %s: an open label set is for a counter or gauge "
+			    "without value arrays or a read callback", f->mf_name);
+		return;
+	}
 	for (k = 0; k < 2; k++)
 		if (f->mf_label[k].ml_name != NULL &&
 		    (f->mf_label[k].ml_values == NULL || f->mf_label[k].ml_n == 0))
@@ -253,6 +260,46 @@ metrics_render_values(struct sbuf *sb, const struct metrics_family *f)
 			    values[i * n2 + j]);
 }
 
+struct metrics_out {
+	struct sbuf *mo_sb;
+	const struct metrics_family *mo_f;
+	bool mo_started;                /* the HELP and TYPE lines are out */
+};
+
+void
+metrics_sample(struct metrics_out *o, const char *v1, const char *v2, double value)
+{
+	const struct metrics_family *f = o->mo_f;
+	struct sbuf *sb = o->mo_sb;
+
+	if (!o->mo_started) {
+		metrics_head(sb, f->mf_name, f->mf_type == METRICS_GAUGE ? "gauge" : "counter",
+		    f->mf_help);
+		o->mo_started = true;
+	}
+	sbuf_append(sb, f->mf_name);
+	if (f->mf_label[0].ml_name != NULL) {
+		sbuf_printf(sb, "{%s=\"", f->mf_label[0].ml_name);
+		metrics_escape(sb, v1 != NULL ? v1 : "");
+		if (f->mf_label[1].ml_name != NULL) {
+			sbuf_printf(sb, "\",%s=\"", f->mf_label[1].ml_name);
+			metrics_escape(sb, v2 != NULL ? v2 : "");
+		}
+		sbuf_append(sb, "\"}");
+	}
+	sbuf_printf(sb, " %.15g\n", value);
+}
+
+/* A family of open label sets: its head before its first sample; no
+ * sample, no family (nothing to say). */
+static void
+metrics_render_emit(struct sbuf *sb, const struct metrics_family *f)
+{
+	struct metrics_out o = { sb, f, false };
+
+	f->mf_emit(f->mf_arg, &o);
+}
+
 void
 metrics_render(struct sbuf *sb, const char *version)
 {
@@ -263,6 +310,8 @@ metrics_render(struct sbuf *sb, const char *version)
 	for (f = metrics_head_f; f != NULL; f = f->mf_next) {
 		if (f->mf_type == METRICS_HISTOGRAM)
 			metrics_render_histogram(sb, f);
+		else if (f->mf_emit != NULL)
+			metrics_render_emit(sb, f);
 		else
 			metrics_render_values(sb, f);
 	}

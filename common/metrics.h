@@ -84,6 +84,21 @@ struct metrics_label {
  */
 typedef void metrics_read_fn(void *arg, unsigned long *cells, size_t n);
 
+/*
+ * Label values that are no closed set (the names of the operator's own
+ * domains in the monitor's configuration): a family with mf_emit names
+ * its labels (METRICS_OPEN_LABEL1/2: no value arrays) and, at scrape time
+ * on the rendering thread, writes its samples with metrics_sample(), in
+ * the order it likes; the registry stores nothing for it. Gauges and
+ * counters only. Its HELP and TYPE lines come before its first sample: a
+ * family that emits none is not shown at all.
+ */
+struct metrics_out;
+typedef void metrics_emit_fn(void *arg, struct metrics_out *o);
+/* One sample of the family being emitted: the label values (v2 NULL for
+ * a family with one label; escaped here) and the value (%.15g). */
+void metrics_sample(struct metrics_out *o, const char *v1, const char *v2, double value);
+
 struct metrics_family {
 	/* the definition: set by the METRICS_* initializers below */
 	enum metrics_type mf_type;
@@ -94,7 +109,8 @@ struct metrics_family {
 	const char *const *mf_le;               /* the same bounds as label text */
 	size_t mf_nbounds;
 	metrics_read_fn *mf_read;               /* counters, gauges: values read at scrape */
-	void *mf_arg;                           /* for mf_read; set before registering */
+	metrics_emit_fn *mf_emit;               /* open label sets: samples written at scrape */
+	void *mf_arg;                           /* for mf_read / mf_emit; set before registering */
 	/* state: only through metrics_*() */
 	atomic_ulong mf_cells[METRICS_CELLS_MAX];
 	atomic_ulong mf_sum_us;                 /* histograms: sum of observations */
@@ -126,6 +142,10 @@ struct metrics_family {
 	.mf_label = { { (k1), (v1), METRICS_NELEM(v1) }, { (k2), (v2), \
 	    METRICS_CHECKED(METRICS_NELEM(v1) * METRICS_NELEM(v2) <= METRICS_CELLS_MAX, \
 	    METRICS_NELEM(v2)) } }
+#define METRICS_OPEN_LABEL1(k1) \
+	.mf_label = { { (k1), NULL, 0 } }
+#define METRICS_OPEN_LABEL2(k1, k2) \
+	.mf_label = { { (k1), NULL, 0 }, { (k2), NULL, 0 } }
 #define METRICS_BUCKETS(bounds_us, le) \
 	.mf_bounds_us = (bounds_us), .mf_le = (le), \
 	.mf_nbounds = METRICS_CHECKED(METRICS_NELEM(bounds_us) == METRICS_NELEM(le) && \

@@ -142,6 +142,22 @@ struct cfg_control {
 /* control.socket's default: "unix:/run/danemilter/control.sock" (the
  * unit's RuntimeDirectory=). */
 extern const char cfg_default_control_socket[];
+/* One of the operator's own domains the daemon's monitor watches. */
+struct cfg_monitor_domain {
+	char *cmd_name;                 /* a domain name, lower case, no trailing dot */
+	char **cmd_cert_files;          /* the next certificates (tlsa-rollover); absolute paths */
+	size_t cmd_ncert_files;
+	int cmd_line;                   /* line in the file */
+};
+
+/* The scheduled monitor (policy/monitorsched.h; `danemilter monitor` reads
+ * expiry_warn_days and each domain's cert_files too). */
+struct cfg_monitor {
+	struct cfg_monitor_domain *cmo_domains; /* none: the daemon does not monitor */
+	size_t cmo_ndomains;
+	unsigned cmo_interval_s;        /* between runs; default 3600 */
+	unsigned cmo_expiry_warn_days;  /* cert-expiry warns this many days ahead; default 21 */
+};
 
 /* The process. Read at start-up only. */
 struct cfg_daemon {
@@ -215,6 +231,7 @@ struct cfg {
 	struct cfg_metrics c_metrics;
 	struct cfg_control c_control;
 	char *c_overrides_file;          /* policy/overrides.h; "" = none (default) */
+	struct cfg_monitor c_monitor;
 	struct cfg_domain *c_domains;
 	size_t c_ndomains;
 	int c_refs;                      /* private: use cfg_ref/cfg_unref */

@@ -366,6 +366,34 @@ static const struct cfg_section cfg_control_section = {
 	sizeof(struct cfg_control), cfg_control_keys, NULL, -1
 };
 
+static bool cfg_check_monitor_domain(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
+
+static const struct cfg_key cfg_monitor_domain_keys[] = {
+	KEY_STR(struct cfg_monitor_domain, "name", cmd_name, NULL,
+	    cfg_check_monitor_domain, CFG_F_REQUIRED),
+	KEY_STRS(struct cfg_monitor_domain, "cert_files", cmd_cert_files,
+	    cmd_ncert_files, NULL, cfg_check_path, 0),
+	KEY_END
+};
+
+static const struct cfg_section cfg_monitor_domain_section = {
+	sizeof(struct cfg_monitor_domain), cfg_monitor_domain_keys, "name",
+	offsetof(struct cfg_monitor_domain, cmd_line)
+};
+
+static const struct cfg_key cfg_monitor_keys[] = {
+	KEY_LIST(struct cfg_monitor, "domains", cmo_domains, cmo_ndomains,
+	    &cfg_monitor_domain_section),
+	KEY_UINT(struct cfg_monitor, "interval_s", cmo_interval_s, 3600, 1, 604800),
+	KEY_UINT(struct cfg_monitor, "expiry_warn_days", cmo_expiry_warn_days, 21, 0, 365),
+	KEY_END
+};
+
+static const struct cfg_section cfg_monitor_section = {
+	sizeof(struct cfg_monitor), cfg_monitor_keys, NULL, -1
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "dns", c_dns, &cfg_dns_section),
 	KEY_GROUP(struct cfg, "socketmap", c_socketmap, &cfg_socketmap_section),
@@ -378,6 +406,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "metrics", c_metrics, &cfg_metrics_section),
 	KEY_GROUP(struct cfg, "control", c_control, &cfg_control_section),
 	KEY_STR(struct cfg, "overrides_file", c_overrides_file, "", cfg_check_path, 0),
+	KEY_GROUP(struct cfg, "monitor", c_monitor, &cfg_monitor_section),
 	KEY_LIST(struct cfg, "domains", c_domains, c_ndomains,
 	    &cfg_domain_section),
 	KEY_END
@@ -706,5 +735,25 @@ cfg_check_mode(struct cfg_ld *ld, const config_setting_t *s,
 	if ((strtoul(val, NULL, 8) & 0600) != 0600)
 		return cfg_decode_fail(ld, s, "%s must let the owner read and write (such as \"0660\")",
 		    label);
+	return true;
+}
+
+/* monitor.domains name: a domain name (no wildcard, no ".parent"); lower
+ * case, a trailing dot dropped. */
+static bool
+cfg_check_monitor_domain(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	size_t len;
+	char *p;
+
+	for (p = val; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = *p - 'A' + 'a';
+	len = strlen(val);
+	if (len > 1 && val[len - 1] == '.')
+		val[--len] = '\0';
+	if (!cfg_name_ok(val, len))
+		return cfg_decode_fail(ld, s, "%s must be a domain name", label);
 	return true;
 }

@@ -57,6 +57,7 @@
 #include "milter/filter.h"
 #include "policy/cache.h"
 #include "policy/generation.h"
+#include "policy/monitorsched.h"
 #include "policy/mtasts.h"
 #include "policy/probecache.h"
 #include "policy/shared.h"
@@ -80,6 +81,7 @@ struct daemon {
 	char *dm_reload_msg;
 	struct gate *dm_gate;
 	struct probecache *dm_pc;       /* the milter's probe results */
+	struct monitorsched *dm_ms;     /* the scheduled monitor (monitor.domains) */
 	bool dm_milter;                 /* the filter runs */
 	bool dm_stopping;
 	struct timespec dm_drain_end;
@@ -120,10 +122,11 @@ daemon_metrics_register(struct daemon *d)
 	dns_metrics_register();
 	mtasts_metrics_register();
 	stsstore_metrics_register(cache_stsstore(d->dm_cache));
-	shared_metrics_register();
 	probecache_metrics_register();
 	filter_metrics_register();
 	socketmap_metrics_register();
+	shared_metrics_register();
+	monitorsched_metrics_register(d->dm_ms);
 }
 
 static void
@@ -634,6 +637,7 @@ daemon_main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	d.dm_cache = cache_new(d.dm_gen);
+	d.dm_ms = monitorsched_new(d.dm_gen);
 	daemon_metrics_register(&d);
 	/* Read once at start-up (secrets before the privileges go). */
 	d.dm_shared = shared_new(&daemon_cfg(&d)->c_cache, &err);
@@ -717,6 +721,7 @@ daemon_main(int argc, char **argv)
 	iv_event_register(&d.dm_milter_ended);
 	daemon_ended_live = true;
 	daemon_arm_save(&d);
+	monitorsched_start(d.dm_ms);
 	if (d.dm_milter && filter_run(daemon_milter_ended_post, &d, &err) != 0) {
 		log_errx("%s", err);
 		free(err);
@@ -764,6 +769,7 @@ daemon_main(int argc, char **argv)
 	ctld_free(d.dm_ctl);
 	free(d.dm_reload_msg);
 	metricsd_free(d.dm_md);
+	monitorsched_free(d.dm_ms);
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);
 	cache_free(d.dm_cache);

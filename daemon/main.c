@@ -11,6 +11,8 @@
  *       purge DOMAIN | purge --all | reload | stats   (ctl.c)
  *   danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N]
  *       [--host H] [--port P] [--verify] CERT.pem   (tlsacmd.c)
+ *   danemilter monitor [-c FILE] [--json] [--log] [--cert FILE]... DOMAIN...
+ *                                            the operator's own domains (monitorcmd.c)
  *   danemilter -n [-c FILE]                  check a configuration file
  *   danemilter -V                            version
  */
@@ -40,6 +42,7 @@ usage(void)
 	    "       danemilter check [-c FILE] [--json] [--log] DOMAIN...\n"
 	    "       danemilter ctl [-c FILE] [-s SOCKET] query DOMAIN | dump [--json] | purge DOMAIN | purge --all | reload | stats\n"
 	    "       danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N] [--host H] [--port P] [--verify] CERT.pem\n"
+	    "       danemilter monitor [-c FILE] [--json] [--log] [--cert FILE]... DOMAIN...\n"
 	    "       danemilter -n [-c FILE]   check the configuration and exit\n"
 	    "       danemilter -V             print the version\n");
 }
@@ -67,6 +70,8 @@ main(int argc, char **argv)
 		return ctl_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "tlsa") == 0)
 		return tlsacmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "monitor") == 0)
+		return monitorcmd_main(argc - 1, argv + 1);
 	opterr = 0;
 	while ((c = getopt(argc, argv, "c:fnp:Vh")) != -1) {
 		switch (c) {

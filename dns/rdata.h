@@ -64,6 +64,8 @@ struct rdata_answer {
 	int ra_have_soa;        /* authority section holds an SOA */
 	uint32_t ra_neg_ttl;    /* min(SOA TTL, SOA minimum) when ra_have_soa */
 };
+/* A whole DNS answer packet (its additional section is not read):
+ * RDATA_OK with *out filled, or RDATA_MALFORMED with *out empty. */
 enum rdata_status rdata_answer_parse(const uint8_t *pkt, size_t len, struct rdata_answer *out);
 void rdata_answer_free(struct rdata_answer *a);
 

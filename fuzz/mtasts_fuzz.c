@@ -2,19 +2,16 @@
  * mtasts_fuzz.c: libFuzzer target for the MTA-STS parsers of
  * policy/mtasts_policy.c, which read what a remote domain publishes.
  *
- * Every input goes whole to mtasts_policy_parse() (+ unref) and, as a
- * NUL-terminated heap copy, to mtasts_policy_txt_parse(); the input split
- * at its first newline is a (pattern, host) pair for
- * mtasts_policy_mx_match().
+ * Every input goes whole to mtasts_policy_parse() (+ unref); the input
+ * split at its first newline is a (pattern, host) pair for
+ * mtasts_policy_mx_match(). The TXT record is fuzz/ststxt_fuzz.c's.
  *
  * Besides memory errors the target aborts when the parsers break their
  * contract in mtasts_policy.h: a policy together with an error (or
  * neither), a mode out of range, max_age above the cap, more than MTASTS_MX_MAX mx,
  * an mx that is empty, not lower case or that a host it describes does
- * not match, mp_text not the input, mx missing outside mode none; a TXT id
- * that is empty, too long or not ALPHA/DIGIT, or left set after a
- * rejection.
- * Seeds live in fuzz/corpus/mtasts/ (policy bodies and TXT strings).
+ * not match, mp_text not the input, mx missing outside mode none.
+ * Seeds live in fuzz/corpus/mtasts/ (policy bodies, mx patterns).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -64,26 +61,6 @@ fuzz_policy(const uint8_t *data, size_t size)
 }
 
 static void
-fuzz_txt(const uint8_t *data, size_t size)
-{
-	char *txt = xmalloc(size + 1), id[MTASTS_ID_MAX + 1];
-	size_t n;
-
-	memcpy(txt, data, size);
-	txt[size] = '\0';
-	memset(id, 'X', sizeof(id));
-	if (mtasts_policy_txt_parse(txt, id)) {
-		n = strnlen(id, sizeof(id));
-		if (n == 0 || n > MTASTS_ID_MAX || strspn(id,
-		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n ||
-		    strncmp(txt, "v=STSv1", 7) != 0)
-			abort();
-	} else if (id[0] != '\0')
-		abort();
-	free(txt);
-}
-
-static void
 fuzz_match(const uint8_t *data, size_t size)
 {
 	const uint8_t *nl = memchr(data, '\n', size);
@@ -101,7 +78,6 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_policy(data, size);
-	fuzz_txt(data, size);
 	fuzz_match(data, size);
 	return 0;
 }

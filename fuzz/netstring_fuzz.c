@@ -2,11 +2,12 @@
  * netstring_fuzz.c: libFuzzer target for common/netstring.c, the framing
  * of every byte a socketmap client sends.
  *
- * The first input byte picks the length limit (0, 1, 5, 100, 10000 or
- * SIZE_MAX); the rest is copied to a heap block of exactly its size, so
- * AddressSanitizer sees any read past it, and consumed frame by frame as
- * the socketmap server does. Besides memory errors the target aborts when
- * netstring_parse breaks its contract in netstring.h:
+ * The first input byte picks the length limit (0, 1, 5, 100, the socketmap
+ * server's own SOCKETMAP_QUERY_MAX or SIZE_MAX); the rest is copied to a
+ * heap block of exactly its size, so AddressSanitizer sees any read past
+ * it, and consumed frame by frame as the socketmap server does. Besides
+ * memory errors the target aborts when netstring_parse breaks its
+ * contract in netstring.h:
  *   - NETSTRING_OK with used beyond the input, a payload outside the frame,
  *     plen above the limit, or a frame that netstring_format would not
  *     write byte for byte (the accepted syntax is exactly the canonical one);
@@ -21,12 +22,13 @@
 
 #include "common/netstring.h"
 #include "common/xmalloc.h"
+#include "socketmap/socketmap.h"
 
 #define FUZZ_PREFIXES 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const size_t fuzz_max[] = { 0, 1, 5, 100, 10000, SIZE_MAX };
+static const size_t fuzz_max[] = { 0, 1, 5, 100, SOCKETMAP_QUERY_MAX, SIZE_MAX };
 
 static void
 fuzz_check_prefixes(const char *buf, size_t len, size_t max, enum netstring_status final,

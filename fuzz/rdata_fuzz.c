@@ -14,6 +14,7 @@
  * past the input, TLSA data outside the input, a NULL answer line.
  * Seeds live in fuzz/corpus/rdata/ (made by fuzz/make-seeds.py).
  */
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,8 +22,6 @@
 
 #include "common/xmalloc.h"
 #include "dns/rdata.h"
-
-#define FUZZ_ADDR_MAX 46        /* rdata_addr's documented minimum */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -96,12 +95,12 @@ static void
 fuzz_addr(const uint8_t *data, size_t size)
 {
 	static const uint16_t types[] = { 1, 28 };      /* A, AAAA */
-	char *out = xmalloc(FUZZ_ADDR_MAX);
+	char *out = xmalloc(INET6_ADDRSTRLEN);
 	size_t i;
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (rdata_addr(types[i], data, size, out, FUZZ_ADDR_MAX) == RDATA_OK)
-			fuzz_check_str(out, FUZZ_ADDR_MAX);
+		if (rdata_addr(types[i], data, size, out, INET6_ADDRSTRLEN) == RDATA_OK)
+			fuzz_check_str(out, INET6_ADDRSTRLEN);
 	free(out);
 }
 

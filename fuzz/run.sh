@@ -1,28 +1,31 @@
 #!/usr/bin/env bash
 # run.sh: build and run danemilter's libFuzzer targets.
 #
-#   fuzz/run.sh [--runs N] [TARGET...]        short run: N inputs per target
-#                                             (default 20000)
-#   fuzz/run.sh --long [SECONDS] [TARGET...]  long run: SECONDS per target
-#                                             (default 600)
+#   fuzz/run.sh [-j N] [--runs N] [TARGET...]        short run: N inputs per
+#                                                    target (default 20000)
+#   fuzz/run.sh [-j N] --long [SECONDS] [TARGET...]  long run: SECONDS per
+#                                                    target (default 600)
 #
 # TARGET is a name such as "rdata" (fuzz/rdata_fuzz.c); default: all. Targets
-# run in parallel, one libFuzzer process each.
+# run in parallel, one libFuzzer process each, at most N at a time with -j N
+# (default: all at once).
 #
 # Every fuzz/*_fuzz.c is built with clang (-fsanitize=fuzzer,address,undefined,
 # UB fatal) together with the project sources it exercises, compiled
 # directly (no configure needed), into $FUZZ_BUILD (default fuzz/build/).
 # Target NAME_fuzz starts from the seeds in fuzz/corpus/NAME/. The short run
-# works on a temporary copy of them, so the repository's corpus does not grow;
-# the long run adds what it finds to fuzz/corpus/NAME/ (review before
-# committing).
+# works on a temporary copy of them; the long run on $FUZZ_BUILD/corpus/NAME/,
+# which the seeds are copied into and which keeps what the runs find from
+# one long run to the next. Neither writes to fuzz/corpus/: copy the few
+# inputs worth keeping there by hand (review before committing).
 #
-# Output is TAP: "ok N - fuzz TARGET: R runs, no crash" per target, or
-# "not ok" with the artifact (crash input) and the end of libFuzzer's log as
-# "#" lines; then the plan. Exit 1 when a target fails to build or crashes,
-# 77 when clang cannot build a libFuzzer binary at all.
+# Output is TAP: "ok N - fuzz TARGET: R runs in S s (E exec/s), no crash" per
+# target, or "not ok" with the artifact (crash input) and the end of
+# libFuzzer's log as "#" lines; then the plan. Exit 1 when a target fails to
+# build or crashes, 77 when clang cannot build a libFuzzer binary at all.
 # Environment: CLANG (default clang), FUZZ_BUILD, FUZZ_FLAGS (extra flags
-# for every libFuzzer run, e.g. "-seed=1").
+# for every libFuzzer run, e.g. "-seed=1"; "-runs=10000000" with --long
+# stops a target at 10^7 runs or SECONDS, whichever comes first).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,9 +34,10 @@ clang=${CLANG:-clang}
 mode=short
 runs=20000
 seconds=600
+jobs=0
 
 usage() {
-	echo "usage: fuzz/run.sh [--runs N | --long [SECONDS]] [TARGET...]" >&2
+	echo "usage: fuzz/run.sh [-j N] [--runs N | --long [SECONDS]] [TARGET...]" >&2
 	exit 64
 }
 
@@ -45,6 +49,13 @@ while [ $# -gt 0 ]; do
 			seconds=$2
 			shift
 		fi
+		;;
+	-j)
+		if [ $# -lt 2 ] || [ -z "${2##*[!0-9]*}" ]; then
+			usage
+		fi
+		jobs=$2
+		shift
 		;;
 	--runs)
 		if [ $# -lt 2 ] || [ -z "${2##*[!0-9]*}" ]; then
@@ -69,6 +80,17 @@ for f in "$top"/common/*.c; do
 	common="$common common/${f##*/}"
 done
 
+# The engine and everything below it (policy/, dns/, tls/, config/ and all
+# of common/), for the targets whose code calls into the engine (the
+# domain key, verdicts, the cache); globs, so a new file needs no edit.
+engine=''
+for d in policy dns tls config common; do
+	for f in "$top"/$d/*.c; do
+		engine="$engine $d/${f##*/}"
+	done
+done
+engine_pkgs="libunbound ldns openssl ivykis libconfig libcurl libidn2"
+
 # recipe NAME: set srcs, cflags_extra and libs for target NAME_fuzz;
 # false when there is no recipe.
 recipe() {
@@ -88,12 +110,37 @@ recipe() {
 		cflags_extra=$(pkg-config --cflags libconfig 2>/dev/null || true)
 		libs=$(pkg-config --libs libconfig 2>/dev/null || echo -lconfig)
 		;;
-	mtasts)
+	mtasts | ststxt)
 		# The pure parsers alone: policy/mtasts_policy.c needs libc and
 		# common/ only (the lookup and the fetch are other files).
 		srcs="policy/mtasts_policy.c $common"
 		cflags_extra=''
 		libs=''
+		;;
+	http)
+		srcs="http/httpreq.c $common"
+		cflags_extra=''
+		libs=''
+		;;
+	ctl)
+		srcs="control/ctlproto.c $common"
+		cflags_extra=''
+		libs=''
+		;;
+	smtpreply)
+		srcs="tls/smtpreply.c $common"
+		cflags_extra=''
+		libs=''
+		;;
+	hdr | cachefile | tlsrpt)
+		# milter/hdr.c and milter/addr.c call the engine (domain keys,
+		# verdict names); the cache file loader needs a real cache; the
+		# monitor's checks name what the engine's modules name.
+		srcs=$engine
+		[ "$1" = hdr ] && srcs="milter/hdr.c milter/summary.c milter/addr.c $srcs"
+		cflags_extra="-D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags $engine_pkgs 2>/dev/null || true)"
+		libs=$(pkg-config --libs $engine_pkgs 2>/dev/null ||
+		    echo -lunbound -lldns -lssl -lcrypto -livykis -lconfig -lcurl -lidn2)
 		;;
 	*)
 		return 1
@@ -143,7 +190,7 @@ done
 # run_target T: build wait done; fuzz T; write its TAP line (without the
 # number) and diagnostics to $tmp/T.tap; status 1 on failure.
 run_target() {
-	local t=$1 corpus work limit art log done_runs crash
+	local t=$1 corpus work limit art log done_runs secs rate crash
 
 	corpus=$top/fuzz/corpus/$t
 	if [ $mode = short ]; then
@@ -154,8 +201,11 @@ run_target() {
 		fi
 		limit="-runs=$runs"
 	else
-		work=$corpus
+		work=$build/corpus/$t
 		mkdir -p "$work"
+		if [ -d "$corpus" ]; then
+			cp -R "$corpus/." "$work/"
+		fi
 		limit="-max_total_time=$seconds"
 	fi
 	mkdir -p "$build/artifacts"
@@ -166,7 +216,13 @@ run_target() {
 	    -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix="$art/" ${FUZZ_FLAGS:-} "$work" >"$log" 2>&1; then
 		done_runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
-		echo "ok - fuzz $t: ${done_runs:-?} runs, no crash" >"$tmp/$t.tap"
+		secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
+		rate='?'
+		if [ -n "$done_runs" ] && [ -n "$secs" ]; then
+			rate=$((done_runs / (secs > 0 ? secs : 1)))
+		fi
+		echo "ok - fuzz $t: ${done_runs:-?} runs in ${secs:-?} s ($rate exec/s), no crash" \
+		    >"$tmp/$t.tap"
 		rmdir "$art" 2>/dev/null || true
 		return 0
 	fi
@@ -182,7 +238,20 @@ run_target() {
 	return 1
 }
 
-# Fuzz every target that built, all at once (each libFuzzer uses one core).
+# running: how many targets are fuzzing now.
+running() {
+	local t n=0
+
+	for t in "${!run_pid[@]}"; do
+		if kill -0 "${run_pid[$t]}" 2>/dev/null; then
+			n=$((n + 1))
+		fi
+	done
+	echo $n
+}
+
+# Fuzz every target that built, all at once or -j at a time (each libFuzzer
+# uses one core).
 for t in $targets; do
 	if ! recipe "$t"; then
 		echo "not ok - fuzz $t: no build recipe in fuzz/run.sh" >"$tmp/$t.tap"
@@ -195,6 +264,10 @@ for t in $targets; do
 		} >"$tmp/$t.tap"
 		continue
 	fi
+	# -j N: wait until fewer than N targets are fuzzing.
+	while [ "$jobs" -gt 0 ] && [ "$(running)" -ge "$jobs" ]; do
+		sleep 1
+	done
 	run_target "$t" &
 	run_pid[$t]=$!
 done

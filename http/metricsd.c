@@ -5,6 +5,8 @@
  *	READING		the request head is read into a fixed buffer of
  *			METRICSD_REQUEST_MAX bytes until the empty line ("\r\n\r\n"
  *			or "\n\n"); a full buffer without it closes the connection.
+ *			The head, its request line and the status are parsed by
+ *			http/httpreq.h.
  *	WRITING		the whole reply is built in memory and sent; reading stops.
  *	DRAINING	the reply is sent and our side shut down (FIN): whatever the
  *			client still sends is read and dropped until it closes, so
@@ -35,10 +37,10 @@
 #include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
+#include "http/httpreq.h"
 
 #define MD_UNIX_MODE            0666
 #define MD_PEER_MAX             64
-#define MD_METHOD_MAX           16
 
 enum md_state {
 	MD_READING,
@@ -122,67 +124,38 @@ md_conn_error(struct md_conn *c, const char *status, const char *extra, bool hea
 	md_conn_reply(c, status, "text/plain; charset=utf-8", extra, body, (size_t)n, head_only);
 }
 
-static bool
-md_tchar(char ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
-/* Parse the request line line[0..len) (no line end) and build the reply. */
+/* Answer the complete request head in mc_in (http/httpreq.h): build the reply. */
 static void
-md_conn_request(struct md_conn *c, const char *line, size_t len)
+md_conn_request(struct md_conn *c)
 {
-	const char *sp1, *sp2, *target, *version;
-	size_t mlen, tlen, vlen, plen, i;
-	bool head;
+	struct httpreq r;
+	int status;
 
-	sp1 = memchr(line, ' ', len);
-	sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - line)) : NULL;
-	if (sp1 == NULL || sp2 == NULL)
-		goto bad;
-	mlen = (size_t)(sp1 - line);
-	target = sp1 + 1;
-	tlen = (size_t)(sp2 - target);
-	version = sp2 + 1;
-	vlen = len - (size_t)(version - line);
-	if (mlen == 0 || mlen > MD_METHOD_MAX || tlen == 0 || target[0] != '/')
-		goto bad;
-	for (i = 0; i < mlen; i++)
-		if (!md_tchar(line[i]))
-			goto bad;
-	for (i = 0; i < tlen; i++)
-		if ((unsigned char)target[i] <= 0x20 || (unsigned char)target[i] >= 0x7f)
-			goto bad;
-	if (vlen != 8 || (memcmp(version, "HTTP/1.0", 8) != 0 && memcmp(version, "HTTP/1.1", 8) != 0))
-		goto bad;
-
-	head = mlen == 4 && memcmp(line, "HEAD", 4) == 0;
-	if (!head && !(mlen == 3 && memcmp(line, "GET", 3) == 0)) {
+	if ((status = httpreq_parse(c->mc_in, c->mc_inlen, &r)) == 0)
+		status = httpreq_route(&r, "/metrics");
+	switch (status) {
+	case 405:
 		md_conn_error(c, "405 Method Not Allowed", "Allow: GET, HEAD\r\n", false);
 		return;
-	}
-	plen = strcspn(target, "? ");          /* the path, without a query */
-	if (plen > tlen)
-		plen = tlen;
-	if (plen != 8 || memcmp(target, "/metrics", 8) != 0) {
-		md_conn_error(c, "404 Not Found", "", head);
+	case 404:
+		md_conn_error(c, "404 Not Found", "", r.hr_head);
 		return;
-	}
-	{
+	case 200: {
 		struct sbuf body = SBUF_INIT;
 
 		metrics_render(&body, PACKAGE_VERSION);
 		md_conn_reply(c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", "",
-		    sbuf_str(&body), body.sb_len, head);
+		    sbuf_str(&body), body.sb_len, r.hr_head);
 		log_debug("metrics: %s: %s /metrics: 200, %zu bytes", c->mc_peer,
-		    head ? "HEAD" : "GET", body.sb_len);
+		    r.hr_head ? "HEAD" : "GET", body.sb_len);
 		sbuf_free(&body);
+		return;
 	}
-	return;
-bad:
-	log_info("metrics: %s: malformed request line, answering 400", c->mc_peer);
-	md_conn_error(c, "400 Bad Request", "", false);
+	default:
+		log_info("metrics: %s: malformed request line, answering 400", c->mc_peer);
+		md_conn_error(c, "400 Bad Request", "", false);
+		return;
+	}
 }
 
 /* Reply sent: our side done; read until the client closes. */
@@ -226,32 +199,11 @@ md_conn_writable(void *cookie)
 	md_conn_flush(cookie);
 }
 
-/* Whether c->mc_in holds the whole request head (up to an empty line);
- * each byte is looked at about once, however the client splits its writes. */
-static bool
-md_head_complete(struct md_conn *c)
-{
-	const char *p = c->mc_in + c->mc_scanned, *end = c->mc_in + c->mc_inlen;
-
-	for (; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
-		if (p + 1 < end && p[1] == '\n')
-			return true;
-		if (p + 2 < end && p[1] == '\r' && p[2] == '\n')
-			return true;
-		if (p + 2 >= end)
-			break;          /* the rest may still come */
-	}
-	c->mc_scanned = c->mc_inlen >= 2 ? c->mc_inlen - 2 : 0;
-	return false;
-}
-
 static void
 md_conn_readable(void *cookie)
 {
 	struct md_conn *c = cookie;
 	char discard[512];
-	const char *eol;
-	size_t llen;
 	ssize_t n;
 
 	if (c->mc_state == MD_DRAINING) {
@@ -278,21 +230,20 @@ md_conn_readable(void *cookie)
 		return;
 	}
 	c->mc_inlen += (size_t)n;
-	if (!md_head_complete(c)) {
-		if (c->mc_inlen == sizeof(c->mc_in)) {
-			log_info("metrics: %s: request head over %d bytes, closing", c->mc_peer,
-			    METRICSD_REQUEST_MAX);
-			md_conn_close(c);
-		}
+	switch (httpreq_head(c->mc_in, c->mc_inlen, sizeof(c->mc_in), &c->mc_scanned)) {
+	case HTTPREQ_MORE:
 		return;
+	case HTTPREQ_TOO_LARGE:
+		log_info("metrics: %s: request head over %d bytes, closing", c->mc_peer,
+		    METRICSD_REQUEST_MAX);
+		md_conn_close(c);
+		return;
+	case HTTPREQ_COMPLETE:
+		break;
 	}
-	eol = memchr(c->mc_in, '\n', c->mc_inlen);     /* found: the head has one */
-	llen = (size_t)(eol - c->mc_in);
-	if (llen > 0 && c->mc_in[llen - 1] == '\r')
-		llen--;
 	c->mc_state = MD_WRITING;
 	iv_fd_set_handler_in(&c->mc_fd, NULL);
-	md_conn_request(c, c->mc_in, llen);
+	md_conn_request(c);
 	md_conn_flush(c);
 }
 

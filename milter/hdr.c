@@ -10,10 +10,6 @@
 
 #include "policy/dane.h"
 
-/* Longest token written (after %XX escapes); lines are folded as well
- * (hdr_kv), so no header line passes the 998-byte limit. */
-#define HDR_TOKEN_MAX   200
-
 static bool
 hdr_safe(unsigned char c)
 {
@@ -48,12 +44,11 @@ hdr_token(struct sbuf *sb, const char *v)
 
 /*
  * Append "; key=value", folding ("\n\t", as libmilter wants) before a key
- * that would take the line past HDR_LINE_MAX: a header line never exceeds
- * RFC 5322's 998 bytes, whatever the authserv-id and the macros hold. The
- * margin leaves room for the header name in front of the first line.
+ * that would take the line past HDR_LINE_MAX (hdr.h): a header line never
+ * exceeds RFC 5322's 998 bytes, whatever the authserv-id and the macros
+ * hold. The margin leaves room for the header name in front of the first
+ * line.
  */
-#define HDR_LINE_MAX    900
-
 static void
 hdr_kv(struct sbuf *sb, const char *key, const char *val)
 {
@@ -63,8 +58,11 @@ hdr_kv(struct sbuf *sb, const char *key, const char *val)
 
 	hdr_token(&tok, val);
 	nl = sb->sb_len ? memrchr(sb->sb_buf, '\n', sb->sb_len) : NULL;
-	line = nl ? sb->sb_len - (size_t)(nl - sb->sb_buf) : sb->sb_len;
-	sbuf_append(sb, line + 2 + strlen(key) + 1 + tok.sb_len > HDR_LINE_MAX ? ";\n\t" : "; ");
+	line = nl ? sb->sb_len - (size_t)(nl + 1 - sb->sb_buf) : sb->sb_len;
+	/* "; key=value" and the ';' that a fold before the next key leaves
+	 * on this line */
+	sbuf_append(sb, line + 2 + strlen(key) + 1 + tok.sb_len + 1 > HDR_LINE_MAX ?
+	    ";\n\t" : "; ");
 	sbuf_append(sb, key);
 	sbuf_appendc(sb, '=');
 	sbuf_appendn(sb, sbuf_str(&tok), tok.sb_len);

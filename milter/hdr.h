@@ -18,6 +18,15 @@
 #include "common/sbuf.h"
 #include "policy/verdict.h"
 
+/* Longest token hdr_token() writes before it stops: the last byte may be
+ * a %XX escape, so a token is at most HDR_TOKEN_MAX + 2 bytes. */
+#define HDR_TOKEN_MAX   200
+/* Longest line of a value: a key=value that would pass it starts a new
+ * line ("\n\t", folded as libmilter wants), so no header line passes
+ * RFC 5322's 998 bytes with the header name in front of the first line
+ * (the authserv-id at its start is at most 255 bytes: config/cfg_schema.c). */
+#define HDR_LINE_MAX    900
+
 #define HDR_INBOUND     "X-DANE-Inbound"
 #define HDR_SENDER      "X-DANE-Sender"
 #define HDR_RECIPIENT   "X-DANE-Recipient"
@@ -43,7 +52,12 @@ enum hdr_missing {
 	                           no policy keys */
 };
 
-/* Append v to sb as a header token (see above); "" becomes "none". */
+/*
+ * Append v to sb as a header token (see above); NULL and "" become "none".
+ * Lossless otherwise up to HDR_TOKEN_MAX bytes: decoding the %XX escapes
+ * gives v back, or, when the token reached HDR_TOKEN_MAX bytes, the start
+ * of v.
+ */
 void hdr_token(struct sbuf *sb, const char *v);
 /* True when the inbound hop used TLS. */
 bool hdr_inbound_tls(const struct hdr_inbound *in);

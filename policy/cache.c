@@ -1143,7 +1143,9 @@ cache_load_sts(void *arg, const struct cachefile_sts *fs)
 /* cachefile_entry_fn: one verdict of the file ("e" line) into memory,
  * with the policy the store holds for its domain (a verdict built on a
  * policy when the store holds none is left out: the next ask resolves
- * afresh); false when its MTA-STS policy is malformed. A line of the
+ * afresh; so is a verdict without a policy when the store holds one,
+ * which would serve "no MTA-STS" for a domain whose policy is cached);
+ * false when its MTA-STS policy is malformed. A line of the
  * previous version may hold the domain's policy: it goes to the store
  * first. */
 static bool
@@ -1172,6 +1174,10 @@ cache_load_entry(void *arg, const struct cachefile_entry *fe)
 	if (mc.mc_policy == NULL && fe->cfe_sts != VERDICT_STS_ABSENT &&
 	    fe->cfe_sts != VERDICT_STS_ERROR)
 		return true;                    /* built on a policy no longer held: a miss */
+	if (mc.mc_policy != NULL && (fe->cfe_sts == VERDICT_STS_ABSENT ||
+	    fe->cfe_sts == VERDICT_STS_ERROR))
+		return true;                    /* "no policy" beside a policy still held: a miss
+		                                   (a lookup keeps the cached policy, mtasts.c) */
 	e = cache_entry_new(c, fe->cfe_domain, h);
 	e->ce_v = cachefile_verdict(fe, generation_engine(c->c_g)->en_cfg,
 	    generation_overrides(c->c_g), mc.mc_policy, now);
@@ -1188,6 +1194,17 @@ cache_load(struct cache *c, const char *path, time_t now, char **errp)
 	struct cache_loader cl = { c, now };
 
 	if (cachefile_read(path, cache_load_entry, cache_load_sts, &cl, errp) != 0)
+		return -1;
+	return (long)(c->c_stats.cs_entries - before);
+}
+
+long
+cache_load_stream(struct cache *c, FILE *f, const char *name, time_t now, char **errp)
+{
+	unsigned long before = c->c_stats.cs_entries;
+	struct cache_loader cl = { c, now };
+
+	if (cachefile_read_stream(f, name, cache_load_entry, cache_load_sts, &cl, errp) != 0)
 		return -1;
 	return (long)(c->c_stats.cs_entries - before);
 }

@@ -25,6 +25,7 @@
 #define DM_CACHE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "policy/engine.h"
@@ -127,6 +128,9 @@ int cache_save(struct cache *c, const char *path, time_t now, char **errp);
  * (policies inside the verdict lines) loads too. The number of verdict
  * entries loaded, or -1 with *errp (a missing file is not an error: 0). */
 long cache_load(struct cache *c, const char *path, time_t now, char **errp);
+/* The same from an open stream (name for messages); the fuzz target's
+ * entry point (fuzz/cachefile_fuzz.c): the same loader on a buffer. */
+long cache_load_stream(struct cache *c, FILE *f, const char *name, time_t now, char **errp);
 
 struct cache_stats {
 	unsigned long cs_hits;

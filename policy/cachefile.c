@@ -250,29 +250,22 @@ out:
 }
 
 int
-cachefile_read(const char *path, cachefile_entry_fn *fn, cachefile_sts_fn *sfn, void *arg,
-    char **errp)
+cachefile_read_stream(FILE *f, const char *name, cachefile_entry_fn *fn, cachefile_sts_fn *sfn,
+    void *arg, char **errp)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
 	long lineno = 0;
-	FILE *f;
 
 	*errp = NULL;
-	if ((f = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		*errp = xasprintf("cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
 		if (lineno == 1) {
 			if (strcmp(line, CACHEFILE_HEADER) != 0) {
-				*errp = xasprintf("%s:1: not a danemilter cache file", path);
+				*errp = xasprintf("%s:1: not a danemilter cache file", name);
 				break;
 			}
 			continue;
@@ -281,11 +274,29 @@ cachefile_read(const char *path, cachefile_entry_fn *fn, cachefile_sts_fn *sfn, 
 			continue;
 		if ((size_t)len != strlen(line) ||
 		    !(line[0] == 'p' ? cachefile_sts_line(line, sfn, arg) : cachefile_line(line, fn, arg)))
-			log_warnx("cache: %s:%ld: malformed entry ignored", path, lineno);
+			log_warnx("cache: %s:%ld: malformed entry ignored", name, lineno);
 	}
 	free(line);
-	fclose(f);
 	return *errp != NULL ? -1 : 0;
+}
+
+int
+cachefile_read(const char *path, cachefile_entry_fn *fn, cachefile_sts_fn *sfn, void *arg,
+    char **errp)
+{
+	FILE *f;
+	int rc;
+
+	*errp = NULL;
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*errp = xasprintf("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = cachefile_read_stream(f, path, fn, sfn, arg, errp);
+	fclose(f);
+	return rc;
 }
 
 /* ---- what an entry holds ---- */

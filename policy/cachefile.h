@@ -42,6 +42,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "common/sbuf.h"
@@ -129,6 +130,11 @@ typedef bool cachefile_sts_fn(void *arg, const struct cachefile_sts *fs);
  */
 int cachefile_read(const char *path, cachefile_entry_fn *fn, cachefile_sts_fn *sfn, void *arg,
     char **errp);
+/* The same on an open stream (the caller closes it), name standing for
+ * the path in messages; cachefile_read() is this on the opened file.
+ * 0, or -1 with a malloc'ed *errp when it is not a cache file. */
+int cachefile_read_stream(FILE *f, const char *name, cachefile_entry_fn *fn,
+    cachefile_sts_fn *sfn, void *arg, char **errp);
 
 /*
  * One line of a cache file (without its newline; changed in place): fn

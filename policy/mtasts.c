@@ -309,7 +309,8 @@ mtasts_log_policy(struct mtasts_lookup *l, const struct mtasts_policy *p)
 
 /* The GET is over (stsfetch_done_fn): parse what came. */
 static void
-mtasts_fetched(void *arg, enum stsfetch_status st, const char *body, size_t len, char *why)
+mtasts_fetched(void *arg, enum stsfetch_status st, const char *body, size_t len, char *why,
+    time_t cert_not_after)
 {
 	struct mtasts_lookup *l = arg;
 	struct mtasts_policy *p;
@@ -339,6 +340,7 @@ mtasts_fetched(void *arg, enum stsfetch_status st, const char *body, size_t len,
 	    p->mp_id, mtasts_policy_mode_name(p->mp_mode), p->mp_max_age, p->mp_nmx,
 	    p->mp_nmx == 1 ? "" : "s"));
 	l->ml_res->mr_fetched = true;
+	l->ml_res->mr_cert_not_after = cert_not_after;
 }
 
 /* The policy host's addresses are in: the GET. */

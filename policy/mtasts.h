@@ -53,6 +53,8 @@ struct mtasts_result {
 	char *mr_reason;                /* always set: what happened, for logs and JSON */
 	uint32_t mr_txt_ttl;            /* TTL of the TXT answer (0 when none) */
 	char mr_txt_id[MTASTS_ID_MAX + 1];      /* the id the TXT record showed ("" when none) */
+	time_t mr_cert_not_after;       /* mr_fetched: when the policy host's certificate
+	                                   expires (UTC seconds); else 0 */
 };
 
 /* What the caller has cached for the domain. */

@@ -47,6 +47,7 @@ struct probecache_entry {
 	/* the result (PE_DONE) */
 	struct probe_result pe_res;
 	char *pe_detail, *pe_version, *pe_cipher, *pe_subject, *pe_issuer, *pe_match;
+	struct cert_chain pe_peer;              /* the server's certificates */
 };
 
 struct probecache {
@@ -93,6 +94,7 @@ probecache_clear_result(struct probecache_entry *e)
 	free(e->pe_match);
 	e->pe_detail = e->pe_version = e->pe_cipher = NULL;
 	e->pe_subject = e->pe_issuer = e->pe_match = NULL;
+	cert_chain_free(&e->pe_peer);
 }
 
 static void
@@ -240,6 +242,8 @@ probecache_probe_done(void *arg, const struct probe_result *r)
 	e->pe_res.ps_dane_depth = r->ps_dane_depth;
 	e->pe_res.ps_dane_match = e->pe_match;
 	e->pe_res.ps_elapsed_ms = r->ps_elapsed_ms;
+	cert_chain_copy(&e->pe_peer, r->ps_peer->cc_certs, r->ps_peer->cc_n);
+	e->pe_res.ps_peer = &e->pe_peer;
 	ttl = r->ps_status == PROBE_PASS ? e->pe_ttl_pass : e->pe_ttl_fail;
 	e->pe_expires = time(NULL) + (time_t)ttl;
 	probecache_clear_req(e);
@@ -275,8 +279,10 @@ probecache_run(struct probecache *pc)
 		if ((e->pe_probe = probe_start(&e->pe_req, probecache_probe_done, e)) == NULL) {
 			/* not an address: cannot happen for addresses from DNS */
 			struct probe_result r;
+			struct cert_chain none = { NULL, 0 };
 
 			memset(&r, 0, sizeof(r));
+			r.ps_peer = &none;
 			r.ps_status = PROBE_ERROR;
 			r.ps_detail = "not an IP address";
 			r.ps_tls_version = r.ps_cipher = r.ps_subject = r.ps_issuer = "";

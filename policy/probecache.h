@@ -42,7 +42,8 @@ struct probecache_wait;
 
 /*
  * A waited-for probe ended: r is borrowed (valid during the call; its
- * ps_chain is "": the cache keeps no chain). arg and slot are the values
+ * ps_chain is "": the cache keeps no chain text, only the DER
+ * certificates of ps_peer, for the monitor's certificate checks). arg and slot are the values
  * given to probecache_join() (slot: which of the caller's waits this is,
  * e.g. an index into an array that may move).
  */

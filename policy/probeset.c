@@ -26,6 +26,7 @@ struct ps_slot {
 	struct probecache_wait *sl_wait;        /* while waiting */
 	bool sl_filled;
 	char *sl_s[6];                          /* detail, version, cipher, subject, issuer, match */
+	struct cert_chain sl_peer;              /* the server's certificates */
 };
 
 struct ps_host {
@@ -97,6 +98,7 @@ ps_free(struct probeset *ps)
 		free(ps->ps_slots[i].sl_addr);
 		for (j = 0; j < 6; j++)
 			free(ps->ps_slots[i].sl_s[j]);
+		cert_chain_free(&ps->ps_slots[i].sl_peer);
 	}
 	free(ps->ps_slots);
 	if (ps->ps_lookup != NULL)
@@ -123,6 +125,7 @@ ps_finish(struct probeset *ps)
 	r.pr_domain = ps->ps_v->v_domain;
 	for (i = 0; i < ps->ps_nslots; i++) {
 		addrs[i] = ps->ps_slots[i].sl_res;
+		addrs[i].pa_peer = &ps->ps_slots[i].sl_peer;
 		/* without a policy nothing can fail: a failed handshake there
 		 * is a fact to show, not a verification failure */
 		if (addrs[i].pa_mode == PROBE_NONE)
@@ -211,6 +214,8 @@ ps_slot_copy(struct ps_slot *sl, const struct probe_result *r, bool cached)
 	sl->sl_res.pa_subject = sl->sl_s[3];
 	sl->sl_res.pa_issuer = sl->sl_s[4];
 	sl->sl_res.pa_dane_match = sl->sl_s[5];
+	cert_chain_free(&sl->sl_peer);
+	cert_chain_copy(&sl->sl_peer, r->ps_peer->cc_certs, r->ps_peer->cc_n);
 }
 
 /* probecache_done_fn: the probe a slot waited for ended. */

@@ -56,6 +56,8 @@ struct probeset_addr {
 	const char *pa_dane_match;
 	unsigned pa_ms;
 	bool pa_cached;                 /* from the cache, not probed now */
+	const struct cert_chain *pa_peer;       /* what the server sent (DER, [0] the
+	                                           leaf); empty without a handshake */
 };
 
 struct probeset_result {

@@ -91,6 +91,7 @@ struct stsfetch_req {
 	size_t sr_blen, sr_bcap;
 	bool sr_checked;                /* status and type checked */
 	char *sr_abort;                 /* why the write callback stopped */
+	time_t sr_not_after;            /* the policy host's certificate (0: none seen) */
 };
 
 int
@@ -109,7 +110,8 @@ stsfetch_ssl_ctx(CURL *e, void *ssl_ctx, void *arg)
 	struct stsfetch_req *r = arg;
 
 	(void)e;
-	return pkix_dns_id_only(ssl_ctx, r->sr_host) == 0 ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
+	return pkix_dns_id_only(ssl_ctx, r->sr_host) == 0 &&
+	    pkix_record_expiry(ssl_ctx, &r->sr_not_after) == 0 ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
 }
 
 static void stsfetch_drain(struct stsfetch *f);
@@ -368,9 +370,10 @@ stsfetch_done(struct stsfetch_req *r, CURLcode rc)
 	curl_easy_cleanup(r->sr_easy);
 	r->sr_easy = NULL;
 	if (why != NULL)
-		r->sr_done(r->sr_arg, st, NULL, 0, why);
+		r->sr_done(r->sr_arg, st, NULL, 0, why, r->sr_not_after);
 	else
-		r->sr_done(r->sr_arg, STSFETCH_OK, r->sr_body ? r->sr_body : "", r->sr_blen, NULL);
+		r->sr_done(r->sr_arg, STSFETCH_OK, r->sr_body ? r->sr_body : "", r->sr_blen, NULL,
+		    r->sr_not_after);
 	stsfetch_req_free(r);
 }
 

@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum stsfetch_status {
 	STSFETCH_OK,            /* 200, text/plain, at most MTASTS_BODY_MAX bytes */
@@ -38,12 +39,13 @@ struct stsfetch_req;            /* one GET */
 /*
  * The GET is over: st with reason NULL and body (NUL-terminated; "" when
  * empty) of len bytes for STSFETCH_OK; otherwise body NULL, len 0 and a
- * reason for logs and results. Runs once, from the loop, while libcurl's
+ * reason for logs and results. cert_not_after: when the policy host's
+ * certificate expires (UTC seconds; 0 when no certificate was seen). Runs once, from the loop, while libcurl's
  * completions are read: the request is gone (do not cancel it) and the
  * callback must not free the struct stsfetch.
  */
 typedef void stsfetch_done_fn(void *arg, enum stsfetch_status st, const char *body, size_t len,
-    char *reason);
+    char *reason, time_t cert_not_after);
 
 /* libcurl's global state: once, before any thread (main). 0 on success,
  * -1 when libcurl cannot initialize. */

@@ -250,3 +250,28 @@ touch -d '-10 seconds' "$PM_DIR/main.cf"
 pm() {
 	postmap -c "$PM_DIR" -q "$2" "socketmap:inet:127.0.0.1:$DAEMON_PORT:$1"
 }
+
+# smtp_serve ADDR HOSTNAME CHAIN KEY: tests/world/smtp_server.py (mode ok)
+# on ADDR:25 presenting CHAIN (leaf, then its CA) with KEY, in place of the
+# one this test ran at ADDR before (stopped by PID: the certificate is
+# "deployed"); waits until it listens (bounded: 5 s); stopped at exit.
+declare -A SMTP_PIDS
+smtp_serve() {
+	local addr=$1 out i
+	if [ -n "${SMTP_PIDS[$addr]:-}" ]; then
+		kill "${SMTP_PIDS[$addr]}" 2>/dev/null
+		wait "${SMTP_PIDS[$addr]}" 2>/dev/null
+	fi
+	out=$(mktemp "$WORLD/smtp-serve.XXXXXX")
+	"$PYTHON" "$top_srcdir/tests/world/smtp_server.py" --listen "$addr" --port 25 --mode ok \
+		--hostname "$2" --cert "$3" --key "$4" </dev/null >"$out" 2>&1 &
+	SMTP_PIDS[$addr]=$!
+	at_exit "kill ${SMTP_PIDS[$addr]} 2>/dev/null"
+	for i in $(seq 1 100); do
+		grep -q '^smtp_server listening' "$out" && return 0
+		kill -0 "${SMTP_PIDS[$addr]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	sed 's/^/# /' "$out"
+	bail "smtp_server.py did not start on $addr:25"
+}

@@ -269,3 +269,49 @@ cert_names_free(struct cert_names *n)
 	free(n->cnm_subject);
 	memset(n, 0, sizeof(*n));
 }
+
+void
+cert_chain_copy(struct cert_chain *dst, const struct cert_der *src, size_t n)
+{
+	size_t i;
+
+	dst->cc_certs = xcalloc(n ? n : 1, sizeof(*dst->cc_certs));
+	dst->cc_n = n;
+	for (i = 0; i < n; i++) {
+		dst->cc_certs[i].cd_der = xmalloc(src[i].cd_len ? src[i].cd_len : 1);
+		memcpy(dst->cc_certs[i].cd_der, src[i].cd_der, src[i].cd_len);
+		dst->cc_certs[i].cd_len = src[i].cd_len;
+	}
+}
+
+/* An ASN1_TIME as seconds since the epoch (UTC); -1 when it does not convert. */
+static int
+cert_time(const ASN1_TIME *t, time_t *out)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
+int
+cert_validity(const uint8_t *der, size_t len, time_t *not_before, time_t *not_after)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	time_t nb, na;
+	int rc = -1;
+
+	if (x != NULL && cert_time(X509_get0_notBefore(x), &nb) == 0 &&
+	    cert_time(X509_get0_notAfter(x), &na) == 0) {
+		*not_before = nb;
+		*not_after = na;
+		rc = 0;
+	}
+	X509_free(x);
+	ERR_clear_error();
+	return rc;
+}

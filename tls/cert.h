@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Largest certificate file read (bytes); a longer one is CERT_LOAD_BAD. */
 #define CERT_FILE_MAX   (1024 * 1024)
@@ -41,6 +42,16 @@ struct cert_chain {
  */
 enum cert_load cert_chain_load(const char *path, struct cert_chain *out, char **errp);
 void cert_chain_free(struct cert_chain *c);
+/* Make *dst a deep copy of src[0..n) (n may be 0: an empty chain). *dst
+ * must be empty or freed; free the copy with cert_chain_free(). */
+void cert_chain_copy(struct cert_chain *dst, const struct cert_der *src, size_t n);
+
+/*
+ * The validity period of a DER certificate: 0 with *not_before and
+ * *not_after set (UTC seconds since the epoch); -1 when der is not a
+ * certificate or its times do not convert (both then left alone).
+ */
+int cert_validity(const uint8_t *der, size_t len, time_t *not_before, time_t *not_after);
 
 enum cert_names_status {
 	CERT_NAMES_OK,

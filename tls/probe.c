@@ -5,6 +5,7 @@
  *   CONNECT   -> (writable, SO_ERROR 0)
  *   BANNER    220 expected
  *   EHLO      250; STARTTLS must be among the keywords
+ *             (each reply parsed by tls/smtpreply.h)
  *   STARTTLS  220; bytes already received after it are dropped
  *   HANDSHAKE SSL_connect, in/out handlers switched on WANT_READ/WRITE
  *             (ivykis is level-triggered: only the handler needed is set)
@@ -40,8 +41,7 @@
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
-
-#define PROBE_REPLY_MAX 16384   /* an SMTP reply longer than this is garbage */
+#include "tls/smtpreply.h"
 
 enum probe_stage {
 	ST_CONNECT,
@@ -61,7 +61,7 @@ struct probe {
 	struct iv_fd p_fd;
 	struct iv_timer p_timer;
 	enum probe_stage p_stage;
-	char p_in[PROBE_REPLY_MAX];
+	char p_in[SMTPREPLY_MAX];       /* one reply at most (tls/smtpreply.h) */
 	size_t p_inlen;
 	char p_out[1100];
 	size_t p_outlen, p_outoff;
@@ -80,6 +80,7 @@ struct probe {
 	/* result text */
 	char p_version[32], p_cipher[96], p_detail[512];
 	char *p_subject, *p_issuer, *p_chain, *p_match;
+	struct cert_chain p_peer;       /* the server's certificates, DER */
 	probe_done_fn *p_done;
 	void *p_arg;
 };
@@ -228,6 +229,7 @@ probe_free(struct probe *p)
 	free(p->p_issuer);
 	free(p->p_chain);
 	free(p->p_match);
+	cert_chain_free(&p->p_peer);
 	free(p);
 }
 
@@ -261,6 +263,7 @@ probe_finish(struct probe *p, enum probe_status st, enum probe_reason why,
 	r.ps_dane_depth = depth;
 	r.ps_dane_match = p->p_match ? p->p_match : "";
 	r.ps_elapsed_ms = probe_elapsed(p);
+	r.ps_peer = &p->p_peer;
 	if (st != PROBE_PASS)
 		probe_log(p, "%s %s[%s]:%u: %s%s%s (%u ms)", st == PROBE_FAIL ? "failed:" : "error:",
 		    p->p_host, p->p_addr, p->p_port, why != PROBE_R_NONE ? probe_reason_name(why) : "",
@@ -324,39 +327,6 @@ probe_send(struct probe *p, const char *cmd)
 	p->p_outlen = (size_t)snprintf(p->p_out, sizeof(p->p_out), "%s\r\n", cmd);
 	p->p_outoff = 0;
 	return probe_flush(p);
-}
-
-/*
- * A complete SMTP reply at the start of p_in: 1 with *code set and *len
- * its length, 0 when more input is needed, -1 when it is not SMTP.
- */
-static int
-probe_reply(struct probe *p, int *code, size_t *len)
-{
-	size_t off = 0;
-	char *nl;
-
-	p->p_starttls = p->p_stage == ST_EHLO ? false : p->p_starttls;
-	while ((nl = memchr(p->p_in + off, '\n', p->p_inlen - off)) != NULL) {
-		char *line = p->p_in + off;
-		size_t ll = (size_t)(nl - line);
-
-		if (ll < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
-		    line[2] < '0' || line[2] > '9')
-			return -1;
-		if (p->p_stage == ST_EHLO && ll >= 12 && strncasecmp(line + 4, "STARTTLS", 8) == 0 &&
-		    (ll == 12 || line[12] == '\r' || line[12] == ' '))
-			p->p_starttls = true;
-		off += ll + 1;
-		if (ll == 3 || line[3] == ' ' || line[3] == '\r') {
-			*code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-			*len = off;
-			return 1;
-		}
-		if (line[3] != '-')
-			return -1;
-	}
-	return p->p_inlen >= sizeof(p->p_in) ? -1 : 0;
 }
 
 static void
@@ -462,9 +432,8 @@ static void
 probe_io(void *cookie)
 {
 	struct probe *p = cookie;
-	size_t len;
+	struct smtpreply rep;
 	ssize_t n;
-	int code, r;
 
 	if (p->p_outoff < p->p_outlen) {
 		(void)probe_flush(p);
@@ -479,17 +448,21 @@ probe_io(void *cookie)
 		return;
 	}
 	p->p_inlen += (size_t)n;
-	r = probe_reply(p, &code, &len);
-	if (r < 0) {
+	switch (smtpreply_parse(p->p_in, p->p_inlen, &rep)) {
+	case SMTPREPLY_BAD:
 		probe_finish(p, PROBE_ERROR, PROBE_R_NONE, false, -1,
 		    "not an SMTP reply %s", probe_stage_names[p->p_stage]);
 		return;
-	}
-	if (r == 0)
+	case SMTPREPLY_INCOMPLETE:
 		return;
-	memmove(p->p_in, p->p_in + len, p->p_inlen - len);
-	p->p_inlen -= len;
-	probe_got_reply(p, code);
+	case SMTPREPLY_DONE:
+		break;
+	}
+	if (p->p_stage == ST_EHLO)
+		p->p_starttls = rep.sr_starttls;
+	memmove(p->p_in, p->p_in + rep.sr_len, p->p_inlen - rep.sr_len);
+	p->p_inlen -= rep.sr_len;
+	probe_got_reply(p, rep.sr_code);
 }
 
 static void
@@ -573,6 +546,32 @@ probe_record_tlsa(struct probe *p)
 	p->p_match = sbuf_steal(&sb);
 }
 
+/* Keep DER copies of what the server sent (the leaf first). */
+static void
+probe_keep_peer(struct probe *p, X509 *leaf, STACK_OF(X509) *chain)
+{
+	int i, n = chain != NULL ? sk_X509_num(chain) : 0;
+	X509 *x;
+
+	p->p_peer.cc_certs = xcalloc((size_t)n + 1, sizeof(*p->p_peer.cc_certs));
+	for (i = -1; i < n; i++) {
+		unsigned char *der = NULL;
+		int len;
+
+		x = i < 0 ? leaf : sk_X509_value(chain, i);
+		/* the client's peer chain starts with the leaf: not twice */
+		if (i >= 0 && X509_cmp(x, leaf) == 0)
+			continue;
+		if ((len = i2d_X509(x, &der)) <= 0)
+			continue;
+		p->p_peer.cc_certs[p->p_peer.cc_n].cd_der = xmalloc((size_t)len);
+		memcpy(p->p_peer.cc_certs[p->p_peer.cc_n].cd_der, der, (size_t)len);
+		p->p_peer.cc_certs[p->p_peer.cc_n++].cd_len = (size_t)len;
+		OPENSSL_free(der);
+	}
+	ERR_clear_error();
+}
+
 static void
 probe_verdict(struct probe *p)
 {
@@ -607,6 +606,7 @@ probe_verdict(struct probe *p)
 		free(n);
 	}
 	p->p_chain = sbuf_steal(&sb);
+	probe_keep_peer(p, leaf, chain);
 	pkix_err = probe_pkix(p, leaf, chain);
 	pkix_ok = pkix_err == X509_V_OK;
 	probe_log(p, "cert: %s; issuer=%s; verified=%s", p->p_subject, p->p_issuer,

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls/cert.h"
 #include "tls/tlsa.h"
 
 enum probe_mode {
@@ -88,6 +89,9 @@ struct probe_result {
 	int ps_dane_depth;              /* DANE match depth, -1 when none */
 	const char *ps_dane_match;      /* the matching record "3 1 1 HEX", or "" */
 	unsigned ps_elapsed_ms;
+	const struct cert_chain *ps_peer;       /* the certificates the server sent, DER,
+	                                           [0] the leaf; empty (cc_n 0) before the
+	                                           handshake; never NULL */
 };
 
 struct probe;

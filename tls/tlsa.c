@@ -252,3 +252,22 @@ tlsa_match_der(const uint8_t *cert_der, size_t cert_len, uint8_t selector,
 	free(mine);
 	return m;
 }
+
+int
+tlsa_match_chain(const struct tlsa_rr *rr, const struct cert_der *certs, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	if (rr->tr_usage == TLSA_USAGE_DANE_EE)
+		return tlsa_match_der(certs[0].cd_der, certs[0].cd_len, rr->tr_selector,
+		    rr->tr_mtype, rr->tr_data, rr->tr_len) == TLSA_MATCH ? 0 : -1;
+	if (rr->tr_usage != TLSA_USAGE_DANE_TA)
+		return -1;
+	for (i = 1; i < n; i++)
+		if (tlsa_match_der(certs[i].cd_der, certs[i].cd_len, rr->tr_selector, rr->tr_mtype,
+		    rr->tr_data, rr->tr_len) == TLSA_MATCH)
+			return (int)i;
+	return -1;
+}

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls/cert.h"
+
 #define TLSA_USAGE_PKIX_TA      0
 #define TLSA_USAGE_PKIX_EE      1
 #define TLSA_USAGE_DANE_TA      2
@@ -122,5 +124,15 @@ enum tlsa_match {
  * The usage is the caller's business (which certificate to compare). */
 enum tlsa_match tlsa_match_der(const uint8_t *cert_der, size_t cert_len, uint8_t selector,
     uint8_t mtype, const uint8_t *data, size_t len);
+
+/*
+ * Which certificate of a chain (DER, certs[0] the leaf, then its CAs, as
+ * a server sends them or a certificate file holds them) does the record
+ * name, by its usage: DANE-EE (3) the leaf only, DANE-TA (2) one of the
+ * CA certificates certs[1..n). Returns the index of the matching
+ * certificate, or -1 (no match, another usage, n == 0). The one place of
+ * that rule: `danemilter tlsa --verify` and the monitor use it.
+ */
+int tlsa_match_chain(const struct tlsa_rr *rr, const struct cert_der *certs, size_t n);
 
 #endif

@@ -19,9 +19,16 @@ world_start
 CONF="$WORLD/d.conf"
 LOG="$WORLD/daemon.log"
 MPORT=$(free_port)
-daemon_conf "$CONF" "metrics = { listen = \"inet:127.0.0.1:$MPORT\"; };"
+# a monitored domain, so that the monitor's families are in the scrape
+daemon_conf "$CONF" "metrics = { listen = \"inet:127.0.0.1:$MPORT\"; };" \
+	'monitor = { domains = ( { name = "monitor.dane.test"; } ); interval_s = 3600; };'
 daemon_start "$CONF" "$LOG"
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$MPORT/metrics" >/dev/null && break; sleep 0.05; done
+# (bounded) until the monitor's first run is in the metrics
+for _ in $(seq 1 200); do
+	curl -sf "http://127.0.0.1:$MPORT/metrics" | grep -q '^danemilter_monitor_last_run_timestamp_seconds' && break
+	sleep 0.1
+done
 is "$(pm QUERY usable.dane.test)" "dane-only" "some traffic first"
 curl -sS --max-time 5 "http://127.0.0.1:$MPORT/metrics" >"$WORLD/scrape.txt"
 like "$(head -n 3 "$WORLD/scrape.txt")" "danemilter_build_info" "a real scrape of the daemon"
@@ -90,7 +97,7 @@ PY
 }
 
 out=$(check "$DASH" "$WORLD/scrape.txt")
-is "$out" "checked 20 expressions, 18 metrics" \
+is "$out" "checked 22 expressions, 20 metrics" \
 	"every metric, label and value the dashboard names exists in the scrape"
 # what the operations issue asks the dashboard to show
 exprs=$("$PYTHON" -c 'import json,sys; [print(t["expr"]) for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]' "$DASH")
@@ -101,6 +108,7 @@ like "$exprs" 'histogram_quantile\(0\.99, sum by \(le\) \(rate\(danemilter_mtast
 like "$exprs" 'sum by \(reason\) \(rate\(danemilter_probes_total\{[^}]*result!="pass"' "probe failures by reason"
 like "$exprs" 'sum by \(action\) \(rate\(danemilter_milter_messages_total' "milter actions"
 like "$exprs" 'danemilter_milter_rcpt_refused_total' "RCPT refusals"
+like "$exprs" 'min by \(domain, check\) \(danemilter_monitor_check' "monitor checks"
 # every family of the scrape is on the dashboard
 fams=$(sed -n 's/^# TYPE \([a-z0-9_]*\) .*/\1/p' "$WORLD/scrape.txt" | sort)
 missing=""

@@ -165,6 +165,56 @@ test_fold(void)
 	sbuf_free(&sb);
 }
 
+/* Longest line of sb's text. */
+static size_t
+hdr_test_longest(const struct sbuf *sb)
+{
+	const char *p, *q;
+	size_t longest = 0, len;
+
+	for (p = sbuf_str(sb); p != NULL; p = q ? q + 1 : NULL) {
+		q = strchr(p, '\n');
+		len = q ? (size_t)(q - p) : strlen(p);
+		if (len > longest)
+			longest = len;
+	}
+	return longest;
+}
+
+/*
+ * A fold leaves its ';' on the line it ends: a first line filled to
+ * exactly HDR_LINE_MAX by "; key=value" pairs became HDR_LINE_MAX + 1
+ * bytes (fuzz/corpus/hdr/crash-line-max.bin, found by fuzz/hdr_fuzz.c).
+ */
+static void
+test_fold_bound(void)
+{
+	char authserv[256], tls[300], cipher[121], bits[91];
+	struct hdr_inbound in;
+	struct sbuf sb = SBUF_INIT;
+
+	memset(authserv, 'a', sizeof(authserv) - 1);
+	authserv[sizeof(authserv) - 1] = '\0';
+	memset(tls, 'T', sizeof(tls) - 1);
+	tls[sizeof(tls) - 1] = '\0';
+	memset(cipher, '%', sizeof(cipher) - 1);
+	cipher[sizeof(cipher) - 1] = '\0';
+	memset(bits, ';', sizeof(bits) - 1);
+	bits[sizeof(bits) - 1] = '\0';
+	memset(&in, 0, sizeof(in));
+	in.hi_tls_version = tls;
+	in.hi_cipher = cipher;
+	in.hi_bits = bits;
+	in.hi_verify = "\xce\xc9" "6";
+	in.hi_client_name = "mail.sender.org";
+	in.hi_client_addr = "R3";
+	hdr_inbound_value(&sb, authserv, &in);
+	tap_ok(strstr(sbuf_str(&sb), ";\n\t") != NULL, "a first line filled to the bound is folded");
+	tap_ok(hdr_test_longest(&sb) <= HDR_LINE_MAX, "no line longer than HDR_LINE_MAX (%d; got %zu)",
+	    HDR_LINE_MAX, hdr_test_longest(&sb));
+	sbuf_free(&sb);
+}
+
 static void
 test_domains(void)
 {
@@ -384,6 +434,7 @@ main(void)
 	test_token();
 	test_inbound();
 	test_fold();
+	test_fold_bound();
 	test_domains();
 	test_summary();
 	test_insecure_mx();

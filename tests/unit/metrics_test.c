@@ -692,6 +692,58 @@ test_registry(void)
 	free(text);
 }
 
+/* ---- open label sets: samples written at scrape time ---- */
+
+static int t_open_calls;
+
+static void
+t_open_emit(void *arg, struct metrics_out *o)
+{
+	t_open_calls++;
+	if (arg == NULL)
+		return;
+	metrics_sample(o, arg, "tlsa-match", 1);
+	metrics_sample(o, "we\"ird\\.example", "mta-sts", 0.5);
+	metrics_sample(o, "x.example", "dnssec", -1);
+	metrics_sample(o, "x.example", "tlsrpt", 1796288742);
+}
+
+static struct metrics_family t_open_metric = {
+	METRICS_HEAD(METRICS_GAUGE, "test_open", "Open label sets."),
+	METRICS_OPEN_LABEL2("domain", "check"),
+	.mf_emit = t_open_emit,
+};
+
+static void
+test_open(void)
+{
+	char *text, *got;
+
+	t_open_metric.mf_arg = "a.example";
+	metrics_register(&t_open_metric);
+	text = render("1.0");
+	got = family(text, "test_open");
+	tap_is_str(got, "# HELP test_open Open label sets.\n# TYPE test_open gauge\n"
+	    "test_open{domain=\"a.example\",check=\"tlsa-match\"} 1\n"
+	    "test_open{domain=\"we\\\"ird\\\\.example\",check=\"mta-sts\"} 0.5\n"
+	    "test_open{domain=\"x.example\",check=\"dnssec\"} -1\n"
+	    "test_open{domain=\"x.example\",check=\"tlsrpt\"} 1796288742\n",
+	    "open label sets: the family's samples as emitted, escaped, fractions and "
+	    "timestamps exact");
+	tap_is_long(t_open_calls, 1, "open label sets: one emit call per scrape");
+	free(got);
+	free(text);
+	t_open_metric.mf_arg = NULL;
+	text = render("1.0");
+	tap_ok(strstr(text, "test_open") == NULL && t_open_calls == 2,
+	    "open label sets: no sample, no HELP or TYPE either");
+	free(text);
+	metrics_unregister(&t_open_metric);
+	text = render("1.0");
+	tap_ok(strstr(text, "test_open") == NULL, "open label sets: unregistered, not rendered");
+	free(text);
+}
+
 /* ---- aborts: an internal inconsistency, in a child ---- */
 
 static void abort_reply_index(void) { metrics_inc(&t_reply_metric, T_PERM + 1, 0); }
@@ -847,6 +899,7 @@ main(void)
 	test_exact();
 	test_exposition();
 	test_registry();
+	test_open();
 	test_aborts();
 	test_threads();
 	return tap_done();

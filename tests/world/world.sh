@@ -13,6 +13,12 @@
 #                        socket), wait until NSD serves the new SOA serial,
 #                        flush DOMAIN from postfix.sh's unbound if it runs;
 #                        BODYFILE (optional) becomes the served policy. ~0.2 s.
+#   world.sh tlsa-set DIR HOST [RECORD...]
+#                        replace every TLSA at _25._tcp.HOST (HOST in
+#                        dane.test) by the RECORDs ("U S M HEX", TTL 1;
+#                        none: remove them), re-sign dane.test, reload it
+#                        as sts-set does, flush HOST from postfix.sh's
+#                        unbound if it runs. ~0.2 s.
 #   world.sh sts-mode DIR DOMAIN MODE
 #                        what the HTTPS server does for mta-sts.DOMAIN: ok |
 #                        status:NNN | ctype:TYPE | redirect:URL | big |
@@ -34,7 +40,8 @@
 # keeps its address): .10-.30 the dane.test/unsigned/bogus/corrupt hosts,
 # .31-.50 mx.LABEL.sts.test, then .51 mx.nostarttls.dane.test, .52
 # mx.taexpired.dane.test, .53 mx.tawrongname.dane.test, .54
-# mx.stall.dane.test, .55 mx.tanexthop.dane.test. mx.v6only.dane.test has no
+# mx.stall.dane.test, .55 mx.tanexthop.dane.test, .56 real.tacname.dane.test,
+# .57 mx.monitor.dane.test. mx.v6only.dane.test has no
 # IPv4 address (AAAA ::1).
 #
 # Files written in DIR:
@@ -53,7 +60,8 @@
 # WORLD_DEAD (.3) WORLD_CA WORLD_CA_KEY WORLD_CERTS WORLD_TRUST_ANCHOR
 # WORLD_CONF WORLD_UNBOUND_CONF WORLD_NSD_PID WORLD_BLACKHOLE_PID, WORLD_STS
 # (.4) WORLD_STS_PID WORLD_STS_DIR (DIR/sts) WORLD_STS_DOMAINS (every mail
-# domain with a policy host: usable.dane.test + the 19 of sts.test)
+# domain with a policy host: usable.dane.test, monitor.dane.test and the
+# 20 of sts.test)
 # WORLD_RESOLVER (.5, postfix.sh's unbound) WORLD_NSD_CONF, WORLD_HOSTS
 # ("name=addr ..." for every MX host) and WORLD_ADDR_<NAME> per host (upper
 # case, "." and "-" -> "_": WORLD_ADDR_MX1_USABLE_DANE_TEST=127.A.B.10,
@@ -143,6 +151,12 @@
 #  stall.dane.test        usable     600 / AAAA NODATA 300 (3 1 1; STARTTLS 220, then silence)
 #  v6only.dane.test       usable     600 / A NODATA 300 (3 1 1; AAAA ::1 only, nothing listens)
 #  tanexthop.dane.test    usable     600 / AAAA NODATA 300 (2 1 1 CA; sink: leaf for tanexthop.dane.test)
+#  monitor.dane.test      usable     1 (TLSA 3 1 1 of mx.monitor's key, TTL 1, so that
+#   tlsa-set is seen at once), AAAA NODATA 300; _mta-sts TXT id=monitor1 (TTL 1) and an
+#   enforce policy "mx: mx.monitor.dane.test"; _smtp._tls TXT "v=TLSRPTv1;
+#   rua=mailto:tlsrpt@monitor.dane.test" (TTL 1). For `danemilter monitor`
+#   (tests/engine/monitor_*.sh run smtp_server.py at mx.monitor's address
+#   with the certificate they deploy).
 #   (a positive fixture: the leaf names only the next-hop domain, not the MX
 #   host; with a secure MX RRset that is a reference identifier too, RFC 7672
 #   3.2.2, so the DANE-TA probe passes; tawrongname's leaf must still fail)
@@ -249,9 +263,11 @@ mx.tawrongname.dane.test mx.stall.dane.test mx.tanexthop.dane.test"
 # reference identifier when the TLSA base is the CNAME target, RFC 7672
 # 3.2.2; Postfix defers). The alias gets its certificate as an ALIAS_HOST.
 ADDR_HOSTS="$ADDR_HOSTS real.tacname.dane.test"
+# monitor: the operator's own domain of `danemilter monitor`'s tests.
+ADDR_HOSTS="$ADDR_HOSTS mx.monitor.dane.test"
 # Policy hosts served by sts_server.py with the test CA's sts-server cert
 # (every mta-sts.LABEL.sts.test except selfsigned/wrongname, and usable's).
-STS_POLICY_DOMAINS="usable.dane.test"
+STS_POLICY_DOMAINS="usable.dane.test monitor.dane.test"
 for _l in $STS_LABELS; do STS_POLICY_DOMAINS="$STS_POLICY_DOMAINS $_l.sts.test"; done
 unset _l
 # Names that are MX targets but CNAMEs (a certificate, no address).
@@ -667,6 +683,15 @@ _25._tcp.mx.v6only	600	TLSA	3 1 1 ${SHA256[mx.v6only.dane.test]}
 tanexthop		MX	10 mx.tanexthop
 mx.tanexthop		A	${ADDR[mx.tanexthop.dane.test]}
 _25._tcp.mx.tanexthop	600	TLSA	2 1 1 ${SHA256[CA]}
+
+; monitor: the operator's own domain (danemilter monitor): TLSA, MTA-STS
+; and TLSRPT all in order; TTL 1 where tests change things (tlsa-set, sts-set)
+monitor			MX	10 mx.monitor
+mx.monitor		A	${ADDR[mx.monitor.dane.test]}
+_25._tcp.mx.monitor	1	TLSA	3 1 1 ${SHA256[mx.monitor.dane.test]}
+_mta-sts.monitor	1	TXT	"v=STSv1; id=monitor1;"
+mta-sts.monitor		A	$NET.4
+_smtp._tls.monitor	1	TXT	"v=TLSRPTv1; rua=mailto:tlsrpt@monitor.dane.test"
 EOF
 }
 
@@ -1121,16 +1146,25 @@ policy_dir() {
 # reload_zone ZONE SERIAL: make NSD load the re-signed zone and wait until it
 # serves SERIAL (bounded: 5 s). nsd-control over the unix socket in DIR/nsd.
 reload_zone() {
-	local zone=$1 serial=$2 i got
+	local zone=$1 serial=$2 i got seen
 	if [ -S "$DIR/nsd/nsd.ctl" ]; then
 		nsd-control -c "$DIR/nsd/nsd.conf" reload "$zone" >/dev/null ||
 			die "nsd-control reload $zone failed"
 	else
 		kill -HUP "$WORLD_NSD_PID" || die "cannot signal NSD"
 	fi
-	for i in $(seq 1 50); do
+	# NSD's old server process may answer for a moment after the new one
+	# does: the new serial must come back three times in a row.
+	seen=0
+	for i in $(seq 1 100); do
 		got=$(dig +norec +short +time=1 +tries=1 @"$WORLD_NS" "$zone" SOA 2>/dev/null | awk '{print $3}')
-		[ "$got" = "$serial" ] && return 0
+		if [ "$got" = "$serial" ]; then
+			seen=$((seen + 1))
+			[ "$seen" -ge 3 ] && return 0
+			sleep 0.05
+			continue
+		fi
+		seen=0
 		sleep 0.1
 	done
 	die "NSD does not serve $zone serial $serial (has: ${got:-nothing})"
@@ -1185,6 +1219,43 @@ flush_resolver() {
 	unbound-control -c "$conf" flush_zone "_mta-sts.$1" >/dev/null 2>&1 || true
 }
 
+# tlsa-set HOST [RECORD...]: replace every TLSA at _25._tcp.HOST (HOST in
+# dane.test) by the RECORDs (TTL 1), re-sign dane.test, reload NSD, flush
+# HOST from postfix.sh's unbound if it runs.
+do_tlsa_set() {
+	local host=${1%.} label zf serial now r
+	shift
+	load_env
+	host=${host,,}
+	case $host in
+	*[!a-z0-9.-]* | .*) die "tlsa-set: bad host name: $host" ;;
+	*.dane.test) ;;
+	*) die "tlsa-set: $host is not in dane.test" ;;
+	esac
+	for r in "$@"; do
+		[[ $r =~ ^[0-9]{1,3}\ [0-9]{1,3}\ [0-9]{1,3}\ [0-9A-Fa-f]+$ ]] ||
+			die "tlsa-set: bad record \"$r\" (want \"U S M HEX\")"
+	done
+	label=_25._tcp.${host%.dane.test}
+	Z=$DIR/zones
+	K=$DIR/keys
+	zf=$Z/dane.test.zone
+	exec 9>"$Z/.lock"
+	flock -w 20 9 || die "tlsa-set: zone lock busy"
+	awk -v o="$label" '
+	$2 == "SOA" { $6 = $6 + 1 }
+	$1 == o && ($3 == "TLSA" || $2 == "TLSA") { next }
+	{ print }' "$zf" >"$zf.tmp" && mv "$zf.tmp" "$zf"
+	for r in "$@"; do printf '%s\t1\tTLSA\t%s\n' "$label" "$r" >>"$zf"; done
+	serial=$(awk '$2 == "SOA" { print $6; exit }' "$zf")
+	now=$(date -u +%s)
+	INCEPT=$((now - 3600)) EXPIRE=$((now + 30 * 86400)) sign dane.test -n -t 0 ||
+		die "tlsa-set: signing dane.test failed"
+	reload_zone dane.test "$serial"
+	exec 9>&-
+	flush_resolver "$host"
+}
+
 # sts-mode DOMAIN MODE: what sts_server.py does for mta-sts.DOMAIN.
 do_sts_mode() {
 	local pd
@@ -1199,7 +1270,7 @@ do_sts_mode() {
 }
 
 usage() {
-	die "usage: world.sh start|stop DIR | sts-set DIR DOMAIN ID [BODYFILE] | sts-mode DIR DOMAIN MODE"
+	die "usage: world.sh start|stop DIR | sts-set DIR DOMAIN ID [BODYFILE] | sts-mode DIR DOMAIN MODE | tlsa-set DIR HOST [RECORD...]"
 }
 
 [ $# -ge 2 ] || usage
@@ -1209,5 +1280,6 @@ start) [ $# = 2 ] || usage; do_start ;;
 stop) [ $# = 2 ] || usage; do_stop ;;
 sts-set) [ $# = 4 ] || [ $# = 5 ] || usage; do_sts_set "$3" "$4" "${5:-}" ;;
 sts-mode) [ $# = 4 ] || usage; do_sts_mode "$3" "$4" ;;
+tlsa-set) [ $# -ge 3 ] || usage; shift 2; do_tlsa_set "$@" ;;
 *) usage ;;
 esac

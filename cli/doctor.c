@@ -682,6 +682,26 @@ doctor_rule_overrides(struct doctor_ctx *x)
 }
 
 /*
+ * cache.shared without cache.shared_key_file (warning): the fleet's values
+ * are not signed, so whoever can write to that Redis can hand every
+ * member a verdict (a weaker one too); with the key a forged value is a
+ * miss and at worst makes members resolve again.
+ */
+static void
+doctor_rule_shared(struct doctor_ctx *x, const struct cfg *cfg)
+{
+	const struct cfg_cache *cc = &cfg->c_cache;
+
+	if (*cc->cca_shared == '\0' || *cc->cca_shared_key_file != '\0')
+		return;
+	doctor_add(x->dx_out, DOCTOR_WARNING, "cache.shared = \"%s\" (%s) without "
+	    "cache.shared_key_file: the shared values are not signed, and whoever can "
+	    "write to that Redis can give every member a weaker policy: want a key shared "
+	    "by the fleet: set shared_key_file in the cache section of %s",
+	    cc->cca_shared, x->dx_cfgname, x->dx_cfgname);
+}
+
+/*
  * The resolver Postfix uses (it reads resolv.conf; smtp_dns_support_level
  * = dnssec makes it set RES_TRUSTAD itself, so it believes the AD bit of
  * whatever nameserver answers, whatever "options trust-ad" says). The rule:
@@ -838,6 +858,7 @@ doctor_check(const struct postconf *pf, const struct cfg *cfg,
 	}
 
 	doctor_rule_overrides(&x);
+	doctor_rule_shared(&x, cfg);
 	doctor_rule_resolv(&x, resolv_name, resolv_text, resolv_err);
 
 	if (cfg->c_dns.cd_nforward > 0) {

@@ -50,8 +50,9 @@ struct doctor_report {
  *   holds a socketmap at one of socketmap.listen; TLSRPT replies only for
  *   Postfix >= 3.10; smtpd_milters holds milter.socket; the default
  *   action for danemilter's milter; smtp_tls_dane_insecure_mx_policy;
- *   master.cf overrides of these; unix sockets and chroot; the nameservers
- *   of resolv_name; dns.forward.
+ *   master.cf overrides of these; unix sockets and chroot; cache.shared
+ *   without cache.shared_key_file (warning); the nameservers of
+ *   resolv_name; dns.forward.
  */
 void doctor_check(const struct postconf *pf, const struct cfg *cfg,
     const char *resolv_name, const char *resolv_text, const char *resolv_err,

@@ -413,3 +413,32 @@ endpoint_close(struct endpoint_fd *ef)
 	free(ef->ef_path);
 	ef->ef_path = NULL;
 }
+
+enum endpoint_status
+endpoint_parse_redis(const char *spec, struct endpoint *out, unsigned *db)
+{
+	char buf[ENDPOINT_HOST_MAX + 16], *slash, *end;
+	unsigned long n;
+	int saved = errno;
+
+	*db = 0;
+	if (strncmp(spec, "unix:", 5) == 0)
+		return endpoint_parse(spec, ENDPOINT_LISTEN, ENDPOINT_F_ABSOLUTE, out);
+	if (strncmp(spec, "redis://", 8) != 0)
+		return ENDPOINT_ERR_SCHEME;
+	if (snprintf(buf, sizeof(buf), "inet:%s", spec + 8) >= (int)sizeof(buf))
+		return ENDPOINT_ERR_HOST;
+	slash = strrchr(buf, '/');
+	if (slash != NULL && (strchr(slash, ']') == NULL)) {
+		*slash = '\0';
+		errno = 0;
+		n = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 || n > 1000000) {
+			errno = saved;
+			return ENDPOINT_ERR_FORM;
+		}
+		*db = (unsigned)n;
+	}
+	errno = saved;
+	return endpoint_parse(buf, ENDPOINT_LISTEN, ENDPOINT_F_HOST, out);
+}

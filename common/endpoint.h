@@ -106,6 +106,15 @@ enum endpoint_status {
 enum endpoint_status endpoint_parse(const char *spec, enum endpoint_syntax syn,
     unsigned flags, struct endpoint *out);
 
+/*
+ * A Redis server (cache.shared): "redis://HOST:PORT" or
+ * "redis://HOST:PORT/DB" (HOST not empty: a name, an IPv4 address or
+ * "[IPV6]"; DB decimal, 0 to 1000000; 0 when left out) or "unix:/PATH"
+ * (absolute; DB 0). ENDPOINT_OK with *out and *db filled; a bad DB is
+ * ENDPOINT_ERR_FORM; otherwise as endpoint_parse().
+ */
+enum endpoint_status endpoint_parse_redis(const char *spec, struct endpoint *out, unsigned *db);
+
 /* "ok", "unknown type", ... for messages and tests. */
 const char *endpoint_status_text(enum endpoint_status st);
 

@@ -63,6 +63,13 @@ struct cfg_cache {
 	unsigned cca_max_policies;      /* MTA-STS policies kept; default 100000 */
 	unsigned cca_save_interval;     /* seconds between saves; default 300; 0 = only at exit */
 	bool cca_refresh_ahead;         /* refresh popular entries before they expire; default true */
+	/* the fleet's shared cache on Redis (policy/shared.h); read at start-up */
+	char *cca_shared;               /* "redis://HOST:PORT/DB", "unix:/PATH"; "" = none (default) */
+	char *cca_shared_user;          /* Redis ACL user; "" = AUTH with the password alone */
+	char *cca_shared_password_file; /* "" = no AUTH */
+	char *cca_shared_prefix;        /* of every key; default "danemilter:" */
+	unsigned cca_shared_timeout_ms; /* the longest a reply waits for Redis; default 50 */
+	char *cca_shared_key_file;      /* the fleet's HMAC key; "" = values not signed */
 };
 
 /* milter.on_timeout: what a message gets when a verdict is not ready in time. */

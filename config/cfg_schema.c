@@ -73,6 +73,8 @@ static bool cfg_check_metrics_listen(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
 static bool cfg_check_network(struct cfg_ld *, const config_setting_t *,
     const char *, char *);
+static bool cfg_check_shared(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
 
 #define KEY_STR(st, key, field, def, check, flags) \
 	{ .ck_name = key, .ck_kind = CFG_K_STR, .ck_flags = flags, \
@@ -210,6 +212,13 @@ static const struct cfg_key cfg_cache_keys[] = {
 	KEY_UINT(struct cfg_cache, "max_policies", cca_max_policies, 100000, 1, 10000000),
 	KEY_UINT(struct cfg_cache, "save_interval", cca_save_interval, 300, 0, 86400),
 	KEY_BOOL(struct cfg_cache, "refresh_ahead", cca_refresh_ahead, 1),
+	KEY_STR(struct cfg_cache, "shared", cca_shared, "", cfg_check_shared, 0),
+	KEY_STR(struct cfg_cache, "shared_user", cca_shared_user, "", NULL, 0),
+	KEY_STR(struct cfg_cache, "shared_password_file", cca_shared_password_file, "",
+	    cfg_check_path, 0),
+	KEY_STR(struct cfg_cache, "shared_prefix", cca_shared_prefix, "danemilter:", NULL, 0),
+	KEY_UINT(struct cfg_cache, "shared_timeout_ms", cca_shared_timeout_ms, 50, 1, 10000),
+	KEY_STR(struct cfg_cache, "shared_key_file", cca_shared_key_file, "", cfg_check_path, 0),
 	KEY_END
 };
 
@@ -595,6 +604,21 @@ cfg_check_metrics_listen(struct cfg_ld *ld, const config_setting_t *s,
     const char *label, char *val)
 {
 	return *val == '\0' || cfg_check_listen(ld, s, label, val);
+}
+
+/* cache.shared: "" (none), a Redis server (endpoint_parse_redis). */
+static bool
+cfg_check_shared(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	struct endpoint ep;
+	unsigned db;
+	enum endpoint_status st;
+
+	if (*val == '\0' || (st = endpoint_parse_redis(val, &ep, &db)) == ENDPOINT_OK)
+		return true;
+	return cfg_decode_fail(ld, s, "%s \"%s\" must be redis://HOST:PORT/DB or unix:/path (%s)",
+	    label, val, endpoint_status_text(st));
 }
 
 /* libmilter's socket: "" (no milter), "inet:PORT@HOST", "inet:PORT" (every

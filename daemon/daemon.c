@@ -60,6 +60,7 @@
 #include "policy/monitorsched.h"
 #include "policy/mtasts.h"
 #include "policy/probecache.h"
+#include "policy/shared.h"
 #include "policy/stsstore.h"
 #include "control/ctld.h"
 #include "http/metricsd.h"
@@ -70,6 +71,7 @@ struct daemon {
 	const char *dm_cfgpath;
 	struct generation *dm_gen;      /* the configuration and engine in force */
 	struct cache *dm_cache;
+	struct shared *dm_shared;       /* the fleet's cache on Redis, or NULL */
 	struct tlspolicy *dm_tp;
 	struct metricsd *dm_md;         /* the metrics endpoint, or NULL */
 	struct ctld *dm_ctl;            /* the control socket, or NULL */
@@ -123,6 +125,7 @@ daemon_metrics_register(struct daemon *d)
 	probecache_metrics_register();
 	filter_metrics_register();
 	socketmap_metrics_register();
+	shared_metrics_register();
 	monitorsched_metrics_register(d->dm_ms);
 }
 
@@ -636,6 +639,14 @@ daemon_main(int argc, char **argv)
 	d.dm_cache = cache_new(d.dm_gen);
 	d.dm_ms = monitorsched_new(d.dm_gen);
 	daemon_metrics_register(&d);
+	/* Read once at start-up (secrets before the privileges go). */
+	d.dm_shared = shared_new(&daemon_cfg(&d)->c_cache, &err);
+	if (err != NULL) {
+		fprintf(stderr, "danemilter: %s\n", err);
+		free(err);
+		return EX_CONFIG;
+	}
+	cache_set_shared(d.dm_cache, d.dm_shared);
 	if (*daemon_cfg(&d)->c_cache.cca_file != '\0') {
 		loaded = cache_load(d.dm_cache, daemon_cfg(&d)->c_cache.cca_file, time(NULL), &err);
 		if (loaded < 0) {
@@ -762,6 +773,7 @@ daemon_main(int argc, char **argv)
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);
 	cache_free(d.dm_cache);
+	shared_free(d.dm_shared);       /* after the cache: its jobs hold claims */
 	/* Open connections keep their own cfg; new ones would get none. */
 	if (d.dm_milter)
 		filter_forget_generation();

@@ -14,6 +14,16 @@
  * cache_save() and cache_load() choose what goes to the cache file and
  * what comes back into memory (the policy store too); the file's format,
  * its atomic write and its parser are policy/cachefile.c's.
+ *
+ * With the fleet's shared cache (cache_set_shared; policy/shared.h) a
+ * job starts with a claim on Redis instead of DNS: a value there is
+ * rebuilt into the verdict (its payload: the cache file's "p" and "e"
+ * lines of the domain, parsed by policy/cachefile.c, under the local
+ * configuration); no value and the fleet's lock taken: this member
+ * resolves and publishes; another member holds the lock: ask again every
+ * 10-50 ms until shared_timeout_ms + SHARED_LOCK_MS, then resolve alone;
+ * Redis failing or slow: resolve alone at once. A refresh ahead takes the
+ * same path, so that one member of the fleet refreshes.
  */
 #include "cache.h"
 
@@ -26,7 +36,9 @@
 #include "common/metrics.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
+#include "common/deadline.h"
 #include "policy/cachefile.h"
+#include "policy/shared.h"
 #include "policy/stsstore.h"
 
 struct cache_job;
@@ -65,7 +77,17 @@ struct cache_job {
 	struct verdict *cj_early_v;             /* DANE decided it, MTA-STS still running */
 	struct cache_wait *cj_waiters;
 	time_t cj_now;
+	/* the shared cache's phase (before DNS) */
+	struct shared_req *cj_sreq;             /* a claim in flight */
+	struct iv_timer cj_poll;                /* the next claim while another member resolves */
+	unsigned cj_poll_ms;
+	int64_t cj_wait_end;                    /* monotonic ms: then resolve alone */
+	bool cj_locked;                         /* the fleet's lock is ours: publish */
 };
+
+static void cache_shared_poll(void *cookie);
+static bool cache_shared_claim(struct cache_job *j, bool first);
+static void cache_shared_publish(struct cache_job *j, struct verdict *v, time_t now);
 
 struct cache {
 	struct generation *c_g;                 /* the caller's: the engine in force */
@@ -77,6 +99,7 @@ struct cache {
 	struct cache_entry *c_lru_head, *c_lru_tail;
 	struct cache_stats c_stats;
 	struct stsstore *c_sts;                 /* the MTA-STS policies */
+	struct shared *c_shared;                /* the fleet's cache (the caller's), or NULL */
 };
 
 static uint32_t
@@ -259,6 +282,12 @@ cache_stsstore(struct cache *c)
 	return c->c_sts;
 }
 
+void
+cache_set_shared(struct cache *c, struct shared *s)
+{
+	c->c_shared = s;
+}
+
 static void
 cache_lru_unlink(struct cache *c, struct cache_entry *e)
 {
@@ -439,6 +468,10 @@ cache_job_free(struct cache_job *j)
 		verdict_unref(j->cj_early_v);
 	if (j->cj_sts_res)
 		mtasts_result_free(j->cj_sts_res);
+	if (j->cj_sreq != NULL)
+		shared_cancel(j->cj_sreq);
+	if (iv_timer_registered(&j->cj_poll))
+		iv_timer_unregister(&j->cj_poll);
 	cache_release_engine(j->cj_c, j->cj_en);
 	free(j);
 }
@@ -601,7 +634,7 @@ cache_job_finish(struct cache_job *j)
 	struct cache *c = j->cj_c;
 	struct cache_entry *e = j->cj_e;
 	struct mtasts_result *sts = j->cj_sts_res;
-	struct verdict *v;
+	struct verdict *v, *installed;
 	time_t now = time(NULL);        /* lifetimes count from the answer, not the question */
 
 	v = verdict_build(j->cj_en->en_cfg, generation_overrides(c->c_g), j->cj_dane_res, sts, now);
@@ -609,10 +642,12 @@ cache_job_finish(struct cache_job *j)
 	cache_count_verdict(v);
 	if (sts != NULL)
 		stsstore_update(c->c_sts, e->ce_key, sts, now, cache_cfg(c)->cca_max_policies);
-	v = cache_job_install(j, v, sts, now);
+	installed = cache_job_install(j, v, sts, now);
+	if (c->c_shared != NULL)
+		cache_shared_publish(j, installed == v && v->v_kind != VERDICT_TEMP ? v : NULL, now);
 	e->ce_hits = 0;
 	e->ce_job = NULL;
-	cache_job_answer(j, v, false);
+	cache_job_answer(j, installed, false);
 	cache_job_free(j);
 }
 
@@ -640,18 +675,14 @@ cache_sts_done(void *arg, struct mtasts_result *res)
 		cache_job_finish(j);
 }
 
+/* Start j's DNS and MTA-STS lookups. */
 static void
-cache_resolve(struct cache *c, struct cache_entry *e, time_t now)
+cache_job_lookup(struct cache_job *j, time_t now)
 {
-	struct cache_job *j = xcalloc(1, sizeof(*j));
+	struct cache *c = j->cj_c;
+	struct cache_entry *e = j->cj_e;
 	struct mtasts_cached mc;        /* borrowed from the store: used at once */
 
-	j->cj_c = c;
-	j->cj_e = e;
-	j->cj_en = engine_ref(generation_engine(c->c_g));
-	j->cj_gen = cache_gen(c);
-	j->cj_now = now;
-	e->ce_job = j;
 	c->c_stats.cs_resolutions++;
 	j->cj_pending = 2;
 	j->cj_dane = engine_dane(j->cj_en, e->ce_key, cache_dane_done, j);
@@ -661,6 +692,230 @@ cache_resolve(struct cache *c, struct cache_entry *e, time_t now)
 	j->cj_sts = engine_mtasts(j->cj_en, e->ce_key, &mc, now, cache_sts_done, j);
 	if (j->cj_sts == NULL)
 		j->cj_pending--;                /* MTA-STS disabled */
+}
+
+static void
+cache_resolve(struct cache *c, struct cache_entry *e, time_t now)
+{
+	struct cache_job *j = xcalloc(1, sizeof(*j));
+
+	j->cj_c = c;
+	j->cj_e = e;
+	j->cj_en = engine_ref(generation_engine(c->c_g));
+	j->cj_gen = cache_gen(c);
+	j->cj_now = now;
+	IV_TIMER_INIT(&j->cj_poll);
+	j->cj_poll.cookie = j;
+	j->cj_poll.handler = cache_shared_poll;
+	e->ce_job = j;
+	if (!cache_shared_claim(j, true))
+		cache_job_lookup(j, now);
+}
+
+/* ---- the fleet's shared cache (policy/shared.h) ---- */
+
+enum cache_taken {
+	CACHE_TAKEN,            /* the value is j's entry's verdict now */
+	CACHE_STALE,            /* well-formed, nothing to take (expired, not newer) */
+	CACHE_MALFORMED         /* rejected */
+};
+
+struct cache_taker {
+	struct cache_job *ct_j;
+	time_t ct_now;
+	enum cache_taken ct_taken;
+	int ct_lines;           /* "e" lines seen */
+	const char *ct_why;     /* with CACHE_MALFORMED */
+};
+
+/* cachefile_sts_fn: the "p" line of a shared value into the store. */
+static bool
+cache_shared_sts(void *arg, const struct cachefile_sts *fs)
+{
+	struct cache_taker *t = arg;
+	struct cache *c = t->ct_j->cj_c;
+	struct mtasts_policy *p = NULL;
+	time_t pexp = 0;
+
+	if (strcmp(fs->cfs_domain, t->ct_j->cj_e->ce_key) != 0) {
+		t->ct_why = "its MTA-STS record is for another domain";
+		return false;
+	}
+	if (cachefile_sts_policy(fs, t->ct_now, &p, &pexp) == CACHEFILE_MALFORMED) {
+		t->ct_why = "its MTA-STS policy does not parse";
+		return false;
+	}
+	stsstore_put(c->c_sts, fs->cfs_domain, p, pexp, fs->cfs_last_failure, fs->cfs_failed_id,
+	    t->ct_now, cache_cfg(c)->cca_max_policies);
+	return true;
+}
+
+/* cachefile_entry_fn: the "e" line of a shared value into j's entry,
+ * unless it is expired, built on a policy the store does not hold, or
+ * (a refresh) no newer than the verdict in hand. */
+static bool
+cache_shared_entry(void *arg, const struct cachefile_entry *fe)
+{
+	struct cache_taker *t = arg;
+	struct cache *c = t->ct_j->cj_c;
+	struct cache_entry *e = t->ct_j->cj_e;
+	time_t now = t->ct_now, expires = fe->cfe_expires;
+	struct mtasts_cached mc;
+	struct verdict *v;
+
+	if (strcmp(fe->cfe_domain, e->ce_key) != 0 || t->ct_lines++ > 0) {
+		t->ct_why = "its verdict is for another domain, or there are two";
+		return false;
+	}
+	if (expires > now + (time_t)cache_cfg(c)->cca_max_ttl)
+		expires = now + (time_t)cache_cfg(c)->cca_max_ttl;
+	if (expires <= now || (e->ce_v != NULL && e->ce_gen == cache_gen(c) &&
+	    expires <= e->ce_expires)) {
+		t->ct_taken = CACHE_STALE;
+		return true;
+	}
+	(void)stsstore_cached(c->c_sts, fe->cfe_domain, now, &mc);
+	if (mc.mc_policy == NULL && fe->cfe_sts != VERDICT_STS_ABSENT &&
+	    fe->cfe_sts != VERDICT_STS_ERROR) {
+		t->ct_taken = CACHE_STALE;      /* built on a policy not held here */
+		return true;
+	}
+	v = cachefile_verdict(fe, generation_engine(c->c_g)->en_cfg, generation_overrides(c->c_g),
+	    mc.mc_policy, now);
+	if (v->v_valid_until != 0 && expires > v->v_valid_until)
+		expires = v->v_valid_until;
+	verdict_unref(e->ce_v);
+	e->ce_v = v;
+	e->ce_gen = cache_gen(c);
+	e->ce_expires = expires;
+	e->ce_refresh_at = expires - (time_t)cache_refresh_window((uint32_t)(expires - now));
+	t->ct_taken = CACHE_TAKEN;
+	return true;
+}
+
+/* A shared value's payload (the cache file's lines) into j's entry. */
+static enum cache_taken
+cache_shared_take(struct cache_job *j, const char *payload, time_t now)
+{
+	struct cache_taker t = { j, now, CACHE_STALE, 0, NULL };
+	char *buf = xstrdup(payload), *line, *save = NULL;
+
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (!cachefile_parse_line(line, cache_shared_entry, cache_shared_sts, &t)) {
+			t.ct_taken = CACHE_MALFORMED;
+			if (t.ct_why == NULL)
+				t.ct_why = "a line is malformed";
+			break;
+		}
+	}
+	free(buf);
+	if (t.ct_taken != CACHE_MALFORMED && t.ct_lines == 0) {
+		t.ct_taken = CACHE_MALFORMED;
+		t.ct_why = "it holds no verdict";
+	}
+	if (t.ct_taken == CACHE_MALFORMED)
+		shared_reject(j->cj_c->c_shared, j->cj_e->ce_key, t.ct_why);
+	return t.ct_taken;
+}
+
+static void
+cache_shared_claimed(void *arg, enum shared_claim st, const char *payload, bool locked)
+{
+	struct cache_job *j = arg;
+	struct cache *c = j->cj_c;
+	struct cache_entry *e = j->cj_e;
+	time_t now = time(NULL);
+	bool first = j->cj_poll_ms == 0;
+
+	j->cj_sreq = NULL;
+	if (locked)
+		j->cj_locked = true;
+	if (st == SHARED_VALUE) {
+		if (cache_shared_take(j, payload, now) == CACHE_TAKEN) {
+			shared_hit(c->c_shared);
+			if (j->cj_locked)
+				shared_unlock(c->c_shared, e->ce_key);
+			e->ce_hits = 0;
+			e->ce_job = NULL;
+			cache_job_answer(j, e->ce_v, false);
+			cache_job_free(j);
+			return;
+		}
+		st = j->cj_locked ? SHARED_LOCKED : SHARED_BUSY;
+	}
+	if (first && st != SHARED_FAILED)
+		shared_miss(c->c_shared);
+	if (st == SHARED_BUSY) {
+		/* another member resolves: ask again shortly */
+		j->cj_poll_ms = j->cj_poll_ms == 0 ? 10 : j->cj_poll_ms * 2 > 50 ? 50 : j->cj_poll_ms * 2;
+		iv_validate_now();
+		j->cj_poll.expires = iv_now;
+		deadline_add_ms(&j->cj_poll.expires, j->cj_poll_ms);
+		iv_timer_register(&j->cj_poll);
+		return;
+	}
+	cache_job_lookup(j, now);       /* ours to resolve, or Redis failed: alone */
+}
+
+static void
+cache_shared_poll(void *cookie)
+{
+	struct cache_job *j = cookie;
+
+	if (!cache_shared_claim(j, false)) {
+		log_info("cache: %s: no value from the fleet within %u ms: resolving alone",
+		    j->cj_e->ce_key, shared_timeout_ms(j->cj_c->c_shared) + SHARED_LOCK_MS);
+		cache_job_lookup(j, time(NULL));
+	}
+}
+
+/* Ask the shared cache for j's domain (first: the job's first claim, which
+ * sets how long it may wait for another member). False: go alone now. */
+static bool
+cache_shared_claim(struct cache_job *j, bool first)
+{
+	struct cache *c = j->cj_c;
+	int64_t now_ms = deadline_now_ms();
+	unsigned t;
+
+	if (c->c_shared == NULL)
+		return false;
+	t = shared_timeout_ms(c->c_shared);
+	if (first)
+		j->cj_wait_end = now_ms + t + SHARED_LOCK_MS;
+	else if (now_ms + 1 >= j->cj_wait_end)
+		return false;
+	else if (now_ms + t > j->cj_wait_end)
+		t = (unsigned)(j->cj_wait_end - now_ms);
+	j->cj_sreq = shared_claim(c->c_shared, j->cj_e->ce_key, t, cache_shared_claimed, j);
+	return j->cj_sreq != NULL;
+}
+
+/* j resolved v (NULL: nothing worth sharing): publish it for the fleet
+ * with the domain's MTA-STS record, for the rest of its life; drop the
+ * lock if it is ours. */
+static void
+cache_shared_publish(struct cache_job *j, struct verdict *v, time_t now)
+{
+	struct cache *c = j->cj_c;
+	struct cache_entry *e = j->cj_e;
+	struct sbuf sb = SBUF_INIT;
+	struct mtasts_cached mc;
+
+	if (v == NULL || !cachefile_keeps(v) || e->ce_expires <= now) {
+		if (j->cj_locked)
+			shared_unlock(c->c_shared, e->ce_key);
+		return;
+	}
+	if (stsstore_cached(c->c_sts, e->ce_key, now, &mc) &&
+	    (mc.mc_policy != NULL || mc.mc_last_failure != 0))
+		cachefile_append_sts(&sb, e->ce_key, mc.mc_policy, mc.mc_policy == NULL ? 0 :
+		    mc.mc_policy->mp_fetched + (time_t)mc.mc_policy->mp_max_age,
+		    mc.mc_last_failure, mc.mc_failed_id);
+	cachefile_append(&sb, e->ce_key, v, e->ce_expires, NULL, 0, 0);
+	shared_publish(c->c_shared, e->ce_key, sbuf_str(&sb), (int64_t)(e->ce_expires - now) * 1000,
+	    j->cj_locked);
+	sbuf_free(&sb);
 }
 
 struct verdict *
@@ -804,6 +1059,8 @@ cache_purge(struct cache *c, const char *domain)
 {
 	struct cache_entry *e = cache_find(c, domain, cache_hash(domain));
 
+	if (c->c_shared != NULL)
+		shared_purge(c->c_shared, domain);      /* for the whole fleet */
 	return e != NULL ? cache_entry_purge(c, e) : 0;
 }
 
@@ -813,6 +1070,8 @@ cache_purge_all(struct cache *c)
 	struct cache_entry *e, *next;
 	unsigned long n = 0;
 
+	if (c->c_shared != NULL)
+		shared_purge_all(c->c_shared);          /* for the whole fleet */
 	for (e = c->c_lru_head; e != NULL; e = next) {
 		next = e->ce_lnext;
 		n += cache_entry_purge(c, e);

@@ -49,6 +49,14 @@ struct cache *cache_new(struct generation *g);
  * Unbinds c's metrics (cache_metrics_register()) and its store's. */
 void cache_free(struct cache *c);
 
+/* Share verdicts and MTA-STS records with the fleet through s
+ * (policy/shared.h; the caller's, outliving c; NULL: none): lookups go
+ * local cache -> shared cache -> resolve (see cache.c), resolutions are
+ * published, and cache_purge / cache_purge_all drop the shared values
+ * too. */
+struct shared;
+void cache_set_shared(struct cache *c, struct shared *s);
+
 /* c's MTA-STS policy store (c owns it), for its metrics
  * (stsstore_metrics_register). */
 struct stsstore *cache_stsstore(struct cache *c);
@@ -104,7 +112,9 @@ void cache_each(const struct cache *c, time_t now, cache_each_fn *fn, void *arg)
  * 0) or all of them (cache_purge_all: how many). Only verdicts go: the
  * MTA-STS policy store keeps its policies (dropping one would let a
  * downgrade through), a resolution in flight goes on and answers its
- * waiters, and the next ask resolves again.
+ * waiters, and the next ask resolves again. With a shared cache
+ * (cache_set_shared) the fleet's values go too (shared_purge,
+ * shared_purge_all), so that no member takes the purged verdict back.
  */
 unsigned long cache_purge(struct cache *c, const char *domain);
 unsigned long cache_purge_all(struct cache *c);

@@ -38,16 +38,18 @@ cachefile_hex_field(struct sbuf *sb, const char *s)
 		sbuf_printf(sb, "%02x", *p);
 }
 
+bool
+cachefile_keeps(const struct verdict *v)
+{
+	return v->v_dane->dr_policy == dane_verdict_policy(v->v_dane->dr_verdict);
+}
+
 void
 cachefile_append(struct sbuf *sb, const char *domain, const struct verdict *v,
     time_t expires, const struct mtasts_policy *p, time_t policy_expires,
     time_t last_failure)
 {
-	/* Only the DANE verdict is saved, and the policy is rebuilt from it
-	 * (dane_verdict_policy): a verdict whose policy says more (DANE at the
-	 * hosts of an unsigned MX; MX hosts past the engine's cap) is not
-	 * saved, so that a restart looks it up again, never weaker. */
-	if (v != NULL && v->v_dane->dr_policy != dane_verdict_policy(v->v_dane->dr_verdict))
+	if (v != NULL && !cachefile_keeps(v))
 		v = NULL;
 	sbuf_printf(sb, "e %s %lld %d %u", domain, v ? (long long)expires : 0LL,
 	    v ? (int)v->v_dane->dr_verdict : 0, v ? v->v_dane->dr_ttl : 0);
@@ -369,4 +371,10 @@ cachefile_verdict(const struct cachefile_entry *fe, const struct cfg *cfg,
 	if (sts.mr_status == MTASTS_POLICY && sts.mr_policy == NULL)
 		sts.mr_status = MTASTS_ERROR;
 	return verdict_build(cfg, ov, d, &sts, now);
+}
+
+bool
+cachefile_parse_line(char *line, cachefile_entry_fn *fn, cachefile_sts_fn *sfn, void *arg)
+{
+	return line[0] == 'p' ? cachefile_sts_line(line, sfn, arg) : cachefile_line(line, fn, arg);
 }

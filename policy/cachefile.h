@@ -54,6 +54,15 @@
 void cachefile_begin(struct sbuf *sb);
 
 /*
+ * Does an "e" line keep v (cachefile_append writes it with its expiry)?
+ * Only the DANE verdict is written, and the policy is rebuilt from it
+ * (dane_verdict_policy): a verdict whose policy says more (DANE at the
+ * hosts of an unsigned MX; MX hosts past the engine's cap) is not kept,
+ * so that a reader looks it up again, never weaker.
+ */
+bool cachefile_keeps(const struct verdict *v);
+
+/*
  * One entry's line, appended to sb: domain's verdict v until expires
  * (v NULL: no verdict kept), its MTA-STS policy p until policy_expires
  * (p NULL: none kept), and the time of its last failed policy fetch.
@@ -126,6 +135,15 @@ int cachefile_read(const char *path, cachefile_entry_fn *fn, cachefile_sts_fn *s
  * 0, or -1 with a malloc'ed *errp when it is not a cache file. */
 int cachefile_read_stream(FILE *f, const char *name, cachefile_entry_fn *fn,
     cachefile_sts_fn *sfn, void *arg, char **errp);
+
+/*
+ * One line of a cache file (without its newline; changed in place): fn
+ * for a well-formed "e" line, sfn for a well-formed "p" line. False when
+ * it is malformed (by its syntax or by the callback), as cachefile_read()
+ * would report it. The shared cache's values are such lines
+ * (policy/shared.h, policy/cache.c).
+ */
+bool cachefile_parse_line(char *line, cachefile_entry_fn *fn, cachefile_sts_fn *sfn, void *arg);
 
 enum cachefile_policy {
 	CACHEFILE_POLICY,               /* *pp (one reference) until *expires */

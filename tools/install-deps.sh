@@ -13,7 +13,7 @@ clang libclang-rt-14-dev
 dns-root-data nsd ldnsutils bind9-dnsutils unbound unbound-host openssl
 postfix swaks libnet-ssleay-perl curl python3 miltertest procps iproute2 m4
 postfix-mta-sts-resolver python3-uvloop spamassassin syslog-ng-core libxml2-utils
-man-db groff-base systemd prometheus"
+man-db groff-base systemd prometheus redis-server redis-tools"
 
 missing=""
 for p in $PKGS; do
@@ -33,7 +33,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # The packaged services are never used: the tests run their own instances.
-for s in nsd postfix unbound postfix-mta-sts-resolver syslog-ng prometheus; do
+for s in nsd postfix unbound postfix-mta-sts-resolver syslog-ng prometheus redis-server; do
 	if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$s" >/dev/null 2>&1 || true; fi
 	service "$s" stop >/dev/null 2>&1 || true
 done

@@ -83,6 +83,7 @@ is "$(val 'danemilter_socketmap_requests_total{reply="OK"}')" 4 "socketmap OK re
 is "$(val 'danemilter_socketmap_requests_total{reply="NOTFOUND"}')" 2 "socketmap NOTFOUND replies: 2"
 is "$(val 'danemilter_socketmap_requests_total{reply="TEMP"}')" 1 "socketmap TEMP replies: 1"
 is "$(val 'danemilter_socketmap_requests_total{reply="PERM"}')" 1 "socketmap PERM replies: 1"
+is "$(val danemilter_shared_cache_up):$(val danemilter_shared_cache_hits_total)" "0:0" "no cache.shared: danemilter_shared_cache_up 0, no shared hits"
 is "$(val 'danemilter_verdicts_total{policy="dane-only",source="dane"}')" 1 "verdict usable.dane.test: dane-only from dane, once"
 is "$(val 'danemilter_verdicts_total{policy="secure",source="mta-sts"}')" 1 "verdict enforce.sts.test: secure from mta-sts"
 is "$(val 'danemilter_verdicts_total{policy="none",source="none"}')" 1 "verdict notlsa.dane.test: none"
@@ -180,7 +181,7 @@ for n, (t, c) in types.items():
 print("\n".join(err) if err else "valid (%d families, %d samples)" % (len(types), len(samples)))
 '
 }
-like "$(printf '%s\n' "$S" | validate)" "^valid \\(16 families, [0-9]+ samples\\)$" "the exposition parses: HELP/TYPE once, samples well-formed, histograms consistent"
+like "$(printf '%s\n' "$S" | validate)" "^valid \\(21 families, [0-9]+ samples\\)$" "the exposition parses: HELP/TYPE once, samples well-formed, histograms consistent (the 5 of the shared cache among them)"
 
 # --- HTTP
 hdrs=$(curl -sS --max-time 5 -D - -o /dev/null "$URL/metrics" | tr -d '\r')

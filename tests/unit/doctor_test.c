@@ -210,6 +210,17 @@ static const struct row rows[] = {
 	{ "socketmap.tlsrpt with Postfix 3.10", NULL, "mail_version = 3.10.0\n",
 	  "socketmap: { tlsrpt = true; };\n", NULL, NULL, NULL, "", NULL },
 
+	/* the fleet's shared cache */
+	{ "cache.shared without a key", NULL, NULL,
+	  "cache: { shared = \"redis://10.0.0.5:6379/0\"; };\n", NULL, NULL, NULL,
+	  "doctor: warning: cache.shared = \"redis://10.0.0.5:6379/0\" (t.conf) without "
+	  "cache.shared_key_file: the shared values are not signed, and whoever can write to "
+	  "that Redis can give every member a weaker policy: want a key shared by the fleet: "
+	  "set shared_key_file in the cache section of t.conf", NULL },
+	{ "cache.shared with a key", NULL, NULL,
+	  "cache: { shared = \"unix:/run/redis/redis.sock\"; shared_key_file = \"/etc/k\"; };\n",
+	  NULL, NULL, NULL, "", NULL },
+
 	/* smtpd_milters */
 	{ "milters empty", NULL, "smtpd_milters =\n", NULL, NULL, NULL, NULL,
 	  "doctor: smtpd_milters = (empty): want inet:127.0.0.1:8895: add "

@@ -392,7 +392,7 @@ static const struct cfg_key cfg_havedane_keys[] = {
 	KEY_STR(struct cfg_havedane, "zone", chd_zone, "", cfg_check_havedane_zone, 0),
 	KEY_STRS(struct cfg_havedane, "listen", chd_listen, chd_nlisten, NULL,
 	    cfg_check_listen, 0),
-	KEY_UINT(struct cfg_havedane, "keep", chd_keep, 1000, 1, 1000000),
+	KEY_UINT(struct cfg_havedane, "keep", chd_keep, 1000, 1, 100000),
 	KEY_UINT(struct cfg_havedane, "grace_s", chd_grace_s, 15, 1, 3600),
 	KEY_STR(struct cfg_havedane, "token_key_file", chd_token_key_file, "",
 	    cfg_check_path, 0),

@@ -57,6 +57,7 @@
 #include "milter/filter.h"
 #include "policy/cache.h"
 #include "policy/generation.h"
+#include "policy/havedane.h"
 #include "policy/monitorsched.h"
 #include "policy/mtasts.h"
 #include "policy/probecache.h"
@@ -80,6 +81,7 @@ struct daemon {
 	struct gate *dm_gate;
 	struct probecache *dm_pc;       /* the milter's probe results */
 	struct monitorsched *dm_ms;     /* the scheduled monitor (monitor.domains) */
+	struct havedane *dm_hd;         /* havedane.zone's service, or NULL */
 	bool dm_milter;                 /* the filter runs */
 	bool dm_stopping;
 	struct timespec dm_drain_end;
@@ -646,6 +648,12 @@ daemon_main(int argc, char **argv)
 	} else {
 		loaded = 0;
 	}
+	if (*daemon_cfg(&d)->c_havedane.chd_zone != '\0' &&
+	    (d.dm_hd = havedane_open(&daemon_cfg(&d)->c_havedane, &err)) == NULL) {
+		fprintf(stderr, "danemilter: %s\n", err);
+		free(err);
+		return EX_CONFIG;
+	}
 	if ((d.dm_tp = tlspolicy_new(d.dm_cache, d.dm_gen, sm_fds, sm_nfds, &err)) == NULL) {
 		fprintf(stderr, "danemilter: socketmap: %s\n", err);
 		free(err);
@@ -663,6 +671,7 @@ daemon_main(int argc, char **argv)
 			return EX_OSERR;
 		}
 		d.dm_milter = true;
+		filter_set_havedane(d.dm_hd);
 	}
 	if ((metrics_fd >= 0 || *daemon_cfg(&d)->c_metrics.cmt_listen != '\0') &&
 	    (d.dm_md = metricsd_new(daemon_cfg(&d), metrics_fd, &err)) == NULL) {
@@ -771,6 +780,8 @@ daemon_main(int argc, char **argv)
 	if (open_conns == 0) {
 		/* no milter thread can reach these any more */
 		gate_destroy(d.dm_gate);
+		filter_set_havedane(NULL);
+		havedane_free(d.dm_hd);
 		filter_free();
 		iv_deinit();
 	} else {

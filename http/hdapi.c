@@ -41,22 +41,31 @@ hdapi_error(int status, const char *text, char **body)
 	return hdapi_dump(status, json_pack("{s:s}", "error", text), body);
 }
 
-int
-hdapi_create(const struct havedane *hd, time_t now, char **body)
+/* {"do": "TOKEN@do.ZONE", "dont": ..., "wrong": ...} */
+static json_t *
+hdapi_addresses(const struct havedane *hd, const char *tok)
 {
-	char tok[HDTOKEN_LEN + 1], addr[HDTOKEN_LEN + 300];
-	json_t *o, *a;
+	char addr[HDTOKEN_LEN + 300];
+	json_t *a = json_object();
 	int k;
 
-	if (!hdtoken_new(&hd->hd_key, now, tok))
-		return hdapi_error(500, "cannot make a token", body);
-	a = json_object();
 	for (k = 0; k < HDTOKEN_NKIND; k++) {
 		snprintf(addr, sizeof(addr), "%s@%s.%s", tok,
 		    hdtoken_kind_name((enum hdtoken_kind)k), hd->hd_zone);
 		json_object_set_new(a, hdtoken_kind_name((enum hdtoken_kind)k), json_string(addr));
 	}
-	o = json_pack("{s:s, s:o, s:I, s:i}", "token", tok, "addresses", a,
+	return a;
+}
+
+int
+hdapi_create(const struct havedane *hd, time_t now, char **body)
+{
+	char tok[HDTOKEN_LEN + 1];
+	json_t *o;
+
+	if (!hdtoken_new(&hd->hd_key, now, tok))
+		return hdapi_error(500, "cannot make a token", body);
+	o = json_pack("{s:s, s:o, s:I, s:i}", "token", tok, "addresses", hdapi_addresses(hd, tok),
 	    "expires", (json_int_t)now + hd->hd_token_ttl_s, "grace_s", (int)hd->hd_grace_s);
 	return hdapi_dump(201, o, body);
 }
@@ -99,7 +108,8 @@ hdapi_result(const struct havedane *hd, const char *tok, time_t now, char **body
 	for (k = 0; k < HDTOKEN_NKIND; k++)
 		json_object_set_new(res, hdtoken_kind_name((enum hdtoken_kind)k),
 		    hdapi_record(&r, (enum hdtoken_kind)k));
-	return hdapi_dump(200, json_pack("{s:s, s:I, s:I, s:i, s:o, s:s}", "token", norm,
+	return hdapi_dump(200, json_pack("{s:s, s:o, s:I, s:I, s:i, s:o, s:s}", "token", norm,
+	    "addresses", hdapi_addresses(hd, norm),
 	    "created", (json_int_t)created, "expires", (json_int_t)created + hd->hd_token_ttl_s,
 	    "grace_s", (int)hd->hd_grace_s, "results", res,
 	    "verdict", hdstore_verdict_name(hdstore_verdict(&r, now, hd->hd_grace_s))), body);

@@ -22,7 +22,8 @@
 int hdapi_create(const struct havedane *hd, time_t now, char **body);
 
 /*
- * GET /api/tests/<tok>: 200 and {"token", "created", "expires", "grace_s",
+ * GET /api/tests/<tok>: 200 and {"token", "addresses" (as POST's),
+ * "created", "expires", "grace_s",
  * "results": {"do": {"received": true, "at", "client", "addr", "helo",
  * "tls", "cipher", "bits", "cert_subject", "cert_issuer", "mail_domain"}
  * or {"received": false}, "dont": ..., "wrong": ...}, "verdict"}; 400

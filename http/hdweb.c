@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "common/endpoint.h"
 #include "common/xmalloc.h"
 #include "http/hdapi.h"
+#include "http/hdpage.h"
 
 struct hdweb {
 	struct havedane *hw_hd;
@@ -70,6 +72,26 @@ hdweb_send(struct MHD_Connection *conn, int status, char *body, unsigned retry_a
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
 	ret = MHD_queue_response(conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* GET /: the page (http/hdpage.h). */
+static enum MHD_Result
+hdweb_page(struct MHD_Connection *conn)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(hdpage_html), (void *)(uintptr_t)hdpage_html,
+	    MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	MHD_add_response_header(resp, "Content-Security-Policy", HDPAGE_CSP);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -118,6 +140,13 @@ hdweb_access(void *cls, struct MHD_Connection *conn, const char *url, const char
 	if (rq->hq_body > HDWEB_BODY_MAX) {
 		status = hdapi_error(413, "request body too large", &body);
 		return hdweb_send(conn, status, body, 0);
+	}
+	if (strcmp(url, "/") == 0) {
+		if (!get) {
+			status = hdapi_error(405, "use GET for the page", &body);
+			return hdweb_send(conn, status, body, 0);
+		}
+		return hdweb_page(conn);
 	}
 	if (strcmp(url, "/api/tests") == 0) {
 		if (!post) {

@@ -2,6 +2,7 @@
  * hdweb.h: the HaveDane web face on libmicrohttpd: the JSON API
  * (http/hdapi.h) at havedane.listen.
  *
+ *   GET  /                     the page (http/hdpage.h)
  *   POST /api/tests            201: a new test (rate limited per client
  *                              address: 429 with Retry-After)
  *   GET  /api/tests/<token>    200: its results and verdict; 400 malformed

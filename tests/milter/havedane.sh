@@ -90,7 +90,9 @@ is "$(rec "$V3" do 'r["helo"]')" "helo4.sender.example" "... the new one is ther
 
 # restart: the records come back from the state file
 daemon_stop
-is "$?" 0 "SIGTERM: clean exit"
+rc=$?
+is "$rc" 0 "SIGTERM: clean exit"
+[ "$rc" = 0 ] || grep -A12 -E "Sanitizer|runtime error" "$LOG" | head -40 | sed 's/^/# /'
 daemon_start "$CONF" "$LOG"
 mt_run hd havedane.lua "${MT[@]}" MT_PHASE=3
 like "$(cat "$LOG")" "HDQ5: havedane: $V wrong already recorded" "after the restart: wrong is known (reloaded)"

@@ -132,9 +132,10 @@ recipe() {
 		cflags_extra=''
 		libs=''
 		;;
-	hdr | cachefile)
+	hdr | cachefile | tlsrpt)
 		# milter/hdr.c and milter/addr.c call the engine (domain keys,
-		# verdict names); the cache file loader needs a real cache.
+		# verdict names); the cache file loader needs a real cache; the
+		# monitor's checks name what the engine's modules name.
 		srcs=$engine
 		[ "$1" = hdr ] && srcs="milter/hdr.c milter/summary.c milter/addr.c $srcs"
 		cflags_extra="-D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags $engine_pkgs 2>/dev/null || true)"

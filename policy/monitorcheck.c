@@ -814,7 +814,7 @@ monitorcheck_tlsrpt_parse(const char *txt, char **why)
 				if (ue >= e || *ue != ',')
 					break;
 				u = ue + 1;
-				while (mc_wsp(*u))
+				while (u < e && mc_wsp(*u))     /* never past the field's end */
 					u++;
 			}
 		} else {

@@ -428,6 +428,10 @@ test_tlsrpt(void)
 		  "field \"junk\" is not NAME=VALUE" },
 		{ "v=TLSRPTv1 rua=mailto:a@x", MONITORCHECK_TLSRPT_INVALID,
 		  "no \";\" after v=TLSRPTv1" },
+		/* a comma and a space at the end (found by fuzz/tlsrpt_fuzz.c:
+		 * the URI scan went past the field's end) */
+		{ "v=TLSRPTv1;rua=https://r.example/v1, ", MONITORCHECK_TLSRPT_INVALID,
+		  "rua URI \"\" is not mailto: or https:" },
 	};
 	struct fx f;
 	size_t i;

@@ -6,7 +6,8 @@
  * DESCRIPTION
  *	havedane_open() reads havedane.token_key_file (hdtoken_key_load)
  *	and havedane.state_file (hdstore_load); havedane_check() is
- *	hdtoken_check() with the configured lifetime.
+ *	hdtoken_check() with the configured lifetime, then hmac_thread_done():
+ *	its callers are libmilter's threads, which may still run at exit.
  * DIAGNOSTICS
  *	The errors of hdtoken_key_load() and hdstore_load().
  */
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "tls/hmac.h"
 
 struct havedane *
 havedane_open(const struct cfg_havedane *c, char **errp)
@@ -53,5 +55,9 @@ enum hdtoken_status
 havedane_check(const struct havedane *hd, const char *tok, size_t len, time_t now,
     char norm[HDTOKEN_LEN + 1])
 {
-	return hdtoken_check(&hd->hd_key, tok, len, now, hd->hd_token_ttl_s, NULL, norm);
+	enum hdtoken_status st;
+
+	st = hdtoken_check(&hd->hd_key, tok, len, now, hd->hd_token_ttl_s, NULL, norm);
+	hmac_thread_done();
+	return st;
 }

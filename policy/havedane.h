@@ -34,7 +34,9 @@ struct havedane {
 struct havedane *havedane_open(const struct cfg_havedane *c, char **errp);
 void havedane_free(struct havedane *hd);
 
-/* Check tok[0..len) now; norm gets the lower-case token (HDTOKEN_OK). */
+/* Check tok[0..len) now; norm gets the lower-case token (HDTOKEN_OK).
+ * For the milter's threads: the thread's OpenSSL state is freed after
+ * (hmac_thread_done()). */
 enum hdtoken_status havedane_check(const struct havedane *hd, const char *tok, size_t len,
     time_t now, char norm[HDTOKEN_LEN + 1]);
 

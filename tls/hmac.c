@@ -7,9 +7,11 @@
  *	bool hmac_sha256(const uint8_t *key, size_t keylen,
  *	    const uint8_t *msg, size_t msglen, uint8_t out[32]);
  *	bool hmac_equal(const uint8_t *a, const uint8_t *b, size_t n);
+ *	void hmac_thread_done(void);
  * DESCRIPTION
  *	hmac_sha256() is OpenSSL's one-shot HMAC() with EVP_sha256();
- *	hmac_equal() is CRYPTO_memcmp(). They are here because tls/ is the
+ *	hmac_equal() is CRYPTO_memcmp(); hmac_thread_done() is
+ *	OPENSSL_thread_stop(). They are here because tls/ is the
  *	only folder that includes OpenSSL.
  * DIAGNOSTICS
  *	hmac_sha256() returns false (and a zeroed out) when OpenSSL fails.
@@ -35,6 +37,12 @@ hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen
 		return false;
 	}
 	return true;
+}
+
+void
+hmac_thread_done(void)
+{
+	OPENSSL_thread_stop();
 }
 
 bool

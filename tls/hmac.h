@@ -23,4 +23,12 @@ bool hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t m
  * they differ. */
 bool hmac_equal(const uint8_t *a, const uint8_t *b, size_t n);
 
+/*
+ * Free the calling thread's OpenSSL state (its error queue), as OpenSSL
+ * does when a thread ends: for threads that may still be running when the
+ * process exits (libmilter's), which would otherwise leave it behind. The
+ * next OpenSSL call on the thread makes it again.
+ */
+void hmac_thread_done(void);
+
 #endif

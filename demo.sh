@@ -12,6 +12,9 @@
 #   - the daemon as the TLS policy server of a real outbound Postfix
 #     (smtp_tls_policy_maps = socketmap:...): postmap's answers, the delivery
 #     log ("Verified TLS connection") and the deferred queue;
+#   - a HaveDane test (outbound DANE of a sending server): the zone records
+#     of `danemilter havedane records`, a test created with the JSON API,
+#     the outbound Postfix sending to its three addresses, the verdict;
 #   - `doctor` on that Postfix configuration and a Prometheus scrape;
 # and stops everything again.
 #
@@ -92,7 +95,8 @@ step "danemilter tlsa: the TLSA records for a certificate, and --verify against 
 "$DM" tlsa -c "$WORLD/cli.conf" --verify "$WORLD/certs/mx.tlsacname.dane.test.pem" | indent || true
 
 step "The daemon: milter + TLS policy server (socketmap) + metrics, one process"
-SMPORT=$(free_port); MPORT=$(free_port); METPORT=$(free_port)
+SMPORT=$(free_port); MPORT=$(free_port); METPORT=$(free_port); HDPORT=$(free_port)
+head -c 32 /dev/urandom >"$WORLD/havedane.key"
 {
 	grep -v '^domains = ' "$WORLD/danemilter.conf"
 	echo "socketmap = { listen = [ \"inet:127.0.0.1:$SMPORT\" ]; };"
@@ -102,6 +106,8 @@ SMPORT=$(free_port); MPORT=$(free_port); METPORT=$(free_port)
 	echo "probe = { enabled = true; timeout_ms = 3000; };"
 	echo "log = { destination = \"stderr\"; };"
 	echo "domains = ( { name = \"nodata.dane.test\"; require = \"dane\"; } );"
+	echo "havedane = { zone = \"hd.dane.test\"; listen = [ \"inet:127.0.0.1:$HDPORT\" ]; grace_s = 3;"
+	echo "             token_key_file = \"$WORLD/havedane.key\"; state_file = \"$WORLD/havedane.json\"; };"
 } >"$WORLD/daemon.conf"
 "$DM" -f -c "$WORLD/daemon.conf" 2>"$WORLD/daemon.log" &
 DAEMON=$!
@@ -156,6 +162,36 @@ grep -E 'Verified TLS connection|status=(sent|deferred)' "$WORLD/pf-out/maillog"
 echo "the deferred queue:"
 postqueue -c "$WORLD/pf-out/conf" -p | indent
 
+step "HaveDane: does a sending server check DANE? (page and API on http://127.0.0.1:$HDPORT/)"
+echo "the zone records for the inbound Postfix's certificate (danemilter havedane records):"
+"$DM" havedane records -c "$WORLD/daemon.conf" --cert "$WORLD/certs/mx.inbound.test.pem" | indent
+# the demo world's dane.test has do.hd / dont.hd / wrong.hd with MX hosts at the
+# inbound Postfix; publish the TLSA records the command printed
+"$DM" havedane records -c "$WORLD/daemon.conf" --cert "$WORLD/certs/mx.inbound.test.pem" |
+	sed -n 's/^_25\._tcp\.\(mx\.[a-z]*\.hd\.dane\.test\)\. IN TLSA /\1 /p' |
+	while read -r host rr; do bash tests/world/world.sh tlsa-set "$WORLD" "$host" "$rr" >/dev/null; done
+created=$(curl -s -X POST "http://127.0.0.1:$HDPORT/api/tests")
+echo "POST /api/tests -> $created"
+tok=$(printf '%s' "$created" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+echo "the outbound Postfix (smtp_tls_security_level = dane) sends to the three addresses:"
+for k in do dont wrong; do bash "$PF" send "$WORLD" demo@out.test "$tok@$k.hd.dane.test" >/dev/null; done
+bash "$PF" wait-log "$WORLD" out "to=<$tok@wrong.hd.dane.test>.*status=deferred" 20 || true
+grep -E "to=<$tok@" "$WORLD/pf-out/maillog" | sed -E 's/^.*: (to=<[^>]*>).*(status=[a-z]+ \([^)]{0,60}).*/\1 \2...)/' | indent
+for _ in $(seq 1 40); do
+	v=$(curl -s "http://127.0.0.1:$HDPORT/api/tests/$tok" | python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])')
+	[ "$v" != pending ] && break
+	sleep 0.5
+done
+echo "GET /api/tests/$tok after grace_s:"
+curl -s "http://127.0.0.1:$HDPORT/api/tests/$tok" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("do", "dont", "wrong"):
+    r = d["results"][k]
+    print("  %-5s %s" % (k, "received %s from [%s] HELO %s over %s %s" % (r["at"], r["addr"], r["helo"], r["tls"], r["cipher"]) if r["received"] else "not received"))
+print("  verdict: " + d["verdict"])' | indent
+bash "$PF" purge "$WORLD" out
+
 step "danemilter doctor --postfix-config (the outbound Postfix of this demo: no milter there)"
 "$DM" doctor -c "$WORLD/daemon.conf" --postfix-config "$WORLD/pf-out/conf" --resolv-conf "$WORLD/pf-out/resolv.conf" 2>&1 | grep -v ': note:' | indent || true
 
@@ -167,6 +203,7 @@ if [ "$keep" -eq 1 ]; then
 	echo "daemon pid $DAEMON, log $WORLD/daemon.log, config $WORLD/daemon.conf"
 	echo "try:  $DM check -c $WORLD/cli.conf --log usable.dane.test"
 	echo "      swaks --server $WORLD_NET.6 --tls --from you@usable.dane.test --to me@enforce.sts.test"
+	echo "      the HaveDane page: http://127.0.0.1:$HDPORT/ (zone hd.dane.test; MX hosts $WORLD_NET.6)"
 	echo "stop: kill $DAEMON; bash $top/tests/world/world.sh stop $WORLD && rm -rf $WORLD"
 else
 	step "Stopping everything (daemon, Postfix, unbound, NSD, the STARTTLS and HTTPS servers)"

@@ -2,7 +2,8 @@
  * cli.h: danemilter's command-line faces and their shared exit codes.
  * Each NAME_main takes the arguments after its name (argv[0] = the command);
  * query_main (query.c), check_main (check.c), tlsacmd_main (tlsacmd.c),
- * doctorcmd_main (doctorcmd.c), monitorcmd_main (monitorcmd.c).
+ * doctorcmd_main (doctorcmd.c), monitorcmd_main (monitorcmd.c),
+ * havedanecmd_main (havedanecmd.c).
  * What they share (the configuration file, the engine of a one-shot
  * command) is in cli.c.
  */
@@ -33,6 +34,8 @@ int ctl_main(int argc, char **argv);
 int doctorcmd_main(int argc, char **argv);
 /* `monitor`: the checks of the operator's own domains (monitorcmd.c). */
 int monitorcmd_main(int argc, char **argv);
+/* `havedane records`: the zone records of a HaveDane service (havedanecmd.c). */
+int havedanecmd_main(int argc, char **argv);
 
 /*
  * Load path, or the default file when path is NULL (built-in defaults

@@ -39,7 +39,8 @@
  *	range, bad addresses and names, duplicate domains entries (with
  *	the line of the first), no trust anchor at all (dns.trust_anchor_file
  *	"" and no dns.trust_anchors: "DNSSEC validation needs a trust
- *	anchor", at the line of trust_anchor_file). Whether the anchor file
+ *	anchor", at the line of trust_anchor_file), a havedane.zone without
+ *	havedane.token_key_file. Whether the anchor file
  *	exists and holds anchors is checked when the resolver is set up
  *	(dns/dns.h), not here. A file that cannot be opened gives
  *	"FILE: cannot read: <strerror>".
@@ -133,6 +134,25 @@ cfg_check_trust_anchor(struct cfg_ld *ld, const config_t *cf,
 	    "dns.trust_anchors is empty: DNSSEC validation needs a trust anchor");
 }
 
+/*
+ * A HaveDane zone without a token key: tokens could not be checked after a
+ * restart, and a key made up at start would make every issued token
+ * invalid at the next one. The error names the zone's line.
+ */
+static bool
+cfg_check_havedane(struct cfg_ld *ld, const config_t *cf, const struct cfg *c)
+{
+	const config_setting_t *s;
+
+	if (*c->c_havedane.chd_zone == '\0' || *c->c_havedane.chd_token_key_file != '\0')
+		return true;
+	if ((s = config_lookup(cf, "havedane.zone")) == NULL)
+		s = config_lookup(cf, "havedane");
+	return cfg_decode_fail(ld, s, "havedane.zone is set but havedane.token_key_file "
+	    "is \"\": the tokens need a key (32 random bytes in a file only "
+	    "danemilter reads)");
+}
+
 /* ---- public API ---- */
 
 static struct cfg *
@@ -163,7 +183,7 @@ cfg_build(const config_t *cf, const char *name, char **errp)
 
 	if (!cfg_decode_group(&ld, config_root_setting(cf), &cfg_schema_top,
 	    NULL, false, c) || !cfg_check_duplicates(&ld, cf, c) ||
-	    !cfg_check_trust_anchor(&ld, cf, c)) {
+	    !cfg_check_trust_anchor(&ld, cf, c) || !cfg_check_havedane(&ld, cf, c)) {
 		cfg_free(c);
 		*errp = ld.ld_err;
 		return NULL;

@@ -218,6 +218,25 @@ struct cfg_domain_view {
 	const char *cdv_policy;          /* NULL when no entry sets one; points into the cfg */
 };
 
+/*
+ * HaveDane: outbound DANE tests of other mail servers (policy/hdtoken.h,
+ * policy/hdstore.h). Off while zone is "".
+ */
+struct cfg_havedane {
+	char *chd_zone;                 /* "havedane.example": tests go to <token>@{do,dont,wrong}.<zone>;
+	                                   "" = off (default); lower-case, no trailing dot */
+	char **chd_listen;              /* the web page and API: "inet:HOST:PORT", "unix:/path" */
+	size_t chd_nlisten;
+	unsigned chd_keep;              /* records kept, the oldest go first; default 1000 */
+	unsigned chd_grace_s;           /* how long after do (dont) the verdict waits; default 15 */
+	char *chd_token_key_file;       /* the HMAC key of the tokens (>= 16 bytes); required when zone is set */
+	unsigned chd_token_ttl_s;       /* a token is accepted this long after its creation; default 86400 */
+	char *chd_state_file;           /* records saved across restarts; "" = memory only */
+	unsigned chd_creates_per_minute;        /* tests one client address may create per minute; default 10 */
+	unsigned chd_max_connections;   /* HTTP connections at once; default 64 */
+	unsigned chd_timeout_ms;        /* one HTTP connection's whole life; default 10000 */
+};
+
 struct cfg {
 	char *c_file;                    /* the path it was read from, or NULL for defaults */
 	struct cfg_dns c_dns;
@@ -232,6 +251,7 @@ struct cfg {
 	struct cfg_control c_control;
 	char *c_overrides_file;          /* policy/overrides.h; "" = none (default) */
 	struct cfg_monitor c_monitor;
+	struct cfg_havedane c_havedane;
 	struct cfg_domain *c_domains;
 	size_t c_ndomains;
 	int c_refs;                      /* private: use cfg_ref/cfg_unref */

@@ -394,6 +394,30 @@ static const struct cfg_section cfg_monitor_section = {
 	sizeof(struct cfg_monitor), cfg_monitor_keys, NULL, -1
 };
 
+static bool cfg_check_havedane_zone(struct cfg_ld *, const config_setting_t *,
+    const char *, char *);
+
+static const struct cfg_key cfg_havedane_keys[] = {
+	KEY_STR(struct cfg_havedane, "zone", chd_zone, "", cfg_check_havedane_zone, 0),
+	KEY_STRS(struct cfg_havedane, "listen", chd_listen, chd_nlisten, NULL,
+	    cfg_check_listen, 0),
+	KEY_UINT(struct cfg_havedane, "keep", chd_keep, 1000, 1, 100000),
+	KEY_UINT(struct cfg_havedane, "grace_s", chd_grace_s, 15, 1, 3600),
+	KEY_STR(struct cfg_havedane, "token_key_file", chd_token_key_file, "",
+	    cfg_check_path, 0),
+	KEY_UINT(struct cfg_havedane, "token_ttl_s", chd_token_ttl_s, 86400, 60, 2592000),
+	KEY_STR(struct cfg_havedane, "state_file", chd_state_file, "", cfg_check_path, 0),
+	KEY_UINT(struct cfg_havedane, "creates_per_minute", chd_creates_per_minute,
+	    10, 1, 100000),
+	KEY_UINT(struct cfg_havedane, "max_connections", chd_max_connections, 64, 1, 10000),
+	KEY_UINT(struct cfg_havedane, "timeout_ms", chd_timeout_ms, 10000, 100, 600000),
+	KEY_END
+};
+
+static const struct cfg_section cfg_havedane_section = {
+	sizeof(struct cfg_havedane), cfg_havedane_keys, NULL, -1
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "dns", c_dns, &cfg_dns_section),
 	KEY_GROUP(struct cfg, "socketmap", c_socketmap, &cfg_socketmap_section),
@@ -407,6 +431,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	KEY_GROUP(struct cfg, "control", c_control, &cfg_control_section),
 	KEY_STR(struct cfg, "overrides_file", c_overrides_file, "", cfg_check_path, 0),
 	KEY_GROUP(struct cfg, "monitor", c_monitor, &cfg_monitor_section),
+	KEY_GROUP(struct cfg, "havedane", c_havedane, &cfg_havedane_section),
 	KEY_LIST(struct cfg, "domains", c_domains, c_ndomains,
 	    &cfg_domain_section),
 	KEY_END
@@ -756,4 +781,13 @@ cfg_check_monitor_domain(struct cfg_ld *ld, const config_setting_t *s,
 	if (!cfg_name_ok(val, len))
 		return cfg_decode_fail(ld, s, "%s must be a domain name", label);
 	return true;
+}
+
+/* havedane.zone: "" (off) or a domain name; lower case, a trailing dot
+ * dropped. */
+static bool
+cfg_check_havedane_zone(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	return *val == '\0' || cfg_check_monitor_domain(ld, s, label, val);
 }

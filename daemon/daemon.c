@@ -57,6 +57,8 @@
 #include "milter/filter.h"
 #include "policy/cache.h"
 #include "policy/generation.h"
+#include "http/hdweb.h"
+#include "policy/havedane.h"
 #include "policy/monitorsched.h"
 #include "policy/mtasts.h"
 #include "policy/probecache.h"
@@ -82,6 +84,8 @@ struct daemon {
 	struct gate *dm_gate;
 	struct probecache *dm_pc;       /* the milter's probe results */
 	struct monitorsched *dm_ms;     /* the scheduled monitor (monitor.domains) */
+	struct havedane *dm_hd;         /* havedane.zone's service, or NULL */
+	struct hdweb *dm_hw;            /* its web face (havedane.listen), or NULL */
 	bool dm_milter;                 /* the filter runs */
 	bool dm_stopping;
 	struct timespec dm_drain_end;
@@ -619,6 +623,15 @@ daemon_main(int argc, char **argv)
 	fd = activation_take(&act, "control");
 	activation_free(&act);
 
+	/* Before anything else is made: a bad key or state file only
+	 * needs the configuration freed. */
+	if (*cfg->c_havedane.chd_zone != '\0' &&
+	    (d.dm_hd = havedane_open(&cfg->c_havedane, &err)) == NULL) {
+		fprintf(stderr, "danemilter: %s\n", err);
+		free(err);
+		cfg_unref(cfg);
+		return EX_CONFIG;
+	}
 	iv_init();
 	if ((en = engine_new(cfg, false, &err)) == NULL) {
 		fprintf(stderr, "danemilter: %s\n", err);
@@ -657,6 +670,12 @@ daemon_main(int argc, char **argv)
 	} else {
 		loaded = 0;
 	}
+	if (d.dm_hd != NULL && daemon_cfg(&d)->c_havedane.chd_nlisten > 0 &&
+	    (d.dm_hw = hdweb_new(d.dm_hd, &daemon_cfg(&d)->c_havedane, &err)) == NULL) {
+		fprintf(stderr, "danemilter: %s\n", err);
+		free(err);
+		return EX_OSERR;
+	}
 	if ((d.dm_tp = tlspolicy_new(d.dm_cache, d.dm_gen, sm_fds, sm_nfds, &err)) == NULL) {
 		fprintf(stderr, "danemilter: socketmap: %s\n", err);
 		free(err);
@@ -674,6 +693,7 @@ daemon_main(int argc, char **argv)
 			return EX_OSERR;
 		}
 		d.dm_milter = true;
+		filter_set_havedane(d.dm_hd);
 	}
 	if ((metrics_fd >= 0 || *daemon_cfg(&d)->c_metrics.cmt_listen != '\0') &&
 	    (d.dm_md = metricsd_new(daemon_cfg(&d), metrics_fd, &err)) == NULL) {
@@ -702,6 +722,11 @@ daemon_main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	daemon_log_setup(daemon_cfg(&d), foreground);
+	if (d.dm_hw != NULL && hdweb_start(d.dm_hw, &err) != 0) {
+		log_errx("%s", err);
+		free(err);
+		return EX_OSERR;
+	}
 	if (pidfd >= 0 && daemon_pidfile_write(pidfd) != 0)
 		log_warn("cannot write the pid file %s", pidfile);
 
@@ -769,6 +794,7 @@ daemon_main(int argc, char **argv)
 	ctld_free(d.dm_ctl);
 	free(d.dm_reload_msg);
 	metricsd_free(d.dm_md);
+	hdweb_free(d.dm_hw);
 	monitorsched_free(d.dm_ms);
 	tlspolicy_free(d.dm_tp);
 	probecache_free(d.dm_pc);
@@ -783,6 +809,8 @@ daemon_main(int argc, char **argv)
 	if (open_conns == 0) {
 		/* no milter thread can reach these any more */
 		gate_destroy(d.dm_gate);
+		filter_set_havedane(NULL);
+		havedane_free(d.dm_hd);
 		filter_free();
 		iv_deinit();
 	} else {

@@ -43,6 +43,7 @@ usage(void)
 	    "       danemilter ctl [-c FILE] [-s SOCKET] query DOMAIN | dump [--json] | purge DOMAIN | purge --all | reload | stats\n"
 	    "       danemilter tlsa [-c FILE] [--usage N] [--selector N] [--mtype N] [--host H] [--port P] [--verify] CERT.pem\n"
 	    "       danemilter monitor [-c FILE] [--json] [--log] [--cert FILE]... DOMAIN...\n"
+	    "       danemilter havedane records [-c FILE] --cert FILE [--addr IP]...\n"
 	    "       danemilter -n [-c FILE]   check the configuration and exit\n"
 	    "       danemilter -V             print the version\n");
 }
@@ -72,6 +73,8 @@ main(int argc, char **argv)
 		return tlsacmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "monitor") == 0)
 		return monitorcmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "havedane") == 0)
+		return havedanecmd_main(argc - 1, argv + 1);
 	opterr = 0;
 	while ((c = getopt(argc, argv, "c:fnp:Vh")) != -1) {
 		switch (c) {

@@ -11,20 +11,23 @@
  * Callbacks and what they do:
  *   negotiate  actions ADDHDRS|CHGHDRS (+QUARANTINE, SETSYMLIST when
  *              offered; a connection that cannot change headers gets no
- *              filter); skip HELO, DATA, EOH, body and unknown commands; no
+ *              filter); skip HELO (unless HaveDane is on), DATA, EOH, body and unknown commands; no
  *              replies for connect, MAIL and headers; ask only for the
  *              macros used (mfi_setsymlist)
  *   connect    client name and address (and whether it is in
  *              milter.trusted_networks), authserv-id
+ *   helo       the HELO name (HaveDane's records)
  *   envfrom    new message; TLS macros, {auth_authen}; the sender domain
  *              ({mail_addr}, else the argument: milter/addr.h) and its
  *              lookup
- *   envrcpt    each new recipient domain ({rcpt_addr}, else the
+ *   envrcpt    HaveDane test addresses (milter/hdmilter.h): accepted,
+ *              refused, or an ordinary recipient; each new recipient domain ({rcpt_addr}, else the
  *              argument) and its lookup; enforce require = "dane" and
  *              bogus_tempfail (bounded wait; an address without a usable
  *              domain fails closed)
  *   header     count incoming X-DANE-* copies
- *   eom        wait (bounded, once) for what is missing; delete the copies
+ *   eom        a HaveDane test message: record it and discard it; else
+ *              wait (bounded, once) for what is missing; delete the copies
  *              (highest index first); insert fresh headers on top; act on a
  *              plaintext message from a DANE / MTA-STS sender (not on a
  *              submission: authenticated or from a trusted network); log
@@ -62,6 +65,7 @@
 #include "milter/ask.h"
 #include "milter/filter_private.h"
 #include "milter/fmsg.h"
+#include "milter/hdmilter.h"
 #include "milter/hdr.h"
 #include "milter/mfi.h"
 #include "milter/rules.h"
@@ -77,6 +81,7 @@ struct fconn {
 	char fc_name[256];
 	char fc_addr[64];
 	char fc_authserv[256];
+	char fc_helo[256];              /* HELO / EHLO name, "" before one */
 	bool fc_trusted;                /* fc_addr is in milter.trusted_networks */
 	bool fc_refuse;                 /* came while draining */
 	struct fmsg *fc_msg;
@@ -257,9 +262,14 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
-	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
-	    SMFIP_NOEOH | SMFIP_NOBODY;
-	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR;
+	/* HELO only for HaveDane's records: libmilter clears the MAIL
+	 * macros at a HELO, and an MTA may send HELO late (miltertest does) */
+	const unsigned long skip = SMFIP_NOUNKNOWN | SMFIP_NODATA |
+	    SMFIP_NOEOH | SMFIP_NOBODY |
+	    (__atomic_load_n(&filter_shared.fs_havedane, __ATOMIC_ACQUIRE) == NULL ?
+	    SMFIP_NOHELO : 0);
+	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+	    SMFIP_NR_HDR;
 	struct fconn *fc;
 
 	(void)f2;
@@ -365,6 +375,16 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 			return SMFIS_TEMPFAIL;
 	}
 	return filter_noreply(fc, SMFIP_NR_CONN);
+}
+
+/* The HELO / EHLO name, for HaveDane's records (the last one counts). */
+static sfsistat
+filter_helo(SMFICTX *ctx, char *helohost)
+{
+	struct fconn *fc = filter_conn(ctx);
+
+	filter_copy(fc->fc_helo, sizeof(fc->fc_helo), helohost);
+	return filter_noreply(fc, SMFIP_NR_HELO);
 }
 
 static sfsistat
@@ -504,6 +524,49 @@ filter_rcpt_rules(SMFICTX *ctx, struct fconn *fc, struct fmsg *m,
 	return st;
 }
 
+/*
+ * HaveDane (milter/hdmilter.h): SMFIS_CONTINUE for a recipient that is
+ * not a test address, and for one that is and is accepted (then counted
+ * in m->fm_hd); else the refusal, its reply set.
+ */
+static sfsistat
+filter_havedane_rcpt(SMFICTX *ctx, struct fmsg *m, char **argv)
+{
+	struct havedane *hd = __atomic_load_n(&filter_shared.fs_havedane, __ATOMIC_ACQUIRE);
+	const char *addr = mfi_getsymval(ctx, "{rcpt_addr}"), *code, *xcode, *text;
+	struct sbuf who = SBUF_INIT;
+	sfsistat st;
+	size_t n;
+
+	if (hd == NULL)
+		return SMFIS_CONTINUE;
+	if (addr == NULL || *addr == '\0')
+		addr = argv != NULL ? argv[0] : NULL;
+	switch (hdmilter_rcpt(hd, &m->fm_hd, addr, time(NULL), &code, &xcode, &text)) {
+	case HDMILTER_OTHER:
+	case HDMILTER_ACCEPT:
+		return SMFIS_CONTINUE;
+	case HDMILTER_REFUSE:
+		break;
+	}
+	st = *code == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	if (mfi_setreply(ctx, code, xcode, text) != MI_SUCCESS)
+		st = SMFIS_TEMPFAIL;
+	metrics_inc(&filter_rcpt_metric, st == SMFIS_REJECT ? FILTER_RCPT_5XX : FILTER_RCPT_4XX, 0);
+	if (addr == NULL)
+		addr = "";
+	if (*addr == '<')
+		addr++;
+	n = strlen(addr);
+	if (n > 0 && addr[n - 1] == '>')
+		n--;
+	sbuf_appendn(&who, addr, n);
+	log_info("%s: milter: RCPT <%s> refused: %s %s %s", filter_qid_or(m),
+	    filter_safe(&who), code, xcode, text);
+	sbuf_free(&who);
+	return st;
+}
+
 static sfsistat
 filter_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -519,6 +582,8 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	if (m == NULL || fc->fc_cfg == NULL)
 		return SMFIS_CONTINUE;
 	filter_qid(ctx, m);
+	if ((st = filter_havedane_rcpt(ctx, m, argv)) != SMFIS_CONTINUE || m->fm_hd.hm_n > 0)
+		return st;
 	/* no usable domain (a null path included): the entry "",
 	 * domain=invalid */
 	if (filter_addr_domain(ctx, "{rcpt_addr}", argv, domain, sizeof(domain)) != ADDR_DOMAIN)
@@ -531,6 +596,7 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 		return st;
 	}
 	r->fr_accepted++;
+	m->fm_hd.hm_others++;
 	return SMFIS_CONTINUE;
 }
 
@@ -629,6 +695,33 @@ filter_headers(SMFICTX *ctx, const struct fconn *fc, struct fmsg *m,
 	sbuf_free(&sb);
 }
 
+/* A message for HaveDane test addresses: recorded, then discarded. */
+static sfsistat
+filter_havedane_eom(struct fconn *fc, struct fmsg *m)
+{
+	struct havedane *hd = __atomic_load_n(&filter_shared.fs_havedane, __ATOMIC_ACQUIRE);
+	struct hdmilter_session s;
+
+	memset(&s, 0, sizeof(s));
+	s.hs_client = fc->fc_name;
+	s.hs_addr = fc->fc_addr;
+	s.hs_helo = fc->fc_helo;
+	s.hs_tls = m->fm_tls_version;
+	s.hs_cipher = m->fm_cipher;
+	s.hs_bits = m->fm_bits;
+	s.hs_cert_subject = m->fm_cert_subject;
+	s.hs_cert_issuer = m->fm_cert_issuer;
+	s.hs_mail_domain = m->fm_sender;
+	s.hs_qid = filter_qid_or(m);
+	if (hd != NULL)
+		hdmilter_record(hd, &m->fm_hd, &s, time(NULL));
+	log_info("%s: milter: discard: a HaveDane test message (%zu test address%s)",
+	    filter_qid_or(m), m->fm_hd.hm_n, m->fm_hd.hm_n == 1 ? "" : "es");
+	fmsg_free(m);
+	fc->fc_msg = NULL;
+	return SMFIS_DISCARD;
+}
+
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
@@ -651,6 +744,8 @@ filter_eom(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	cm = &fc->fc_cfg->c_milter;
 	filter_qid(ctx, m);
+	if (m->fm_hd.hm_n > 0)
+		return filter_havedane_eom(fc, m);
 
 	/* One bound for everything still missing. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -786,6 +881,7 @@ const struct smfiDesc filter_desc = {
 	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
 	    SMFIF_SETSYMLIST,
 	.xxfi_connect = filter_connect,
+	.xxfi_helo = filter_helo,
 	.xxfi_envfrom = filter_envfrom,
 	.xxfi_envrcpt = filter_envrcpt,
 	.xxfi_header = filter_header,

@@ -28,6 +28,7 @@
 #include "common/gate.h"
 #include "config/cfg.h"
 #include "policy/generation.h"
+#include "policy/havedane.h"
 
 /*
  * Engine thread, once, before filter_run(): register with libmilter and
@@ -67,6 +68,12 @@ int filter_messages(void);
  * connection that opens from now on gets no configuration (and is left
  * alone); open ones keep theirs. */
 void filter_forget_generation(void);
+/*
+ * Any thread: recipients at hd's test addresses are HaveDane's (milter/
+ * hdmilter.h) from now on; NULL: none are. hd stays the caller's: it must
+ * live until filter_join() (or set NULL and no message open).
+ */
+void filter_set_havedane(struct havedane *hd);
 /* Forget the generation, free the socket spec (only when
  * filter_connections() == 0). */
 void filter_free(void);

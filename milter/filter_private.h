@@ -25,6 +25,7 @@ struct filter_shared {
 	char fs_hostname[256];          /* authserv-id without authserv_id and j */
 	int fs_conns;                   /* atomic: open connections */
 	bool fs_draining;               /* atomic: shutting down, finish open messages only */
+	struct havedane *fs_havedane;   /* atomic: the HaveDane service, or NULL (the daemon's) */
 };
 
 extern struct filter_shared filter_shared;

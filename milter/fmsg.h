@@ -21,6 +21,7 @@
 
 #include "common/gate.h"
 #include "milter/ask.h"
+#include "milter/hdmilter.h"
 #include "policy/verdict.h"
 
 /* One recipient domain of the message. */
@@ -55,6 +56,7 @@ struct fmsg {
 	struct frcpt *fm_rcpts;
 	size_t fm_nrcpts, fm_rcpts_cap;
 	unsigned fm_ours[3];            /* incoming copies of each header name */
+	struct hdmilter_msg fm_hd;      /* HaveDane test addresses, other recipients */
 };
 
 /* A new, empty message (counted). Never NULL. */

@@ -430,6 +430,12 @@ filter_forget_generation(void)
 }
 
 void
+filter_set_havedane(struct havedane *hd)
+{
+	__atomic_store_n(&filter_shared.fs_havedane, hd, __ATOMIC_RELEASE);
+}
+
+void
 filter_free(void)
 {
 	filter_forget_generation();

@@ -8,10 +8,10 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config
 libunbound-dev libssl-dev libivykis-dev libconfig-dev libcurl4-openssl-dev
-libmilter-dev libhiredis-dev libldns-dev libidn2-dev libevent-dev libsystemd-dev
+libmilter-dev libjansson-dev libmicrohttpd-dev libhiredis-dev libldns-dev libidn2-dev libevent-dev libsystemd-dev
 clang libclang-rt-14-dev
 dns-root-data nsd ldnsutils bind9-dnsutils unbound unbound-host openssl
-postfix swaks libnet-ssleay-perl curl python3 miltertest procps iproute2 m4
+postfix swaks libnet-ssleay-perl curl chromium python3 miltertest procps iproute2 m4
 postfix-mta-sts-resolver python3-uvloop spamassassin syslog-ng-core libxml2-utils
 man-db groff-base systemd prometheus redis-server redis-tools"
 

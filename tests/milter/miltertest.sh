@@ -41,39 +41,6 @@
 
 command -v miltertest >/dev/null || { echo "1..0 # SKIP miltertest is not installed"; exit 0; }
 
-MT_DIR="$top_srcdir/tests/milter"
-
-# mt_run LABEL SCRIPT [VAR=VALUE...]: run tests/milter/SCRIPT with
-# miltertest, the variables in its environment; one TAP line per assertion
-# of the script, then one that fails unless the script ran to its end, made
-# as many assertions as it planned, and miltertest exited 0.
-mt_run() {
-	local label=$1 script=$2 out rc tag a b c plan="" n=0 done="" died=""
-	shift 2
-	out=$(env MT_LIB="$MT_DIR/lib.lua" "$@" miltertest -s "$MT_DIR/$script" 2>&1)
-	rc=$?
-	while IFS=$'\t' read -r tag a b c; do
-		case $tag in
-		T:PLAN) plan=$a ;;
-		T:PASS) n=$((n + 1)); ok 0 "[$label] ${script%.lua}: $a" ;;
-		T:FAIL)
-			n=$((n + 1))
-			ok 1 "[$label] ${script%.lua}: $a"
-			printf '# got:  %s\n# want: %s\n' "$b" "$c"
-			;;
-		T:DIED) died=$a ;;
-		T:DONE) done=$a ;;
-		esac
-	done <<<"$out"
-	if [ -n "$plan" ] && [ "$n" = "$plan" ] && [ "$done" = "$plan" ] && [ -z "$died" ] && [ "$rc" -eq 0 ]; then
-		ok 0 "[$label] ${script%.lua}: ran to its end ($n assertions)"
-	else
-		ok 1 "[$label] ${script%.lua}: ran to its end"
-		printf '# planned %s, made %s, exit %s%s\n' "${plan:-?}" "$n" "$rc" "${died:+, Lua error: $died}"
-		printf '%s\n' "$out" | grep -v '^T:' | head -20 | sed 's/^/#   /'
-	fi
-}
-
 # warm PORT,PORT... DOMAIN...: resolve each domain once through each
 # daemon's socketmap (the milter shares the cache), all at once. (Not
 # with postmap: it sleeps a second before it exits on a TEMP reply.)

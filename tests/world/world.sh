@@ -511,6 +511,17 @@ _25._tcp.mx.ta		600	TLSA	2 1 1 ${SHA256[CA]}
 notlsa			MX	10 mx.notlsa
 mx.notlsa		A	${ADDR[mx.notlsa.dane.test]}
 
+; havedane (tests/engine/havedane_world.sh): the test domains of the
+; HaveDane zone hd.dane.test, each with its own MX host at postfix.sh's
+; inbound MX (.6); the test publishes the TLSA of mx.do.hd and mx.wrong.hd
+; with tlsa-set, from `danemilter havedane records`
+do.hd			MX	10 mx.do.hd
+mx.do.hd		A	$NET.6
+dont.hd			MX	10 mx.dont.hd
+mx.dont.hd		A	$NET.6
+wrong.hd		MX	10 mx.wrong.hd
+mx.wrong.hd		A	$NET.6
+
 ; nodata: only a TXT at the TLSA name -> TLSA NODATA
 nodata			MX	10 mx.nodata
 mx.nodata		A	${ADDR[mx.nodata.dane.test]}

@@ -556,7 +556,9 @@ daemon_main(int argc, char **argv)
 	bool foreground = false;
 	static char cfgabs[PATH_MAX], pidabs[PATH_MAX + 256];
 	char cwd[PATH_MAX];
-	struct daemon d;
+	/* static: a start-up failure returns at once and the process exits; what
+	 * it set up stays reachable until then (freed by the exit, not leaked) */
+	static struct daemon d;
 	struct engine *en;
 	struct cfg *cfg;
 	char *err = NULL;

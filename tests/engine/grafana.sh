@@ -97,7 +97,7 @@ PY
 }
 
 out=$(check "$DASH" "$WORLD/scrape.txt")
-is "$out" "checked 22 expressions, 20 metrics" \
+is "$out" "checked 27 expressions, 25 metrics" \
 	"every metric, label and value the dashboard names exists in the scrape"
 # what the operations issue asks the dashboard to show
 exprs=$("$PYTHON" -c 'import json,sys; [print(t["expr"]) for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]' "$DASH")

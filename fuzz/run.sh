@@ -89,7 +89,7 @@ for d in policy dns tls config common; do
 		engine="$engine $d/${f##*/}"
 	done
 done
-engine_pkgs="libunbound ldns openssl ivykis libconfig libcurl libidn2"
+engine_pkgs="libunbound ldns openssl ivykis libconfig libcurl libidn2 hiredis jansson"
 
 # recipe NAME: set srcs, cflags_extra and libs for target NAME_fuzz;
 # false when there is no recipe.
@@ -140,7 +140,7 @@ recipe() {
 		[ "$1" = hdr ] && srcs="milter/hdr.c milter/summary.c milter/addr.c $srcs"
 		cflags_extra="-D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags $engine_pkgs 2>/dev/null || true)"
 		libs=$(pkg-config --libs $engine_pkgs 2>/dev/null ||
-		    echo -lunbound -lldns -lssl -lcrypto -livykis -lconfig -lcurl -lidn2)
+		    echo -lunbound -lldns -lssl -lcrypto -livykis -lconfig -lcurl -lidn2 -lhiredis -ljansson)
 		;;
 	*)
 		return 1

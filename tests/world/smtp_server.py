@@ -240,11 +240,13 @@ def main():
     args = p.parse_args()
 
     def stop(_sig, _frm):
-        with LOG_LOCK:
+        # bounded: a connection thread may hold the log's lock
+        if LOG_LOCK.acquire(timeout=0.2):
             try:
                 LOG.flush()
             except (OSError, ValueError):
                 pass
+            LOG_LOCK.release()
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)

@@ -11,11 +11,14 @@
  * never takes one. A resolution asks the store what it has for the domain
  * (stsstore_cached) and hands the MTA-STS result back (stsstore_update).
  *
- * cache_save() and cache_load() choose what goes to the cache file and
- * what comes back into memory (the policy store too); the file's format,
- * its atomic write and its parser are policy/cachefile.c's.
+ * cache_save() and cache_load() (in cache_io.c, with the shared cache's
+ * code; the insides both parts see are in cache_private.h) choose what goes
+ * to the cache file and what comes back into memory (the policy store
+ * too); the file's format, its atomic write and its parser are
+ * policy/cachefile.c's.
  *
- * With the fleet's shared cache (cache_set_shared; policy/shared.h) a
+ * With the fleet's shared cache (cache_set_shared; policy/shared.h;
+ * cache_io.c) a
  * job starts with a claim on Redis instead of DNS: a value there is
  * rebuilt into the verdict (its payload: the cache file's "p" and "e"
  * lines of the domain, parsed by policy/cachefile.c, under the local
@@ -41,68 +44,9 @@
 #include "policy/shared.h"
 #include "policy/stsstore.h"
 
-struct cache_job;
+#include "policy/cache_private.h"
 
-struct cache_wait {
-	cache_done_fn *cw_done;
-	void *cw_arg;
-	bool cw_policy_only;                    /* a DANE-decided verdict will do */
-	struct cache_job *cw_job;
-	struct cache_wait *cw_prev, *cw_next;
-};
-
-struct cache_entry {
-	struct cache_entry *ce_hnext;           /* hash chain */
-	struct cache_entry *ce_lprev, *ce_lnext;        /* LRU: head = most recent */
-	uint32_t ce_hash;
-	unsigned ce_gen;                        /* cache generation of ce_v */
-	struct verdict *ce_v;                   /* NULL until resolved */
-	time_t ce_expires;
-	time_t ce_refresh_at;                   /* refresh ahead from here on */
-	unsigned ce_hits;                       /* since the last resolution */
-	struct cache_job *ce_job;
-	char ce_key[];
-};
-
-struct cache_job {
-	struct cache *cj_c;
-	struct cache_entry *cj_e;
-	struct engine *cj_en;                   /* the engine it runs on (a reference) */
-	unsigned cj_gen;                        /* ... and its generation number */
-	struct dane_lookup *cj_dane;
-	struct mtasts_lookup *cj_sts;
-	struct dane_result *cj_dane_res;
-	struct mtasts_result *cj_sts_res;
-	int cj_pending;
-	struct verdict *cj_early_v;             /* DANE decided it, MTA-STS still running */
-	struct cache_wait *cj_waiters;
-	time_t cj_now;
-	/* the shared cache's phase (before DNS) */
-	struct shared_req *cj_sreq;             /* a claim in flight */
-	struct iv_timer cj_poll;                /* the next claim while another member resolves */
-	unsigned cj_poll_ms;
-	int64_t cj_wait_end;                    /* monotonic ms: then resolve alone */
-	bool cj_locked;                         /* the fleet's lock is ours: publish */
-};
-
-static void cache_shared_poll(void *cookie);
-static bool cache_shared_claim(struct cache_job *j, bool first);
-static void cache_shared_publish(struct cache_job *j, struct verdict *v, time_t now);
-
-struct cache {
-	struct generation *c_g;                 /* the caller's: the engine in force */
-	struct engine **c_dead;                 /* engine references to drop... */
-	size_t c_ndead;
-	struct iv_task c_reaper;                /* ...outside their own callbacks */
-	struct cache_entry **c_buckets;
-	size_t c_nbuckets;                      /* power of two */
-	struct cache_entry *c_lru_head, *c_lru_tail;
-	struct cache_stats c_stats;
-	struct stsstore *c_sts;                 /* the MTA-STS policies */
-	struct shared *c_shared;                /* the fleet's cache (the caller's), or NULL */
-};
-
-static uint32_t
+uint32_t
 cache_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
@@ -112,14 +56,14 @@ cache_hash(const char *s)
 	return h;
 }
 
-static const struct cfg_cache *
+const struct cfg_cache *
 cache_cfg(const struct cache *c)
 {
 	return &generation_engine(c->c_g)->en_cfg->c_cache;
 }
 
 /* The generation cached verdicts must have been built under to be used. */
-static unsigned
+unsigned
 cache_gen(const struct cache *c)
 {
 	return generation_number(c->c_g);
@@ -317,7 +261,7 @@ cache_lru_front(struct cache *c, struct cache_entry *e)
 		c->c_lru_tail = e;
 }
 
-static struct cache_entry *
+struct cache_entry *
 cache_find(struct cache *c, const char *key, uint32_t h)
 {
 	struct cache_entry *e;
@@ -363,7 +307,7 @@ cache_evict(struct cache *c, const struct cache_entry *keep)
 	}
 }
 
-static struct cache_entry *
+struct cache_entry *
 cache_entry_new(struct cache *c, const char *key, uint32_t h)
 {
 	size_t len = strlen(key);
@@ -407,7 +351,7 @@ cache_clamp(const struct cfg_cache *cc, uint32_t ttl)
 
 /* The last part of a verdict's life in which being asked for starts a
  * refresh ahead: a tenth, but at least min(5 s, half of it). */
-static uint32_t
+uint32_t
 cache_refresh_window(uint32_t life)
 {
 	uint32_t w = life / 10, floor = life / 2 < 5 ? life / 2 : 5;
@@ -456,7 +400,7 @@ cache_lifetime(const struct cache *c, const struct verdict *v, const struct mtas
 	return life;
 }
 
-static void
+void
 cache_job_free(struct cache_job *j)
 {
 	if (j->cj_dane)
@@ -567,7 +511,7 @@ cache_wait_unlink(struct cache_wait *w)
 /* Answer j's waiters with v (borrowed; kept alive through the calls):
  * every one, or with policy_only only those that asked for the policy
  * alone (cache_get_policy); the others stay. */
-static void
+void
 cache_job_answer(struct cache_job *j, struct verdict *v, bool policy_only)
 {
 	struct cache_wait *w, *next;
@@ -676,7 +620,7 @@ cache_sts_done(void *arg, struct mtasts_result *res)
 }
 
 /* Start j's DNS and MTA-STS lookups. */
-static void
+void
 cache_job_lookup(struct cache_job *j, time_t now)
 {
 	struct cache *c = j->cj_c;
@@ -710,212 +654,6 @@ cache_resolve(struct cache *c, struct cache_entry *e, time_t now)
 	e->ce_job = j;
 	if (!cache_shared_claim(j, true))
 		cache_job_lookup(j, now);
-}
-
-/* ---- the fleet's shared cache (policy/shared.h) ---- */
-
-enum cache_taken {
-	CACHE_TAKEN,            /* the value is j's entry's verdict now */
-	CACHE_STALE,            /* well-formed, nothing to take (expired, not newer) */
-	CACHE_MALFORMED         /* rejected */
-};
-
-struct cache_taker {
-	struct cache_job *ct_j;
-	time_t ct_now;
-	enum cache_taken ct_taken;
-	int ct_lines;           /* "e" lines seen */
-	const char *ct_why;     /* with CACHE_MALFORMED */
-};
-
-/* cachefile_sts_fn: the "p" line of a shared value into the store. */
-static bool
-cache_shared_sts(void *arg, const struct cachefile_sts *fs)
-{
-	struct cache_taker *t = arg;
-	struct cache *c = t->ct_j->cj_c;
-	struct mtasts_policy *p = NULL;
-	time_t pexp = 0;
-
-	if (strcmp(fs->cfs_domain, t->ct_j->cj_e->ce_key) != 0) {
-		t->ct_why = "its MTA-STS record is for another domain";
-		return false;
-	}
-	if (cachefile_sts_policy(fs, t->ct_now, &p, &pexp) == CACHEFILE_MALFORMED) {
-		t->ct_why = "its MTA-STS policy does not parse";
-		return false;
-	}
-	stsstore_put(c->c_sts, fs->cfs_domain, p, pexp, fs->cfs_last_failure, fs->cfs_failed_id,
-	    t->ct_now, cache_cfg(c)->cca_max_policies);
-	return true;
-}
-
-/* cachefile_entry_fn: the "e" line of a shared value into j's entry,
- * unless it is expired, built on a policy the store does not hold, or
- * (a refresh) no newer than the verdict in hand. */
-static bool
-cache_shared_entry(void *arg, const struct cachefile_entry *fe)
-{
-	struct cache_taker *t = arg;
-	struct cache *c = t->ct_j->cj_c;
-	struct cache_entry *e = t->ct_j->cj_e;
-	time_t now = t->ct_now, expires = fe->cfe_expires;
-	struct mtasts_cached mc;
-	struct verdict *v;
-
-	if (strcmp(fe->cfe_domain, e->ce_key) != 0 || t->ct_lines++ > 0) {
-		t->ct_why = "its verdict is for another domain, or there are two";
-		return false;
-	}
-	if (expires > now + (time_t)cache_cfg(c)->cca_max_ttl)
-		expires = now + (time_t)cache_cfg(c)->cca_max_ttl;
-	if (expires <= now || (e->ce_v != NULL && e->ce_gen == cache_gen(c) &&
-	    expires <= e->ce_expires)) {
-		t->ct_taken = CACHE_STALE;
-		return true;
-	}
-	(void)stsstore_cached(c->c_sts, fe->cfe_domain, now, &mc);
-	if (mc.mc_policy == NULL && fe->cfe_sts != VERDICT_STS_ABSENT &&
-	    fe->cfe_sts != VERDICT_STS_ERROR) {
-		t->ct_taken = CACHE_STALE;      /* built on a policy not held here */
-		return true;
-	}
-	v = cachefile_verdict(fe, generation_engine(c->c_g)->en_cfg, generation_overrides(c->c_g),
-	    mc.mc_policy, now);
-	if (v->v_valid_until != 0 && expires > v->v_valid_until)
-		expires = v->v_valid_until;
-	verdict_unref(e->ce_v);
-	e->ce_v = v;
-	e->ce_gen = cache_gen(c);
-	e->ce_expires = expires;
-	e->ce_refresh_at = expires - (time_t)cache_refresh_window((uint32_t)(expires - now));
-	t->ct_taken = CACHE_TAKEN;
-	return true;
-}
-
-/* A shared value's payload (the cache file's lines) into j's entry. */
-static enum cache_taken
-cache_shared_take(struct cache_job *j, const char *payload, time_t now)
-{
-	struct cache_taker t = { j, now, CACHE_STALE, 0, NULL };
-	char *buf = xstrdup(payload), *line, *save = NULL;
-
-	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		if (!cachefile_parse_line(line, cache_shared_entry, cache_shared_sts, &t)) {
-			t.ct_taken = CACHE_MALFORMED;
-			if (t.ct_why == NULL)
-				t.ct_why = "a line is malformed";
-			break;
-		}
-	}
-	free(buf);
-	if (t.ct_taken != CACHE_MALFORMED && t.ct_lines == 0) {
-		t.ct_taken = CACHE_MALFORMED;
-		t.ct_why = "it holds no verdict";
-	}
-	if (t.ct_taken == CACHE_MALFORMED)
-		shared_reject(j->cj_c->c_shared, j->cj_e->ce_key, t.ct_why);
-	return t.ct_taken;
-}
-
-static void
-cache_shared_claimed(void *arg, enum shared_claim st, const char *payload, bool locked)
-{
-	struct cache_job *j = arg;
-	struct cache *c = j->cj_c;
-	struct cache_entry *e = j->cj_e;
-	time_t now = time(NULL);
-	bool first = j->cj_poll_ms == 0;
-
-	j->cj_sreq = NULL;
-	if (locked)
-		j->cj_locked = true;
-	if (st == SHARED_VALUE) {
-		if (cache_shared_take(j, payload, now) == CACHE_TAKEN) {
-			shared_hit(c->c_shared);
-			if (j->cj_locked)
-				shared_unlock(c->c_shared, e->ce_key);
-			e->ce_hits = 0;
-			e->ce_job = NULL;
-			cache_job_answer(j, e->ce_v, false);
-			cache_job_free(j);
-			return;
-		}
-		st = j->cj_locked ? SHARED_LOCKED : SHARED_BUSY;
-	}
-	if (first && st != SHARED_FAILED)
-		shared_miss(c->c_shared);
-	if (st == SHARED_BUSY) {
-		/* another member resolves: ask again shortly */
-		j->cj_poll_ms = j->cj_poll_ms == 0 ? 10 : j->cj_poll_ms * 2 > 50 ? 50 : j->cj_poll_ms * 2;
-		iv_validate_now();
-		j->cj_poll.expires = iv_now;
-		deadline_add_ms(&j->cj_poll.expires, j->cj_poll_ms);
-		iv_timer_register(&j->cj_poll);
-		return;
-	}
-	cache_job_lookup(j, now);       /* ours to resolve, or Redis failed: alone */
-}
-
-static void
-cache_shared_poll(void *cookie)
-{
-	struct cache_job *j = cookie;
-
-	if (!cache_shared_claim(j, false)) {
-		log_info("cache: %s: no value from the fleet within %u ms: resolving alone",
-		    j->cj_e->ce_key, shared_timeout_ms(j->cj_c->c_shared) + SHARED_LOCK_MS);
-		cache_job_lookup(j, time(NULL));
-	}
-}
-
-/* Ask the shared cache for j's domain (first: the job's first claim, which
- * sets how long it may wait for another member). False: go alone now. */
-static bool
-cache_shared_claim(struct cache_job *j, bool first)
-{
-	struct cache *c = j->cj_c;
-	int64_t now_ms = deadline_now_ms();
-	unsigned t;
-
-	if (c->c_shared == NULL)
-		return false;
-	t = shared_timeout_ms(c->c_shared);
-	if (first)
-		j->cj_wait_end = now_ms + t + SHARED_LOCK_MS;
-	else if (now_ms + 1 >= j->cj_wait_end)
-		return false;
-	else if (now_ms + t > j->cj_wait_end)
-		t = (unsigned)(j->cj_wait_end - now_ms);
-	j->cj_sreq = shared_claim(c->c_shared, j->cj_e->ce_key, t, cache_shared_claimed, j);
-	return j->cj_sreq != NULL;
-}
-
-/* j resolved v (NULL: nothing worth sharing): publish it for the fleet
- * with the domain's MTA-STS record, for the rest of its life; drop the
- * lock if it is ours. */
-static void
-cache_shared_publish(struct cache_job *j, struct verdict *v, time_t now)
-{
-	struct cache *c = j->cj_c;
-	struct cache_entry *e = j->cj_e;
-	struct sbuf sb = SBUF_INIT;
-	struct mtasts_cached mc;
-
-	if (v == NULL || !cachefile_keeps(v) || e->ce_expires <= now) {
-		if (j->cj_locked)
-			shared_unlock(c->c_shared, e->ce_key);
-		return;
-	}
-	if (stsstore_cached(c->c_sts, e->ce_key, now, &mc) &&
-	    (mc.mc_policy != NULL || mc.mc_last_failure != 0))
-		cachefile_append_sts(&sb, e->ce_key, mc.mc_policy, mc.mc_policy == NULL ? 0 :
-		    mc.mc_policy->mp_fetched + (time_t)mc.mc_policy->mp_max_age,
-		    mc.mc_last_failure, mc.mc_failed_id);
-	cachefile_append(&sb, e->ce_key, v, e->ce_expires, NULL, 0, 0);
-	shared_publish(c->c_shared, e->ce_key, sbuf_str(&sb), (int64_t)(e->ce_expires - now) * 1000,
-	    j->cj_locked);
-	sbuf_free(&sb);
 }
 
 struct verdict *
@@ -1083,128 +821,4 @@ void
 cache_stats(const struct cache *c, struct cache_stats *out)
 {
 	*out = c->c_stats;
-}
-
-/* ---- the cache file (its format: policy/cachefile.h) ---- */
-
-/* stsstore_each_fn: one record of the policy store as a "p" line. */
-static void
-cache_save_sts(void *arg, const struct stsstore_entry *se)
-{
-	cachefile_append_sts(arg, se->se_domain, se->se_policy, se->se_expires,
-	    se->se_last_failure, se->se_failed_id);
-}
-
-int
-cache_save(struct cache *c, const char *path, time_t now, char **errp)
-{
-	struct sbuf sb = SBUF_INIT;
-	struct cache_entry *e;
-	int rc;
-
-	cachefile_begin(&sb);
-	/* The policies first: a verdict is rebuilt with its domain's policy. */
-	stsstore_each(c->c_sts, now, cache_save_sts, &sb);
-	for (e = c->c_lru_tail; e; e = e->ce_lprev) {
-		const struct verdict *v = e->ce_v;
-
-		if (v == NULL || v->v_kind == VERDICT_TEMP || now >= e->ce_expires)
-			continue;
-		cachefile_append(&sb, e->ce_key, v, e->ce_expires, NULL, 0, 0);
-	}
-	rc = cachefile_write(path, &sb, errp);
-	sbuf_free(&sb);
-	return rc;
-}
-
-struct cache_loader {
-	struct cache *cl_c;
-	time_t cl_now;
-};
-
-/* cachefile_sts_fn: one record of the policy store ("p" line) into the
- * store; false when its policy is malformed. A duplicate: the first one
- * wins (stsstore_put). */
-static bool
-cache_load_sts(void *arg, const struct cachefile_sts *fs)
-{
-	struct cache_loader *cl = arg;
-	struct cache *c = cl->cl_c;
-	struct mtasts_policy *p = NULL;
-	time_t pexp = 0;
-
-	if (cachefile_sts_policy(fs, cl->cl_now, &p, &pexp) == CACHEFILE_MALFORMED)
-		return false;
-	stsstore_put(c->c_sts, fs->cfs_domain, p, pexp, fs->cfs_last_failure, fs->cfs_failed_id,
-	    cl->cl_now, cache_cfg(c)->cca_max_policies);
-	return true;
-}
-
-/* cachefile_entry_fn: one verdict of the file ("e" line) into memory,
- * with the policy the store holds for its domain (a verdict built on a
- * policy when the store holds none is left out: the next ask resolves
- * afresh; so is a verdict without a policy when the store holds one,
- * which would serve "no MTA-STS" for a domain whose policy is cached);
- * false when its MTA-STS policy is malformed. A line of the
- * previous version may hold the domain's policy: it goes to the store
- * first. */
-static bool
-cache_load_entry(void *arg, const struct cachefile_entry *fe)
-{
-	struct cache_loader *cl = arg;
-	struct cache *c = cl->cl_c;
-	time_t now = cl->cl_now, expires = fe->cfe_expires, pexp = 0;
-	uint32_t h = cache_hash(fe->cfe_domain);
-	struct cache_entry *e;
-	struct mtasts_policy *p = NULL;
-	struct mtasts_cached mc;
-
-	if (cachefile_policy(fe, now, &p, &pexp) == CACHEFILE_MALFORMED)
-		return false;
-	if (p != NULL || fe->cfe_last_failure != 0)
-		stsstore_put(c->c_sts, fe->cfe_domain, p, pexp, fe->cfe_last_failure, NULL, now,
-		    cache_cfg(c)->cca_max_policies);
-	/* A file could claim anything: never trust an expiry beyond what the
-	 * configuration would have given. */
-	if (expires > now + (time_t)cache_cfg(c)->cca_max_ttl)
-		expires = now + (time_t)cache_cfg(c)->cca_max_ttl;
-	if (expires <= now || cache_find(c, fe->cfe_domain, h) != NULL)
-		return true;                    /* expired, or a duplicate: the first one wins */
-	(void)stsstore_cached(c->c_sts, fe->cfe_domain, now, &mc);
-	if (mc.mc_policy == NULL && fe->cfe_sts != VERDICT_STS_ABSENT &&
-	    fe->cfe_sts != VERDICT_STS_ERROR)
-		return true;                    /* built on a policy no longer held: a miss */
-	if (mc.mc_policy != NULL && (fe->cfe_sts == VERDICT_STS_ABSENT ||
-	    fe->cfe_sts == VERDICT_STS_ERROR))
-		return true;                    /* "no policy" beside a policy still held: a miss
-		                                   (a lookup keeps the cached policy, mtasts.c) */
-	e = cache_entry_new(c, fe->cfe_domain, h);
-	e->ce_v = cachefile_verdict(fe, generation_engine(c->c_g)->en_cfg,
-	    generation_overrides(c->c_g), mc.mc_policy, now);
-	e->ce_gen = cache_gen(c);
-	e->ce_expires = expires;
-	e->ce_refresh_at = e->ce_expires - 2;
-	return true;
-}
-
-long
-cache_load(struct cache *c, const char *path, time_t now, char **errp)
-{
-	unsigned long before = c->c_stats.cs_entries;
-	struct cache_loader cl = { c, now };
-
-	if (cachefile_read(path, cache_load_entry, cache_load_sts, &cl, errp) != 0)
-		return -1;
-	return (long)(c->c_stats.cs_entries - before);
-}
-
-long
-cache_load_stream(struct cache *c, FILE *f, const char *name, time_t now, char **errp)
-{
-	unsigned long before = c->c_stats.cs_entries;
-	struct cache_loader cl = { c, now };
-
-	if (cachefile_read_stream(f, name, cache_load_entry, cache_load_sts, &cl, errp) != 0)
-		return -1;
-	return (long)(c->c_stats.cs_entries - before);
 }

@@ -530,10 +530,10 @@ cfg_check_zone(struct cfg_ld *ld, const config_setting_t *s,
 	return true;
 }
 
-/* Domain entry name: lower-case it, drop a trailing dot, check its form. */
-static bool
-cfg_check_domain(struct cfg_ld *ld, const config_setting_t *s,
-    const char *label, char *val)
+/* A domain name as configured, in place: lower case, a trailing dot
+ * dropped; its length. */
+static size_t
+cfg_domain_normalize(char *val)
 {
 	size_t len;
 	char *p;
@@ -544,6 +544,17 @@ cfg_check_domain(struct cfg_ld *ld, const config_setting_t *s,
 	len = strlen(val);
 	if (len > 1 && val[len - 1] == '.')
 		val[--len] = '\0';
+	return len;
+}
+
+/* Domain entry name: lower-case it, drop a trailing dot, check its form. */
+static bool
+cfg_check_domain(struct cfg_ld *ld, const config_setting_t *s,
+    const char *label, char *val)
+{
+	const char *p;
+
+	(void)cfg_domain_normalize(val);
 	if (strcmp(val, "*") == 0)
 		return true;
 	p = val;
@@ -769,15 +780,8 @@ static bool
 cfg_check_monitor_domain(struct cfg_ld *ld, const config_setting_t *s,
     const char *label, char *val)
 {
-	size_t len;
-	char *p;
+	size_t len = cfg_domain_normalize(val);
 
-	for (p = val; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = *p - 'A' + 'a';
-	len = strlen(val);
-	if (len > 1 && val[len - 1] == '.')
-		val[--len] = '\0';
 	if (!cfg_name_ok(val, len))
 		return cfg_decode_fail(ld, s, "%s must be a domain name", label);
 	return true;

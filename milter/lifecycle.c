@@ -19,6 +19,17 @@
  * filter_drain and the counters on any thread. lifecycle_thread runs
  * mfi_main (and libmilter's threads start from it); libmilter's stop runs
  * on a detached thread of its own (lifecycle_stopper).
+ *
+ * Signals: the engine thread alone takes SIGHUP (reload), SIGTERM and
+ * SIGINT (drain, then stop), SIGUSR1 and SIGUSR2; every other thread
+ * blocks them. libmilter's own signal thread (started by smfi_main)
+ * sigwait()s for SIGHUP, SIGTERM and SIGINT and stops the milter on any of
+ * them, and the kernel gives a process-directed signal to any thread that
+ * does not block it, a thread in sigwait() included: under load, a SIGHUP
+ * stopped the milter (and the daemon with it) and a SIGTERM skipped the
+ * drain. So this file defines sigwait() (below): the executable's
+ * definition comes first in the dynamic link, libmilter's call lands here,
+ * and a wait for that set parks the thread for good.
  */
 #include "filter.h"
 
@@ -278,6 +289,31 @@ filter_run(void (*ended)(void *), void *arg, char **errp)
 		return -1;
 	}
 	F.f_started = true;
+	return 0;
+}
+
+/*
+ * sigwait(3) for the whole process. Nothing of danemilter's waits for
+ * signals this way; libmilter's signal thread does (see the top of this
+ * file), with SIGHUP and SIGTERM in its set: that thread sleeps until the
+ * process exits (pause() returns only after a handler ran on it, and it
+ * blocks every signal the daemon handles). Any other caller gets what
+ * sigwait() gives: 0 and the signal, or an errno value.
+ */
+int
+sigwait(const sigset_t *set, int *sig)
+{
+	int s;
+
+	if (sigismember(set, SIGHUP) == 1 && sigismember(set, SIGTERM) == 1)
+		for (;;)
+			pause();
+	do
+		s = sigwaitinfo(set, NULL);
+	while (s < 0 && errno == EINTR);
+	if (s < 0)
+		return errno;
+	*sig = s;
 	return 0;
 }
 

@@ -18,12 +18,11 @@
  * they started with); listeners keep their addresses until a restart.
  * The cache file is also saved every cache.save_interval seconds.
  *
- * Signals: libmilter's own signal thread would treat SIGHUP as "stop";
- * the milter threads block these signals and the main thread takes them
- * (the kernel prefers the main thread for a process-directed signal). If
- * libmilter stops by itself all the same, the daemon shuts down cleanly.
- * SIGUSR1 reloads too (as OpenDKIM does): libmilter never waits for it, so
- * it cannot be taken for "stop" under any timing.
+ * Signals: the milter threads block these signals and the main thread
+ * alone takes them; libmilter's own signal thread, which would treat
+ * SIGHUP as "stop", never gets one (milter/lifecycle.c says how). If
+ * libmilter stops by itself all the same (an error), the daemon shuts
+ * down cleanly. SIGUSR1 reloads too, as OpenDKIM's does.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/jsonout.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "cli/cli.h"
@@ -62,33 +63,29 @@ check_addr_text(struct sbuf *sb, const struct probeset_addr *a, unsigned port)
 	sbuf_appendc(sb, '\n');
 }
 
-static void
-check_json_kv(struct sbuf *sb, const char *k, const char *v, bool first)
+static json_t *
+check_addr_json(const struct probeset_addr *a, unsigned port)
 {
-	sbuf_printf(sb, "%s\"%s\":", first ? "" : ",", k);
-	sbuf_json_str(sb, v);
-}
+	json_t *o = jsonout_object();
 
-static void
-check_addr_json(struct sbuf *sb, const struct probeset_addr *a, unsigned port)
-{
-	sbuf_appendc(sb, '{');
-	check_json_kv(sb, "host", a->pa_host, true);
-	check_json_kv(sb, "addr", a->pa_addr, false);
-	sbuf_printf(sb, ",\"port\":%u", port);
-	check_json_kv(sb, "mode", probe_mode_name(a->pa_mode), false);
-	check_json_kv(sb, "status", probe_status_name(a->pa_status), false);
-	check_json_kv(sb, "reason", probe_reason_name(a->pa_reason), false);
-	check_json_kv(sb, "detail", a->pa_detail, false);
-	check_json_kv(sb, "tls_version", a->pa_tls_version, false);
-	check_json_kv(sb, "cipher", a->pa_cipher, false);
-	sbuf_printf(sb, ",\"bits\":%d", a->pa_bits);
-	check_json_kv(sb, "subject", a->pa_subject, false);
-	check_json_kv(sb, "issuer", a->pa_issuer, false);
-	sbuf_printf(sb, ",\"pkix_verified\":%s,\"dane_depth\":%d", a->pa_pkix_verified ?
-	    "true" : "false", a->pa_dane_depth);
-	check_json_kv(sb, "dane_match", a->pa_dane_match, false);
-	sbuf_printf(sb, ",\"ms\":%u,\"cached\":%s}", a->pa_ms, a->pa_cached ? "true" : "false");
+	jsonout_set_str(o, "host", a->pa_host);
+	jsonout_set_str(o, "addr", a->pa_addr);
+	jsonout_set_int(o, "port", port);
+	jsonout_set_str(o, "mode", probe_mode_name(a->pa_mode));
+	jsonout_set_str(o, "status", probe_status_name(a->pa_status));
+	jsonout_set_str(o, "reason", probe_reason_name(a->pa_reason));
+	jsonout_set_str(o, "detail", a->pa_detail);
+	jsonout_set_str(o, "tls_version", a->pa_tls_version);
+	jsonout_set_str(o, "cipher", a->pa_cipher);
+	jsonout_set_int(o, "bits", a->pa_bits);
+	jsonout_set_str(o, "subject", a->pa_subject);
+	jsonout_set_str(o, "issuer", a->pa_issuer);
+	jsonout_set(o, "pkix_verified", jsonout_bool(a->pa_pkix_verified));
+	jsonout_set_int(o, "dane_depth", a->pa_dane_depth);
+	jsonout_set_str(o, "dane_match", a->pa_dane_match);
+	jsonout_set_int(o, "ms", a->pa_ms);
+	jsonout_set(o, "cached", jsonout_bool(a->pa_cached));
+	return o;
 }
 
 static void
@@ -102,22 +99,22 @@ check_done(void *arg, const struct probeset_result *r)
 	s->cs_ps = NULL;
 	s->cs_result = r->pr_verdict;
 	if (check_run.cr_json) {
-		sbuf_appendc(&s->cs_out, '{');
-		check_json_kv(&s->cs_out, "domain", v->v_domain, true);
-		check_json_kv(&s->cs_out, "policy", v->v_level, false);
-		check_json_kv(&s->cs_out, "dane", dane_verdict_name(v->v_dane->dr_verdict), false);
-		check_json_kv(&s->cs_out, "mta_sts", verdict_sts_name(v->v_sts), false);
-		check_json_kv(&s->cs_out, "source", verdict_source_name(v->v_source), false);
-		check_json_kv(&s->cs_out, "check", probeset_verdict_name(r->pr_verdict), false);
-		check_json_kv(&s->cs_out, "reason", probe_reason_name(r->pr_reason), false);
-		check_json_kv(&s->cs_out, "note", r->pr_note, false);
-		sbuf_append(&s->cs_out, ",\"addresses\":[");
-		for (i = 0; i < r->pr_naddrs; i++) {
-			if (i)
-				sbuf_appendc(&s->cs_out, ',');
-			check_addr_json(&s->cs_out, &r->pr_addrs[i], port);
-		}
-		sbuf_append(&s->cs_out, "]}\n");
+		json_t *o = jsonout_object(), *addrs = jsonout_array();
+
+		jsonout_set_str(o, "domain", v->v_domain);
+		jsonout_set_str(o, "policy", v->v_level);
+		jsonout_set_str(o, "dane", dane_verdict_name(v->v_dane->dr_verdict));
+		jsonout_set_str(o, "mta_sts", verdict_sts_name(v->v_sts));
+		jsonout_set_str(o, "source", verdict_source_name(v->v_source));
+		jsonout_set_str(o, "check", probeset_verdict_name(r->pr_verdict));
+		jsonout_set_str(o, "reason", probe_reason_name(r->pr_reason));
+		jsonout_set_str(o, "note", r->pr_note);
+		for (i = 0; i < r->pr_naddrs; i++)
+			jsonout_append(addrs, check_addr_json(&r->pr_addrs[i], port));
+		jsonout_set(o, "addresses", addrs);
+		jsonout_dump_sbuf(&s->cs_out, o);
+		sbuf_appendc(&s->cs_out, '\n');
+		json_decref(o);
 	} else {
 		sbuf_printf(&s->cs_out, "%s: policy=%s dane=%s mta-sts=%s source=%s\n", v->v_domain,
 		    v->v_level, dane_verdict_name(v->v_dane->dr_verdict), verdict_sts_name(v->v_sts),

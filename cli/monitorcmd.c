@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/jsonout.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "cli/cli.h"
@@ -59,15 +60,15 @@ monitorcmd_done(void *arg, const char *domain, const struct monitorcheck_result 
 
 	for (i = 0; i < MONITORCHECK_N; i++) {
 		if (monitorcmd_run.mr_json) {
-			sbuf_append(&s->ms_out, "{\"domain\":");
-			sbuf_json_str(&s->ms_out, domain);
-			sbuf_append(&s->ms_out, ",\"check\":");
-			sbuf_json_str(&s->ms_out, monitorcheck_name((enum monitorcheck_id)i));
-			sbuf_append(&s->ms_out, ",\"state\":");
-			sbuf_json_str(&s->ms_out, monitorcheck_state_name(r->mr_state[i]));
-			sbuf_append(&s->ms_out, ",\"detail\":");
-			sbuf_json_str(&s->ms_out, r->mr_detail[i]);
-			sbuf_append(&s->ms_out, "}\n");
+			json_t *o = jsonout_object();
+
+			jsonout_set_str(o, "domain", domain);
+			jsonout_set_str(o, "check", monitorcheck_name((enum monitorcheck_id)i));
+			jsonout_set_str(o, "state", monitorcheck_state_name(r->mr_state[i]));
+			jsonout_set_str(o, "detail", r->mr_detail[i]);
+			jsonout_dump_sbuf(&s->ms_out, o);
+			sbuf_appendc(&s->ms_out, '\n');
+			json_decref(o);
 		} else {
 			sbuf_printf(&s->ms_out, "%s: %s %s: %s\n", domain,
 			    monitorcheck_name((enum monitorcheck_id)i),

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/jsonout.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "cli/cli.h"
@@ -95,8 +96,11 @@ query_main(int argc, char **argv)
 		struct verdict *v = slots[i].qs_v;
 
 		if (a.ca_json) {
-			verdict_json(&sb, v);
+			json_t *o = verdict_json(v);
+
+			jsonout_dump_sbuf(&sb, o);
 			sbuf_appendc(&sb, '\n');
+			json_decref(o);
 		} else {
 			query_text(&sb, v);
 		}

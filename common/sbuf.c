@@ -63,29 +63,6 @@ sbuf_printf(struct sbuf *sb, const char *fmt, ...)
 	sb->sb_len += (size_t)n;
 }
 
-void
-sbuf_json_str(struct sbuf *sb, const char *s)
-{
-	const unsigned char *p;
-
-	sbuf_appendc(sb, '"');
-	for (p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':  sbuf_append(sb, "\\\""); break;
-		case '\\': sbuf_append(sb, "\\\\"); break;
-		case '\n': sbuf_append(sb, "\\n"); break;
-		case '\r': sbuf_append(sb, "\\r"); break;
-		case '\t': sbuf_append(sb, "\\t"); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				sbuf_printf(sb, "\\u%04x", *p);
-			else
-				sbuf_appendc(sb, (char)*p);
-		}
-	}
-	sbuf_appendc(sb, '"');
-}
-
 const char *
 sbuf_str(const struct sbuf *sb)
 {

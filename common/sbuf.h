@@ -4,7 +4,6 @@
  * A struct sbuf is owned by whoever declares it; sbuf_free() releases its
  * storage, sbuf_steal() hands the string to the caller (free() it).
  * SBUF_INIT is a valid empty buffer that allocates on first append.
- * Also holds the JSON string escaper used by every JSON writer.
  */
 #ifndef DM_SBUF_H
 #define DM_SBUF_H
@@ -24,8 +23,6 @@ void sbuf_append(struct sbuf *sb, const char *s);
 void sbuf_appendn(struct sbuf *sb, const char *s, size_t n);
 void sbuf_appendc(struct sbuf *sb, char c);
 void sbuf_printf(struct sbuf *sb, const char *fmt, ...) DM_PRINTF(2, 3);
-/* Append s as a JSON string literal, quotes included. */
-void sbuf_json_str(struct sbuf *sb, const char *s);
 /* The current contents ("" for an empty buffer); valid until the next call. */
 const char *sbuf_str(const struct sbuf *sb);
 void sbuf_reset(struct sbuf *sb);

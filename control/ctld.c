@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/jsonout.h"
 #include "common/listener.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -281,18 +282,16 @@ ctld_dump(struct ctld_conn *cc, bool json)
 		if (json) {
 			size_t len;
 			const char *r = ctld_reply(cd, v, &len);
-			char *copy = xstrndup(r, len);
+			json_t *o = jsonout_object();
 
-			sbuf_append(sb, "{\"domain\":");
-			sbuf_json_str(sb, dd.dd_v[i].ci_domain);
-			sbuf_printf(sb, ",\"policy\":\"%s\",\"source\":\"%s\",\"dane\":\"%s\","
-			    "\"mta_sts\":\"%s\",\"reply\":", v->v_level,
-			    verdict_source_name(v->v_source), dane_verdict_name(v->v_dane->dr_verdict),
-			    verdict_sts_name(v->v_sts));
-			sbuf_json_str(sb, copy);
-			sbuf_printf(sb, ",\"expires\":\"%s\",\"ttl\":%lld}\n", when,
-			    (long long)(dd.dd_v[i].ci_expires - now));
-			free(copy);
+			jsonout_set_str(o, "domain", dd.dd_v[i].ci_domain);
+			verdict_json_brief(o, v);
+			jsonout_set(o, "reply", jsonout_strn(r, len));
+			jsonout_set_str(o, "expires", when);
+			jsonout_set_int(o, "ttl", (long long)(dd.dd_v[i].ci_expires - now));
+			jsonout_dump_sbuf(sb, o);
+			sbuf_appendc(sb, '\n');
+			json_decref(o);
 		} else {
 			sbuf_printf(sb, "%s policy=%s source=%s expires=%s ttl=%lld\n",
 			    dd.dd_v[i].ci_domain, v->v_level, verdict_source_name(v->v_source), when,

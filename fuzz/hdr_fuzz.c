@@ -28,7 +28,9 @@
  *     NULL and "" give "none";
  *   - the summary (with the domain addr_domain() found, as milter/filter.c
  *     gives it): the text line holds no CR, LF or NUL; the JSON line no
- *     byte below 0x20, only well-formed string escapes, balanced braces;
+ *     byte below 0x20, and jansson parses it back to the summary object
+ *     whose reason and client_addr are the inputs (U+FFFD for bytes that
+ *     are not UTF-8, common/jsonout.h);
  *   - addr_domain(): buf untouched unless ADDR_DOMAIN; a domain found is
  *     lower case, a host name (labels of 1-63 [a-z0-9_-] bytes, at most
  *     253 bytes: RFC 1035, with rdata.h's underscore), not the special-use
@@ -40,6 +42,7 @@
  * Seeds live in fuzz/corpus/hdr/.
  */
 #include <ctype.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -325,48 +328,50 @@ fuzz_recipient(const char *authserv, const char *domain, enum hdr_missing why,
 	sbuf_free(&sb);
 }
 
-/* A JSON line: no raw control byte, well-formed escapes, balanced. */
+/*
+ * want: the text the JSON field holds: the input itself when it is UTF-8
+ * jansson takes, else not empty and with a U+FFFD for the bytes it
+ * refused (common/jsonout.h); NULL input: null.
+ */
 static void
-fuzz_check_json(const char *s, size_t len)
+fuzz_check_field(json_t *o, const char *key, const char *in)
 {
-	bool in_str = false;
-	int depth = 0;
-	size_t i, j;
+	json_t *v = json_object_get(o, key), *ref;
+
+	if (in == NULL) {
+		if (!json_is_null(v))
+			abort();
+		return;
+	}
+	if (!json_is_string(v))
+		abort();
+	ref = json_string(in);
+	if (ref != NULL ? strcmp(json_string_value(v), in) != 0 :
+	    strstr(json_string_value(v), "\xef\xbf\xbd") == NULL)
+		abort();
+	json_decref(ref);
+}
+
+/* A JSON line: no raw control byte; jansson parses it back into the
+ * summary object with the reason and the client address it was given. */
+static void
+fuzz_check_json(const char *s, size_t len, const char *reason, const char *addr)
+{
+	json_error_t err;
+	json_t *o;
+	size_t i;
 
 	if (strlen(s) != len)
 		abort();
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20)
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20)
 			abort();
-		if (in_str) {
-			if (c == '"') {
-				in_str = false;
-			} else if (c == '\\') {
-				c = (unsigned char)s[++i];
-				if (c == 'u') {
-					for (j = 1; j <= 4; j++)
-						if (!isxdigit((unsigned char)s[i + j]))
-							abort();
-					i += 4;
-				} else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0') {
-					abort();
-				}
-			}
-			continue;
-		}
-		if (c == '"')
-			in_str = true;
-		else if (c == '{' || c == '[')
-			depth++;
-		else if (c == '}' || c == ']')
-			depth--;
-		if (depth < 0)
-			abort();
-	}
-	if (in_str || depth != 0)
+	o = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
+	if (!json_is_object(o) || strcmp(json_string_value(json_object_get(o, "event")), "summary") != 0)
 		abort();
+	fuzz_check_field(o, "reason", reason);
+	fuzz_check_field(o, "client_addr", addr);
+	json_decref(o);
 }
 
 /* domain: what addr_domain() found (NULL: none), as milter/filter.c
@@ -406,7 +411,7 @@ fuzz_summary(const struct hdr_inbound *in, const char *qid, bool null_sender,
 		abort();
 	sbuf_reset(&sb);
 	summary_json(&sb, &s);
-	fuzz_check_json(sbuf_str(&sb), sb.sb_len);
+	fuzz_check_json(sbuf_str(&sb), sb.sb_len, reason, in->hi_client_addr);
 	sbuf_free(&sb);
 	sbuf_free(&qtok);
 }

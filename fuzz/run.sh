@@ -73,10 +73,11 @@ only=" $* "
 
 cflags="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 -I$top"
 # The libc-only part of common/ (log, xmalloc, string buffers): every
-# common/*.c that does not use ivykis, so a renamed file needs no edit here.
+# common/*.c that does not use ivykis or jansson (in the .c or its .h), so
+# a renamed file needs no edit here.
 common=''
 for f in "$top"/common/*.c; do
-	grep -q '^#include <iv' "$f" && continue
+	grep -qs '^#include <\(iv\|jansson\)' "$f" "${f%.c}.h" && continue
 	common="$common common/${f##*/}"
 done
 

@@ -23,12 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonout.h"
 #include "common/xmalloc.h"
 
 static int
 hdapi_dump(int status, json_t *o, char **body)
 {
-	*body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	*body = json_dumps(o, JSONOUT_FLAGS | JSON_SORT_KEYS);
 	json_decref(o);
 	if (*body == NULL)
 		abort();                /* out of memory */
@@ -74,14 +75,24 @@ static json_t *
 hdapi_record(const struct hdresult *r, enum hdtoken_kind k)
 {
 	const struct hdrecord *h = &r->hrs_rec[k];
+	json_t *o = jsonout_object();
 
+	jsonout_set(o, "received", jsonout_bool(r->hrs_got[k]));
 	if (!r->hrs_got[k])
-		return json_pack("{s:b}", "received", 0);
-	return json_pack("{s:b, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-	    "received", 1, "at", (json_int_t)h->hr_at, "client", h->hr_client,
-	    "addr", h->hr_addr, "helo", h->hr_helo, "tls", h->hr_tls, "cipher", h->hr_cipher,
-	    "bits", h->hr_bits, "cert_subject", h->hr_cert_subject,
-	    "cert_issuer", h->hr_cert_issuer, "mail_domain", h->hr_mail_domain);
+		return o;
+	/* What the client sent: jsonout_str() keeps it whole even when it
+	 * is not UTF-8 (json_pack's "s" would fail and drop the record). */
+	jsonout_set_int(o, "at", (long long)h->hr_at);
+	jsonout_set_str(o, "client", h->hr_client);
+	jsonout_set_str(o, "addr", h->hr_addr);
+	jsonout_set_str(o, "helo", h->hr_helo);
+	jsonout_set_str(o, "tls", h->hr_tls);
+	jsonout_set_str(o, "cipher", h->hr_cipher);
+	jsonout_set_str(o, "bits", h->hr_bits);
+	jsonout_set_str(o, "cert_subject", h->hr_cert_subject);
+	jsonout_set_str(o, "cert_issuer", h->hr_cert_issuer);
+	jsonout_set_str(o, "mail_domain", h->hr_mail_domain);
+	return o;
 }
 
 int

@@ -21,12 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonout.h"
 #include "common/log.h"
 
+/* A macro into a record field: valid UTF-8 (what the client sent need
+ * not be), never a character cut in two, so that the record is written
+ * to the state file and the API as it is kept (common/jsonout.h). */
 static void
 hdmilter_copy(char *dst, size_t len, const char *src)
 {
-	snprintf(dst, len, "%s", src != NULL ? src : "");
+	jsonout_utf8_copy(dst, len, src != NULL ? src : "");
 }
 
 enum hdmilter_rcpt

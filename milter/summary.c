@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/jsonout.h"
 #include "policy/dane.h"
 
 static const char *
@@ -93,77 +94,70 @@ summary_text(struct sbuf *sb, const struct summary *s)
 	sbuf_printf(sb, ", wait=%ums", s->s_wait_ms);
 }
 
+/* The domain's verdict, or why there is none, into o. */
 static void
-summary_json_verdict(struct sbuf *sb, const struct verdict *v, enum hdr_missing m)
+summary_json_verdict(json_t *o, const struct verdict *v, enum hdr_missing m)
 {
 	if (v == NULL) {
-		sbuf_printf(sb, "\"policy\":\"temperror\",\"reason\":\"%s\"", summary_missing(m));
+		jsonout_set_str(o, "policy", "temperror");
+		jsonout_set_str(o, "reason", summary_missing(m));
 		return;
 	}
-	sbuf_printf(sb, "\"policy\":\"%s\",\"source\":\"%s\",\"dane\":\"%s\",\"mta_sts\":\"%s\"",
-	    v->v_level, verdict_source_name(v->v_source),
-	    dane_verdict_name(v->v_dane->dr_verdict), verdict_sts_name(v->v_sts));
-}
-
-static void
-summary_json_kv(struct sbuf *sb, const char *key, const char *val)
-{
-	sbuf_printf(sb, ",\"%s\":", key);
-	if (val == NULL)
-		sbuf_append(sb, "null");
-	else
-		sbuf_json_str(sb, val);
+	verdict_json_brief(o, v);
 }
 
 void
 summary_json(struct sbuf *sb, const struct summary *s)
 {
 	const struct hdr_inbound *in = s->s_in;
+	json_t *o = jsonout_object(), *rcpts = jsonout_array(), *x;
 	char vbuf[32];
 	size_t i;
 
-	sbuf_append(sb, "{\"event\":\"summary\"");
-	summary_json_kv(sb, "queue_id", s->s_qid);
-	summary_json_kv(sb, "client_name", summary_name(in->hi_client_name));
-	summary_json_kv(sb, "client_addr", in->hi_client_addr);
+	jsonout_set_str(o, "event", "summary");
+	jsonout_set_str(o, "queue_id", s->s_qid);
+	jsonout_set_str(o, "client_name", summary_name(in->hi_client_name));
+	jsonout_set_str(o, "client_addr", in->hi_client_addr);
 	if (hdr_inbound_tls(in)) {
-		sbuf_append(sb, ",\"tls\":{");
-		sbuf_append(sb, "\"version\":");
-		sbuf_json_str(sb, in->hi_tls_version);
-		summary_json_kv(sb, "cipher", in->hi_cipher);
-		summary_json_kv(sb, "bits", in->hi_bits);
-		summary_json_kv(sb, "client_cert", hdr_client_cert(in, vbuf, sizeof(vbuf)));
-		sbuf_appendc(sb, '}');
+		x = jsonout_object();
+		jsonout_set_str(x, "version", in->hi_tls_version);
+		jsonout_set_str(x, "cipher", in->hi_cipher);
+		jsonout_set_str(x, "bits", in->hi_bits);
+		jsonout_set_str(x, "client_cert", hdr_client_cert(in, vbuf, sizeof(vbuf)));
+		jsonout_set(o, "tls", x);
 	} else {
-		sbuf_append(sb, ",\"tls\":null");
+		jsonout_set(o, "tls", json_null());
 	}
 	if (s->s_sender == NULL) {
-		sbuf_append(sb, ",\"sender\":null");
-	} else if (summary_invalid(s->s_sender_verdict, s->s_sender_missing)) {
-		sbuf_append(sb, ",\"sender\":{\"domain\":\"invalid\"}");
+		jsonout_set(o, "sender", json_null());
 	} else {
-		sbuf_append(sb, ",\"sender\":{\"domain\":");
-		sbuf_json_str(sb, s->s_sender);
-		sbuf_appendc(sb, ',');
-		summary_json_verdict(sb, s->s_sender_verdict, s->s_sender_missing);
-		sbuf_appendc(sb, '}');
+		x = jsonout_object();
+		if (summary_invalid(s->s_sender_verdict, s->s_sender_missing)) {
+			jsonout_set_str(x, "domain", "invalid");
+		} else {
+			jsonout_set_str(x, "domain", s->s_sender);
+			summary_json_verdict(x, s->s_sender_verdict, s->s_sender_missing);
+		}
+		jsonout_set(o, "sender", x);
 	}
-	sbuf_append(sb, ",\"recipients\":[");
 	for (i = 0; i < s->s_nrcpts; i++) {
 		const struct summary_rcpt *r = &s->s_rcpts[i];
 
-		sbuf_append(sb, i ? ",{\"domain\":" : "{\"domain\":");
+		x = jsonout_object();
 		if (summary_invalid(r->sr_verdict, r->sr_missing)) {
-			sbuf_append(sb, "\"invalid\"");
+			jsonout_set_str(x, "domain", "invalid");
 		} else {
-			sbuf_json_str(sb, r->sr_domain);
-			sbuf_appendc(sb, ',');
-			summary_json_verdict(sb, r->sr_verdict, r->sr_missing);
+			jsonout_set_str(x, "domain", r->sr_domain);
+			summary_json_verdict(x, r->sr_verdict, r->sr_missing);
 		}
-		sbuf_printf(sb, ",\"action\":\"%s\",\"count\":%u}", r->sr_action, r->sr_count);
+		jsonout_set_str(x, "action", r->sr_action);
+		jsonout_set_int(x, "count", r->sr_count);
+		jsonout_append(rcpts, x);
 	}
-	sbuf_appendc(sb, ']');
-	summary_json_kv(sb, "action", s->s_action);
-	summary_json_kv(sb, "reason", s->s_reason);
-	sbuf_printf(sb, ",\"wait_ms\":%u}", s->s_wait_ms);
+	jsonout_set(o, "recipients", rcpts);
+	jsonout_set_str(o, "action", s->s_action);
+	jsonout_set_str(o, "reason", s->s_reason);
+	jsonout_set_int(o, "wait_ms", s->s_wait_ms);
+	jsonout_dump_sbuf(sb, o);
+	json_decref(o);
 }

@@ -4,8 +4,11 @@
  * domain's policy and action, and the message's action. Text for syslog
  * or one JSON object (log.format = "json").
  *
- * The caller owns every input and the struct sbuf; network-supplied text
- * is sanitized (hdr_token) in text lines and escaped in JSON.
+ * The caller owns every input and the struct sbuf; both functions append
+ * one line (no newline) to it. Network-supplied text is sanitized
+ * (hdr_token) in text lines; the JSON object is built with jansson and
+ * its text is escaped there, invalid UTF-8 bytes shown as U+FFFD
+ * (common/jsonout.h).
  */
 #ifndef DM_SUMMARY_H
 #define DM_SUMMARY_H

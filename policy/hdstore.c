@@ -42,6 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/jsonout.h"
 #include "common/xmalloc.h"
 
 #define HDSTORE_FILE_MAX        (256 * 1024 * 1024)
@@ -119,15 +120,15 @@ static const struct hdstore_field hdstore_fields[] = {
 static json_t *
 hdstore_to_json(const struct hdrecord *r)
 {
-	json_t *o = json_object();
+	json_t *o = jsonout_object();
 	size_t i;
 
-	json_object_set_new(o, "token", json_string(r->hr_token));
-	json_object_set_new(o, "kind", json_string(hdtoken_kind_name(r->hr_kind)));
-	json_object_set_new(o, "at", json_integer((json_int_t)r->hr_at));
+	jsonout_set_str(o, "token", r->hr_token);
+	jsonout_set_str(o, "kind", hdtoken_kind_name(r->hr_kind));
+	jsonout_set_int(o, "at", (long long)r->hr_at);
 	for (i = 0; i < HDSTORE_NFIELDS; i++)
-		json_object_set_new(o, hdstore_fields[i].hf_name,
-		    json_string((const char *)r + hdstore_fields[i].hf_off));
+		jsonout_set_str(o, hdstore_fields[i].hf_name,
+		    (const char *)r + hdstore_fields[i].hf_off);
 	return o;
 }
 
@@ -221,18 +222,18 @@ hdstore_load(struct hdstore *st, char **errp)
 static char *
 hdstore_save(struct hdstore *st)
 {
-	json_t *root = json_object(), *recs = json_array();
+	json_t *root = jsonout_object(), *recs = jsonout_array();
 	char *tmp = xasprintf("%s.tmp", st->hs_file), *err = NULL;
 	size_t i;
 	FILE *f;
 
 	for (i = 0; i < st->hs_n; i++)
-		json_array_append_new(recs, hdstore_to_json(hdstore_slot(st, i)));
-	json_object_set_new(root, "version", json_integer(1));
-	json_object_set_new(root, "records", recs);
+		jsonout_append(recs, hdstore_to_json(hdstore_slot(st, i)));
+	jsonout_set_int(root, "version", 1);
+	jsonout_set(root, "records", recs);
 	if ((f = fopen(tmp, "we")) == NULL)
 		err = xasprintf("havedane.state_file %s: cannot write: %s", tmp, strerror(errno));
-	else if (json_dumpf(root, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF ||
+	else if (json_dumpf(root, f, JSONOUT_FLAGS) != 0 || fputc('\n', f) == EOF ||
 	    fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		err = xasprintf("havedane.state_file %s: cannot write: %s", tmp, strerror(errno));
 		fclose(f);

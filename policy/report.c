@@ -88,62 +88,58 @@ report_text(struct sbuf *sb, const struct dane_result *res)
 		sbuf_printf(sb, "  (%zu more MX hosts not examined)\n", res->dr_hosts_dropped);
 }
 
-static void
-report_json_opt(struct sbuf *sb, const char *key, const char *val)
+json_t *
+report_json(const struct dane_result *res)
 {
-	sbuf_printf(sb, ",\"%s\":", key);
-	if (val)
-		sbuf_json_str(sb, val);
-	else
-		sbuf_append(sb, "null");
-}
-
-void
-report_json(struct sbuf *sb, const struct dane_result *res)
-{
+	json_t *o = jsonout_object(), *hosts = jsonout_array();
 	size_t i, j;
 
-	sbuf_append(sb, "{\"domain\":");
-	sbuf_json_str(sb, res->dr_domain);
-	sbuf_printf(sb, ",\"policy\":\"%s\",\"dane\":\"%s\",\"ttl\":%u",
-	    dane_policy_name(res->dr_policy), dane_verdict_name(res->dr_verdict), res->dr_ttl);
-	report_json_opt(sb, "reason", res->dr_reason);
-	sbuf_printf(sb, ",\"mx_dnssec\":\"%s\",\"implicit_mx\":%s",
-	    dns_security_name(res->dr_mx_security), res->dr_implicit_mx ? "true" : "false");
-	report_json_opt(sb, "cname", res->dr_domain_canon);
-	sbuf_printf(sb, ",\"rounds\":%u,\"queries\":%u,\"elapsed_ms\":%u,\"hosts_dropped\":%zu,\"hosts\":[",
-	    res->dr_rounds, res->dr_queries, res->dr_elapsed_ms, res->dr_hosts_dropped);
+	jsonout_set_str(o, "domain", res->dr_domain);
+	jsonout_set_str(o, "policy", dane_policy_name(res->dr_policy));
+	jsonout_set_str(o, "dane", dane_verdict_name(res->dr_verdict));
+	jsonout_set_int(o, "ttl", res->dr_ttl);
+	jsonout_set_str(o, "reason", res->dr_reason);
+	jsonout_set_str(o, "mx_dnssec", dns_security_name(res->dr_mx_security));
+	jsonout_set(o, "implicit_mx", jsonout_bool(res->dr_implicit_mx));
+	jsonout_set_str(o, "cname", res->dr_domain_canon);
+	jsonout_set_int(o, "rounds", res->dr_rounds);
+	jsonout_set_int(o, "queries", res->dr_queries);
+	jsonout_set_int(o, "elapsed_ms", res->dr_elapsed_ms);
+	jsonout_set_int(o, "hosts_dropped", (long long)res->dr_hosts_dropped);
 	for (i = 0; i < res->dr_nhosts; i++) {
 		const struct dane_host *h = &res->dr_hosts[i];
+		json_t *ho = jsonout_object(), *addrs = jsonout_array(), *tlsa = jsonout_array();
 
-		sbuf_append(sb, i ? ",{\"name\":" : "{\"name\":");
-		sbuf_json_str(sb, h->dh_name);
-		sbuf_printf(sb, ",\"preference\":%u", h->dh_pref);
-		report_json_opt(sb, "cname", h->dh_canon);
-		sbuf_append(sb, ",\"addresses\":[");
-		for (j = 0; j < h->dh_naddrs; j++) {
-			if (j)
-				sbuf_appendc(sb, ',');
-			sbuf_json_str(sb, h->dh_addrs[j]);
-		}
-		sbuf_printf(sb, "],\"address_dnssec\":\"%s\",\"tlsa_state\":\"%s\"",
-		    dns_security_name(h->dh_addr_security), dane_host_state_name(h->dh_state));
-		report_json_opt(sb, "tlsa_base", h->dh_tlsa_base);
-		report_json_opt(sb, "tlsa_owner", h->dh_tlsa_owner);
-		report_json_opt(sb, "why", h->dh_why);
-		sbuf_append(sb, ",\"tlsa\":[");
+		jsonout_set_str(ho, "name", h->dh_name);
+		jsonout_set_int(ho, "preference", h->dh_pref);
+		jsonout_set_str(ho, "cname", h->dh_canon);
+		for (j = 0; j < h->dh_naddrs; j++)
+			jsonout_append(addrs, jsonout_str(h->dh_addrs[j]));
+		jsonout_set(ho, "addresses", addrs);
+		jsonout_set_str(ho, "address_dnssec", dns_security_name(h->dh_addr_security));
+		jsonout_set_str(ho, "tlsa_state", dane_host_state_name(h->dh_state));
+		jsonout_set_str(ho, "tlsa_base", h->dh_tlsa_base);
+		jsonout_set_str(ho, "tlsa_owner", h->dh_tlsa_owner);
+		jsonout_set_str(ho, "why", h->dh_why);
 		for (j = 0; j < h->dh_ntlsa; j++) {
 			const struct tlsa_rr *t = &h->dh_tlsa[j];
+			json_t *to = jsonout_object();
 			char *hex = report_hex(t);
 
-			sbuf_printf(sb, "%s{\"usage\":%u,\"selector\":%u,\"mtype\":%u,\"data\":\"%s\",\"status\":\"%s\"",
-			    j ? "," : "", t->tr_usage, t->tr_selector, t->tr_mtype, hex, report_tlsa_status(t));
-			report_json_opt(sb, "why", t->tr_check != TLSA_USABLE ? tlsa_check_text(t->tr_check) :
+			jsonout_set_int(to, "usage", t->tr_usage);
+			jsonout_set_int(to, "selector", t->tr_selector);
+			jsonout_set_int(to, "mtype", t->tr_mtype);
+			jsonout_set_str(to, "data", hex);
+			jsonout_set_str(to, "status", report_tlsa_status(t));
+			jsonout_set_str(to, "why", t->tr_check != TLSA_USABLE ?
+			    tlsa_check_text(t->tr_check) :
 			    (t->tr_agility_ignored ? "digest agility" : NULL));
-			sbuf_appendc(sb, '}');
+			jsonout_append(tlsa, to);
 			free(hex);
 		}
-		sbuf_append(sb, "]}");
+		jsonout_set(ho, "tlsa", tlsa);
+		jsonout_append(hosts, ho);
 	}
-	sbuf_append(sb, "]}");
+	jsonout_set(o, "hosts", hosts);
+	return o;
 }

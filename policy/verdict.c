@@ -390,44 +390,46 @@ verdict_unref(struct verdict *v)
 	free(v);
 }
 
-void
-verdict_json(struct sbuf *sb, const struct verdict *v)
+json_t *
+verdict_json(const struct verdict *v)
 {
 	const struct mtasts_policy *p = v->v_sts_policy;
+	json_t *o = jsonout_object(), *sts = jsonout_object();
 	size_t i;
 
-	sbuf_append(sb, "{\"domain\":");
-	sbuf_json_str(sb, v->v_domain);
-	sbuf_printf(sb, ",\"policy\":\"%s\",\"dane\":\"%s\",\"mta_sts\":\"%s\",\"source\":\"%s\","
-	    "\"reply\":\"%s\",\"postfix_policy\":", v->v_level, dane_verdict_name(v->v_dane->dr_verdict),
-	    verdict_sts_name(v->v_sts), verdict_source_name(v->v_source), verdict_kind_name(v->v_kind));
-	if (v->v_policy)
-		sbuf_json_str(sb, v->v_policy);
-	else
-		sbuf_append(sb, "null");
-	sbuf_append(sb, ",\"reason\":");
-	sbuf_json_str(sb, v->v_reason);
-	sbuf_append(sb, ",\"dane_detail\":");
-	report_json(sb, v->v_dane);
-	sbuf_printf(sb, ",\"mta_sts_detail\":{\"state\":\"%s\"", verdict_sts_name(v->v_sts));
+	jsonout_set_str(o, "domain", v->v_domain);
+	jsonout_set_str(o, "policy", v->v_level);
+	jsonout_set_str(o, "dane", dane_verdict_name(v->v_dane->dr_verdict));
+	jsonout_set_str(o, "mta_sts", verdict_sts_name(v->v_sts));
+	jsonout_set_str(o, "source", verdict_source_name(v->v_source));
+	jsonout_set_str(o, "reply", verdict_kind_name(v->v_kind));
+	jsonout_set_str(o, "postfix_policy", v->v_policy);
+	jsonout_set_str(o, "reason", v->v_reason);
+	jsonout_set(o, "dane_detail", report_json(v->v_dane));
+	jsonout_set_str(sts, "state", verdict_sts_name(v->v_sts));
 	if (p != NULL) {
-		sbuf_append(sb, ",\"id\":");
-		sbuf_json_str(sb, p->mp_id);
-		sbuf_printf(sb, ",\"mode\":\"%s\",\"max_age\":%u,\"fetched\":%lld,\"mx\":[",
-		    mtasts_policy_mode_name(p->mp_mode), p->mp_max_age, (long long)p->mp_fetched);
-		for (i = 0; i < p->mp_nmx; i++) {
-			if (i)
-				sbuf_appendc(sb, ',');
-			sbuf_json_str(sb, p->mp_mx[i]);
-		}
-		sbuf_appendc(sb, ']');
+		json_t *mx = jsonout_array();
+
+		jsonout_set_str(sts, "id", p->mp_id);
+		jsonout_set_str(sts, "mode", mtasts_policy_mode_name(p->mp_mode));
+		jsonout_set_int(sts, "max_age", p->mp_max_age);
+		jsonout_set_int(sts, "fetched", (long long)p->mp_fetched);
+		for (i = 0; i < p->mp_nmx; i++)
+			jsonout_append(mx, jsonout_str(p->mp_mx[i]));
+		jsonout_set(sts, "mx", mx);
 	}
-	sbuf_printf(sb, ",\"failure\":");
-	if (v->v_sts_failure != MTASTS_FAIL_NONE)
-		sbuf_printf(sb, "\"%s\"", mtasts_failure_name(v->v_sts_failure));
-	else
-		sbuf_append(sb, "null");
-	sbuf_append(sb, ",\"reason\":");
-	sbuf_json_str(sb, v->v_sts_reason);
-	sbuf_append(sb, "}}");
+	jsonout_set_str(sts, "failure", v->v_sts_failure != MTASTS_FAIL_NONE ?
+	    mtasts_failure_name(v->v_sts_failure) : NULL);
+	jsonout_set_str(sts, "reason", v->v_sts_reason);
+	jsonout_set(o, "mta_sts_detail", sts);
+	return o;
+}
+
+void
+verdict_json_brief(json_t *o, const struct verdict *v)
+{
+	jsonout_set_str(o, "policy", v->v_level);
+	jsonout_set_str(o, "source", verdict_source_name(v->v_source));
+	jsonout_set_str(o, "dane", dane_verdict_name(v->v_dane->dr_verdict));
+	jsonout_set_str(o, "mta_sts", verdict_sts_name(v->v_sts));
 }

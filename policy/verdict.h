@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/jsonout.h"
 #include "common/sbuf.h"
 #include "config/cfg.h"
 #include "policy/dane.h"
@@ -120,8 +121,19 @@ bool verdict_require_dane_anywhere(const struct cfg *cfg);
 struct verdict *verdict_ref(struct verdict *v);
 void verdict_unref(struct verdict *v);
 
-/* The verdict as one JSON object (the socketmap JSON request, query --json). */
-void verdict_json(struct sbuf *sb, const struct verdict *v);
+/*
+ * The verdict as one JSON object (the socketmap JSON request, query
+ * --json): domain, policy, dane, mta_sts, source, reply, postfix_policy,
+ * reason, dane_detail (policy/report.h), mta_sts_detail (state, and with
+ * a policy id, mode, max_age, fetched, mx; then failure, reason). A new
+ * reference the caller owns (common/jsonout.h). Never NULL.
+ */
+json_t *verdict_json(const struct verdict *v);
+/*
+ * Set policy, source, dane and mta_sts, in that order, in the object o
+ * (the short form of the milter's summary line and `ctl dump --json`).
+ */
+void verdict_json_brief(json_t *o, const struct verdict *v);
 
 const char *verdict_kind_name(enum verdict_kind k);     /* "OK", "NOTFOUND", "TEMP" */
 const char *verdict_source_name(enum verdict_source s); /* "none", "dane", "mta-sts", "config" */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/jsonout.h"
 #include "common/log.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
@@ -65,9 +66,11 @@ tlspolicy_answer(struct tlspolicy *tp, struct socketmap_req *req, const struct v
 {
 	if (json) {
 		struct sbuf sb = SBUF_INIT;
+		json_t *o = verdict_json(v);
 
 		sbuf_append(&sb, "OK ");
-		verdict_json(&sb, v);
+		jsonout_dump_sbuf(&sb, o);
+		json_decref(o);
 		socketmap_reply(req, sbuf_str(&sb), sb.sb_len);
 		sbuf_free(&sb);
 	} else if (tlsrpt || tlspolicy_cfg(tp)->c_socketmap.csm_tlsrpt) {

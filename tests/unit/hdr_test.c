@@ -381,6 +381,24 @@ test_summary(void)
 	    "\"action\":\"tempfail\",\"count\":1}],\"action\":\"accept\","
 	    "\"reason\":null,\"wait_ms\":12}",
 	    "summary JSON object: sender and recipient without a usable domain");
+
+	/* What the client and the MTA say need not be UTF-8 or printable:
+	 * escaped, invalid bytes as U+FFFD, the line still whole. */
+	in.hi_client_name = "mx\xff.example";
+	in.hi_tls_version = "TLSv1.3";
+	in.hi_cipher = "AES\x01\xc3\x28";
+	in.hi_bits = "256";
+	s.s_nrcpts = 0;
+	s.s_reason = "quote \" and \\ and caf\xc3\xa9";
+	sbuf_reset(&sb);
+	summary_json(&sb, &s);
+	tap_is_str(sbuf_str(&sb), "{\"event\":\"summary\",\"queue_id\":\"4ABC123\","
+	    "\"client_name\":\"mx\xef\xbf\xbd.example\",\"client_addr\":\"192.0.2.7\","
+	    "\"tls\":{\"version\":\"TLSv1.3\",\"cipher\":\"AES\\u0001\xef\xbf\xbd(\","
+	    "\"bits\":\"256\",\"client_cert\":\"none\"},"
+	    "\"sender\":{\"domain\":\"invalid\"},\"recipients\":[],\"action\":\"accept\","
+	    "\"reason\":\"quote \\\" and \\\\ and caf\xc3\xa9\",\"wait_ms\":12}",
+	    "summary JSON object: control byte escaped, invalid UTF-8 as U+FFFD, UTF-8 kept");
 	sbuf_free(&sb);
 	verdict_unref(sv);
 	verdict_unref(rv);

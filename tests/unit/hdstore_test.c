@@ -151,6 +151,26 @@ test_bound_and_file(void)
 		free(err);
 		hdstore_free(st2);
 	}
+	/* a HELO that is not UTF-8 (the client chose it): the record is
+	 * saved with U+FFFD for the bytes and read back, the file whole */
+	unlink(path);
+	st = hdstore_new(10, path);
+	r = rec(5, HDTOKEN_WRONG, 1);
+	snprintf(r.hr_helo, sizeof(r.hr_helo), "\xff\xc3 bad");
+	tap_is_long(hdstore_add(st, &r, &err), HDSTORE_ADDED, "a HELO that is not UTF-8: added");
+	r = rec(6, HDTOKEN_DO, 2);
+	tap_is_long(hdstore_add(st, &r, &err), HDSTORE_ADDED, "... and a record after it");
+	hdstore_free(st);
+	st2 = hdstore_new(10, path);
+	err = NULL;
+	tap_is_long(hdstore_load(st2, &err), HDSTORE_LOADED, "... the file is read back");
+	free(err);
+	tok(t, 5);
+	tap_is_long((long)hdstore_result(st2, t, &res), 1, "... with that record");
+	tap_is_str(res.hrs_rec[HDTOKEN_WRONG].hr_helo, "\xef\xbf\xbd\xef\xbf\xbd bad",
+	    "... its HELO with U+FFFD for each byte that was not UTF-8");
+	tap_is_long((long)hdstore_count(st2), 2, "... and the record after it");
+	hdstore_free(st2);
 	unlink(path);
 	/* a state file in a directory that is gone: kept in memory, said */
 	rmdir(dir);

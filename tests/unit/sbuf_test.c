@@ -1,5 +1,5 @@
 /*
- * sbuf_test.c: string buffers and the JSON string escaper.
+ * sbuf_test.c: string buffers.
  */
 #include <stdlib.h>
 
@@ -11,15 +11,7 @@ int
 main(void)
 {
 	struct sbuf sb = SBUF_INIT;
-	static const struct { const char *in, *want; } js[] = {
-		{ "plain", "\"plain\"" },
-		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
-		{ "line\r\nnext\t", "\"line\\r\\nnext\\t\"" },
-		{ "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
-		{ "", "\"\"" },
-	};
 	char *s;
-	size_t i;
 	int k;
 
 	tap_watchdog(10);
@@ -33,13 +25,9 @@ main(void)
 	tap_is_long((long)sb.sb_len, 8 + 10000, "grows past many doublings");
 	sbuf_reset(&sb);
 	tap_is_str(sbuf_str(&sb), "", "reset empties");
-	for (i = 0; i < sizeof(js) / sizeof(js[0]); i++) {
-		sbuf_reset(&sb);
-		sbuf_json_str(&sb, js[i].in);
-		tap_is_str(sbuf_str(&sb), js[i].want, "json escape");
-	}
+	sbuf_appendn(&sb, "kept|cut", 4);
 	s = sbuf_steal(&sb);
-	tap_is_str(s, "\"\"", "steal hands over the string");
+	tap_is_str(s, "kept", "appendn, steal hands over the string");
 	tap_ok(sb.sb_buf == NULL && sb.sb_len == 0, "steal leaves the buffer empty");
 	free(s);
 	s = xasprintf("%s=%u", "ttl", 300u);

@@ -8,10 +8,30 @@
  *
  * FORMAT. Text, one record per line, fields separated by one space, free
  * text hex-encoded in lower case ("-" for an empty field):
- *   danemilter-cache 1
+ *   danemilter-cache 2
  *   p DOMAIN POLICY-EXPIRES LAST-FAILURE FAILED-ID ID FETCHED BODY
  *   e DOMAIN EXPIRES DANE-VERDICT DANE-TTL DANE-REASON STS-STATE STS-FAILURE
- *     STS-REASON POLICY-EXPIRES LAST-FAILURE ID FETCHED BODY
+ *     STS-REASON POLICY-EXPIRES LAST-FAILURE ID FETCHED BODY DETAIL
+ * DETAIL is what the DANE lookup found about the MX hosts (what `query`,
+ * the socketmap's JSON and the milter's mx-tlsa= show, and what a probe
+ * needs), or "-" when the verdict has none (one loaded from a file of
+ * version 1) or it passes the bounds below; no spaces:
+ *   d,MX-DNSSEC,IMPLICIT-MX,CANON,HOSTS-DROPPED,ROUNDS,QUERIES,ELAPSED-MS
+ *   followed, per MX host (at most DANE_MAX_HOSTS), by
+ *   ;h,PREF,NAME,CANON,ADDR-DNSSEC,STATE,BOGUS,WHY,TLSA-BASE,TLSA-OWNER,ADDRS,TLSAS
+ * NAME, CANON, TLSA-BASE, TLSA-OWNER: hex of 1 to CACHEFILE_NAME_MAX
+ * printable characters without a space ("-": none; NAME is required);
+ * WHY: hex as a reason ("-": none); MX-DNSSEC and ADDR-DNSSEC the numbers
+ * of enum dns_security, STATE of enum dane_host_state, IMPLICIT-MX and
+ * BOGUS 0 or 1; ADDRS "-" or 1 to CACHEFILE_HOST_ADDRS_MAX IPv4 / IPv6
+ * addresses separated by "/"; TLSAS "-" or 1 to CACHEFILE_HOST_TLSA_MAX
+ * records separated by "/", each USAGE.SELECTOR.MTYPE.CHECK.AGILITY.DATA
+ * (0-255 thrice, enum tlsa_check, 0 or 1, hex of 1 to
+ * CACHEFILE_TLSA_DATA_MAX bytes). A DETAIL that does not parse makes its
+ * line malformed. The Postfix policy never comes from DETAIL: a verdict
+ * is rebuilt from DANE-VERDICT alone (cachefile_keeps).
+ * A file of version 1 ("danemilter-cache 1", "e" lines of 14 fields, no
+ * DETAIL) loads all the same; its verdicts come back without the hosts.
  * A "p" line is one record of the MTA-STS policy store: DOMAIN's policy
  * (ID, FETCHED, BODY) until POLICY-EXPIRES, and its last failed fetch at
  * LAST-FAILURE (0: none) for the TXT id FAILED-ID ("-": none or unknown);
@@ -29,7 +49,7 @@
  * DANE-VERDICT, DANE-TTL, STS-FAILURE 0, STS-STATE absent (3), the
  * reasons "-". A line is malformed when a field is missing or extra, a
  * number is out of range, a hex field is odd, not hex, holds a NUL or is
- * too long (4096 bytes for a reason, MTASTS_BODY_MAX for a body), a
+ * too long (CACHEFILE_REASON_MAX bytes for a reason, MTASTS_BODY_MAX for a body), a
  * FAILED-ID is not 1-32 letters and digits, or the line holds a NUL; for
  * an unexpired policy also when BODY does not parse or ID is not 1-32
  * letters and digits.
@@ -49,8 +69,19 @@
 #include "config/cfg.h"
 #include "policy/mtasts.h"
 #include "policy/verdict.h"
+#include "tls/probe.h"
 
-/* The file's first line ("danemilter-cache 1\n"), appended to sb. */
+/* A reason's (and a probe result's text fields') longest decoded form. */
+#define CACHEFILE_REASON_MAX            4096
+/* DETAIL's bounds: a name (RFC 1035 §2.3.4), and a host with more
+ * addresses or TLSA records, or a record with more data, is written
+ * without DETAIL ("-"). */
+#define CACHEFILE_NAME_MAX              255
+#define CACHEFILE_HOST_ADDRS_MAX        64
+#define CACHEFILE_HOST_TLSA_MAX         64
+#define CACHEFILE_TLSA_DATA_MAX         16384
+
+/* The file's first line ("danemilter-cache 2\n"), appended to sb. */
 void cachefile_begin(struct sbuf *sb);
 
 /*
@@ -99,6 +130,8 @@ struct cachefile_entry {
 	const char *cfe_policy_id;      /* not yet checked: see cachefile_policy() */
 	time_t cfe_fetched;
 	char *cfe_body;                 /* not yet parsed; "" when none */
+	const struct dane_result *cfe_detail;   /* DETAIL: the MX hosts (its verdict,
+	                                           policy, reason and TTL unset), or NULL */
 };
 
 /* A well-formed entry line was read: false when the entry turns out to be
@@ -172,5 +205,37 @@ enum cachefile_policy cachefile_sts_policy(const struct cachefile_sts *fs, time_
  */
 struct verdict *cachefile_verdict(const struct cachefile_entry *fe, const struct cfg *cfg,
     const struct overrides *ov, struct mtasts_policy *p, time_t now);
+
+/*
+ * PROBE RESULTS. The fleet's shared cache holds a probe result
+ * (policy/probecache.h) as one line of the same kind:
+ *   r EXPIRES STATUS REASON BITS PKIX DEPTH ELAPSED-MS DETAIL VERSION CIPHER
+ *     SUBJECT ISSUER MATCH CHAIN
+ * EXPIRES wall-clock seconds; STATUS and REASON the numbers of enum
+ * probe_status and enum probe_reason; BITS 0-65535; PKIX 0 or 1; DEPTH
+ * -1 (no DANE match) to CACHEFILE_PEER_MAX - 1; ELAPSED-MS 0-2^32-1;
+ * DETAIL to MATCH hex text ("-" empty) of at most CACHEFILE_REASON_MAX
+ * bytes each; CHAIN "-" or 1 to CACHEFILE_PEER_MAX
+ * certificates the server sent (DER, leaf first) in hex separated by
+ * "/", each 1 to CACHEFILE_CERT_MAX bytes. Anything else is malformed.
+ */
+#define CACHEFILE_PEER_MAX      16
+#define CACHEFILE_CERT_MAX      65536
+
+/* A probe result read back; every string and the chain its own. */
+struct cachefile_probe {
+	time_t cfp_expires;
+	struct probe_result cfp_res;    /* ps_chain "", ps_peer = &cfp_peer */
+	char *cfp_s[6];                 /* detail, version, cipher, subject, issuer, match */
+	struct cert_chain cfp_peer;
+};
+
+/* r's line (with its newline) until expires, appended to sb; false (sb
+ * unchanged) when r passes the bounds above (it is then not shared). */
+bool cachefile_append_probe(struct sbuf *sb, const struct probe_result *r, time_t expires);
+/* One "r" line (its newline optional; changed in place) into *out: false
+ * when malformed (*out then holds nothing to free). */
+bool cachefile_parse_probe(char *line, struct cachefile_probe *out);
+void cachefile_probe_free(struct cachefile_probe *p);
 
 #endif

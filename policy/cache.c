@@ -414,6 +414,7 @@ cache_job_free(struct cache_job *j)
 		mtasts_result_free(j->cj_sts_res);
 	if (j->cj_sreq != NULL)
 		shared_cancel(j->cj_sreq);
+	shared_unlock(j->cj_lock);              /* a job that ends unpublished */
 	if (iv_timer_registered(&j->cj_poll))
 		iv_timer_unregister(&j->cj_poll);
 	cache_release_engine(j->cj_c, j->cj_en);

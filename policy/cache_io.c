@@ -129,7 +129,8 @@ cache_shared_take(struct cache_job *j, const char *payload, time_t now)
 }
 
 static void
-cache_shared_claimed(void *arg, enum shared_claim st, const char *payload, bool locked)
+cache_shared_claimed(void *arg, enum shared_claim st, const char *payload,
+    struct shared_lock *lock)
 {
 	struct cache_job *j = arg;
 	struct cache *c = j->cj_c;
@@ -138,20 +139,22 @@ cache_shared_claimed(void *arg, enum shared_claim st, const char *payload, bool 
 	bool first = j->cj_poll_ms == 0;
 
 	j->cj_sreq = NULL;
-	if (locked)
-		j->cj_locked = true;
+	if (lock != NULL) {
+		shared_unlock(j->cj_lock);      /* never two: a job claims no more once locked */
+		j->cj_lock = lock;
+	}
 	if (st == SHARED_VALUE) {
 		if (cache_shared_take(j, payload, now) == CACHE_TAKEN) {
 			shared_hit(c->c_shared);
-			if (j->cj_locked)
-				shared_unlock(c->c_shared, e->ce_key);
+			shared_unlock(j->cj_lock);
+			j->cj_lock = NULL;
 			e->ce_hits = 0;
 			e->ce_job = NULL;
 			cache_job_answer(j, e->ce_v, false);
 			cache_job_free(j);
 			return;
 		}
-		st = j->cj_locked ? SHARED_LOCKED : SHARED_BUSY;
+		st = j->cj_lock != NULL ? SHARED_LOCKED : SHARED_BUSY;
 	}
 	if (first && st != SHARED_FAILED)
 		shared_miss(c->c_shared);
@@ -174,13 +177,14 @@ cache_shared_poll(void *cookie)
 
 	if (!cache_shared_claim(j, false)) {
 		log_info("cache: %s: no value from the fleet within %u ms: resolving alone",
-		    j->cj_e->ce_key, shared_timeout_ms(j->cj_c->c_shared) + SHARED_LOCK_MS);
+		    j->cj_e->ce_key, shared_timeout_ms(j->cj_c->c_shared) + SHARED_WAIT_MS);
 		cache_job_lookup(j, time(NULL));
 	}
 }
 
 /* Ask the shared cache for j's domain (first: the job's first claim, which
- * sets how long it may wait for another member). False: go alone now. */
+ * sets how long it may wait for another member: cache.shared_timeout_ms +
+ * SHARED_WAIT_MS, policy/shared.h). False: go alone now. */
 bool
 cache_shared_claim(struct cache_job *j, bool first)
 {
@@ -192,7 +196,7 @@ cache_shared_claim(struct cache_job *j, bool first)
 		return false;
 	t = shared_timeout_ms(c->c_shared);
 	if (first)
-		j->cj_wait_end = now_ms + t + SHARED_LOCK_MS;
+		j->cj_wait_end = now_ms + t + SHARED_WAIT_MS;
 	else if (now_ms + 1 >= j->cj_wait_end)
 		return false;
 	else if (now_ms + t > j->cj_wait_end)
@@ -213,8 +217,8 @@ cache_shared_publish(struct cache_job *j, struct verdict *v, time_t now)
 	struct mtasts_cached mc;
 
 	if (v == NULL || !cachefile_keeps(v) || e->ce_expires <= now) {
-		if (j->cj_locked)
-			shared_unlock(c->c_shared, e->ce_key);
+		shared_unlock(j->cj_lock);
+		j->cj_lock = NULL;
 		return;
 	}
 	if (stsstore_cached(c->c_sts, e->ce_key, now, &mc) &&
@@ -224,7 +228,8 @@ cache_shared_publish(struct cache_job *j, struct verdict *v, time_t now)
 		    mc.mc_last_failure, mc.mc_failed_id);
 	cachefile_append(&sb, e->ce_key, v, e->ce_expires, NULL, 0, 0);
 	shared_publish(c->c_shared, e->ce_key, sbuf_str(&sb), (int64_t)(e->ce_expires - now) * 1000,
-	    j->cj_locked);
+	    j->cj_lock);
+	j->cj_lock = NULL;
 	sbuf_free(&sb);
 }
 

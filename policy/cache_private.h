@@ -15,6 +15,7 @@
 #include "policy/cache.h"
 
 struct cache_job;
+struct shared_lock;
 
 struct cache_wait {
 	cache_done_fn *cw_done;
@@ -55,7 +56,7 @@ struct cache_job {
 	struct iv_timer cj_poll;                /* the next claim while another member resolves */
 	unsigned cj_poll_ms;
 	int64_t cj_wait_end;                    /* monotonic ms: then resolve alone */
-	bool cj_locked;                         /* the fleet's lock is ours: publish */
+	struct shared_lock *cj_lock;            /* the fleet's lock is ours (renewed): publish */
 };
 
 

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
@@ -32,20 +34,43 @@
 #include "common/xmalloc.h"
 #include "tls/hmac.h"
 
-#define SHARED_VERSION_LINE     "danemilter-shared 1 "
+#define SHARED_VERSION_LINE     "danemilter-shared 2 "
+#define SHARED_VERSION_PREFIX   "danemilter-shared "
 #define SHARED_BACKOFF_MIN_MS   100
 #define SHARED_BACKOFF_MAX_MS   5000
 #define SHARED_SECRET_MAX       4096
+#define SHARED_TOKEN_LEN        32      /* hex digits of a lock's token */
+
+/* KEYS[1] is the lock, ARGV[1] our token: renew it (ARGV[2] ms) or drop
+ * it only while it is still ours (another member's lock after ours lapsed
+ * is left alone). 1 when it was ours, else 0. */
+#define SHARED_RENEW_LUA        "if redis.call('get', KEYS[1]) == ARGV[1] then " \
+	"return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+#define SHARED_RELEASE_LUA      "if redis.call('get', KEYS[1]) == ARGV[1] then " \
+	"return redis.call('del', KEYS[1]) else return 0 end"
+
+struct shared_lock {
+	struct shared *lk_s;
+	char *lk_domain;
+	char *lk_key;                   /* PREFIX "lock:" DOMAIN */
+	char lk_token[SHARED_TOKEN_LEN + 1];
+	int64_t lk_until_ms;            /* monotonic: no renewal after this */
+	bool lk_lost;                   /* a renewal found it was no longer ours */
+	struct iv_timer lk_renew;
+	struct shared_lock *lk_prev, *lk_next;
+};
 
 struct shared_req {
 	struct shared *rq_s;
-	shared_claim_fn *rq_fn;         /* NULL: cancelled or timed out */
+	shared_claim_fn *rq_fn;         /* a claim; NULL: cancelled or timed out */
+	shared_fetch_fn *rq_ffn;        /* a fetch; NULL: cancelled or timed out */
 	void *rq_arg;
 	struct iv_timer rq_timer;
 	int rq_pending;                 /* replies still to come */
 	char *rq_domain;
 	char *rq_key;
 	char *rq_value;                 /* GET's string, or NULL */
+	char rq_token[SHARED_TOKEN_LEN + 1];    /* a claim's: the lock's value */
 	bool rq_locked;
 	bool rq_failed;
 	struct shared_req *rq_prev, *rq_next;
@@ -70,6 +95,7 @@ struct shared {
 	struct iv_timer sh_handshake;
 	struct iv_task sh_dropper;
 	struct shared_req *sh_reqs;
+	struct shared_lock *sh_locks;   /* held by this member */
 };
 
 /* ---- metrics ---- */
@@ -160,7 +186,10 @@ shared_open(const struct shared *s, const char *key, const char *value, size_t l
 		return NULL;
 	}
 	if (len < vl || memcmp(value, SHARED_VERSION_LINE, vl) != 0) {
-		*why = "not a value of this version (\"" SHARED_VERSION_LINE "MAC\")";
+		*why = len >= strlen(SHARED_VERSION_PREFIX) &&
+		    memcmp(value, SHARED_VERSION_PREFIX, strlen(SHARED_VERSION_PREFIX)) == 0 ?
+		    "a value of another format version (this one reads \"" SHARED_VERSION_LINE "MAC\")" :
+		    "not a value of this version (\"" SHARED_VERSION_LINE "MAC\")";
 		return NULL;
 	}
 	if ((nl = memchr(value + vl, '\n', len - vl)) == NULL) {
@@ -196,6 +225,7 @@ shared_open(const struct shared *s, const char *key, const char *value, size_t l
 /* ---- the connection ---- */
 
 static void shared_connect(struct shared *s);
+static void shared_lock_free(struct shared_lock *lk);
 
 static void
 shared_set_up(struct shared *s, bool up)
@@ -488,6 +518,8 @@ shared_free(struct shared *s)
 		return;
 	for (r = s->sh_reqs; r != NULL; r = r->rq_next) {
 		r->rq_fn = NULL;
+		r->rq_ffn = NULL;
+		r->rq_locked = false;           /* no lock object for a late reply */
 		if (iv_timer_registered(&r->rq_timer))
 			iv_timer_unregister(&r->rq_timer);
 	}
@@ -511,6 +543,8 @@ shared_free(struct shared *s)
 	}
 	while (s->sh_reqs != NULL)              /* none left unless hiredis lost one */
 		shared_req_free(s->sh_reqs);
+	while (s->sh_locks != NULL)             /* their holders are gone: they lapse */
+		shared_lock_free(s->sh_locks);
 	shared_set_up(s, false);
 	free(s->sh_addr);
 	free(s->sh_user);
@@ -538,24 +572,187 @@ shared_signed(const struct shared *s)
 	return s->sh_key != NULL;
 }
 
-/* ---- claims ---- */
+/* ---- the fleet's locks ---- */
 
-/* Both replies are in: decide and answer. */
+/* The reply to a write nobody waits for. */
+static void
+shared_write_reply(redisAsyncContext *ac, void *rp, void *priv)
+{
+	redisReply *reply = rp;
+
+	(void)ac;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+		metrics_inc(&shared_errors_metric, 0, 0);
+		log_warnx("shared cache: %s: %s", (const char *)priv, reply->str);
+	}
+}
+
+/* A lock's value: this member's claim, unlike any other member's. */
+static void
+shared_token(char out[SHARED_TOKEN_LEN + 1])
+{
+	static unsigned long counter;
+	unsigned char b[SHARED_TOKEN_LEN / 2];
+	size_t got = 0, i;
+	ssize_t n;
+
+	while (got < sizeof(b) && (n = getrandom(b + got, sizeof(b) - got, GRND_NONBLOCK)) > 0)
+		got += (size_t)n;
+	if (got < sizeof(b)) {
+		/* no entropy yet (early boot): pid, time and a counter still
+		 * tell this member's claims from the others' */
+		unsigned long v[2] = { (unsigned long)getpid() ^ ++counter << 20,
+		    (unsigned long)deadline_now_ms() };
+
+		memset(b, 0, sizeof(b));
+		memcpy(b, v, sizeof(v) < sizeof(b) ? sizeof(v) : sizeof(b));
+	}
+	for (i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static void
+shared_lock_reply_renew(redisAsyncContext *ac, void *rp, void *priv)
+{
+	struct shared *s = ac->data;
+	struct shared_lock *lk;
+	redisReply *reply = rp;
+	char *token = priv;
+
+	if (reply == NULL || ac != s->sh_ac) {
+		free(token);
+		return;
+	}
+	for (lk = s->sh_locks; lk != NULL; lk = lk->lk_next)
+		if (strcmp(lk->lk_token, token) == 0)
+			break;
+	free(token);
+	if (lk == NULL)
+		return;                         /* released meanwhile */
+	if (reply->type == REDIS_REPLY_ERROR) {
+		metrics_inc(&shared_errors_metric, 0, 0);
+		log_warnx("shared cache: renewing the lock of %s: %s", lk->lk_domain, reply->str);
+	} else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0 && !lk->lk_lost) {
+		/* it lapsed (Redis was away longer than its life) and may be
+		 * another member's now: never touch it again */
+		lk->lk_lost = true;
+		if (iv_timer_registered(&lk->lk_renew))
+			iv_timer_unregister(&lk->lk_renew);
+		log_info("shared cache: the lock of %s lapsed while resolving", lk->lk_domain);
+	}
+}
+
+/* Every SHARED_LOCK_RENEW_MS while held: the lock's life again, if it is
+ * still ours; never past lk_until_ms (then it lapses by itself). */
+static void
+shared_lock_renew(void *cookie)
+{
+	struct shared_lock *lk = cookie;
+	struct shared *s = lk->lk_s;
+	char ms[16];
+
+	if (deadline_now_ms() + SHARED_LOCK_RENEW_MS > lk->lk_until_ms) {
+		log_info("shared cache: %s: still resolving after %d ms: the fleet's lock is left "
+		    "to lapse", lk->lk_domain, SHARED_LOCK_HOLD_MS);
+		return;
+	}
+	if (shared_up(s)) {
+		snprintf(ms, sizeof(ms), "%d", SHARED_LOCK_MS);
+		redisAsyncCommand(s->sh_ac, shared_lock_reply_renew, xstrdup(lk->lk_token),
+		    "EVAL %s 1 %s %s %s", SHARED_RENEW_LUA, lk->lk_key, lk->lk_token, ms);
+	}
+	iv_validate_now();
+	lk->lk_renew.expires = iv_now;
+	deadline_add_ms(&lk->lk_renew.expires, SHARED_LOCK_RENEW_MS);
+	iv_timer_register(&lk->lk_renew);
+}
+
+static struct shared_lock *
+shared_lock_new(struct shared *s, const char *domain, const char *token)
+{
+	struct shared_lock *lk = xcalloc(1, sizeof(*lk));
+
+	lk->lk_s = s;
+	lk->lk_domain = xstrdup(domain);
+	lk->lk_key = shared_key(s, "lock", domain);
+	snprintf(lk->lk_token, sizeof(lk->lk_token), "%s", token);
+	lk->lk_until_ms = deadline_now_ms() + SHARED_LOCK_HOLD_MS;
+	IV_TIMER_INIT(&lk->lk_renew);
+	lk->lk_renew.cookie = lk;
+	lk->lk_renew.handler = shared_lock_renew;
+	iv_validate_now();
+	lk->lk_renew.expires = iv_now;
+	deadline_add_ms(&lk->lk_renew.expires, SHARED_LOCK_RENEW_MS);
+	iv_timer_register(&lk->lk_renew);
+	lk->lk_next = s->sh_locks;
+	if (lk->lk_next)
+		lk->lk_next->lk_prev = lk;
+	s->sh_locks = lk;
+	return lk;
+}
+
+/* Forget lk (no command sent). */
+static void
+shared_lock_free(struct shared_lock *lk)
+{
+	struct shared *s = lk->lk_s;
+
+	if (iv_timer_registered(&lk->lk_renew))
+		iv_timer_unregister(&lk->lk_renew);
+	if (lk->lk_prev)
+		lk->lk_prev->lk_next = lk->lk_next;
+	else
+		s->sh_locks = lk->lk_next;
+	if (lk->lk_next)
+		lk->lk_next->lk_prev = lk->lk_prev;
+	free(lk->lk_domain);
+	free(lk->lk_key);
+	free(lk);
+}
+
+void
+shared_unlock(struct shared_lock *lk)
+{
+	struct shared *s;
+
+	if (lk == NULL)
+		return;
+	s = lk->lk_s;
+	if (shared_up(s) && !lk->lk_lost)
+		redisAsyncCommand(s->sh_ac, shared_write_reply, (void *)"EVAL (unlock)",
+		    "EVAL %s 1 %s %s", SHARED_RELEASE_LUA, lk->lk_key, lk->lk_token);
+	shared_lock_free(lk);
+}
+
+/* ---- claims and fetches ---- */
+
+/* Both replies are in (a fetch: its one): decide and answer. */
 static void
 shared_claim_end(struct shared_req *r)
 {
 	struct shared *s = r->rq_s;
 	shared_claim_fn *fn = r->rq_fn;
+	shared_fetch_fn *ffn = r->rq_ffn;
 	const char *payload = NULL, *why = NULL;
+	struct shared_lock *lk = NULL;
 	enum shared_claim st;
 
-	if (fn == NULL) {
+	if (fn == NULL && ffn == NULL) {
+		if (r->rq_locked)               /* a late reply: the lock is nobody's use */
+			shared_unlock(shared_lock_new(s, r->rq_domain, r->rq_token));
 		shared_req_free(r);
 		return;
 	}
 	if (r->rq_value != NULL &&
 	    (payload = shared_open(s, r->rq_key, r->rq_value, strlen(r->rq_value), &why)) == NULL)
 		shared_reject(s, r->rq_domain, why);
+	r->rq_fn = NULL;
+	r->rq_ffn = NULL;
+	if (ffn != NULL) {
+		ffn(r->rq_arg, payload);
+		shared_req_free(r);
+		return;
+	}
 	if (payload != NULL)
 		st = SHARED_VALUE;
 	else if (r->rq_locked)
@@ -564,15 +761,16 @@ shared_claim_end(struct shared_req *r)
 		st = SHARED_FAILED;
 	else
 		st = SHARED_BUSY;
-	r->rq_fn = NULL;
-	fn(r->rq_arg, st, payload, r->rq_locked);
+	if (r->rq_locked)
+		lk = shared_lock_new(s, r->rq_domain, r->rq_token);
+	fn(r->rq_arg, st, payload, lk);
 	shared_req_free(r);
 }
 
 static void
 shared_claim_failed(struct shared_req *r, const char *what, const char *err)
 {
-	if (!r->rq_failed && r->rq_fn != NULL) {
+	if (!r->rq_failed && (r->rq_fn != NULL || r->rq_ffn != NULL)) {
 		metrics_inc(&shared_errors_metric, 0, 0);
 		log_warnx("shared cache: %s %s: %s", what, r->rq_key, err);
 	}
@@ -623,43 +821,33 @@ shared_claim_timeout(void *cookie)
 	struct shared_req *r = cookie;
 	struct shared *s = r->rq_s;
 	shared_claim_fn *fn = r->rq_fn;
+	shared_fetch_fn *ffn = r->rq_ffn;
 	void *arg = r->rq_arg;
 	char why[96];
 
 	r->rq_fn = NULL;                /* its late replies only free it */
+	r->rq_ffn = NULL;
 	metrics_inc(&shared_errors_metric, 0, 0);
 	snprintf(why, sizeof(why), "no reply within %u ms for %s", s->sh_timeout_ms,
 	    r->rq_domain);
 	shared_drop(s, why);
-	fn(arg, SHARED_FAILED, NULL, false);
+	if (ffn != NULL)
+		ffn(arg, NULL);
+	else
+		fn(arg, SHARED_FAILED, NULL, NULL);
 }
 
-struct shared_req *
-shared_claim(struct shared *s, const char *domain, unsigned timeout_ms, shared_claim_fn *fn,
+/* A request for key (kind:name) with its timer, listed. */
+static struct shared_req *
+shared_req_new(struct shared *s, const char *kind, const char *name, unsigned timeout_ms,
     void *arg)
 {
-	struct shared_req *r;
-	char *lock;
+	struct shared_req *r = xcalloc(1, sizeof(*r));
 
-	if (!shared_up(s))
-		return NULL;
-	r = xcalloc(1, sizeof(*r));
 	r->rq_s = s;
-	r->rq_fn = fn;
 	r->rq_arg = arg;
-	r->rq_domain = xstrdup(domain);
-	r->rq_key = shared_key(s, "v", domain);
-	lock = shared_key(s, "lock", domain);
-	/* The lock first, then the value: the holder publishes before it
-	 * unlocks, so a claim that gets the lock after it sees its value
-	 * (GET first could miss the value, then take the freed lock, and
-	 * resolve a second time). */
-	if (redisAsyncCommand(s->sh_ac, shared_lock_reply, r, "SET %s 1 NX PX %d", lock,
-	    SHARED_LOCK_MS) != REDIS_OK ||
-	    redisAsyncCommand(s->sh_ac, shared_get_reply, r, "GET %s", r->rq_key) != REDIS_OK)
-		log_abort("shared cache: hiredis refused a command on a live connection");
-	free(lock);
-	r->rq_pending = 2;
+	r->rq_domain = xstrdup(name);
+	r->rq_key = shared_key(s, kind, name);
 	r->rq_next = s->sh_reqs;
 	if (r->rq_next)
 		r->rq_next->rq_prev = r;
@@ -674,38 +862,69 @@ shared_claim(struct shared *s, const char *domain, unsigned timeout_ms, shared_c
 	return r;
 }
 
+struct shared_req *
+shared_claim(struct shared *s, const char *domain, unsigned timeout_ms, shared_claim_fn *fn,
+    void *arg)
+{
+	struct shared_req *r;
+	char *lock;
+
+	if (!shared_up(s))
+		return NULL;
+	r = shared_req_new(s, "v", domain, timeout_ms, arg);
+	r->rq_fn = fn;
+	shared_token(r->rq_token);
+	lock = shared_key(s, "lock", domain);
+	/* The lock first, then the value: the holder publishes before it
+	 * unlocks, so a claim that gets the lock after it sees its value
+	 * (GET first could miss the value, then take the freed lock, and
+	 * resolve a second time). The lock's value is this claim's token:
+	 * only its holder renews or drops it. */
+	if (redisAsyncCommand(s->sh_ac, shared_lock_reply, r, "SET %s %s NX PX %d", lock,
+	    r->rq_token, SHARED_LOCK_MS) != REDIS_OK ||
+	    redisAsyncCommand(s->sh_ac, shared_get_reply, r, "GET %s", r->rq_key) != REDIS_OK)
+		log_abort("shared cache: hiredis refused a command on a live connection");
+	free(lock);
+	r->rq_pending = 2;
+	return r;
+}
+
+struct shared_req *
+shared_fetch(struct shared *s, const char *kind, const char *name, unsigned timeout_ms,
+    shared_fetch_fn *fn, void *arg)
+{
+	struct shared_req *r;
+
+	if (!shared_up(s))
+		return NULL;
+	r = shared_req_new(s, kind, name, timeout_ms, arg);
+	r->rq_ffn = fn;
+	if (redisAsyncCommand(s->sh_ac, shared_get_reply, r, "GET %s", r->rq_key) != REDIS_OK)
+		log_abort("shared cache: hiredis refused a command on a live connection");
+	r->rq_pending = 1;
+	return r;
+}
+
 void
 shared_cancel(struct shared_req *r)
 {
 	r->rq_fn = NULL;
+	r->rq_ffn = NULL;
 	if (iv_timer_registered(&r->rq_timer))
 		iv_timer_unregister(&r->rq_timer);
 }
 
 /* ---- writes nobody waits for ---- */
 
+/* SET key (kind:name) to payload in its envelope for ttl_ms. */
 static void
-shared_write_reply(redisAsyncContext *ac, void *rp, void *priv)
-{
-	redisReply *reply = rp;
-
-	(void)ac;
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-		metrics_inc(&shared_errors_metric, 0, 0);
-		log_warnx("shared cache: %s: %s", (const char *)priv, reply->str);
-	}
-}
-
-void
-shared_publish(struct shared *s, const char *domain, const char *payload, int64_t ttl_ms,
-    bool unlock)
+shared_set(struct shared *s, const char *kind, const char *name, const char *payload,
+    int64_t ttl_ms)
 {
 	struct sbuf sb = SBUF_INIT;
 	char *key, mac[HMAC_SHA256_HEXLEN + 1];
 
-	if (!shared_up(s) || ttl_ms < 1)
-		return;
-	key = shared_key(s, "v", domain);
+	key = shared_key(s, kind, name);
 	if (s->sh_key != NULL)
 		shared_mac(s, key, payload, strlen(payload), mac);
 	else
@@ -715,20 +934,23 @@ shared_publish(struct shared *s, const char *domain, const char *payload, int64_
 	    sbuf_str(&sb), sb.sb_len, (long long)ttl_ms);
 	sbuf_free(&sb);
 	free(key);
-	if (unlock)
-		shared_unlock(s, domain);
 }
 
 void
-shared_unlock(struct shared *s, const char *domain)
+shared_publish(struct shared *s, const char *domain, const char *payload, int64_t ttl_ms,
+    struct shared_lock *lk)
 {
-	char *lock;
+	if (shared_up(s) && ttl_ms >= 1)
+		shared_set(s, "v", domain, payload, ttl_ms);
+	shared_unlock(lk);
+}
 
-	if (!shared_up(s))
-		return;
-	lock = shared_key(s, "lock", domain);
-	redisAsyncCommand(s->sh_ac, shared_write_reply, (void *)"DEL", "DEL %s", lock);
-	free(lock);
+void
+shared_put(struct shared *s, const char *kind, const char *name, const char *payload,
+    int64_t ttl_ms)
+{
+	if (shared_up(s) && ttl_ms >= 1)
+		shared_set(s, kind, name, payload, ttl_ms);
 }
 
 void

@@ -17,14 +17,23 @@
  * KEYS (PREFIX is cache.shared_prefix): PREFIX "v:" DOMAIN holds a value
  * with a Redis TTL (PX) that is the remaining lifetime of what it holds;
  * PREFIX "lock:" DOMAIN is the lock of the member that resolves DOMAIN
- * for the fleet, taken with SET NX PX SHARED_LOCK_MS, dropped when the
- * value is published (or when it expires: a member that died).
+ * for the fleet, taken with SET NX PX SHARED_LOCK_MS; its value is a
+ * random token of the claim that took it. While the holder's job runs
+ * the lock is renewed every SHARED_LOCK_RENEW_MS (PEXPIRE by a Lua
+ * script, only while it still holds our token), for at most
+ * SHARED_LOCK_HOLD_MS; it is dropped (DEL by a script, again only when
+ * ours) after the value is published or when the job ends otherwise. A
+ * member that dies stops renewing: its lock lapses within SHARED_LOCK_MS.
+ * PREFIX "probe:" HASH holds one probe result (policy/probecache.h) with
+ * its remaining lifetime as TTL, HASH the SHA-256 (as HMAC under a fixed
+ * label) of the probe cache's key; no lock.
  *
- * VALUE FORMAT: "danemilter-shared 1 MAC\n" PAYLOAD, MAC the HMAC-SHA256
+ * VALUE FORMAT: "danemilter-shared 2 MAC\n" PAYLOAD, MAC the HMAC-SHA256
  * in lower-case hex of KEY "\n" PAYLOAD under the key file's bytes, or
  * "-" when no key is configured. A value is rejected (a miss, logged at
  * warning level and counted in rejected_total, never handed out) when the
- * first line is not that of this version, when a key is configured and
+ * first line is not that of this version (version 1, whose verdicts had
+ * no MX host detail, included), when a key is configured and
  * MAC is "-" or does not verify, or when the payload is empty; without a
  * key any MAC is accepted (nothing to check it with: doctor warns).
  *
@@ -47,14 +56,26 @@
 
 #include "config/cfg.h"
 
-/* The fleet lock's lifetime: a member that takes it has this long to
- * publish; the others wait at most cache.shared_timeout_ms plus this. */
+/* The fleet lock's lifetime without renewal: a member that dies while
+ * holding it holds it at most this long after its last renewal. */
 #define SHARED_LOCK_MS          3000
+/* Its holder renews it this often while its resolution runs... */
+#define SHARED_LOCK_RENEW_MS    (SHARED_LOCK_MS / 3)
+/* ... for at most this long (a resolution's own bounds, dns.timeout_ms
+ * per round trip and mta_sts.timeout_ms, are shorter by default); then
+ * it lapses by itself. */
+#define SHARED_LOCK_HOLD_MS     30000
+/* The longest a member waits for another member's resolution, on top of
+ * cache.shared_timeout_ms: a lock held and renewed to its end, then
+ * lapsing. It resolves alone sooner when the lock is gone without a
+ * value (the holder died: within SHARED_LOCK_MS of its last renewal). */
+#define SHARED_WAIT_MS          (SHARED_LOCK_HOLD_MS + SHARED_LOCK_MS)
 /* Connecting and the AUTH / SELECT / PING handshake. */
 #define SHARED_HANDSHAKE_MS     1000
 
 struct shared;
 struct shared_req;
+struct shared_lock;
 
 /*
  * From cc (cache.shared and its keys): reads the password and key files
@@ -80,10 +101,12 @@ enum shared_claim {
 	SHARED_FAILED   /* Redis failed or did not answer in time: go alone */
 };
 
-/* payload: with SHARED_VALUE only (else NULL), borrowed. locked: the
- * lock was taken too (with SHARED_VALUE the caller unlocks, or resolves
- * and publishes). */
-typedef void shared_claim_fn(void *arg, enum shared_claim st, const char *payload, bool locked);
+/* payload: with SHARED_VALUE only (else NULL), borrowed. lock: the lock
+ * was taken too (else NULL), and is renewed from now on until the caller
+ * gives it back: shared_publish() or shared_unlock() (with SHARED_VALUE
+ * the caller unlocks, or resolves and publishes). */
+typedef void shared_claim_fn(void *arg, enum shared_claim st, const char *payload,
+    struct shared_lock *lock);
 
 /*
  * Try domain's lock and ask for its value in one round trip (SET NX PX,
@@ -97,14 +120,30 @@ struct shared_req *shared_claim(struct shared *s, const char *domain, unsigned t
 void shared_cancel(struct shared_req *r);
 
 /*
- * Publish payload as domain's value for ttl_ms (>= 1), and drop the
- * lock when unlock; nothing when the connection is not up. Failures are
- * logged and counted; nobody waits for them.
+ * Ask for the value under PREFIX kind ":" name alone (no lock): fn gets
+ * its payload (borrowed) when its envelope is intact, else NULL (none,
+ * rejected: logged and counted, Redis failed or did not answer within
+ * timeout_ms). NULL when the connection is not up (fn will not run); else
+ * a handle for shared_cancel(). The probe cache's values (kind "probe").
+ */
+typedef void shared_fetch_fn(void *arg, const char *payload);
+struct shared_req *shared_fetch(struct shared *s, const char *kind, const char *name,
+    unsigned timeout_ms, shared_fetch_fn *fn, void *arg);
+
+/*
+ * Publish payload as domain's value for ttl_ms (>= 1), then give lock
+ * back (shared_unlock; NULL: none held). The value is not written when
+ * the connection is not up. Failures are logged and counted; nobody
+ * waits for them.
  */
 void shared_publish(struct shared *s, const char *domain, const char *payload, int64_t ttl_ms,
-    bool unlock);
-/* Drop domain's lock (taken by a claim that got a value after all). */
-void shared_unlock(struct shared *s, const char *domain);
+    struct shared_lock *lock);
+/* Stop renewing lock, drop it in Redis if it still holds its token, and
+ * free it. NULL: nothing. */
+void shared_unlock(struct shared_lock *lock);
+/* The same as shared_publish for PREFIX kind ":" name, without a lock. */
+void shared_put(struct shared *s, const char *kind, const char *name, const char *payload,
+    int64_t ttl_ms);
 
 /* What a lookup of the verdict cache found: a value it used (a hit), no
  * value (a miss: counted once per lookup, not per claim), or a payload

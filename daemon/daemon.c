@@ -707,6 +707,7 @@ daemon_main(int argc, char **argv)
 		return EX_OSERR;
 	d.dm_gate = gate_new();
 	d.dm_pc = probecache_new();
+	probecache_set_shared(d.dm_pc, d.dm_shared);
 	ask_engine_init(d.dm_cache, d.dm_gen, d.dm_pc);
 	if (milter_fd >= 0 || *daemon_cfg(&d)->c_milter.cm_socket != '\0') {
 		if (filter_open(d.dm_gen, d.dm_gate, m_uid, m_gid, milter_fd, &err) != 0) {

@@ -13,8 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/metrics.h"
+#include "common/sbuf.h"
 #include "common/xmalloc.h"
+#include "policy/cachefile.h"
+#include "policy/shared.h"
+#include "tls/hmac.h"
 
 #define PROBECACHE_BUCKETS      1024
 #define PROBECACHE_MAX_ENTRIES  20000
@@ -33,7 +38,8 @@ struct probecache_entry {
 	char *pe_key;
 	struct probecache_entry *pe_next;       /* hash chain */
 	struct probecache *pe_pc;
-	enum { PE_QUEUED, PE_RUNNING, PE_DONE } pe_state;
+	enum { PE_ASKING, PE_QUEUED, PE_RUNNING, PE_DONE } pe_state;
+	struct shared_req *pe_fetch;            /* PE_ASKING: the fleet's value asked for */
 	time_t pe_expires;
 	unsigned pe_ttl_pass, pe_ttl_fail;      /* of the probe in flight */
 	/* the request, kept until the probe ends */
@@ -56,6 +62,7 @@ struct probecache {
 	unsigned pc_running;
 	unsigned pc_max;
 	struct probecache_entry *pc_qhead, *pc_qtail;
+	struct shared *pc_shared;               /* the fleet's cache, or NULL */
 };
 
 struct probecache *
@@ -65,6 +72,12 @@ probecache_new(void)
 
 	pc->pc_max = 8;
 	return pc;
+}
+
+void
+probecache_set_shared(struct probecache *pc, struct shared *s)
+{
+	pc->pc_shared = s;
 }
 
 void
@@ -115,6 +128,8 @@ probecache_clear_req(struct probecache_entry *e)
 static void
 probecache_entry_free(struct probecache_entry *e)
 {
+	if (e->pe_fetch)
+		shared_cancel(e->pe_fetch);
 	if (e->pe_probe)
 		probe_cancel(e->pe_probe);
 	probecache_clear_req(e);
@@ -208,18 +223,26 @@ probecache_count(const struct probe_result *r)
 	metrics_inc(&probecache_probes_metric, r->ps_status, r->ps_reason);
 }
 
-/* probe_done_fn: keep the result, call the waiters, start the next probes. */
+/* The fleet's name for key: its SHA-256 (an HMAC under a fixed label),
+ * whatever the key's length. */
 static void
-probecache_probe_done(void *arg, const struct probe_result *r)
+probecache_shared_name(const char *key, char hex[HMAC_SHA256_HEXLEN + 1])
 {
-	struct probecache_entry *e = arg;
+	static const char label[] = "danemilter probe cache key";
+	const void *part[1] = { key };
+	size_t len[1] = { strlen(key) };
+
+	hmac_sha256_hex(label, sizeof(label) - 1, part, len, 1, hex);
+}
+
+/* Keep r as e's result until expires, call the waiters, start the next
+ * probes. */
+static void
+probecache_keep(struct probecache_entry *e, const struct probe_result *r, time_t expires)
+{
 	struct probecache *pc = e->pe_pc;
 	struct probecache_wait *w;
-	unsigned ttl;
 
-	e->pe_probe = NULL;
-	pc->pc_running--;
-	probecache_count(r);
 	e->pe_state = PE_DONE;
 	probecache_clear_result(e);
 	e->pe_detail = xstrdup(r->ps_detail);
@@ -244,14 +267,92 @@ probecache_probe_done(void *arg, const struct probe_result *r)
 	e->pe_res.ps_elapsed_ms = r->ps_elapsed_ms;
 	cert_chain_copy(&e->pe_peer, r->ps_peer->cc_certs, r->ps_peer->cc_n);
 	e->pe_res.ps_peer = &e->pe_peer;
-	ttl = r->ps_status == PROBE_PASS ? e->pe_ttl_pass : e->pe_ttl_fail;
-	e->pe_expires = time(NULL) + (time_t)ttl;
+	e->pe_expires = expires;
 	probecache_clear_req(e);
 	while ((w = e->pe_waiters) != NULL) {
 		e->pe_waiters = w->pw_next;
 		w->pw_done(w->pw_arg, w->pw_slot, &e->pe_res);
 		free(w);
 	}
+	probecache_run(pc);
+}
+
+/* probe_done_fn: keep the result (and give it to the fleet), call the
+ * waiters, start the next probes. */
+static void
+probecache_probe_done(void *arg, const struct probe_result *r)
+{
+	struct probecache_entry *e = arg;
+	struct probecache *pc = e->pe_pc;
+	unsigned ttl;
+	time_t now = time(NULL);
+
+	e->pe_probe = NULL;
+	pc->pc_running--;
+	probecache_count(r);
+	ttl = r->ps_status == PROBE_PASS ? e->pe_ttl_pass : e->pe_ttl_fail;
+	if (pc->pc_shared != NULL && ttl > 0) {
+		struct sbuf sb = SBUF_INIT;
+		char name[HMAC_SHA256_HEXLEN + 1];
+
+		probecache_shared_name(e->pe_key, name);
+		if (cachefile_append_probe(&sb, r, now + (time_t)ttl))
+			shared_put(pc->pc_shared, "probe", name, sbuf_str(&sb), (int64_t)ttl * 1000);
+		sbuf_free(&sb);
+	}
+	probecache_keep(e, r, now + (time_t)ttl);
+}
+
+static void
+probecache_enqueue(struct probecache_entry *e)
+{
+	struct probecache *pc = e->pe_pc;
+
+	e->pe_state = PE_QUEUED;
+	if (pc->pc_qtail)
+		pc->pc_qtail->pe_qnext = e;
+	else
+		pc->pc_qhead = e;
+	pc->pc_qtail = e;
+}
+
+/* shared_fetch_fn: the fleet's result for e's probe (then no probe here,
+ * until it expires), or none: probe. */
+static void
+probecache_fetched(void *arg, const char *payload)
+{
+	struct probecache_entry *e = arg;
+	struct probecache *pc = e->pe_pc;
+	struct cachefile_probe fp;
+	time_t now = time(NULL), expires;
+	unsigned ttl;
+	char *buf;
+
+	e->pe_fetch = NULL;
+	if (payload != NULL) {
+		buf = xstrdup(payload);
+		if (!cachefile_parse_probe(buf, &fp)) {
+			char name[HMAC_SHA256_HEXLEN + 8];
+
+			snprintf(name, sizeof(name), "probe:");
+			probecache_shared_name(e->pe_key, name + 6);
+			shared_reject(pc->pc_shared, name, "a malformed probe result");
+		} else if (fp.cfp_expires > now) {
+			/* never longer than this member would keep its own */
+			ttl = fp.cfp_res.ps_status == PROBE_PASS ? e->pe_ttl_pass : e->pe_ttl_fail;
+			expires = fp.cfp_expires < now + (time_t)ttl ? fp.cfp_expires : now + (time_t)ttl;
+			log_debug("probe cache: %s[%s]: the fleet's result (%s), no probe",
+			    e->pe_host, e->pe_addr, probe_status_name(fp.cfp_res.ps_status));
+			free(buf);
+			probecache_keep(e, &fp.cfp_res, expires);
+			cachefile_probe_free(&fp);
+			return;
+		} else {
+			cachefile_probe_free(&fp);
+		}
+		free(buf);
+	}
+	probecache_enqueue(e);
 	probecache_run(pc);
 }
 
@@ -362,12 +463,18 @@ probecache_join(struct probecache *pc, const char *key, const struct probe_req *
 			e->pe_tlsa = tlsa_rrs_dup(req->pr_tlsa, req->pr_ntlsa);
 			e->pe_req.pr_ntlsa = req->pr_ntlsa;
 		}
-		e->pe_state = PE_QUEUED;
-		if (pc->pc_qtail)
-			pc->pc_qtail->pe_qnext = e;
+		e->pe_fetch = NULL;
+		if (pc->pc_shared != NULL) {
+			char name[HMAC_SHA256_HEXLEN + 1];
+
+			probecache_shared_name(key, name);
+			e->pe_fetch = shared_fetch(pc->pc_shared, "probe", name,
+			    shared_timeout_ms(pc->pc_shared), probecache_fetched, e);
+		}
+		if (e->pe_fetch != NULL)
+			e->pe_state = PE_ASKING;        /* the fleet first */
 		else
-			pc->pc_qhead = e;
-		pc->pc_qtail = e;
+			probecache_enqueue(e);
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->pw_entry = e;

@@ -19,6 +19,15 @@
  * Every probe run is counted in the probes_total metric, defined here
  * (a cache hit is not a probe).
  *
+ * With the fleet's shared cache (probecache_set_shared, policy/shared.h)
+ * a key this cache holds no result for is first asked of the fleet
+ * (bounded by cache.shared_timeout_ms; joins wait for that answer as for
+ * a probe): a result another member published is kept as if probed here
+ * (until the sooner of its end and ttl_pass / ttl_fail from now) and no
+ * probe runs; otherwise the probe runs, and its result is published for
+ * ttl_pass / ttl_fail (policy/cachefile.h "PROBE RESULTS"). A value that
+ * does not parse is a miss, logged and counted (rejected_total).
+ *
  * Ownership: the cache belongs to its creator, who frees it with
  * probecache_free() once every run using it has cancelled its waits.
  * probecache_join() copies the request; a result handed out is borrowed
@@ -39,6 +48,7 @@
 
 struct probecache;
 struct probecache_wait;
+struct shared;
 
 /*
  * A waited-for probe ended: r is borrowed (valid during the call; its
@@ -54,6 +64,10 @@ struct probecache *probecache_new(void);
 /* Cancel the probes in flight (no callbacks), free every entry and wait
  * left, and the cache. pc may be NULL. */
 void probecache_free(struct probecache *pc);
+
+/* Share results with the fleet through s (the caller's; it outlives pc;
+ * NULL: not shared). */
+void probecache_set_shared(struct probecache *pc, struct shared *s);
 
 /* At most max probes at once from the next probecache_run() on. */
 void probecache_set_max_parallel(struct probecache *pc, unsigned max);

@@ -67,7 +67,7 @@ mount -o remount,rw "$FS"
 l1=$(mark "$LOG")
 sleep 2
 is "$(tail -n +"$((l1 + 1))" "$LOG" | grep -c 'cache: ')" 0 "read-only directory: writable again, the next saves work (no error)"
-head -n 1 "$CACHE" | grep -qx 'danemilter-cache 1'
+head -n 1 "$CACHE" | grep -qx 'danemilter-cache 2'
 ok $? "... and the file is a cache file"
 
 # ----------------------------------------------------------- disk full

@@ -28,6 +28,8 @@ time (world.sh sts-set / sts-mode write these files):
                       chunks, no Content-Length)
      slow[:SECS]      reads the request, then sends nothing for SECS
                       (default 60) and closes the connection
+     delay:SECS       reads the request, waits SECS, then answers as "ok"
+                      (a slow but successful fetch)
      reset            200 text/plain with the whole body's Content-Length,
                       half the body, then a TCP reset (SO_LINGER 0)
      stall[:SECS]     200 text/plain with the whole body's Content-Length,
@@ -261,6 +263,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             body = b""
 
+        if mode.startswith("delay:"):
+            time.sleep(float(mode[6:]))
+            mode = "ok"
         if mode == "ok":
             self.log_req(host, 200, mode)
             self.send(200, "text/plain", body, head=head)

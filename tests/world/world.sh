@@ -25,7 +25,8 @@
 #   world.sh sts-mode DIR DOMAIN MODE
 #                        what the HTTPS server does for mta-sts.DOMAIN: ok |
 #                        status:NNN | ctype:TYPE | redirect:URL | big |
-#                        chunked | slow[:SECS] | reset (half the body, then
+#                        chunked | slow[:SECS] | delay:SECS (then ok) |
+#                        reset (half the body, then
 #                        a TCP reset) | stall[:SECS] (headers, then
 #                        silence) | refuse (a TCP reset at accept, before
 #                        TLS) | garbage (plain text instead of TLS) (see
@@ -1333,9 +1334,9 @@ do_sts_mode() {
 	local pd
 	load_env
 	case $2 in
-	ok | big | chunked | slow | slow:[0-9]* | status:[1-5][0-9][0-9] | ctype:?* | redirect:?* | \
-		reset | stall | stall:[0-9]* | refuse | garbage) ;;
-	*) die "sts-mode: bad mode: $2 (ok|status:NNN|ctype:X|redirect:URL|big|chunked|slow[:S]|reset|stall[:S]|refuse|garbage)" ;;
+	ok | big | chunked | slow | slow:[0-9]* | delay:[0-9]* | status:[1-5][0-9][0-9] | ctype:?* | \
+		redirect:?* | reset | stall | stall:[0-9]* | refuse | garbage) ;;
+	*) die "sts-mode: bad mode: $2 (ok|status:NNN|ctype:X|redirect:URL|big|chunked|slow[:S]|delay:S|reset|stall[:S]|refuse|garbage)" ;;
 	esac
 	pd=$(policy_dir "$1")
 	printf '%s\n' "$2" >"$pd/mode.tmp" && mv "$pd/mode.tmp" "$pd/mode"

@@ -461,9 +461,10 @@ out:
 	return ok;
 }
 
-/* One "e ..." line to fn; false when malformed (by its syntax or by fn). */
+/* One "e ..." line of a file of version (1: 14 fields, no DETAIL; 2: 15)
+ * to fn; false when malformed (by its syntax or by fn). */
 static bool
-cachefile_line(char *line, cachefile_entry_fn *fn, void *arg)
+cachefile_line(char *line, int version, cachefile_entry_fn *fn, void *arg)
 {
 	char *f[15], *save = NULL, *tok;
 	char key[256], *reason = NULL, *sts_reason = NULL, *body = NULL;
@@ -473,10 +474,9 @@ cachefile_line(char *line, cachefile_entry_fn *fn, void *arg)
 	int n = 0;
 	bool ok = false;
 
-	/* 14 fields: a line of version 1 (no DETAIL) */
 	for (tok = strtok_r(line, " ", &save); tok && n < 15; tok = strtok_r(NULL, " ", &save))
 		f[n++] = tok;
-	if ((n != 14 && n != 15) || tok != NULL || strcmp(f[0], "e") != 0 ||
+	if (n != (version == 1 ? 14 : 15) || tok != NULL || strcmp(f[0], "e") != 0 ||
 	    engine_domain_key(f[1], key, sizeof(key)) == NULL || strcmp(key, f[1]) != 0 ||
 	    !cachefile_num(f[2], 0, (long long)1 << 40, &expires) ||
 	    !cachefile_num(f[3], DANE_USABLE, DANE_TEMPERROR, &dv) ||
@@ -523,6 +523,7 @@ cachefile_read_stream(FILE *f, const char *name, cachefile_entry_fn *fn, cachefi
 	size_t cap = 0;
 	ssize_t len;
 	long lineno = 0;
+	int version = 2;
 
 	*errp = NULL;
 	while ((len = getline(&line, &cap, f)) >= 0) {
@@ -530,8 +531,9 @@ cachefile_read_stream(FILE *f, const char *name, cachefile_entry_fn *fn, cachefi
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
 		if (lineno == 1) {
-			if (strcmp(line, CACHEFILE_HEADER) != 0 &&
-			    strcmp(line, CACHEFILE_HEADER_V1) != 0) {
+			if (strcmp(line, CACHEFILE_HEADER_V1) == 0)
+				version = 1;
+			else if (strcmp(line, CACHEFILE_HEADER) != 0) {
 				*errp = xasprintf("%s:1: not a danemilter cache file", name);
 				break;
 			}
@@ -540,7 +542,8 @@ cachefile_read_stream(FILE *f, const char *name, cachefile_entry_fn *fn, cachefi
 		if (len == 0)
 			continue;
 		if ((size_t)len != strlen(line) ||
-		    !(line[0] == 'p' ? cachefile_sts_line(line, sfn, arg) : cachefile_line(line, fn, arg)))
+		    !(line[0] == 'p' ? cachefile_sts_line(line, sfn, arg) :
+		    cachefile_line(line, version, fn, arg)))
 			log_warnx("cache: %s:%ld: malformed entry ignored", name, lineno);
 	}
 	free(line);
@@ -651,7 +654,7 @@ cachefile_verdict(const struct cachefile_entry *fe, const struct cfg *cfg,
 bool
 cachefile_parse_line(char *line, cachefile_entry_fn *fn, cachefile_sts_fn *sfn, void *arg)
 {
-	return line[0] == 'p' ? cachefile_sts_line(line, sfn, arg) : cachefile_line(line, fn, arg);
+	return line[0] == 'p' ? cachefile_sts_line(line, sfn, arg) : cachefile_line(line, 2, fn, arg);
 }
 
 /* ---- probe results (the shared cache's) ---- */

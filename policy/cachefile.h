@@ -32,6 +32,8 @@
  * is rebuilt from DANE-VERDICT alone (cachefile_keeps).
  * A file of version 1 ("danemilter-cache 1", "e" lines of 14 fields, no
  * DETAIL) loads all the same; its verdicts come back without the hosts.
+ * In a file of version 2 (and in the shared cache's values,
+ * cachefile_parse_line) an "e" line without DETAIL is malformed.
  * A "p" line is one record of the MTA-STS policy store: DOMAIN's policy
  * (ID, FETCHED, BODY) until POLICY-EXPIRES, and its last failed fetch at
  * LAST-FAILURE (0: none) for the TXT id FAILED-ID ("-": none or unknown);

@@ -31,10 +31,28 @@
  *   - the Postfix policy is not product.md's for the stated facts: TEMP
  *     for DANE bogus / temperror, dane-only for usable, dane for partial
  *     and unusable, and otherwise OK only for an MTA-STS enforce policy
- *     (never a downgrade, never a policy from nowhere).
+ *     (never a downgrade, never a policy from nowhere; DETAIL, the MX
+ *     hosts, never changes it);
+ *   - a served verdict's MX host detail is not its line's DETAIL: hosts
+ *     without DETAIL, none (or "no detail" unset) without it, another
+ *     number of hosts, or a host past the format's bounds (DANE_MAX_HOSTS,
+ *     CACHEFILE_HOST_ADDRS_MAX, CACHEFILE_HOST_TLSA_MAX,
+ *     CACHEFILE_TLSA_DATA_MAX, CACHEFILE_NAME_MAX-long printable names,
+ *     addresses inet_pton takes, enum ranges);
+ *   - a served verdict written again (cachefile_append) does not read
+ *     back (cachefile_parse_line) as the same hosts, names, addresses and
+ *     TLSA records (a round trip; the text and JSON reports of the
+ *     verdict are rendered too, for the sanitizers);
+ *   - a line the probe result parser (cachefile_parse_probe, the shared
+ *     cache's "r" values) takes holds a field past its bounds (enum
+ *     ranges, bits, depth, CACHEFILE_PEER_MAX certificates of 1 to
+ *     CACHEFILE_CERT_MAX bytes), or does not survive a round trip
+ *     through cachefile_append_probe unchanged.
  * Seeds live in fuzz/corpus/cachefile/.
  */
+#include <arpa/inet.h>
 #include <iv.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +68,7 @@
 #include "policy/cachefile.h"
 #include "policy/engine.h"
 #include "policy/generation.h"
+#include "policy/report.h"
 #include "policy/stsstore.h"
 
 #define FUZZ_NOW        ((time_t)1700000000)
@@ -72,6 +91,7 @@ struct fuzz_line {
 	char *fl_id;
 	time_t fl_fetched;
 	char *fl_body;
+	long fl_nhosts;                 /* DETAIL's hosts; -1: no DETAIL */
 };
 
 struct fuzz_rec {
@@ -109,6 +129,7 @@ fuzz_rec_entry(void *arg, const struct cachefile_entry *fe)
 	l->fl_id = xstrdup(fe->cfe_policy_id);
 	l->fl_fetched = fe->cfe_fetched;
 	l->fl_body = xstrdup(fe->cfe_body);
+	l->fl_nhosts = fe->cfe_detail != NULL ? (long)fe->cfe_detail->dr_nhosts : -1;
 	return true;
 }
 
@@ -118,6 +139,7 @@ fuzz_rec_sts(void *arg, const struct cachefile_sts *fs)
 	struct fuzz_line *l = fuzz_add(arg);
 
 	l->fl_domain = xstrdup(fs->cfs_domain);
+	l->fl_nhosts = -1;
 	l->fl_pexp = fs->cfs_policy_expires;
 	l->fl_id = xstrdup(fs->cfs_policy_id);
 	l->fl_fetched = fs->cfs_fetched;
@@ -192,12 +214,136 @@ fuzz_check_policy(const struct verdict *v, enum dane_verdict d)
 	}
 }
 
+/* A name of DETAIL: 1 to CACHEFILE_NAME_MAX printable characters, no space. */
+static void
+fuzz_check_name(const char *s, bool required)
+{
+	size_t n;
+
+	if (s == NULL) {
+		if (required)
+			abort();
+		return;
+	}
+	if ((n = strlen(s)) == 0 || n > CACHEFILE_NAME_MAX)
+		abort();
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~')
+			abort();
+}
+
+/* The MX host detail of a served verdict stays within the format's bounds. */
+static void
+fuzz_check_hosts(const struct dane_result *d)
+{
+	unsigned char a[16];
+	size_t i, j;
+
+	if (d->dr_no_detail) {
+		if (d->dr_nhosts != 0)
+			abort();
+		return;
+	}
+	if (d->dr_nhosts > DANE_MAX_HOSTS || d->dr_mx_security > DNS_SEC_INDETERMINATE)
+		abort();
+	fuzz_check_name(d->dr_domain_canon, false);
+	for (i = 0; i < d->dr_nhosts; i++) {
+		const struct dane_host *h = &d->dr_hosts[i];
+
+		fuzz_check_name(h->dh_name, true);
+		fuzz_check_name(h->dh_canon, false);
+		fuzz_check_name(h->dh_tlsa_base, false);
+		fuzz_check_name(h->dh_tlsa_owner, false);
+		if (h->dh_naddrs > CACHEFILE_HOST_ADDRS_MAX || h->dh_ntlsa > CACHEFILE_HOST_TLSA_MAX ||
+		    h->dh_state > DANE_HOST_NOT_CHECKED || h->dh_addr_security > DNS_SEC_INDETERMINATE ||
+		    (h->dh_why != NULL && strlen(h->dh_why) > CACHEFILE_REASON_MAX))
+			abort();
+		for (j = 0; j < h->dh_naddrs; j++)
+			if (inet_pton(AF_INET, h->dh_addrs[j], a) != 1 &&
+			    inet_pton(AF_INET6, h->dh_addrs[j], a) != 1)
+				abort();
+		for (j = 0; j < h->dh_ntlsa; j++)
+			if (h->dh_tlsa[j].tr_len == 0 || h->dh_tlsa[j].tr_len > CACHEFILE_TLSA_DATA_MAX ||
+			    h->dh_tlsa[j].tr_check > TLSA_BAD_DATA)
+				abort();
+	}
+}
+
+/* cachefile_entry_fn of the round trip: fe's DETAIL equals the verdict's. */
+static bool
+fuzz_roundtrip_entry(void *arg, const struct cachefile_entry *fe)
+{
+	const struct dane_result *d = arg, *r = fe->cfe_detail;
+	size_t i, j;
+
+	if (fe->cfe_dane != d->dr_verdict || strcmp(fe->cfe_dane_reason, d->dr_reason) != 0 ||
+	    (r == NULL) != d->dr_no_detail)
+		abort();
+	if (r == NULL)
+		return true;
+	if (r->dr_nhosts != d->dr_nhosts || r->dr_mx_security != d->dr_mx_security ||
+	    r->dr_implicit_mx != d->dr_implicit_mx || r->dr_rounds != d->dr_rounds ||
+	    r->dr_queries != d->dr_queries || r->dr_hosts_dropped != d->dr_hosts_dropped)
+		abort();
+	for (i = 0; i < d->dr_nhosts; i++) {
+		const struct dane_host *a = &d->dr_hosts[i], *b = &r->dr_hosts[i];
+
+		if (strcmp(a->dh_name, b->dh_name) != 0 || a->dh_pref != b->dh_pref ||
+		    a->dh_state != b->dh_state || a->dh_naddrs != b->dh_naddrs ||
+		    a->dh_ntlsa != b->dh_ntlsa || a->dh_bogus != b->dh_bogus)
+			abort();
+		for (j = 0; j < a->dh_naddrs; j++)
+			if (strcmp(a->dh_addrs[j], b->dh_addrs[j]) != 0)
+				abort();
+		for (j = 0; j < a->dh_ntlsa; j++)
+			if (a->dh_tlsa[j].tr_len != b->dh_tlsa[j].tr_len ||
+			    memcmp(a->dh_tlsa[j].tr_data, b->dh_tlsa[j].tr_data, a->dh_tlsa[j].tr_len) != 0 ||
+			    a->dh_tlsa[j].tr_check != b->dh_tlsa[j].tr_check)
+				abort();
+	}
+	return true;
+}
+
+static bool
+fuzz_roundtrip_sts(void *arg, const struct cachefile_sts *fs)
+{
+	(void)arg;
+	(void)fs;
+	abort();                /* cachefile_append writes an "e" line only */
+}
+
+/* v written again reads back as the same detail; its reports render. */
+static void
+fuzz_roundtrip(const struct verdict *v, time_t expires)
+{
+	struct sbuf sb = SBUF_INIT, rep = SBUF_INIT;
+	char *line, *dump;
+	json_t *js;
+
+	cachefile_append(&sb, v->v_domain, v, expires, NULL, 0, 0);
+	line = xstrdup(sbuf_str(&sb));
+	line[strcspn(line, "\n")] = '\0';
+	if (!cachefile_parse_line(line, fuzz_roundtrip_entry, fuzz_roundtrip_sts, v->v_dane))
+		abort();
+	report_text(&rep, v->v_dane);
+	js = report_json(v->v_dane);
+	if (js == NULL || (dump = json_dumps(js, 0)) == NULL)
+		abort();
+	free(dump);
+	json_decref(js);
+	free(line);
+	sbuf_free(&sb);
+	sbuf_free(&rep);
+}
+
 /* Does unexpired "e" line l state what v says? */
 static bool
 fuzz_verdict_stated(const struct fuzz_line *l, const struct verdict *v)
 {
 	if (!l->fl_verdict || l->fl_expires <= FUZZ_NOW || v->v_dane->dr_verdict != l->fl_dane ||
-	    v->v_dane->dr_ttl != l->fl_ttl || strcmp(v->v_dane->dr_reason, l->fl_reason) != 0)
+	    v->v_dane->dr_ttl != l->fl_ttl || strcmp(v->v_dane->dr_reason, l->fl_reason) != 0 ||
+	    (l->fl_nhosts < 0) != v->v_dane->dr_no_detail ||
+	    (l->fl_nhosts >= 0 && (size_t)l->fl_nhosts != v->v_dane->dr_nhosts))
 		return false;
 	switch (l->fl_sts) {
 	case VERDICT_STS_ABSENT:
@@ -244,6 +390,8 @@ fuzz_check_verdicts(struct cache *c, const struct fuzz_rec *r)
 		}
 		if (!stated)
 			abort();
+		fuzz_check_hosts(v->v_dane);
+		fuzz_roundtrip(v, last > FUZZ_NOW ? last : FUZZ_NOW + 1);
 		if (v->v_sts_policy != NULL &&
 		    !fuzz_policy_stated(r, l->fl_domain, v->v_sts_policy, 0))
 			abort();
@@ -268,6 +416,60 @@ fuzz_check_store_entry(void *arg, const struct stsstore_entry *se)
 	if (se->se_expires <= FUZZ_NOW ||
 	    !fuzz_policy_stated(sc->r, se->se_domain, se->se_policy, se->se_expires))
 		abort();
+}
+
+/* Every "r " line of the input through the probe result parser. */
+static void
+fuzz_probes(const char *buf, size_t size)
+{
+	char *text = xmalloc(size + 1), *line, *save = NULL;
+	struct cachefile_probe p, q;
+	struct sbuf sb = SBUF_INIT;
+	size_t i;
+	char *again;
+
+	memcpy(text, buf, size);
+	text[size] = '\0';
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "r ", 2) != 0 || !cachefile_parse_probe(line, &p))
+			continue;
+		if (p.cfp_res.ps_status > PROBE_ERROR || p.cfp_res.ps_reason > PROBE_R_TLSA_INVALID ||
+		    p.cfp_res.ps_bits < 0 || p.cfp_res.ps_bits > UINT16_MAX ||
+		    p.cfp_res.ps_dane_depth < -1 || p.cfp_res.ps_dane_depth >= CACHEFILE_PEER_MAX ||
+		    p.cfp_peer.cc_n > CACHEFILE_PEER_MAX || p.cfp_res.ps_peer != &p.cfp_peer)
+			abort();
+		for (i = 0; i < 6; i++)
+			if (strlen(p.cfp_s[i]) > CACHEFILE_REASON_MAX)
+				abort();
+		for (i = 0; i < p.cfp_peer.cc_n; i++)
+			if (p.cfp_peer.cc_certs[i].cd_len == 0 ||
+			    p.cfp_peer.cc_certs[i].cd_len > CACHEFILE_CERT_MAX)
+				abort();
+		/* the round trip */
+		sbuf_reset(&sb);
+		if (!cachefile_append_probe(&sb, &p.cfp_res, p.cfp_expires))
+			abort();
+		again = xstrdup(sbuf_str(&sb));
+		if (!cachefile_parse_probe(again, &q) || q.cfp_expires != p.cfp_expires ||
+		    q.cfp_res.ps_status != p.cfp_res.ps_status ||
+		    q.cfp_res.ps_reason != p.cfp_res.ps_reason || q.cfp_res.ps_bits != p.cfp_res.ps_bits ||
+		    q.cfp_res.ps_dane_depth != p.cfp_res.ps_dane_depth ||
+		    q.cfp_peer.cc_n != p.cfp_peer.cc_n)
+			abort();
+		for (i = 0; i < 6; i++)
+			if (strcmp(q.cfp_s[i], p.cfp_s[i]) != 0)
+				abort();
+		for (i = 0; i < p.cfp_peer.cc_n; i++)
+			if (q.cfp_peer.cc_certs[i].cd_len != p.cfp_peer.cc_certs[i].cd_len ||
+			    memcmp(q.cfp_peer.cc_certs[i].cd_der, p.cfp_peer.cc_certs[i].cd_der,
+			    p.cfp_peer.cc_certs[i].cd_len) != 0)
+				abort();
+		free(again);
+		cachefile_probe_free(&q);
+		cachefile_probe_free(&p);
+	}
+	sbuf_free(&sb);
+	free(text);
 }
 
 static void
@@ -335,6 +537,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stsstore_each(cache_stsstore(c), FUZZ_NOW, fuzz_check_store_entry, &sc);
 	fuzz_check_verdicts(c, &rec);
 	cache_free(c);
+	fuzz_probes(buf, size);
 	fuzz_rec_free(&rec);
 	free(err);
 	free(err2);

@@ -2,7 +2,8 @@
 # cache.sh: the verdict cache's policies, seen from outside through the
 # daemon's resolution log: least-recently-used eviction past max_entries,
 # popular entries refreshed before they expire (askers never wait), and
-# temporary errors held for error_ttl only.
+# temporary errors held for error_ttl only; the cache file keeps a
+# verdict's MX host detail across a restart, and a hostile one is refused.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
 world_start
@@ -84,6 +85,55 @@ expect_out=$(pm QUERY usable.dane.test 2>&1; echo "rc=$?")
 is "$expect_out" "rc=1" "the forged verdict (dane none for usable.dane.test) is served while it lasts..."
 sleep 9
 is "$(pm QUERY usable.dane.test 2>&1)" dane-only "... but its forged far-future expiry was clamped to max_ttl"
+daemon_stop
+is "$?" 0 "clean exit"
+
+# --- the cache file keeps a verdict's MX host detail across a restart
+# (version 2, DETAIL): the restarted daemon, its DNS pointed where nothing
+# answers, shows the hosts the resolver found (socketmap JSON)
+hosts_json() {
+	pm JSON "$1" 2>/dev/null | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)["dane_detail"]
+print(d["mx_dnssec"], d["rounds"], [(h["name"], h["addresses"], h["tlsa_state"],
+    [t["data"] for t in h["tlsa"]]) for h in d["hosts"]])'
+}
+CF="$WORLD/detail.cache"
+daemon_conf "$CONF" "cache = { file = \"$CF\"; };" 'domains = ( { name = "*"; log_resolution = true; } );'
+sed -i -e 's/^mta_sts = { ca_file[^}]*};$/mta_sts = { enabled = false; };/' "$CONF"
+: >"$LOG"
+daemon_start "$CONF" "$LOG"
+j1=$(hosts_json usable.dane.test)
+like "$j1" "^secure [0-9]+ \\[\\('mx1.usable.dane.test', \\['[0-9.]+', '::1'\\], 'usable', \\['[0-9A-F]{64}'\\]\\)\\]\$" \
+	"usable.dane.test resolved: its MX host, addresses and TLSA record in the JSON"
+daemon_stop
+is "$?" 0 "clean exit (the cache file saved)"
+is "$(head -n 1 "$CF")" "danemilter-cache 2" "the cache file is of version 2"
+like "$(awk '$1 == "e" && $2 == "usable.dane.test" { print $15 }' "$CF")" '^d,1,0,-,0,[0-9]+,[0-9]+,[0-9]+;h,10,' \
+	"... and usable.dane.test's line carries its MX hosts (DETAIL)"
+sed -i "s/\"$WORLD_NS@53\"/\"$WORLD_DEAD@53\"/" "$CONF"
+: >"$LOG"
+daemon_start "$CONF" "$LOG"
+is "$(hosts_json usable.dane.test)" "$j1" "restarted without DNS: the same MX host detail, from the file"
+is "$(mx_queries usable.dane.test)" 0 "... not resolved again"
+daemon_stop
+is "$?" 0 "clean exit"
+
+# --- a hostile DETAIL: the line is malformed (a warning), never a crash
+many=$(for i in $(seq 1 17); do printf ';h,%d,6d78,-,1,0,0,-,-,-,-,-' "$i"; done)
+{
+	echo "danemilter-cache 2"
+	echo "e partial.dane.test 99999999999 1 300 - 3 0 - 0 0 - 0 - d,1,0,-,0,1,1,1;h,10,zz,-,1,0,0,-,-,-,-,-"
+	echo "e partial.dane.test 99999999999 1 300 - 3 0 - 0 0 - 0 - d,1,0,-,0,1,1,1;h,10,6d78,-,1,0,0,-,-,-,999.1.1.1,-"
+	echo "e partial.dane.test 99999999999 1 300 - 3 0 - 0 0 - 0 - d,1,0,-,0,1,1,1$many"
+	echo "e partial.dane.test 99999999999 1 300 - 3 0 - 0 0 - 0 - d,9,0,-,0,1,1,1"
+	echo "e partial.dane.test 99999999999 1 300 - 3 0 - 0 0 - 0 - d,1,0,-,0,1,1,1;h,10,6d78,-,1,0,0,-,-,-,-,3.1.1.0.0.0"
+	echo "e partial.dane.test 99999999999 1 300 - 3 0 - 0 0 - 0 - d,1,0,-,0,1,1,1;h,10,6d78,-,1,0,0,-,-,-,-,- extra"
+} >"$CF"
+: >"$LOG"
+daemon_start "$CONF" "$LOG"
+is "$(grep -c "malformed entry ignored" "$LOG")" 6 "six hostile DETAIL fields, six warnings; the daemon starts"
+like "$(pm QUERY partial.dane.test 2>&1)" "temporary error" "... none of them became a verdict (its own lookup: TEMP without DNS)"
 daemon_stop
 is "$?" 0 "clean exit"
 done_testing

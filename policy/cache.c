@@ -23,8 +23,10 @@
  * rebuilt into the verdict (its payload: the cache file's "p" and "e"
  * lines of the domain, parsed by policy/cachefile.c, under the local
  * configuration); no value and the fleet's lock taken: this member
- * resolves and publishes; another member holds the lock: ask again every
- * 10-50 ms until shared_timeout_ms + SHARED_LOCK_MS, then resolve alone;
+ * resolves (its lock renewed meanwhile) and publishes; another member
+ * holds the lock: ask again every 10-50 ms until the value comes, the
+ * lock is gone (then this member takes it) or shared_timeout_ms +
+ * SHARED_WAIT_MS have passed, then resolve alone;
  * Redis failing or slow: resolve alone at once. A refresh ahead takes the
  * same path, so that one member of the fleet refreshes.
  */

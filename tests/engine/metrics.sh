@@ -10,8 +10,8 @@
 # head closed with 431, a slow client closed at timeout_ms, the
 # connection cap), then milter traffic
 # through miltertest (an accepted message, a require = "dane" RCPT
-# refusal), configuration errors, a unix socket endpoint, and a clean
-# SIGTERM with a connection open, the listener gone.
+# refusal), configuration errors, a reload, a unix socket endpoint, and
+# a clean SIGTERM with a connection open, the listener gone.
 # Needs root (the world), curl; miltertest for the milter part. ~8 s.
 # shellcheck disable=SC2153 # the WORLD_* variables come from world.env
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
@@ -358,6 +358,20 @@ out=$(timeout 10 "$DANEMILTER" -f -c "$WORLD/busy.conf" 2>&1); rc=$?
 is "$rc" 71 "metrics port in use: exit 71"
 like "$out" "metrics: inet:127\\.0\\.0\\.1:$busy: bind: Address already in use" "... with the endpoint and the reason"
 kill "$holder" 2>/dev/null
+
+# --- a reload (SIGHUP) keeps the endpoint (metrics.listen is read at start-up)
+scrape
+g0=$(val danemilter_cache_entries)
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 1 100); do
+	grep -q "configuration reloaded" "$LOG" && break
+	sleep 0.05
+done
+like "$(cat "$LOG")" "configuration reloaded" "SIGHUP: reloaded"
+scrape
+is "$(val danemilter_cache_entries)" "$g0" "... the same listener serves the same cache after it"
+ss -Hltnp "sport = :$METRICS_PORT" 2>/dev/null | grep -q "pid=$DAEMON_PID,"
+ok "$?" "... still this daemon's listener"
 
 # --- a unix socket endpoint (libmicrohttpd is handed what common/listener.c accepts)
 USOCK="$WORLD/metrics.sock"

@@ -16,8 +16,10 @@
  *
  * Besides memory errors, leaks and undefined behaviour, the target aborts
  * when:
- *   - the connection is not closed within FUZZ_HANG_MS (all the input is
- *     there and the client's side is shut: waiting is a hang);
+ *   - the connection is not closed within FUZZ_HANG_MS, the server's
+ *     deadline (FUZZ_DEADLINE_MS, its metrics.timeout_ms) with a wide
+ *     margin: libmicrohttpd may stall on a request (see metricsd.c's
+ *     md_arm()), the deadline must still end it;
  *   - a reply (any byte back) does not start with "HTTP/1.";
  *   - a 200 answers anything but a GET or HEAD of /metrics: the request
  *     line, read as fuzz_asks_metrics() says (libmicrohttpd's reading,
@@ -48,7 +50,8 @@
 #include "common/xmalloc.h"
 #include "http/metricsd.h"
 
-#define FUZZ_HANG_MS            3000
+#define FUZZ_DEADLINE_MS        30      /* the server's metrics.timeout_ms: short, as each stall costs it */
+#define FUZZ_HANG_MS            3000    /* its deadline with a wide margin */
 #define FUZZ_REPLY_MAX          (256 * 1024)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -92,6 +95,11 @@ fuzz_client_drained(void *cookie)
 	if (ioctl(fc->fc_server, FIONREAD, &queued) == 0 && queued > 0) {
 		iv_validate_now();
 		fc->fc_drain.expires = iv_now;
+		fc->fc_drain.expires.tv_nsec += 100000;         /* 0.1 ms */
+		if (fc->fc_drain.expires.tv_nsec >= 1000000000) {
+			fc->fc_drain.expires.tv_sec++;
+			fc->fc_drain.expires.tv_nsec -= 1000000000;
+		}
 		iv_timer_register(&fc->fc_drain);
 		return;
 	}
@@ -272,7 +280,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&cm, 0, sizeof(cm));
 		cm.cmt_listen = (char *)"";
 		cm.cmt_max_connections = 4;
-		cm.cmt_timeout_ms = 5000;       /* longer than FUZZ_HANG_MS: ours fires first */
+		cm.cmt_timeout_ms = FUZZ_DEADLINE_MS;
 		fuzz_md = metricsd_new_bare(&cm);
 		ready = true;
 	}

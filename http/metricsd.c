@@ -30,8 +30,8 @@
  *	cmt_timeout_ms as a deadline from accept, not an idle time: a
  *	connection still open then is shut down (shutdown(2) on its socket,
  *	so that libmicrohttpd sees it end and closes it itself). libmicrohttpd's
- *	own idle timeout (the same bound in whole seconds) stays as a second
- *	bound.
+ *	own idle timeout (the bound in whole seconds, plus one so that ours
+ *	always comes first) stays as a second bound.
  *
  *	A reply always carries "Connection: close": one request per
  *	connection. A request body (a POST) is read and dropped before the
@@ -74,6 +74,8 @@
 #define MD_TEXT                 "text/plain; charset=utf-8"
 #define MD_EXPOSITION           "text/plain; version=0.0.4; charset=utf-8"
 #define MD_TIMER_MAX_MS         60000   /* MHD_get_timeout() is looked at again by then */
+#define MD_BUSY_RUNS            256     /* runs at once on "timeout 0" with no new event, */
+#define MD_BUSY_DELAY_MS        20      /* ... then one per this many ms */
 
 enum md_state {
 	MD_READING,
@@ -98,6 +100,7 @@ struct metricsd {
 	struct iv_fd md_epoll;          /* libmicrohttpd's epoll descriptor */
 	struct iv_timer md_timer;       /* MHD_get_timeout() */
 	struct md_conn *md_conns;
+	unsigned md_busy;               /* runs in a row on "timeout 0" since the last event */
 	bool md_started;                /* NOTIFY_STARTED seen for the connection being added */
 };
 
@@ -106,7 +109,15 @@ static char md_request_marker;
 
 /* ---- driving libmicrohttpd from the loop ---- */
 
-/* Arm md_timer from MHD_get_timeout(). */
+/*
+ * Arm md_timer from MHD_get_timeout(). "0" means that a connection has
+ * work without waiting for its socket; libmicrohttpd 0.9.75 also says so,
+ * run after run, for a connection it cannot move on (a request head that
+ * leaves no room in the connection's memory for the reply's head: found
+ * by fuzz/http_fuzz.c), which would spin the engine's loop until the
+ * connection's deadline. So after MD_BUSY_RUNS such runs in a row without
+ * an event on its descriptor, it is run every MD_BUSY_DELAY_MS only.
+ */
 static void
 md_arm(struct metricsd *md)
 {
@@ -116,6 +127,10 @@ md_arm(struct metricsd *md)
 		iv_timer_unregister(&md->md_timer);
 	if (MHD_get_timeout(md->md_mhd, &ms) != MHD_YES)
 		return;
+	if (ms != 0)
+		md->md_busy = 0;
+	else if (++md->md_busy > MD_BUSY_RUNS)
+		ms = MD_BUSY_DELAY_MS;
 	iv_validate_now();
 	listener_after_ms(&md->md_timer.expires, ms > MD_TIMER_MAX_MS ? MD_TIMER_MAX_MS :
 	    (unsigned)ms);
@@ -133,7 +148,10 @@ md_run(struct metricsd *md)
 static void
 md_epoll_ready(void *cookie)
 {
-	md_run(cookie);
+	struct metricsd *md = cookie;
+
+	md->md_busy = 0;
+	md_run(md);
 }
 
 static void
@@ -291,6 +309,7 @@ metricsd_connection(struct metricsd *md, int fd, const struct sockaddr_storage *
 	    (socklen_t)sizeof(struct sockaddr_un);
 
 	md->md_started = false;
+	md->md_busy = 0;
 	/* The socket is libmicrohttpd's now, served or closed. */
 	if (MHD_add_connection(md->md_mhd, fd, (const struct sockaddr *)peer, len) != MHD_YES) {
 		log_info("metrics: cannot serve a new connection: %s", strerror(errno));
@@ -320,7 +339,7 @@ metricsd_new_bare(const struct cfg_metrics *cm)
 	    0, NULL, NULL, md_access, md,
 	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, (void *)(uintptr_t)"metrics",
 	    MHD_OPTION_CONNECTION_LIMIT, cm->cmt_max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, httpd_timeout_s(cm->cmt_timeout_ms),
+	    MHD_OPTION_CONNECTION_TIMEOUT, httpd_timeout_s(cm->cmt_timeout_ms) + 1,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICSD_CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_CONNECTION, md_notify, md,
 	    MHD_OPTION_END);

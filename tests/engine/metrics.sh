@@ -252,6 +252,15 @@ like "$out" "^(HTTP/1\\.1 431 [^|]*)?\\|(eof|reset)\\|" "a request head over 8 K
 like "$(tail -n +"$((n0 + 1))" "$LOG")" \
 	"metrics: libmicrohttpd: Error processing request \\(HTTP response code is 431\\)\\. Closing connection\\." "... and logged"
 is "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$URL/metrics")" 200 "after the refused requests: 200"
+
+# A head libmicrohttpd 0.9.75 stops reading and never answers (found by
+# fuzz/http_fuzz.c, kept in metrics_stall_head.bin): the deadline closes it.
+n0=$(wc -l <"$LOG")
+out=$(raw 'open("'"$top_srcdir"'/tests/engine/metrics_stall_head.bin", "rb").read()')
+ms=${out##*|}
+like "$out" "^\\|(eof|reset)\\|" "a head libmicrohttpd stalls on: closed without a reply"
+ok "$([ "$ms" -ge 900 ] && [ "$ms" -lt 4000 ]; echo $?)" "... at timeout_ms = 1000 ($ms ms)"
+like "$(tail -n +"$((n0 + 1))" "$LOG")" "metrics: 127\\.0\\.0\\.1:[0-9]+: not done within 1000 ms \\(reading the request\\)" "... and logged"
 out=$(raw 'b"GET /metrics HTTP/1.1\r\n"')
 ms=${out##*|}
 like "$out" "^\\|(eof|reset)\\|" "a request never finished: closed without a reply"
@@ -378,7 +387,7 @@ USOCK="$WORLD/metrics.sock"
 {
 	grep -v '^domains = ' "$WORLD/danemilter.conf"
 	printf 'milter = { socket = ""; };\nsocketmap = { listen = [ "inet:127.0.0.1:%s" ]; };\n' "$(free_port)"
-	printf 'metrics = { listen = "unix:%s"; };\n' "$USOCK"
+	printf 'metrics = { listen = "unix:%s"; timeout_ms = 1000; };\n' "$USOCK"
 } >"$WORLD/unix.conf"
 "$DANEMILTER" -f -c "$WORLD/unix.conf" 2>"$WORLD/unix.log" &
 upid=$!
@@ -386,6 +395,32 @@ at_exit "kill $upid 2>/dev/null"
 for _ in $(seq 1 100); do [ -S "$USOCK" ] && break; sleep 0.05; done
 is "$(curl -s --max-time 5 --unix-socket "$USOCK" -o /dev/null -w '%{http_code}' http://localhost/metrics)" 200 \
 	"metrics.listen = unix:PATH: GET /metrics 200"
+# On a unix socket the stalled head above also makes libmicrohttpd say
+# "run me again at once" run after run: the loop must not spin on it
+# until the deadline (metricsd.c's md_arm() slows such runs down).
+cpu() { awk '{ print $14 + $15 }' "/proc/$upid/stat"; }
+c0=$(cpu)
+out=$("$PYTHON" - "$USOCK" "$top_srcdir/tests/engine/metrics_stall_head.bin" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+t0 = time.monotonic()
+s.sendall(open(sys.argv[2], "rb").read())
+got = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+except OSError:
+    pass
+print("%d|%d" % (len(got), int((time.monotonic() - t0) * 1000)))
+PY
+)
+ticks=$(($(cpu) - c0))
+like "$out" "^0\\|[0-9]+$" "unix socket, the stalled head: closed without a reply ($out)"
+ok "$([ "${out##*|}" -ge 900 ] && [ "${out##*|}" -lt 4000 ]; echo $?)" "... at timeout_ms = 1000"
+ok "$([ "$ticks" -lt 10 ]; echo $?)" "... with the loop idle meanwhile ($ticks CPU ticks of 1/100 s, < 10; spinning took 21 on a loaded machine)"
 kill -TERM "$upid"
 wait "$upid"
 is "$?" 0 "... SIGTERM: clean exit"

@@ -14,11 +14,13 @@
  *       Content-Type: text/plain; version=0.0.4; charset=utf-8
  *   another path -> 404; another method -> 405 (Allow: GET, HEAD);
  *   what libmicrohttpd cannot read as an HTTP/1.x request (a malformed
- *   request line, an HTTP/1.1 request without Host) -> 400, or
- *   nothing when it cannot even find a request line in it ("BLAH");
- *   another version than HTTP/1.x -> 505; a request head over the
- *   connection's memory (METRICSD_CONN_MEMORY: a head of up to 7,900
- *   bytes passes, one over 8 KiB never) -> 431; all of them then closed.
+ *   header line) -> 400, or nothing when it cannot even find a request
+ *   line in it ("BLAH"); another version than HTTP/1.x -> 505; a request
+ *   head over the connection's memory (METRICSD_CONN_MEMORY: 7.8 KiB
+ *   passes, over 8 KiB never; a few heads close to it libmicrohttpd
+ *   0.9.75 stops reading and never answers: the deadline ends them)
+ *   -> 431; all of them then closed. (libmicrohttpd 0.9.75 serves an
+ *   HTTP/1.1 request without Host, as the hand-written parser did.)
  * A connection not done (request read, reply sent) within
  * cmt_timeout_ms of its accept is closed; past cmt_max_connections a new
  * connection is closed at once (common/listener.h accepts and keeps the

@@ -240,6 +240,8 @@ out=$(raw 'b"BLAH\r\n\r\n"')
 like "$out" "^\\|eof\\|" "no request line at all (\"BLAH\"): closed at once, no reply"
 out=$(raw 'b"GET /metrics HTTP/1.1\r\n\r\n"')
 like "$out" "^HTTP/1\\.1 200 OK\\|eof\\|" "HTTP/1.1 without Host: served, as before"
+out=$(raw 'b"GET /metrics HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n"')
+like "$out" "^HTTP/1\\.1 400 Bad Request\\|eof\\|" "a header line without a colon: 400, then closed"
 out=$(raw 'b"GET metrics HTTP/1.1\r\nHost: x\r\n\r\n"')
 like "$out" "^HTTP/1\\.1 404 Not Found\\|eof\\|" "a target not starting with /: not /metrics, 404"
 out=$(raw 'b"GET /metrics HTTP/2.0\r\nHost: x\r\n\r\n"')

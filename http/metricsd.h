@@ -20,7 +20,7 @@
  *   passes, over 8 KiB never; a few heads close to it libmicrohttpd
  *   0.9.75 stops reading and never answers: the deadline ends them)
  *   -> 431; all of them then closed. (libmicrohttpd 0.9.75 serves an
- *   HTTP/1.1 request without Host, as the hand-written parser did.)
+ *   HTTP/1.1 request without Host, as this endpoint always did.)
  * A connection not done (request read, reply sent) within
  * cmt_timeout_ms of its accept is closed; past cmt_max_connections a new
  * connection is closed at once (common/listener.h accepts and keeps the

@@ -119,9 +119,14 @@ recipe() {
 		libs=''
 		;;
 	http)
-		srcs="http/httpreq.c $common"
-		cflags_extra=''
-		libs=''
+		# The /metrics server itself (libmicrohttpd on ivykis) and all
+		# of common/ (its listener, the metrics registry).
+		srcs="http/metricsd.c http/httpd.c"
+		for f in "$top"/common/*.c; do
+			srcs="$srcs common/${f##*/}"
+		done
+		cflags_extra="-D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags ivykis libmicrohttpd 2>/dev/null || true)"
+		libs=$(pkg-config --libs ivykis libmicrohttpd 2>/dev/null || echo -livykis -lmicrohttpd)
 		;;
 	ctl)
 		srcs="control/ctlproto.c $common"

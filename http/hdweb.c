@@ -9,10 +9,12 @@
  *	internal polling thread. The access handler routes by method and
  *	path; a POST's body is counted (not kept) and a body over
  *	HDWEB_BODY_MAX gets 413. Every answer is JSON from http/hdapi.c with
- *	Cache-Control: no-store.
+ *	Cache-Control: no-store. The bounds, the client's address and
+ *	libmicrohttpd's messages follow http/httpd.h, as for /metrics.
  * DIAGNOSTICS
  *	hdweb_new() and hdweb_start() name the endpoint; a request is not
- *	logged.
+ *	logged; libmicrohttpd's own messages are, as "havedane:
+ *	libmicrohttpd: ..." at info level.
  */
 #include "http/hdweb.h"
 
@@ -31,6 +33,7 @@
 #include "common/xmalloc.h"
 #include "http/hdapi.h"
 #include "http/hdpage.h"
+#include "http/httpd.h"
 
 struct hdweb {
 	struct havedane *hw_hd;
@@ -96,23 +99,6 @@ hdweb_page(struct MHD_Connection *conn)
 	return ret;
 }
 
-/* The client's address as text ("unix" for a unix socket). */
-static void
-hdweb_client(struct MHD_Connection *conn, char *buf, size_t len)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
-
-	snprintf(buf, len, "unix");
-	if (sa != NULL && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
-		    (socklen_t)len);
-	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    buf, (socklen_t)len);
-}
-
 static enum MHD_Result
 hdweb_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -122,7 +108,7 @@ hdweb_access(void *cls, struct MHD_Connection *conn, const char *url, const char
 	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-	char client[INET6_ADDRSTRLEN + 8], *body = NULL;
+	char client[HTTPD_PEER_MAX], *body = NULL;
 	unsigned wait;
 	int status;
 
@@ -153,7 +139,7 @@ hdweb_access(void *cls, struct MHD_Connection *conn, const char *url, const char
 			status = hdapi_error(405, "use POST to create a test", &body);
 			return hdweb_send(conn, status, body, 0);
 		}
-		hdweb_client(conn, client, sizeof(client));
+		httpd_client(conn, false, client, sizeof(client));
 		if ((wait = hdapi_rate_take(w->hw_rate, client, time(NULL))) > 0) {
 			status = hdapi_error(429, "too many tests created from this address; "
 			    "try again later", &body);
@@ -196,7 +182,7 @@ hdweb_new(struct havedane *hd, const struct cfg_havedane *c, char **errp)
 	w->hw_hd = hd;
 	w->hw_rate = hdapi_rate_new(c->chd_creates_per_minute);
 	w->hw_max_connections = c->chd_max_connections;
-	w->hw_timeout_s = (c->chd_timeout_ms + 999) / 1000;
+	w->hw_timeout_s = httpd_timeout_s(c->chd_timeout_ms);
 	for (i = 0; i < c->chd_nlisten; i++) {
 		before = w->hw_nfds;
 		n = endpoint_listen("havedane", c->chd_listen[i], 0666, &w->hw_fds, &w->hw_nfds, errp);
@@ -219,12 +205,14 @@ hdweb_start(struct hdweb *w, char **errp)
 	*errp = NULL;
 	w->hw_mhd = xcalloc(w->hw_nfds ? w->hw_nfds : 1, sizeof(*w->hw_mhd));
 	for (i = 0; i < w->hw_nfds; i++) {
-		w->hw_mhd[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+		w->hw_mhd[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+		    MHD_USE_ERROR_LOG,
 		    0, NULL, NULL, hdweb_access, w,
+		    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, (void *)(uintptr_t)"havedane",
 		    MHD_OPTION_LISTEN_SOCKET, w->hw_fds[i].ef_fd,
 		    MHD_OPTION_CONNECTION_LIMIT, w->hw_max_connections,
 		    MHD_OPTION_CONNECTION_TIMEOUT, w->hw_timeout_s,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HDWEB_CONN_MEMORY,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
 		    MHD_OPTION_NOTIFY_COMPLETED, hdweb_completed, w,
 		    MHD_OPTION_END);
 		if (w->hw_mhd[i] == NULL) {

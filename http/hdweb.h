@@ -10,7 +10,8 @@
  *   anything else              404 (unknown path) or 405 (method)
  *
  * Bounds: a request body over HDWEB_BODY_MAX bytes gets 413; headers over
- * the connection's memory (HDWEB_CONN_MEMORY) get libmicrohttpd's 431;
+ * the connection's memory (HTTPD_CONN_MEMORY, http/httpd.h) get
+ * libmicrohttpd's 431;
  * a connection lives at most havedane.timeout_ms (rounded up to seconds)
  * and havedane.max_connections are served at once.
  *
@@ -27,7 +28,6 @@
 #include "policy/havedane.h"
 
 #define HDWEB_BODY_MAX          1024
-#define HDWEB_CONN_MEMORY       (16 * 1024)
 
 struct hdweb;
 

@@ -5,11 +5,13 @@
 # an MTA-STS fetch), the DNS histogram against the DNS counters, the whole
 # exposition checked by a small parser (HELP and TYPE once per family,
 # sample syntax, cumulative buckets ending with +Inf == _count), the HTTP
-# side (404, 405, HEAD, bare LF, a request trickled byte by byte, a
-# malformed request answered 400 and closed, an 8 KiB head closed, a slow
-# client closed at timeout_ms, the connection cap), then milter traffic
+# side on libmicrohttpd (404, 405, HEAD, bare LF, a request trickled
+# byte by byte, malformed requests answered 400 / 505 or closed, an 8 KiB
+# head closed with 431, a slow client closed at timeout_ms, the
+# connection cap), then milter traffic
 # through miltertest (an accepted message, a require = "dane" RCPT
-# refusal), configuration errors, and the listener gone after SIGTERM.
+# refusal), configuration errors, a reload, a unix socket endpoint, and
+# a clean SIGTERM with a connection open, the listener gone.
 # Needs root (the world), curl; miltertest for the milter part. ~8 s.
 # shellcheck disable=SC2153 # the WORLD_* variables come from world.env
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
@@ -232,15 +234,35 @@ out=$(raw 'b"GET /metrics HTTP/1.0\n\n"')
 like "$out" "^HTTP/1\\.1 200 OK\\|eof\\|" "bare LF line ends: 200, then closed"
 out=$(raw 'b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"' 0.005)
 like "$out" "^HTTP/1\\.1 200 OK\\|eof\\|" "a request trickled byte by byte within the bound: 200"
+# What libmicrohttpd cannot read as a request it answers itself (4xx, 5xx)
+# or, with no request line at all, closes at once; the daemon serves on.
 out=$(raw 'b"BLAH\r\n\r\n"')
-like "$out" "^HTTP/1\\.1 400 Bad Request\\|eof\\|" "a malformed request line: 400, then closed"
-out=$(raw 'b"GET metrics HTTP/1.1\r\n\r\n"')
-like "$out" "^HTTP/1\\.1 400 " "a target not starting with /: 400"
-out=$(raw 'b"GET /metrics HTTP/2.0\r\n\r\n"')
-like "$out" "^HTTP/1\\.1 400 " "an unknown HTTP version: 400"
-out=$(raw 'b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n"')
-like "$out" "^\\|(eof|reset)\\|" "a request head over 8 KiB: closed without a reply"
-like "$(cat "$LOG")" "metrics: 127\\.0\\.0\\.1:[0-9]+: request head over 8192 bytes, closing" "... and logged"
+like "$out" "^\\|eof\\|" "no request line at all (\"BLAH\"): closed at once, no reply"
+out=$(raw 'b"GET /metrics HTTP/1.1\r\n\r\n"')
+like "$out" "^HTTP/1\\.1 200 OK\\|eof\\|" "HTTP/1.1 without Host: served, as before"
+out=$(raw 'b"GET /metrics HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n"')
+like "$out" "^HTTP/1\\.1 400 Bad Request\\|eof\\|" "a header line without a colon: 400, then closed"
+out=$(raw 'b"GET metrics HTTP/1.1\r\nHost: x\r\n\r\n"')
+like "$out" "^HTTP/1\\.1 404 Not Found\\|eof\\|" "a target not starting with /: not /metrics, 404"
+out=$(raw 'b"GET /metrics HTTP/2.0\r\nHost: x\r\n\r\n"')
+like "$out" "^HTTP/1\\.1 505 HTTP Version Not Supported\\|eof\\|" "an unknown HTTP version: 505, then closed"
+out=$(raw 'b"GET /metrics HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 7800 + b"\r\n\r\n"')
+like "$out" "^HTTP/1\\.1 200 OK\\|eof\\|" "a request head of 7.8 KiB: 200"
+n0=$(wc -l <"$LOG")
+out=$(raw 'b"GET /metrics HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 8200 + b"\r\n\r\n"')
+like "$out" "^(HTTP/1\\.1 431 [^|]*)?\\|(eof|reset)\\|" "a request head over 8 KiB: 431 (or a reset: the rest was not read), closed"
+like "$(tail -n +"$((n0 + 1))" "$LOG")" \
+	"metrics: libmicrohttpd: Error processing request \\(HTTP response code is 431\\)\\. Closing connection\\." "... and logged"
+is "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$URL/metrics")" 200 "after the refused requests: 200"
+
+# A head libmicrohttpd 0.9.75 stops reading and never answers (found by
+# fuzz/http_fuzz.c, kept in metrics_stall_head.bin): the deadline closes it.
+n0=$(wc -l <"$LOG")
+out=$(raw 'open("'"$top_srcdir"'/tests/engine/metrics_stall_head.bin", "rb").read()')
+ms=${out##*|}
+like "$out" "^\\|(eof|reset)\\|" "a head libmicrohttpd stalls on: closed without a reply"
+ok "$([ "$ms" -ge 900 ] && [ "$ms" -lt 4000 ]; echo $?)" "... at timeout_ms = 1000 ($ms ms)"
+like "$(tail -n +"$((n0 + 1))" "$LOG")" "metrics: 127\\.0\\.0\\.1:[0-9]+: not done within 1000 ms \\(reading the request\\)" "... and logged"
 out=$(raw 'b"GET /metrics HTTP/1.1\r\n"')
 ms=${out##*|}
 like "$out" "^\\|(eof|reset)\\|" "a request never finished: closed without a reply"
@@ -348,9 +370,82 @@ is "$rc" 71 "metrics port in use: exit 71"
 like "$out" "metrics: inet:127\\.0\\.0\\.1:$busy: bind: Address already in use" "... with the endpoint and the reason"
 kill "$holder" 2>/dev/null
 
-# --- stopped at exit
+# --- a reload (SIGHUP) keeps the endpoint (metrics.listen is read at start-up)
+scrape
+g0=$(val danemilter_cache_entries)
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 1 100); do
+	grep -q "configuration reloaded" "$LOG" && break
+	sleep 0.05
+done
+like "$(cat "$LOG")" "configuration reloaded" "SIGHUP: reloaded"
+scrape
+is "$(val danemilter_cache_entries)" "$g0" "... the same listener serves the same cache after it"
+ss -Hltnp "sport = :$METRICS_PORT" 2>/dev/null | grep -q "pid=$DAEMON_PID,"
+ok "$?" "... still this daemon's listener"
+
+# --- a unix socket endpoint (libmicrohttpd is handed what common/listener.c accepts)
+USOCK="$WORLD/metrics.sock"
+{
+	grep -v '^domains = ' "$WORLD/danemilter.conf"
+	printf 'milter = { socket = ""; };\nsocketmap = { listen = [ "inet:127.0.0.1:%s" ]; };\n' "$(free_port)"
+	printf 'metrics = { listen = "unix:%s"; timeout_ms = 1000; };\n' "$USOCK"
+} >"$WORLD/unix.conf"
+"$DANEMILTER" -f -c "$WORLD/unix.conf" 2>"$WORLD/unix.log" &
+upid=$!
+at_exit "kill $upid 2>/dev/null"
+for _ in $(seq 1 100); do [ -S "$USOCK" ] && break; sleep 0.05; done
+is "$(curl -s --max-time 5 --unix-socket "$USOCK" -o /dev/null -w '%{http_code}' http://localhost/metrics)" 200 \
+	"metrics.listen = unix:PATH: GET /metrics 200"
+# On a unix socket the stalled head above also makes libmicrohttpd say
+# "run me again at once" run after run: the loop must not spin on it
+# until the deadline (metricsd.c's md_arm() slows such runs down).
+cpu() { awk '{ print $14 + $15 }' "/proc/$upid/stat"; }
+c0=$(cpu)
+out=$("$PYTHON" - "$USOCK" "$top_srcdir/tests/engine/metrics_stall_head.bin" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+t0 = time.monotonic()
+s.sendall(open(sys.argv[2], "rb").read())
+got = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+except OSError:
+    pass
+print("%d|%d" % (len(got), int((time.monotonic() - t0) * 1000)))
+PY
+)
+ticks=$(($(cpu) - c0))
+like "$out" "^0\\|[0-9]+$" "unix socket, the stalled head: closed without a reply ($out)"
+ok "$([ "${out##*|}" -ge 900 ] && [ "${out##*|}" -lt 4000 ]; echo $?)" "... at timeout_ms = 1000"
+ok "$([ "$ticks" -lt 10 ]; echo $?)" "... with the loop idle meanwhile ($ticks CPU ticks of 1/100 s, < 10; spinning took 21 on a loaded machine)"
+kill -TERM "$upid"
+wait "$upid"
+is "$?" 0 "... SIGTERM: clean exit"
+ok "$([ ! -e "$USOCK" ]; echo $?)" "... and the socket file is removed"
+
+# --- stopped at exit, with a scrape connection still open
+"$PYTHON" -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $METRICS_PORT), timeout=5)
+s.sendall(b'GET /metrics HTTP/1.1\r\n')
+time.sleep(5)" &
+holder=$!
+at_exit "kill $holder 2>/dev/null"
+for _ in $(seq 1 50); do
+	ss -Htn state established "dport = :$METRICS_PORT" | grep -q . && break
+	sleep 0.05
+done
+t0=$(date +%s%N)
 daemon_stop
-is "$?" 0 "SIGTERM: clean exit"
+is "$?" 0 "SIGTERM with a connection open: clean exit"
+ms=$((($(date +%s%N) - t0) / 1000000))
+ok "$([ "$ms" -lt 2000 ]; echo $?)" "... at once ($ms ms), not after the connection's timeout"
 is "$(ss -Hltn "sport = :$METRICS_PORT" | wc -l)" 0 "the metrics listener is gone"
+kill "$holder" 2>/dev/null
 
 done_testing

@@ -120,13 +120,13 @@ recipe() {
 		;;
 	http)
 		# The /metrics server itself (libmicrohttpd on ivykis) and all
-		# of common/ (its listener, the metrics registry).
+		# of common/ (its listener, the metrics registry; jsonout needs jansson).
 		srcs="http/metricsd.c http/httpd.c"
 		for f in "$top"/common/*.c; do
 			srcs="$srcs common/${f##*/}"
 		done
-		cflags_extra="-D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags ivykis libmicrohttpd 2>/dev/null || true)"
-		libs=$(pkg-config --libs ivykis libmicrohttpd 2>/dev/null || echo -livykis -lmicrohttpd)
+		cflags_extra="-D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" $(pkg-config --cflags ivykis libmicrohttpd jansson 2>/dev/null || true)"
+		libs=$(pkg-config --libs ivykis libmicrohttpd jansson 2>/dev/null || echo -livykis -lmicrohttpd -ljansson)
 		;;
 	ctl)
 		srcs="control/ctlproto.c $common"

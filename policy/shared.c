@@ -12,14 +12,13 @@
  * the connection is dropped: a Redis that does not answer in time is down
  * until a reconnect and a handshake prove otherwise.
  */
-#include "shared.h"
+#include "shared_private.h"
 
 #include <errno.h>
 #include <iv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -39,64 +38,7 @@
 #define SHARED_BACKOFF_MIN_MS   100
 #define SHARED_BACKOFF_MAX_MS   5000
 #define SHARED_SECRET_MAX       4096
-#define SHARED_TOKEN_LEN        32      /* hex digits of a lock's token */
 
-/* KEYS[1] is the lock, ARGV[1] our token: renew it (ARGV[2] ms) or drop
- * it only while it is still ours (another member's lock after ours lapsed
- * is left alone). 1 when it was ours, else 0. */
-#define SHARED_RENEW_LUA        "if redis.call('get', KEYS[1]) == ARGV[1] then " \
-	"return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
-#define SHARED_RELEASE_LUA      "if redis.call('get', KEYS[1]) == ARGV[1] then " \
-	"return redis.call('del', KEYS[1]) else return 0 end"
-
-struct shared_lock {
-	struct shared *lk_s;
-	char *lk_domain;
-	char *lk_key;                   /* PREFIX "lock:" DOMAIN */
-	char lk_token[SHARED_TOKEN_LEN + 1];
-	int64_t lk_until_ms;            /* monotonic: no renewal after this */
-	bool lk_lost;                   /* a renewal found it was no longer ours */
-	struct iv_timer lk_renew;
-	struct shared_lock *lk_prev, *lk_next;
-};
-
-struct shared_req {
-	struct shared *rq_s;
-	shared_claim_fn *rq_fn;         /* a claim; NULL: cancelled or timed out */
-	shared_fetch_fn *rq_ffn;        /* a fetch; NULL: cancelled or timed out */
-	void *rq_arg;
-	struct iv_timer rq_timer;
-	int rq_pending;                 /* replies still to come */
-	char *rq_domain;
-	char *rq_key;
-	char *rq_value;                 /* GET's string, or NULL */
-	char rq_token[SHARED_TOKEN_LEN + 1];    /* a claim's: the lock's value */
-	bool rq_locked;
-	bool rq_failed;
-	struct shared_req *rq_prev, *rq_next;
-};
-
-struct shared {
-	char *sh_addr;                  /* cache.shared, for messages */
-	struct endpoint sh_ep;
-	unsigned sh_db;
-	char *sh_user;                  /* NULL: AUTH with the password alone */
-	char *sh_password;              /* NULL: no AUTH */
-	unsigned char *sh_key;          /* NULL: values not signed */
-	size_t sh_keylen;
-	char *sh_prefix;
-	unsigned sh_timeout_ms;
-	redisAsyncContext *sh_ac;       /* connecting, in handshake or up */
-	redisAsyncContext *sh_drop_ac;  /* to free from the dropper task */
-	bool sh_up;
-	bool sh_logged_down;            /* the last state logged was "down" */
-	unsigned sh_backoff_ms;
-	struct iv_timer sh_retry;
-	struct iv_timer sh_handshake;
-	struct iv_task sh_dropper;
-	struct shared_req *sh_reqs;
-	struct shared_lock *sh_locks;   /* held by this member */
-};
 
 /* ---- metrics ---- */
 
@@ -153,9 +95,15 @@ shared_reject(struct shared *s, const char *domain, const char *why)
 	log_warnx("shared cache: the value for %s is rejected (%s): a miss", domain, why);
 }
 
+void
+shared_error_count(void)
+{
+	metrics_inc(&shared_errors_metric, 0, 0);
+}
+
 /* ---- keys and the envelope ---- */
 
-static char *
+char *
 shared_key(const struct shared *s, const char *kind, const char *domain)
 {
 	return xasprintf("%s%s:%s", s->sh_prefix, kind, domain);
@@ -225,7 +173,6 @@ shared_open(const struct shared *s, const char *key, const char *value, size_t l
 /* ---- the connection ---- */
 
 static void shared_connect(struct shared *s);
-static void shared_lock_free(struct shared_lock *lk);
 
 static void
 shared_set_up(struct shared *s, bool up)
@@ -572,10 +519,10 @@ shared_signed(const struct shared *s)
 	return s->sh_key != NULL;
 }
 
-/* ---- the fleet's locks ---- */
+/* ---- writes ---- */
 
 /* The reply to a write nobody waits for. */
-static void
+void
 shared_write_reply(redisAsyncContext *ac, void *rp, void *priv)
 {
 	redisReply *reply = rp;
@@ -585,143 +532,6 @@ shared_write_reply(redisAsyncContext *ac, void *rp, void *priv)
 		metrics_inc(&shared_errors_metric, 0, 0);
 		log_warnx("shared cache: %s: %s", (const char *)priv, reply->str);
 	}
-}
-
-/* A lock's value: this member's claim, unlike any other member's. */
-static void
-shared_token(char out[SHARED_TOKEN_LEN + 1])
-{
-	static unsigned long counter;
-	unsigned char b[SHARED_TOKEN_LEN / 2];
-	size_t got = 0, i;
-	ssize_t n;
-
-	while (got < sizeof(b) && (n = getrandom(b + got, sizeof(b) - got, GRND_NONBLOCK)) > 0)
-		got += (size_t)n;
-	if (got < sizeof(b)) {
-		/* no entropy yet (early boot): pid, time and a counter still
-		 * tell this member's claims from the others' */
-		unsigned long v[2] = { (unsigned long)getpid() ^ ++counter << 20,
-		    (unsigned long)deadline_now_ms() };
-
-		memset(b, 0, sizeof(b));
-		memcpy(b, v, sizeof(v) < sizeof(b) ? sizeof(v) : sizeof(b));
-	}
-	for (i = 0; i < sizeof(b); i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
-static void
-shared_lock_reply_renew(redisAsyncContext *ac, void *rp, void *priv)
-{
-	struct shared *s = ac->data;
-	struct shared_lock *lk;
-	redisReply *reply = rp;
-	char *token = priv;
-
-	if (reply == NULL || ac != s->sh_ac) {
-		free(token);
-		return;
-	}
-	for (lk = s->sh_locks; lk != NULL; lk = lk->lk_next)
-		if (strcmp(lk->lk_token, token) == 0)
-			break;
-	free(token);
-	if (lk == NULL)
-		return;                         /* released meanwhile */
-	if (reply->type == REDIS_REPLY_ERROR) {
-		metrics_inc(&shared_errors_metric, 0, 0);
-		log_warnx("shared cache: renewing the lock of %s: %s", lk->lk_domain, reply->str);
-	} else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0 && !lk->lk_lost) {
-		/* it lapsed (Redis was away longer than its life) and may be
-		 * another member's now: never touch it again */
-		lk->lk_lost = true;
-		if (iv_timer_registered(&lk->lk_renew))
-			iv_timer_unregister(&lk->lk_renew);
-		log_info("shared cache: the lock of %s lapsed while resolving", lk->lk_domain);
-	}
-}
-
-/* Every SHARED_LOCK_RENEW_MS while held: the lock's life again, if it is
- * still ours; never past lk_until_ms (then it lapses by itself). */
-static void
-shared_lock_renew(void *cookie)
-{
-	struct shared_lock *lk = cookie;
-	struct shared *s = lk->lk_s;
-	char ms[16];
-
-	if (deadline_now_ms() + SHARED_LOCK_RENEW_MS > lk->lk_until_ms) {
-		log_info("shared cache: %s: still resolving after %d ms: the fleet's lock is left "
-		    "to lapse", lk->lk_domain, SHARED_LOCK_HOLD_MS);
-		return;
-	}
-	if (shared_up(s)) {
-		snprintf(ms, sizeof(ms), "%d", SHARED_LOCK_MS);
-		redisAsyncCommand(s->sh_ac, shared_lock_reply_renew, xstrdup(lk->lk_token),
-		    "EVAL %s 1 %s %s %s", SHARED_RENEW_LUA, lk->lk_key, lk->lk_token, ms);
-	}
-	iv_validate_now();
-	lk->lk_renew.expires = iv_now;
-	deadline_add_ms(&lk->lk_renew.expires, SHARED_LOCK_RENEW_MS);
-	iv_timer_register(&lk->lk_renew);
-}
-
-static struct shared_lock *
-shared_lock_new(struct shared *s, const char *domain, const char *token)
-{
-	struct shared_lock *lk = xcalloc(1, sizeof(*lk));
-
-	lk->lk_s = s;
-	lk->lk_domain = xstrdup(domain);
-	lk->lk_key = shared_key(s, "lock", domain);
-	snprintf(lk->lk_token, sizeof(lk->lk_token), "%s", token);
-	lk->lk_until_ms = deadline_now_ms() + SHARED_LOCK_HOLD_MS;
-	IV_TIMER_INIT(&lk->lk_renew);
-	lk->lk_renew.cookie = lk;
-	lk->lk_renew.handler = shared_lock_renew;
-	iv_validate_now();
-	lk->lk_renew.expires = iv_now;
-	deadline_add_ms(&lk->lk_renew.expires, SHARED_LOCK_RENEW_MS);
-	iv_timer_register(&lk->lk_renew);
-	lk->lk_next = s->sh_locks;
-	if (lk->lk_next)
-		lk->lk_next->lk_prev = lk;
-	s->sh_locks = lk;
-	return lk;
-}
-
-/* Forget lk (no command sent). */
-static void
-shared_lock_free(struct shared_lock *lk)
-{
-	struct shared *s = lk->lk_s;
-
-	if (iv_timer_registered(&lk->lk_renew))
-		iv_timer_unregister(&lk->lk_renew);
-	if (lk->lk_prev)
-		lk->lk_prev->lk_next = lk->lk_next;
-	else
-		s->sh_locks = lk->lk_next;
-	if (lk->lk_next)
-		lk->lk_next->lk_prev = lk->lk_prev;
-	free(lk->lk_domain);
-	free(lk->lk_key);
-	free(lk);
-}
-
-void
-shared_unlock(struct shared_lock *lk)
-{
-	struct shared *s;
-
-	if (lk == NULL)
-		return;
-	s = lk->lk_s;
-	if (shared_up(s) && !lk->lk_lost)
-		redisAsyncCommand(s->sh_ac, shared_write_reply, (void *)"EVAL (unlock)",
-		    "EVAL %s 1 %s %s", SHARED_RELEASE_LUA, lk->lk_key, lk->lk_token);
-	shared_lock_free(lk);
 }
 
 /* ---- claims and fetches ---- */
